@@ -1,0 +1,151 @@
+import { createServiceRef } from "@dispatch/kernel";
+import type {
+  Conversation,
+  ConversationEvent,
+  Message,
+  MessagePart,
+  TurnStatus,
+  Workspace,
+} from "@dispatch/wire";
+
+/**
+ * The store's repository contract. Every method is async so that a Postgres implementation can follow
+ * without touching callers. Failures are `StoreError`s (a DispatchError) with codes:
+ * `not_found`, `conflict`, `invalid_request` (validation; `details.field` names the field),
+ * `invalid_transition` (a turn leaving a final state).
+ */
+export interface ConversationStore {
+  readonly workspaces: WorkspaceRepository;
+  readonly conversations: ConversationRepository;
+  readonly turns: TurnRepository;
+  readonly messages: MessageRepository;
+  readonly events: EventLog;
+  readonly locks: LockRepository;
+}
+
+/** Workspaces; the `default` workspace always exists and cannot be deleted. */
+export interface WorkspaceRepository {
+  create(input: { id: string; name?: string; root: string; hostId?: string | null }): Promise<Workspace>;
+  get(id: string): Promise<Workspace | undefined>;
+  /** Starred first, then by name, then by id. */
+  list(): Promise<Workspace[]>;
+  update(id: string, patch: { name?: string; root?: string; hostId?: string | null }): Promise<Workspace>;
+  /** Idempotent; publishes `workspace.starred` only when the flag changed. */
+  star(id: string): Promise<Workspace>;
+  /** Idempotent; publishes `workspace.unstarred` only when the flag changed. */
+  unstar(id: string): Promise<Workspace>;
+  /** Refuses `default` with `conflict`; removes the workspace's conversations, turns, messages, events, locks. */
+  delete(id: string): Promise<void>;
+  starredIds(): Promise<string[]>;
+}
+
+/** Conversations belong to one workspace. */
+export interface ConversationRepository {
+  create(input: {
+    workspaceId: string;
+    title?: string | null;
+    provider: string;
+    model: string;
+  }): Promise<Conversation>;
+  get(id: string): Promise<Conversation | undefined>;
+  listByWorkspace(workspaceId: string): Promise<Conversation[]>;
+}
+
+/** A stored turn. Times are ISO-8601. */
+export interface Turn {
+  id: string;
+  conversationId: string;
+  status: TurnStatus;
+  /** When the user's prompt arrived (epoch ms); the concurrency queue orders by it. */
+  promptStartedAt: number;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Turns. Status changes are checked: nothing leaves a final state. */
+export interface TurnRepository {
+  /**
+   * Atomically: refuses with `conversation_busy` when the conversation has a turn that is not final,
+   * otherwise inserts a `queued` turn and the user's message. One step, so two callers cannot both win.
+   */
+  claim(input: {
+    conversationId: string;
+    text: string;
+    promptStartedAt: number;
+  }): Promise<{ turn: Turn; message: Message }>;
+  get(id: string): Promise<Turn | undefined>;
+  /** Throws `invalid_transition` if the turn is already final. */
+  setStatus(id: string, status: TurnStatus, error?: string | null): Promise<Turn>;
+  /** The non-final turn of a conversation, if any. */
+  active(conversationId: string): Promise<Turn | undefined>;
+  /** Every non-final turn in the store (used by crash recovery). */
+  listUnfinished(): Promise<Turn[]>;
+}
+
+/** Messages of a conversation, in insertion order. */
+export interface MessageRepository {
+  append(input: {
+    conversationId: string;
+    turnId: string | null;
+    role: Message["role"];
+    parts: MessagePart[];
+  }): Promise<Message>;
+  list(conversationId: string): Promise<Message[]>;
+}
+
+/** What a caller appends; the store assigns `seq` and `at`. */
+export interface NewEvent {
+  type: string;
+  turnId: string | null;
+  data: Record<string, unknown>;
+}
+
+/** The per-conversation event log: `seq` starts at 1, no gaps, no duplicates, even under concurrent appenders. */
+export interface EventLog {
+  append(conversationId: string, event: NewEvent): Promise<ConversationEvent>;
+  /** One transaction for the whole batch; seqs are consecutive. */
+  appendMany(conversationId: string, events: readonly NewEvent[]): Promise<ConversationEvent[]>;
+  /** Events with `seq > afterSeq`, ascending, at most `limit` (default 1000). */
+  listAfter(conversationId: string, afterSeq: number, limit?: number): Promise<ConversationEvent[]>;
+  lastSeq(conversationId: string): Promise<number>;
+}
+
+/** A file lock held by a conversation's turn. */
+export interface FileLock {
+  workspaceId: string;
+  path: string;
+  conversationId: string;
+  turnId: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+/** Locks for the workspace tools, keyed by (workspaceId, normalised path). */
+export interface LockRepository {
+  /** Takes or refreshes the lock; when another conversation holds an unexpired lock, returns it as `holder`. */
+  acquire(input: {
+    workspaceId: string;
+    path: string;
+    conversationId: string;
+    turnId: string;
+    ttlMs: number;
+  }): Promise<{ ok: true; lock: FileLock } | { ok: false; holder: FileLock }>;
+  releaseTurn(turnId: string): Promise<number>;
+  /** Removes locks whose `expiresAt` is before `now`; returns how many. */
+  sweepExpired(now: number): Promise<number>;
+  list(workspaceId: string): Promise<FileLock[]>;
+}
+
+/** The service the `conversation-store` extension provides. */
+export const conversationStoreRef = createServiceRef<ConversationStore>("conversation-store");
+
+declare module "@dispatch/kernel" {
+  interface DispatchEvents {
+    "workspace.created": { workspace: Workspace };
+    "workspace.updated": { workspace: Workspace };
+    "workspace.starred": { workspace: Workspace };
+    "workspace.unstarred": { workspace: Workspace };
+    "workspace.deleted": { id: string };
+  }
+}

@@ -1,0 +1,1 @@
+export { type MemorySample, type MemoryTelemetry, memoryTelemetryRef, type PressureLevel } from "./types.ts";

@@ -1,0 +1,66 @@
+import { createServiceRef } from "@dispatch/kernel";
+
+/** What a caller asks a slot for. */
+export interface AcquireRequest {
+  providerId: string;
+  workspaceId: string;
+  /** When the user's prompt arrived (epoch ms). Kept across retries so a retried call keeps its place. */
+  promptStartedAt: number;
+  signal?: AbortSignal;
+  /** Shown in snapshots (`GET /providers`). */
+  turnId?: string | null;
+  conversationId?: string | null;
+}
+
+/**
+ * One granted slot. `release()` is idempotent. `signal` aborts when the lease is reclaimed by the
+ * safety net (`maxLeaseMs`) or by the stall watchdog, so the holder can stop its stream.
+ */
+export interface Lease {
+  readonly providerId: string;
+  readonly signal: AbortSignal;
+  /** Marks activity on the stream, resetting the stall clock. */
+  touch(): void;
+  release(): void;
+}
+
+/** A provider's queue and slots, as `GET /providers` and metrics show them. */
+export interface ProviderSlotsSnapshot {
+  providerId: string;
+  maxConcurrent: number;
+  inFlight: number;
+  /** Epoch ms until which no new grants are made (a provider-given retry delay), or null. */
+  coolingUntil: number | null;
+  /** In grant order. */
+  queue: Array<{
+    turnId: string | null;
+    conversationId: string | null;
+    workspaceId: string;
+    starred: boolean;
+    waitingMs: number;
+  }>;
+}
+
+/**
+ * The concurrency manager: per-provider slots and a starred-first priority queue.
+ * Errors are DispatchErrors with codes `provider_queue_full`, `unknown_provider`, or the abort
+ * signal's own reason when a waiter is aborted.
+ */
+export interface ConcurrencyManager {
+  /** Sets (or creates) a provider's limit; existing leases are kept. */
+  setLimit(providerId: string, maxConcurrent: number): void;
+  acquire(request: AcquireRequest): Promise<Lease>;
+  /** Moves that workspace's queued waiters at once (O(k log n) for k waiters) and grants freed slots. */
+  setStarred(workspaceId: string, starred: boolean): void;
+  /** Drops a deleted workspace from the starred set. */
+  forgetWorkspace(workspaceId: string): void;
+  isStarred(workspaceId: string): boolean;
+  /** Pauses new grants for a provider until `untilEpochMs` (a provider-given retry delay). */
+  pauseUntil(providerId: string, untilEpochMs: number): void;
+  snapshot(): ProviderSlotsSnapshot[];
+  /** Rejects every waiter and stops the watchdog. */
+  dispose(): void;
+}
+
+/** The service the `provider-concurrency` extension provides. */
+export const concurrencyManagerRef = createServiceRef<ConcurrencyManager>("provider-concurrency");

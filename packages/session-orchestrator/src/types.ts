@@ -1,0 +1,79 @@
+import { createServiceRef, type Logger } from "@dispatch/kernel";
+import type { ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
+import type { z } from "zod";
+
+/** What a tool gets besides its input. */
+export interface ToolContext {
+  workspace: Workspace;
+  conversationId: string;
+  turnId: string;
+  /** Aborts on cancel, turn deadline and shutdown; a tool must stop (and kill what it started). */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/** A tool's answer. Failures are results with `isError: true`, sent back to the model; a throw is treated the same. */
+export interface ToolResult {
+  output: string;
+  isError?: boolean;
+}
+
+/** A tool any extension can register. `input` is validated before `run`; invalid input goes back to the model. */
+export interface ToolDefinition<I = unknown> {
+  name: string;
+  description: string;
+  input: z.ZodType<I>;
+  run(input: I, context: ToolContext): Promise<ToolResult>;
+}
+
+/** The registry tools are added to. `register` returns the function that removes the tool again. */
+export interface ToolRegistry {
+  register<I>(tool: ToolDefinition<I>): () => void;
+  get(name: string): ToolDefinition | undefined;
+  list(): ToolDefinition[];
+}
+
+/** A live subscription to a conversation's events: replay from the store, then live, no gap or duplicate. */
+export interface EventSubscription extends AsyncIterable<ConversationEvent> {
+  /** Stops delivery and frees the buffer. */
+  close(): void;
+  /** Why the subscription ended, if it was dropped (for example `slow_consumer`). */
+  readonly closedReason: string | undefined;
+}
+
+/** The turn engine. Errors are DispatchErrors: `not_found`, `conversation_busy`, `memory_pressure`. */
+export interface Orchestrator {
+  readonly tools: ToolRegistry;
+  /** Claims the conversation and starts a turn in the background. */
+  startTurn(input: { conversationId: string; text: string }): Promise<{ turnId: string; messageId: string }>;
+  /** Cancels the conversation's active turn; returns its final status (or `idle` when none was active). */
+  cancelTurn(conversationId: string): Promise<{ turnId: string | null; status: TurnStatus | "idle" }>;
+  /** Interrupts every active turn and waits at most `deadlineMs` for them to settle. */
+  cancelAll(deadlineMs: number): Promise<void>;
+  getActiveConversationCount(): number;
+  subscribe(conversationId: string, afterSeq: number, options?: { maxBuffered?: number }): EventSubscription;
+}
+
+/** Memory sample the orchestrator records before and after each turn. */
+export interface MemorySample {
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
+/** Lets another extension refuse new turns (for example under memory pressure). */
+export interface TurnAdmission {
+  /** Returns a DispatchError to refuse a new turn, or undefined to admit it. */
+  check(): Error | undefined;
+}
+
+/** The service ref of the orchestrator. */
+export const orchestratorRef = createServiceRef<Orchestrator>("session-orchestrator");
+
+declare module "@dispatch/kernel" {
+  interface DispatchEvents {
+    /** A turn reached a final status (tools release their locks on it). */
+    "turn.finished": { turnId: string; conversationId: string; workspaceId: string; status: TurnStatus };
+    /** Every persisted conversation event, after it is stored. */
+    "conversation.event": { conversationId: string; event: ConversationEvent };
+  }
+}

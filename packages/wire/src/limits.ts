@@ -1,0 +1,15 @@
+/** Length limits shared by the store and the HTTP edge. */
+export const limits = {
+  workspaceName: 200,
+  workspaceRoot: 4096,
+  hostId: 63,
+  conversationTitle: 500,
+  modelName: 200,
+  /** Default cap on a user message's text; the store's `maxMessageBytes` config can change it. */
+  messageTextBytes: 1024 * 1024,
+  /** Cap on one event's JSON payload. */
+  eventPayloadBytes: 256 * 1024,
+} as const;
+
+/** Workspace and extension ids: lowercase slugs. */
+export const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
