@@ -5,7 +5,7 @@
 export interface ServiceRef<T> {
   readonly id: string;
   /** Phantom field: carries `T` at the type level only; never set at run time. */
-  readonly __type?: (value: T) => T;
+  readonly __type?: T;
 }
 
 /** Creates a typed service token; `id` is the service's name in error messages. */

@@ -1,0 +1,3 @@
+export { isLoopback, type ServerConfig, serverConfigSchema } from "./config.ts";
+export { transportHttpExtension } from "./extension.ts";
+export { type HttpRoutes, httpRoutesRef } from "./types.ts";
