@@ -143,7 +143,7 @@ export class ExtensionRuntime {
       );
     }
     const provider = directory.runtime(providerId);
-    if (!provider || provider.state !== "active" || !provider.services.has(ref.id)) {
+    if (provider?.state !== "active" || !provider.services.has(ref.id)) {
       if (optional) return undefined;
       throw new KernelError(
         "service_unavailable",

@@ -228,7 +228,7 @@ export class Host {
   get<T>(ref: ServiceRef<T>): T {
     const providerId = this.#providerOf.get(ref.id);
     const runtime = providerId === undefined ? undefined : this.#runtimes.get(providerId);
-    if (!runtime || runtime.state !== "active" || !runtime.services.has(ref.id)) {
+    if (runtime?.state !== "active" || !runtime.services.has(ref.id)) {
       throw new KernelError("service_unavailable", `service "${ref.id}" is not available`);
     }
     return runtime.services.get(ref.id) as T;
