@@ -13,6 +13,8 @@ export const workspaces = sqliteTable("workspaces", {
   name: text("name").notNull(),
   root: text("root").notNull(),
   hostId: text("host_id"),
+  // Added by migration 0001: databases from before it read every workspace as not starred.
+  starred: integer("starred", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `workspaces` ADD `starred` integer DEFAULT false NOT NULL;
