@@ -1,12 +1,25 @@
+import { conversationStoreRef } from "@dispatch/conversation-store";
 import { DispatchError, defineExtension } from "@dispatch/kernel";
-import { Hono } from "hono";
+import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
+import { providersRef } from "@dispatch/providers";
+import { orchestratorRef } from "@dispatch/session-orchestrator";
+import { executionBackendsRef } from "@dispatch/workspace-tools";
+import { Gauge } from "prom-client";
+import { createApp } from "./app.ts";
 import { isLoopback, serverConfigSchema } from "./config.ts";
-import { healthRoutes } from "./routes/health.ts";
+import type { ApiDeps } from "./deps.ts";
+import { SseHub } from "./sse-hub.ts";
 import { type HttpRoutes, httpRoutesRef } from "./types.ts";
 
 /** The HTTP transport: serves the API with Hono on Bun.serve once every extension has activated. */
 export const transportHttpExtension = defineExtension({
-  manifest: { id: "transport-http", version: "0.1.0", critical: true },
+  manifest: {
+    id: "transport-http",
+    version: "0.1.0",
+    critical: true,
+    dependsOn: ["conversation-store", "provider-concurrency", "providers", "session-orchestrator"],
+    optionalDependsOn: ["workspace-tools"],
+  },
   provides: [httpRoutesRef],
   config: { key: "server", schema: serverConfigSchema },
   activate(ctx) {
@@ -17,13 +30,40 @@ export const transportHttpExtension = defineExtension({
         `refusing to listen on ${config.host} without a token: set server.token or DISPATCH_TOKEN, or bind to 127.0.0.1`,
       );
     }
-    const app = new Hono();
-    app.route("/", healthRoutes(ctx.host));
+    const deps: ApiDeps = {
+      host: ctx.host,
+      logger: ctx.logger,
+      metrics: ctx.metrics,
+      config,
+      store: ctx.use(conversationStoreRef),
+      orchestrator: ctx.use(orchestratorRef),
+      providers: ctx.use(providersRef),
+      concurrency: ctx.use(concurrencyManagerRef),
+      backends: ctx.useOptional(executionBackendsRef),
+    };
+    const sse = new SseHub({ heartbeatMs: config.heartbeatMs, maxUnread: 64 });
+    const app = createApp(deps, sse);
+    new Gauge({
+      name: "dispatch_active_turns",
+      help: "Conversations with a turn in progress",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(deps.orchestrator.getActiveConversationCount());
+      },
+    });
+    new Gauge({
+      name: "dispatch_sse_clients",
+      help: "Open server-sent event streams",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(sse.size);
+      },
+    });
+
     let address: { host: string; port: number } | undefined;
     const routes: HttpRoutes = {
       mount(path, sub) {
-        if (address)
-          throw new DispatchError("too_late", `cannot mount ${path}: the server is already listening`);
+        if (address) throw new DispatchError("too_late", `cannot mount ${path}: the server is already listening`);
         app.route(path, sub);
       },
       address: () => address,
@@ -31,12 +71,22 @@ export const transportHttpExtension = defineExtension({
     ctx.provide(httpRoutesRef, routes);
 
     ctx.onReady(() => {
-      const server = Bun.serve({ hostname: config.host, port: config.port, fetch: app.fetch });
+      const server = Bun.serve({
+        hostname: config.host,
+        port: config.port,
+        fetch: app.fetch,
+        // Bun's own cap sits above ours so oversized bodies get our JSON 413, not a bare reset.
+        maxRequestBodySize: config.bodyLimitBytes * 2 + 1024,
+        idleTimeout: 0,
+      });
       address = { host: server.hostname ?? config.host, port: server.port ?? config.port };
       const url = `http://${address.host}:${address.port}`;
       ctx.logger.info("listening", { url });
-      ctx.setHealth(() => ({ url }));
-      ctx.onDispose(() => server.stop(true));
+      ctx.setHealth(() => ({ url, sseClients: sse.size }));
+      ctx.onDispose(async () => {
+        sse.closeAll();
+        await server.stop(true);
+      });
     });
   },
 });

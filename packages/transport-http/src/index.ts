@@ -1,3 +1,4 @@
+export type { AppType } from "./app.ts";
 export { isLoopback, type ServerConfig, serverConfigSchema } from "./config.ts";
 export { transportHttpExtension } from "./extension.ts";
 export { type HttpRoutes, httpRoutesRef } from "./types.ts";

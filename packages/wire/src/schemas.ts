@@ -160,6 +160,8 @@ export const ProviderInfo = z.object({
   kind: z.string(),
   status: z.enum(["available", "cooling", "unavailable"]),
   reason: z.string().optional(),
+  /** While `cooling`: when grants resume. */
+  coolingUntil: IsoTime.optional(),
   maxConcurrent: z.number().int(),
   inFlight: z.number().int(),
   queue: z.array(QueueEntry),

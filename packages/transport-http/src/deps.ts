@@ -1,0 +1,22 @@
+import type { ConversationStore } from "@dispatch/conversation-store";
+import type { HostInfo, Logger } from "@dispatch/kernel";
+import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
+import type { ProvidersService } from "@dispatch/providers";
+import type { Orchestrator } from "@dispatch/session-orchestrator";
+import type { ExecutionBackends } from "@dispatch/workspace-tools";
+import type { Registry } from "prom-client";
+import type { ServerConfig } from "./config.ts";
+
+/** Everything the routes need, resolved once at activation. */
+export interface ApiDeps {
+  host: HostInfo;
+  logger: Logger;
+  metrics: Registry;
+  config: ServerConfig;
+  store: ConversationStore;
+  orchestrator: Orchestrator;
+  providers: ProvidersService;
+  concurrency: ConcurrencyManager;
+  /** Present when workspace-tools is active; used to refuse workspaces on unknown hosts. */
+  backends: ExecutionBackends | undefined;
+}

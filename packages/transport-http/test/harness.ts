@@ -1,0 +1,117 @@
+import { conversationStoreExtension } from "@dispatch/conversation-store";
+import type { AnyExtension } from "@dispatch/kernel";
+import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
+import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
+import { providersExtension } from "@dispatch/providers";
+import { sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import { workspaceToolsExtension } from "@dispatch/workspace-tools";
+import { hc } from "hono/client";
+import type { AppType } from "../src/app.ts";
+import { transportHttpExtension } from "../src/extension.ts";
+import { httpRoutesRef } from "../src/types.ts";
+
+/** The built-in extensions the API needs, in no particular order (the host sorts them). */
+export const apiExtensions: AnyExtension[] = [
+  conversationStoreExtension,
+  providerConcurrencyExtension,
+  providersExtension,
+  sessionOrchestratorExtension,
+  workspaceToolsExtension,
+  transportHttpExtension,
+];
+
+/** A running API on a loopback port with its typed client. */
+export interface ApiHarness {
+  testHost: TestHost;
+  url: string;
+  client: ReturnType<typeof hc<AppType>>;
+  /** Raw fetch against the server, with the token when one is configured. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** Starts the real host with the API on port 0. */
+export async function startApi(config: Record<string, unknown> = {}, extra: AnyExtension[] = []): Promise<ApiHarness> {
+  const server = { port: 0, ...(config.server as Record<string, unknown> | undefined) };
+  const testHost = await createTestHost({
+    extensions: [...apiExtensions, ...extra],
+    config: { ...config, server },
+  });
+  const address = testHost.get(httpRoutesRef).address();
+  if (!address) throw new Error("server did not start");
+  const url = `http://127.0.0.1:${address.port}`;
+  const token = typeof server.token === "string" ? server.token : undefined;
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+  return {
+    testHost,
+    url,
+    client: hc<AppType>(url, { headers }),
+    fetch: (path, init) => fetch(`${url}${path}`, { ...init, headers: { ...headers, ...(init?.headers ?? {}) } }),
+    stop: async () => {
+      await testHost.stop();
+    },
+  };
+}
+
+/** A scripted provider config: every turn streams `chunks` pieces `delayMs` apart. */
+export function slowScripted(maxConcurrent: number, chunks: number, delayMs: number) {
+  return {
+    providers: [
+      {
+        id: "scripted",
+        kind: "scripted",
+        maxConcurrent,
+        script: { replies: [], fallback: { steps: [{ text: "slow reply from the script", chunks, delayMs }] } },
+      },
+    ],
+  };
+}
+
+/** One parsed server-sent event. */
+export interface SseMessage {
+  id: number;
+  data: { seq: number; type: string; turnId: string | null; data: Record<string, unknown> };
+}
+
+/** Reads SSE messages from a response until `until` returns true or the stream ends. */
+export async function readSse(
+  response: Response,
+  until: (message: SseMessage, all: SseMessage[]) => boolean,
+): Promise<SseMessage[]> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const seen: SseMessage[] = [];
+  let buffer = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return seen;
+      buffer += decoder.decode(value, { stream: true });
+      let cut = buffer.indexOf("\n\n");
+      while (cut >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        cut = buffer.indexOf("\n\n");
+        const id = /^id: (\d+)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id === undefined || data === undefined) continue;
+        const message = { id: Number(id), data: JSON.parse(data) };
+        seen.push(message);
+        if (until(message, seen)) return seen;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Polls `check` every 10 ms until it returns a value, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
