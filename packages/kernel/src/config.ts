@@ -19,7 +19,12 @@ export function formatPath(prefix: string, path: readonly PropertyKey[]): string
 
 /** Turns a zod error into config issues under `prefix`. */
 export function issuesFrom(prefix: string, error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(prefix, issue.path), message: issue.message }));
+  return error.issues.flatMap((issue) =>
+    // zod reports unknown keys on their parent object; name each key's own path instead
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: formatPath(prefix, [...issue.path, key]), message: "unknown key" }))
+      : [{ path: formatPath(prefix, issue.path), message: issue.message }],
+  );
 }
 
 /** Validates each extension's slice of the raw config; returns the parsed slices or every issue found. */

@@ -170,23 +170,75 @@ export class Host {
       try {
         for (const ready of runtime.readyHooks) await ready();
       } catch (error) {
-        this.#activated.splice(this.#activated.indexOf(id), 1);
-        await this.#fail(runtime, error, critical.has(id), true);
+        await this.#failWhenReady(runtime, error, critical.has(id));
       }
     }
   }
 
-  async #fail(
+  /**
+   * An `onReady` failure is an activation failure, but the extension and its dependents are already
+   * active: a critical one rolls everything back in reverse order; a non-critical one is stopped
+   * together with its active hard dependents (last activated first), which become `skipped`.
+   */
+  async #failWhenReady(runtime: ExtensionRuntime, error: unknown, critical: boolean): Promise<void> {
+    runtime.state = "failed";
+    runtime.reason = messageOf(error);
+    this.logger.error("extension failed to start", { ext: runtime.id, err: error, critical, phase: "ready" });
+    if (critical) {
+      await this.#abortStartup([
+        {
+          extensionId: runtime.id,
+          code: "activation_failed",
+          message: `activation failed: ${runtime.reason}`,
+          cause: error,
+        },
+      ]);
+    }
+    const casualties = new Set([runtime.id]);
+    for (const id of this.#activated) {
+      const deps = this.#runtimes.get(id)?.manifest.dependsOn ?? [];
+      if (deps.some((dep) => casualties.has(dep))) casualties.add(id);
+    }
+    for (const id of [...this.#activated].reverse()) {
+      if (!casualties.has(id)) continue;
+      const victim = this.#runtimes.get(id) as ExtensionRuntime;
+      this.#activated.splice(this.#activated.indexOf(id), 1);
+      const outcome = await this.#disposeWithTimeout(victim);
+      for (const e of outcome.errors) this.logger.error("cleanup after failed start", { ext: id, err: e });
+      if (victim !== runtime) {
+        const blocked = victim.manifest.dependsOn.find((dep) => casualties.has(dep)) as string;
+        victim.state = "skipped";
+        victim.reason = `dependency "${blocked}" is ${this.#runtimes.get(blocked)?.state}`;
+        this.logger.warn("extension skipped", { ext: id, reason: victim.reason });
+      }
+    }
+  }
+
+  /** Disposes one extension under the shutdown timeout; a late disposal keeps running but is not awaited. */
+  async #disposeWithTimeout(
     runtime: ExtensionRuntime,
-    error: unknown,
-    critical: boolean,
-    wasActive = false,
-  ): Promise<void> {
+    callDeactivate = true,
+  ): Promise<{ errors: unknown[]; timedOut: boolean }> {
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 5000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const outcome = await Promise.race([runtime.dispose(callDeactivate), timeout]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      return { errors: [new Error(`did not stop within ${timeoutMs} ms`)], timedOut: true };
+    }
+    return { errors: outcome, timedOut: false };
+  }
+
+  /** An `activate` failure: what the extension registered is disposed (without `deactivate`, it never finished). */
+  async #fail(runtime: ExtensionRuntime, error: unknown, critical: boolean): Promise<void> {
     runtime.state = "failed";
     runtime.reason = messageOf(error);
     this.logger.error("extension failed to start", { ext: runtime.id, err: error, critical });
-    const cleanupErrors = await runtime.dispose(wasActive);
-    for (const e of cleanupErrors)
+    const cleanup = await this.#disposeWithTimeout(runtime, false);
+    for (const e of cleanup.errors)
       this.logger.error("cleanup after failed start", { ext: runtime.id, err: e });
     if (critical) {
       await this.#abortStartup([
@@ -270,23 +322,14 @@ export class Host {
 
   async #stopAll(): Promise<ShutdownReport> {
     const report: ShutdownReport = { stopped: [], errors: [], timedOut: [] };
-    const timeoutMs = this.#options.shutdownTimeoutMs ?? 5000;
     for (const id of [...this.#activated].reverse()) {
       const runtime = this.#runtimes.get(id) as ExtensionRuntime;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      });
-      const outcome = await Promise.race([runtime.dispose(), timeout]);
-      clearTimeout(timer);
-      runtime.state = "stopped";
+      const outcome = await this.#disposeWithTimeout(runtime);
+      // a critical extension whose onReady failed is rolled back here but keeps its `failed` state
+      if (runtime.state === "active") runtime.state = "stopped";
       report.stopped.push(id);
-      if (outcome === "timeout") {
-        report.timedOut.push(id);
-        report.errors.push({ extensionId: id, message: `did not stop within ${timeoutMs} ms` });
-      } else {
-        for (const error of outcome) report.errors.push({ extensionId: id, message: messageOf(error) });
-      }
+      if (outcome.timedOut) report.timedOut.push(id);
+      for (const error of outcome.errors) report.errors.push({ extensionId: id, message: messageOf(error) });
     }
     this.#activated = [];
     for (const e of report.errors)
