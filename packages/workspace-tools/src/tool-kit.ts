@@ -1,0 +1,93 @@
+import { DispatchError, messageOf } from "@dispatch/kernel";
+import type { LockRepository } from "@dispatch/conversation-store";
+import type { ToolContext, ToolDefinition, ToolResult } from "@dispatch/session-orchestrator";
+import type { z } from "zod";
+import type { ExecutionBackend, ExecutionBackends } from "./backend.ts";
+import type { ToolsConfig } from "./config.ts";
+import { type ConfinedPath, confinePath } from "./confine-path.ts";
+import { capResult } from "./output-cap.ts";
+
+/** What every workspace tool is built from. */
+export interface ToolDeps {
+  backends: ExecutionBackends;
+  locks: LockRepository;
+  config: ToolsConfig;
+}
+
+/** A workspace as a tool sees it: where it runs and its root there. */
+export interface ToolWorkspace {
+  backend: ExecutionBackend;
+  root: string;
+}
+
+/** Picks the backend for the context's workspace; with `create`, makes the root if it does not exist yet. */
+export async function openWorkspace(deps: ToolDeps, context: ToolContext, create: boolean): Promise<ToolWorkspace> {
+  const backend = deps.backends.forHost(context.workspace.hostId);
+  const root = context.workspace.root;
+  if (create) await backend.mkdirp(root);
+  return { backend, root };
+}
+
+/** Confines `path` to the workspace (see `confinePath`). */
+export function resolvePath(workspace: ToolWorkspace, path: string): Promise<ConfinedPath> {
+  return confinePath(workspace.backend, workspace.root, path);
+}
+
+/**
+ * Takes the turn's lock on a file; a lock held by another conversation becomes a `locked` error
+ * that names it.
+ */
+export async function lockFile(deps: ToolDeps, context: ToolContext, path: ConfinedPath): Promise<void> {
+  const result = await deps.locks.acquire({
+    workspaceId: context.workspace.id,
+    path: path.relative,
+    conversationId: context.conversationId,
+    turnId: context.turnId,
+    ttlMs: deps.config.lockTtlMs,
+  });
+  if (!result.ok) {
+    throw new DispatchError(
+      "locked",
+      `"${path.display}" is locked by conversation ${result.holder.conversationId} (turn ${result.holder.turnId}); ` +
+        "the lock is released when that turn ends. Work on other files or try again later.",
+      { details: { path: path.relative, holder: result.holder } },
+    );
+  }
+}
+
+/** A tool error for the model (not a crash). */
+export function toolError(message: string): ToolResult {
+  return { output: message, isError: true };
+}
+
+/**
+ * Builds a tool whose thrown errors become error results and whose output is capped at
+ * `maxOutputBytes` with the cut stated.
+ */
+export function workspaceTool<I>(
+  maxOutputBytes: number,
+  definition: {
+    name: string;
+    description: string;
+    input: z.ZodType<I>;
+    run(input: I, context: ToolContext): Promise<ToolResult>;
+  },
+): ToolDefinition<I> {
+  return {
+    name: definition.name,
+    description: definition.description,
+    input: definition.input,
+    async run(input, context) {
+      if (context.signal.aborted) return toolError(`${definition.name} was cancelled before it started`);
+      try {
+        const result = await definition.run(input, context);
+        return { ...result, output: capResult(result.output, maxOutputBytes) };
+      } catch (error) {
+        if (!DispatchError.isInstance(error)) {
+          context.logger.warn("tool failed", { tool: definition.name, error });
+        }
+        return toolError(capResult(messageOf(error), maxOutputBytes));
+      }
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { posix } from "node:path";
+import type { ToolDefinition } from "@dispatch/session-orchestrator";
+import { z } from "zod";
+import { lockFile, openWorkspace, resolvePath, type ToolDeps, toolError, workspaceTool } from "../tool-kit.ts";
+
+const input = z
+  .object({
+    path: z.string().min(1).describe("File path, relative to the workspace root"),
+    content: z.string().describe("The whole new content of the file"),
+  })
+  .strict();
+
+/** `write_file`: creates or replaces a file (and its missing parent directories) under the turn's lock. */
+export function writeFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>> {
+  return workspaceTool(deps.config.maxOutputBytes, {
+    name: "write_file",
+    description:
+      "Create or overwrite a file in the workspace with the given content; missing parent directories are created.",
+    input,
+    async run({ path, content }, context) {
+      const workspace = await openWorkspace(deps, context, true);
+      const target = await resolvePath(workspace, path);
+      if (target.relative === "") return toolError("cannot write to the workspace root itself; give a file path");
+      const existing = await workspace.backend.stat(target.absolute);
+      if (existing?.kind === "directory") return toolError(`${target.display} is a directory`);
+      await lockFile(deps, context, target);
+      await workspace.backend.mkdirp(posix.dirname(target.absolute));
+      const data = new TextEncoder().encode(content);
+      await workspace.backend.writeFile(target.absolute, data);
+      const verb = existing === undefined ? "created" : "overwrote";
+      return { output: `${verb} ${target.display} (${data.length} bytes)` };
+    },
+  });
+}
