@@ -1,0 +1,160 @@
+import type { LanguageModelV4, LanguageModelV4FinishReason, LanguageModelV4StreamPart } from "@ai-sdk/provider";
+import { abortedError, classifyProviderError, type ErrorSubject } from "./classify-error.ts";
+import { toCallOptions } from "./to-call-options.ts";
+import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./types.ts";
+
+/** What a provider kind built on an AI SDK language model needs. */
+export interface SdkProviderOptions extends ErrorSubject {
+  kind: "anthropic" | "openai-compatible";
+  /** The models of this provider; the first is used when a request names none. */
+  models: readonly string[];
+  /** Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`). */
+  languageModel(modelId: string): LanguageModelV4;
+}
+
+/** Parses a tool call's JSON arguments; an empty string means "no arguments". */
+export function parseToolInput(raw: string): { ok: true; input: unknown } | { ok: false; message: string } {
+  if (raw.trim() === "") return { ok: true, input: {} };
+  try {
+    return { ok: true, input: JSON.parse(raw) };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { ok: false, message: `the tool call's arguments are not valid JSON (${reason}); send valid JSON` };
+  }
+}
+
+function toFinishReason(reason: LanguageModelV4FinishReason["unified"]): FinishReason | undefined {
+  return reason === "interrupted" ? undefined : reason;
+}
+
+/** Maps one SDK part; `undefined` means nothing to pass on. */
+function mapPart(part: LanguageModelV4StreamPart, subject: ErrorSubject): StreamPart[] | undefined {
+  switch (part.type) {
+    case "text-delta":
+      return part.delta === "" ? undefined : [{ type: "text-delta", text: part.delta }];
+    case "tool-call": {
+      const parsed = parseToolInput(part.input);
+      return parsed.ok
+        ? [{ type: "tool-call", toolCallId: part.toolCallId, toolName: part.toolName, input: parsed.input }]
+        : [
+            {
+              type: "tool-call-error",
+              toolCallId: part.toolCallId,
+              toolName: part.toolName,
+              rawInput: part.input,
+              message: parsed.message,
+            },
+          ];
+    }
+    case "finish": {
+      const reason = toFinishReason(part.finishReason.unified);
+      if (reason === undefined) {
+        return [
+          {
+            type: "error",
+            error: {
+              code: "stream_error",
+              message: `provider "${subject.providerId}" ended the stream before it finished its answer`,
+              retryable: false,
+            },
+          },
+        ];
+      }
+      return [
+        {
+          type: "usage",
+          inputTokens: part.usage.inputTokens.total ?? 0,
+          outputTokens: part.usage.outputTokens.total ?? 0,
+        },
+        { type: "finish", reason },
+      ];
+    }
+    case "error":
+      return [{ type: "error", error: classifyProviderError(subject, part.error) }];
+    default:
+      return undefined;
+  }
+}
+
+const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
+
+/**
+ * One model call through an AI SDK language model's `doStream`. Never throws for provider
+ * failures: they end the stream as an `error` part. The abort signal goes to fetch itself, so
+ * aborting closes the HTTP connection; an already-aborted signal makes no request at all.
+ */
+async function* streamModel(
+  options: SdkProviderOptions,
+  request: ModelRequest,
+  signal: AbortSignal,
+): AsyncGenerator<StreamPart> {
+  if (signal.aborted) {
+    yield { type: "error", error: abortedError(options.providerId) };
+    return;
+  }
+  const modelId = request.model || options.models[0];
+  if (!modelId) {
+    yield {
+      type: "error",
+      error: {
+        code: "bad_request",
+        message: `no model given for provider "${options.providerId}": set defaults.model or the provider's models in config`,
+        retryable: false,
+      },
+    };
+    return;
+  }
+  let stream: ReadableStream<LanguageModelV4StreamPart>;
+  try {
+    stream = (await options.languageModel(modelId).doStream(toCallOptions(request, signal))).stream;
+  } catch (error) {
+    yield { type: "error", error: classifyProviderError(options, error) };
+    return;
+  }
+  const reader = stream.getReader();
+  let sawContent = false;
+  try {
+    while (true) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        const info = signal.aborted ? abortedError(options.providerId) : classifyProviderError(options, error);
+        yield { type: "error", error: sawContent ? { ...info, retryable: false } : info };
+        return;
+      }
+      if (next.done) break;
+      const parts = mapPart(next.value, options);
+      if (!parts) continue;
+      for (const part of parts) {
+        if (part.type === "error") {
+          yield { type: "error", error: sawContent ? { ...part.error, retryable: false } : part.error };
+          return;
+        }
+        if (contentTypes.has(part.type)) sawContent = true;
+        yield part;
+        if (part.type === "finish") return;
+      }
+    }
+    yield {
+      type: "error",
+      error: {
+        code: "stream_error",
+        message: `provider "${options.providerId}" closed the stream without finishing its answer`,
+        retryable: false,
+      },
+    };
+  } finally {
+    // Stops the body (and so the HTTP connection) when the consumer leaves early.
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** A ModelProvider over an AI SDK language model (the anthropic and openai-compatible kinds). */
+export function createSdkProvider(options: SdkProviderOptions): ModelProvider {
+  return {
+    id: options.providerId,
+    kind: options.kind,
+    stream: (request, signal) => streamModel(options, request, signal),
+  };
+}
