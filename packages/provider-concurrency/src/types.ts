@@ -10,6 +10,10 @@ export interface AcquireRequest {
   /** Shown in snapshots (`GET /providers`). */
   turnId?: string | null;
   conversationId?: string | null;
+  /** A lease silent (no `touch()`) for this long is aborted with `stalled` and released. Undefined: no stall check. */
+  stallTimeoutMs?: number;
+  /** Called synchronously, at most once, when no slot was free and the request was queued. Must not throw. */
+  onQueued?: () => void;
 }
 
 /**
