@@ -83,7 +83,8 @@ describe("MemoryMonitor", () => {
     const lines = records.filter((r) => r.msg === "memory sample");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(JSON.stringify(lines[0]))).toMatchObject({
-      level: "warn",
+      level: "info",
+      pressure: "warn",
       source: "on-demand",
       rssBytes: Math.round(7.5 * gib),
       heapUsedBytes: 11,

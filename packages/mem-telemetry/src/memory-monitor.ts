@@ -50,10 +50,17 @@ export class MemoryMonitor implements MemoryTelemetry {
     const sample = sampler();
     this.#last = sample;
     const transition = this.#gauge.update(sample.rssBytes, limit.bytes);
-    const level = this.#gauge.level;
-    metrics?.record(sample, limit.bytes, level);
+    const pressure = this.#gauge.level;
+    metrics?.record(sample, limit.bytes, pressure);
     const { at: _at, ...bytes } = sample;
-    logger.info("memory sample", { source, ...bytes, limitBytes: limit.bytes, ratio: this.#ratio(), level });
+    // `pressure`, not `level`: a `level` field would overwrite the log record's own level.
+    logger.info("memory sample", {
+      source,
+      ...bytes,
+      limitBytes: limit.bytes,
+      ratio: this.#ratio(),
+      pressure,
+    });
     if (transition) this.#logTransition(transition, sample);
     return sample;
   }
