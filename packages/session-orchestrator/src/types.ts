@@ -44,6 +44,8 @@ export interface EventSubscription extends AsyncIterable<ConversationEvent> {
 /** The turn engine. Errors are DispatchErrors: `not_found`, `conversation_busy`, `memory_pressure`. */
 export interface Orchestrator {
   readonly tools: ToolRegistry;
+  /** Provider and model a new conversation gets (config `defaults`). */
+  readonly defaults: { provider: string; model: string };
   /** Claims the conversation and starts a turn in the background. */
   startTurn(input: { conversationId: string; text: string }): Promise<{ turnId: string; messageId: string }>;
   /** Cancels the conversation's active turn; returns its final status (or `idle` when none was active). */

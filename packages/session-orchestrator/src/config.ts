@@ -1,0 +1,33 @@
+import { z } from "zod";
+
+/** The `defaults` config slice: what new conversations get and how turns run. Strict and defaulted. */
+export const orchestratorConfigSchema = z
+  .object({
+    /** Provider a new conversation gets. */
+    provider: z.string().min(1).default("scripted"),
+    /** Model a new conversation gets. */
+    model: z.string().min(1).default("demo"),
+    /** Appended to the system prompt of every turn. */
+    systemPrompt: z.string().optional(),
+    /** Model calls per turn, at least 1. */
+    maxSteps: z.number().int().min(1).default(20),
+    /** A turn still running after this long fails. */
+    turnTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(30 * 60 * 1000),
+    /** How long shutdown waits for active turns to record `interrupted`. */
+    shutdownDeadlineMs: z.number().int().min(0).default(10_000),
+    /** Longest a text delta waits before it is written. */
+    coalesceMs: z.number().int().min(1).default(50),
+    /** Buffered text that is written at once, without waiting for the tick. */
+    coalesceBytes: z.number().int().min(1).default(4096),
+    /** Events a subscriber may fall behind by before it is dropped. */
+    subscriberBuffer: z.number().int().min(1).default(1000),
+  })
+  .strict()
+  .prefault({});
+
+/** The parsed `defaults` slice. */
+export type OrchestratorConfig = z.output<typeof orchestratorConfigSchema>;

@@ -1,0 +1,78 @@
+import { conversationStoreRef } from "@dispatch/conversation-store";
+import { defineExtension } from "@dispatch/kernel";
+import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
+import { providersRef } from "@dispatch/providers";
+import { Counter, Gauge } from "prom-client";
+import { orchestratorConfigSchema } from "./config.ts";
+import { TurnOrchestrator } from "./turn-orchestrator.ts";
+import { type MemorySample, orchestratorRef } from "./types.ts";
+
+/** The Prometheus metrics this extension registers. */
+const metricNames = { finished: "dispatch_turns_finished_total", active: "dispatch_active_turns" } as const;
+
+/** The process's own reading, when the mem-telemetry extension is absent. */
+function processMemory(): MemorySample {
+  const usage = process.memoryUsage();
+  return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
+}
+
+/**
+ * The turn engine as an extension. Critical: without it the host cannot do its job. It depends on
+ * `provider-concurrency` without calling it, so that the slot manager outlives every turn at shutdown.
+ */
+export const sessionOrchestratorExtension = defineExtension({
+  manifest: {
+    id: "session-orchestrator",
+    version: "0.1.0",
+    dependsOn: ["conversation-store", "providers", "provider-concurrency"],
+    optionalDependsOn: ["mem-telemetry"],
+    critical: true,
+  },
+  provides: [orchestratorRef],
+  config: { key: "defaults", schema: orchestratorConfigSchema },
+  async activate(ctx) {
+    const store = ctx.use(conversationStoreRef);
+    const providers = ctx.use(providersRef);
+    const memory = ctx.useOptional(memoryTelemetryRef);
+    const finished = new Counter({
+      name: metricNames.finished,
+      help: "Turns that reached a final status, by status",
+      labelNames: ["status"] as const,
+      registers: [ctx.metrics],
+    });
+    const orchestrator = new TurnOrchestrator({
+      store,
+      providers,
+      bus: ctx.bus,
+      logger: ctx.logger,
+      config: ctx.config,
+      sampleMemory: memory === undefined ? processMemory : () => memory.sample(),
+      admitTurn: memory === undefined ? undefined : () => memory.admitTurn(),
+      onFault: (kind, error) => ctx.reportFault(kind, error),
+      onTurnFinished: (status) => finished.inc({ status }),
+    });
+    const active = new Gauge({
+      name: metricNames.active,
+      help: "Conversations with an active turn",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(orchestrator.getActiveConversationCount());
+      },
+    });
+    ctx.onDispose(() => {
+      ctx.metrics.removeSingleMetric(metricNames.finished);
+      ctx.metrics.removeSingleMetric(metricNames.active);
+    });
+    const recovered = await orchestrator.recoverUnfinished();
+    if (recovered > 0) ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    ctx.onDispose(async () => {
+      await orchestrator.cancelAll(ctx.config.shutdownDeadlineMs);
+      orchestrator.dispose();
+    });
+    ctx.setHealth(() => ({
+      activeTurns: orchestrator.getActiveConversationCount(),
+      subscriptions: orchestrator.stats.subscriptions,
+    }));
+    ctx.provide(orchestratorRef, orchestrator);
+  },
+});

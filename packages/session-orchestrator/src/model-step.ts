@@ -1,0 +1,149 @@
+import type { NewEvent } from "@dispatch/conversation-store";
+import type {
+  CallContext,
+  FinishReason,
+  ModelMessage,
+  ModelRequest,
+  ProviderErrorInfo,
+  ProvidersService,
+} from "@dispatch/providers";
+import type { TurnStatus } from "@dispatch/wire";
+import { aborted, raceAbort } from "./abortable.ts";
+import type { RequestedToolCall } from "./tool-execution.ts";
+import { capText } from "./tool-execution.ts";
+
+/** Largest tool-call input copied into a `tool.call` event (the model message keeps all of it). */
+export const maxEventInputBytes = 16 * 1024;
+
+/** The parts of an assistant message. */
+export type AssistantPart = Extract<ModelMessage, { role: "assistant" }>["parts"][number];
+
+/** What one model call produced. */
+export interface StepAnswer {
+  /** Text, then tool calls: the assistant message of this step. */
+  parts: AssistantPart[];
+  calls: RequestedToolCall[];
+  finishReason: FinishReason | undefined;
+  error: ProviderErrorInfo | undefined;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+/** Inputs of one model call. */
+export interface ModelStepInput {
+  step: number;
+  providerId: string;
+  request: ModelRequest;
+  providers: Pick<ProvidersService, "stream">;
+  context: CallContext;
+  /** Receives text deltas (the turn's coalescer). */
+  onText(text: string): void;
+  /** Persists and publishes events of the turn, optionally moving its status. */
+  emit(events: ReadonlyArray<Omit<NewEvent, "turnId">>, status?: TurnStatus): Promise<void>;
+}
+
+/**
+ * Streams one model call and turns its parts into events. Returns early, with what arrived so far,
+ * when the context's signal aborts, even if the stream ignores the signal; the stream is then closed.
+ */
+export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer> {
+  const { step, context, emit } = input;
+  const texts: string[] = [];
+  const calls: RequestedToolCall[] = [];
+  const callParts: AssistantPart[] = [];
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let finishReason: FinishReason | undefined;
+  let error: ProviderErrorInfo | undefined;
+  let started = false;
+  const start = async (attempt: number) => {
+    started = true;
+    await emit([{ type: "step.started", data: { step, attempt } }], "running");
+  };
+  const iterator = input.providers.stream(input.providerId, input.request, context)[Symbol.asyncIterator]();
+  try {
+    while (error === undefined) {
+      const next = await raceAbort(iterator.next(), context.signal);
+      if (next === aborted || next.done === true) break;
+      const part = next.value;
+      switch (part.type) {
+        case "waiting":
+          await emit(
+            [
+              {
+                type: "turn.waiting",
+                data: {
+                  step,
+                  reason: part.reason,
+                  attempt: part.attempt,
+                  ...(part.retryInMs === undefined ? {} : { retryInMs: part.retryInMs }),
+                  ...(part.message === undefined ? {} : { message: part.message }),
+                },
+              },
+            ],
+            "waiting",
+          );
+          break;
+        case "slot-granted":
+          await start(part.attempt);
+          break;
+        case "text-delta":
+          if (!started) await start(1);
+          texts.push(part.text);
+          input.onText(part.text);
+          break;
+        case "tool-call":
+          if (!started) await start(1);
+          calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+          callParts.push({ ...callPartOf(part), input: part.input });
+          await emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
+          break;
+        case "tool-call-error":
+          if (!started) await start(1);
+          calls.push({ ...callIdsOf(part), input: part.rawInput, invalid: part.message });
+          // Provider APIs want an object as a tool call's input; the raw text is kept inside one.
+          callParts.push({ ...callPartOf(part), input: { rawInput: part.rawInput } });
+          await emit([
+            {
+              type: "tool.call",
+              data: { ...callIdsOf(part), input: capText(part.rawInput, maxEventInputBytes), error: part.message },
+            },
+          ]);
+          break;
+        case "usage":
+          usage.inputTokens += part.inputTokens;
+          usage.outputTokens += part.outputTokens;
+          break;
+        case "finish":
+          finishReason = part.reason;
+          break;
+        case "error":
+          error = part.error;
+          break;
+      }
+    }
+  } finally {
+    if (context.signal.aborted) iterator.return?.()?.catch(() => {});
+  }
+  const text = texts.join("");
+  const parts: AssistantPart[] = text === "" ? callParts : [{ type: "text", text }, ...callParts];
+  return { parts, calls, finishReason, error, usage };
+}
+
+function callIdsOf(part: { toolCallId: string; toolName: string }) {
+  return { toolCallId: part.toolCallId, toolName: part.toolName };
+}
+
+function callPartOf(part: { toolCallId: string; toolName: string }) {
+  return { type: "tool-call" as const, ...callIdsOf(part) };
+}
+
+function eventInput(value: unknown): unknown {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return { unserialisable: true };
+  }
+  if (json === undefined || json.length * 3 <= maxEventInputBytes) return value;
+  if (Buffer.byteLength(json, "utf8") <= maxEventInputBytes) return value;
+  return { inputPreview: capText(json, maxEventInputBytes), truncated: true };
+}

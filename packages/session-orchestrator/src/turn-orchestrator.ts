@@ -1,0 +1,241 @@
+import type { ConversationStore } from "@dispatch/conversation-store";
+import { DispatchError, type ExtensionBus, type Logger, messageOf } from "@dispatch/kernel";
+import type { ProvidersService } from "@dispatch/providers";
+import type { ConversationEvent, TurnStatus } from "@dispatch/wire";
+import { z } from "zod";
+import type { OrchestratorConfig } from "./config.ts";
+import { DeadlineWatch } from "./deadline-watch.ts";
+import { ConversationSubscription } from "./event-subscription.ts";
+import { EventWriter } from "./event-writer.ts";
+import { FlushTicker } from "./flush-ticker.ts";
+import { SubscriptionHub } from "./subscription-hub.ts";
+import { MapToolRegistry } from "./tool-registry.ts";
+import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
+import { TurnRun } from "./turn-run.ts";
+import type { EventSubscription, MemorySample, Orchestrator } from "./types.ts";
+
+/** What the orchestrator is built from; the extension wires the real services in. */
+export interface OrchestratorDeps {
+  store: ConversationStore;
+  providers: Pick<ProvidersService, "stream">;
+  bus: Pick<ExtensionBus, "publish">;
+  logger: Logger;
+  config: OrchestratorConfig;
+  sampleMemory: () => MemorySample;
+  /** Returns an error to refuse a new turn (memory pressure), else undefined. */
+  admitTurn?: () => Error | undefined;
+  /** Errors caught in timers and callbacks that nobody awaits. */
+  onFault?: (kind: string, error: unknown) => void;
+  /** Called once per finished turn (metrics). Must not throw. */
+  onTurnFinished?: (status: TurnStatus) => void;
+}
+
+const StartTurnInput = z
+  .object({ conversationId: z.string().min(1), text: z.string().min(1, "must not be empty") })
+  .strict();
+
+/** Extra time shutdown gives turns it had to close itself after the deadline. */
+const forcedCloseGraceMs = 500;
+
+/** The turn engine (DESIGN §5): one active turn per conversation, events persisted then published. */
+export class TurnOrchestrator implements Orchestrator {
+  readonly tools = new MapToolRegistry();
+  readonly defaults: { provider: string; model: string };
+  readonly #deps: OrchestratorDeps;
+  readonly #active = new Map<string, TurnRun>();
+  readonly #hub = new SubscriptionHub();
+  readonly #subscriptions = new Set<ConversationSubscription>();
+  readonly #writer: EventWriter;
+  readonly #ticker: FlushTicker;
+  readonly #deadlines: DeadlineWatch;
+  readonly #deadlineOf = new Map<TurnRun, () => void>();
+  #closing = false;
+
+  constructor(deps: OrchestratorDeps) {
+    this.#deps = deps;
+    this.defaults = { provider: deps.config.provider, model: deps.config.model };
+    const fault = (kind: string) => (error: unknown) => {
+      deps.logger.error(`${kind} failed`, { err: error });
+      deps.onFault?.(kind, error);
+    };
+    this.#writer = new EventWriter(deps.store.events, (conversationId, event) =>
+      this.#publish(conversationId, event),
+    );
+    this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
+    this.#deadlines = new DeadlineWatch(fault("turn deadline"));
+  }
+
+  /** Claims the conversation and starts a turn in the background. */
+  async startTurn(input: { conversationId: string; text: string }): Promise<{ turnId: string; messageId: string }> {
+    const parsed = StartTurnInput.safeParse(input);
+    if (!parsed.success) throw new DispatchError("invalid_request", z.prettifyError(parsed.error));
+    if (this.#closing) throw new DispatchError("shutting_down", "the host is shutting down; no new turns");
+    const refusal = this.#deps.admitTurn?.();
+    if (refusal !== undefined) throw refusal;
+    const { conversationId, text } = parsed.data;
+    const conversation = await this.#deps.store.conversations.get(conversationId);
+    if (conversation === undefined) {
+      throw new DispatchError("not_found", `conversation "${conversationId}" does not exist`);
+    }
+    const { turn, message } = await this.#deps.store.turns.claim({
+      conversationId,
+      text,
+      promptStartedAt: Date.now(),
+    });
+    const run = new TurnRun(turn, conversation, {
+      store: this.#deps.store,
+      providers: this.#deps.providers,
+      tools: this.tools,
+      writer: this.#writer,
+      ticker: this.#ticker,
+      logger: this.#deps.logger,
+      sampleMemory: this.#deps.sampleMemory,
+      config: this.#deps.config,
+      onSettled: (settled) => this.#untrack(settled),
+      onFinished: (finished, status) => this.#finished(finished, status),
+    });
+    this.#active.set(conversationId, run);
+    this.#deadlineOf.set(
+      run,
+      this.#deadlines.add(Date.now() + this.#deps.config.turnTimeoutMs, () => run.stop("deadline")),
+    );
+    // A claim that committed while shutdown began still gets a final event, `interrupted`.
+    if (this.#closing) run.stop("shutdown");
+    run.start();
+    return { turnId: turn.id, messageId: message.id };
+  }
+
+  /** Cancels the conversation's active turn and waits for it to settle. */
+  async cancelTurn(conversationId: string): Promise<{ turnId: string | null; status: TurnStatus | "idle" }> {
+    const run = this.#active.get(conversationId);
+    if (run === undefined) {
+      const conversation = await this.#deps.store.conversations.get(conversationId);
+      if (conversation === undefined) {
+        throw new DispatchError("not_found", `conversation "${conversationId}" does not exist`);
+      }
+      return { turnId: null, status: "idle" };
+    }
+    run.stop("cancel");
+    return { turnId: run.turn.id, status: await run.settled };
+  }
+
+  /**
+   * Interrupts every active turn and waits at most `deadlineMs`. Turns still not closed then (a loop
+   * stuck outside any abortable wait) get their `turn.interrupted` written directly, with a short grace.
+   */
+  async cancelAll(deadlineMs: number): Promise<void> {
+    this.#closing = true;
+    const deadline = Date.now() + Math.max(0, deadlineMs);
+    while (this.#active.size > 0 && Date.now() < deadline) {
+      const runs = [...this.#active.values()];
+      for (const run of runs) run.stop("shutdown");
+      await waitAtMost(Promise.allSettled(runs.map((run) => run.settled)), deadline - Date.now());
+    }
+    const stuck = [...this.#active.values()];
+    if (stuck.length === 0) return;
+    this.#deps.logger.warn("turns did not stop within the shutdown deadline", { turns: stuck.length, deadlineMs });
+    const outcome = stoppedOutcome("shutdown", this.#deps.config.turnTimeoutMs);
+    const forced = stuck.map((run) => run.finalize(outcome));
+    await waitAtMost(Promise.allSettled(forced), forcedCloseGraceMs);
+  }
+
+  /** Conversations with an active turn. */
+  getActiveConversationCount(): number {
+    return this.#active.size;
+  }
+
+  /** Replay from the store after `afterSeq`, then live events; see ConversationSubscription. */
+  subscribe(conversationId: string, afterSeq: number, options?: { maxBuffered?: number }): EventSubscription {
+    const subscription: ConversationSubscription = new ConversationSubscription({
+      hub: this.#hub,
+      conversationId,
+      afterSeq,
+      maxBuffered: options?.maxBuffered ?? this.#deps.config.subscriberBuffer,
+      replay: (after, limit) => this.#deps.store.events.listAfter(conversationId, after, limit),
+      onClose: () => this.#subscriptions.delete(subscription),
+    });
+    if (this.#closing) subscription.drop("shutdown");
+    else this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /**
+   * Crash recovery: every turn left `queued`, `waiting` or `running` becomes `interrupted` with a
+   * `turn.interrupted` event. A turn whose final event was stored but whose status was not (a crash
+   * between the two writes) takes the status its event records instead. Returns how many it closed.
+   */
+  async recoverUnfinished(): Promise<number> {
+    const { store } = this.#deps;
+    const unfinished = await store.turns.listUnfinished();
+    for (const turn of unfinished) {
+      const lastSeq = await store.events.lastSeq(turn.conversationId);
+      const [last] = lastSeq > 0 ? await store.events.listAfter(turn.conversationId, lastSeq - 1, 1) : [];
+      const recorded = last?.turnId === turn.id ? statusOfFinalEvent(last.type) : undefined;
+      if (recorded !== undefined) await store.turns.setStatus(turn.id, recorded);
+      else {
+        await this.#writer.write(
+          turn.conversationId,
+          [{ type: "turn.interrupted", turnId: turn.id, data: { reason: "host restarted" } }],
+          { afterPersist: () => store.turns.setStatus(turn.id, "interrupted", "host restarted") },
+        );
+      }
+      // A dead turn holds no file locks; the lock TTL would free them too, only later.
+      await store.locks.releaseTurn(turn.id);
+    }
+    return unfinished.length;
+  }
+
+  /** Stops timers and ends every subscription with `shutdown`. Call after `cancelAll`. */
+  dispose(): void {
+    this.#closing = true;
+    this.#ticker.dispose();
+    this.#deadlines.dispose();
+    this.#deadlineOf.clear();
+    for (const subscription of [...this.#subscriptions]) subscription.drop("shutdown");
+  }
+
+  /** Live listeners and open subscriptions, for leak checks. */
+  get stats(): { liveListeners: number; subscriptions: number; pendingWrites: number; deadlines: number } {
+    return {
+      liveListeners: this.#hub.listenerCount,
+      subscriptions: this.#subscriptions.size,
+      pendingWrites: this.#writer.pendingConversations,
+      deadlines: this.#deadlines.size,
+    };
+  }
+
+  #publish(conversationId: string, event: ConversationEvent): void {
+    this.#hub.deliver(conversationId, event);
+    this.#deps.bus.publish("conversation.event", { conversationId, event });
+  }
+
+  #untrack(run: TurnRun): void {
+    if (this.#active.get(run.conversation.id) === run) this.#active.delete(run.conversation.id);
+    this.#deadlineOf.get(run)?.();
+    this.#deadlineOf.delete(run);
+  }
+
+  #finished(run: TurnRun, status: TurnStatus): void {
+    const { conversation, turn } = run;
+    try {
+      this.#deps.bus.publish("turn.finished", {
+        turnId: turn.id,
+        conversationId: conversation.id,
+        workspaceId: conversation.workspaceId,
+        status,
+      });
+      this.#deps.onTurnFinished?.(status);
+    } catch (error) {
+      this.#deps.logger.error("turn.finished handler failed", { err: messageOf(error) });
+    }
+  }
+}
+
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms));
+  });
+  await Promise.race([promise, timeout]);
+  clearTimeout(timer);
+}
