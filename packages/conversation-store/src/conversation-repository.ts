@@ -1,0 +1,116 @@
+import type { Conversation, TurnStatus } from "@dispatch/wire";
+import { limits } from "@dispatch/wire";
+import { desc, eq, sql } from "drizzle-orm";
+import { checkText } from "./field-checks.ts";
+import { conversations, unfinishedStatusesSql, workspaces } from "./schema.ts";
+import type { StoreDatabase } from "./store-database.ts";
+import { notFound } from "./store-error.ts";
+import type { ConversationRepository } from "./types.ts";
+
+// Status and active turn are derived in the query, so they can never disagree with the turns table.
+// The subqueries are written out: drizzle renders columns unqualified in a select list, and an
+// unqualified "id" inside the subquery would name turns.id instead of the outer conversation's id.
+const conversationColumns = {
+  id: conversations.id,
+  workspaceId: conversations.workspaceId,
+  title: conversations.title,
+  provider: conversations.provider,
+  model: conversations.model,
+  createdAt: conversations.createdAt,
+  updatedAt: conversations.updatedAt,
+  latestStatus: sql<TurnStatus | null>`(select t.status from turns t where t.conversation_id = conversations.id order by t.created_at desc, t.id desc limit 1)`,
+  activeTurnId: sql<string | null>`(select t.id from turns t where t.conversation_id = conversations.id and t.status in ${unfinishedStatusesSql} limit 1)`,
+};
+
+interface ConversationRow {
+  id: string;
+  workspaceId: string;
+  title: string | null;
+  provider: string;
+  model: string;
+  createdAt: number;
+  updatedAt: number;
+  latestStatus: TurnStatus | null;
+  activeTurnId: string | null;
+}
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    workspaceId: row.workspaceId,
+    title: row.title,
+    provider: row.provider,
+    model: row.model,
+    status: row.latestStatus ?? "idle",
+    activeTurnId: row.activeTurnId,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+/** Conversations in SQLite. */
+export class SqliteConversationRepository implements ConversationRepository {
+  readonly #db: StoreDatabase;
+
+  constructor(db: StoreDatabase) {
+    this.#db = db;
+  }
+
+  async create(input: {
+    workspaceId: string;
+    title?: string | null;
+    provider: string;
+    model: string;
+  }): Promise<Conversation> {
+    const title =
+      input.title === null || input.title === undefined
+        ? null
+        : checkText("title", input.title, { max: limits.conversationTitle });
+    const provider = checkText("provider", input.provider, { min: 1, max: limits.modelName });
+    const model = checkText("model", input.model, { min: 1, max: limits.modelName });
+    return this.#db.write(() => {
+      this.#requireWorkspace(input.workspaceId);
+      const now = this.#db.now();
+      const row = this.#db.orm
+        .insert(conversations)
+        .values({
+          id: `c_${Bun.randomUUIDv7()}`,
+          workspaceId: input.workspaceId,
+          title,
+          provider,
+          model,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning()
+        .get();
+      return toConversation({ ...row, latestStatus: null, activeTurnId: null });
+    });
+  }
+
+  async get(id: string): Promise<Conversation | undefined> {
+    const row = this.#db.read(() =>
+      this.#db.orm.select(conversationColumns).from(conversations).where(eq(conversations.id, id)).get(),
+    );
+    return row ? toConversation(row) : undefined;
+  }
+
+  /** Newest first; `not_found` when the workspace does not exist. */
+  async listByWorkspace(workspaceId: string): Promise<Conversation[]> {
+    const rows = this.#db.read(() => {
+      this.#requireWorkspace(workspaceId);
+      return this.#db.orm
+        .select(conversationColumns)
+        .from(conversations)
+        .where(eq(conversations.workspaceId, workspaceId))
+        .orderBy(desc(conversations.createdAt), desc(conversations.id))
+        .all();
+    });
+    return rows.map(toConversation);
+  }
+
+  #requireWorkspace(id: string): void {
+    const found = this.#db.orm.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, id)).get();
+    if (!found) throw notFound("workspace", id);
+  }
+}

@@ -1,0 +1,128 @@
+import type { ConversationEvent } from "@dispatch/wire";
+import { limits } from "@dispatch/wire";
+import { and, asc, eq, gt, max, sql } from "drizzle-orm";
+import { checkInteger, checkText, serializePayload } from "./field-checks.ts";
+import { events } from "./schema.ts";
+import type { StoreDatabase } from "./store-database.ts";
+import { invalidField, notFound, sqliteCode } from "./store-error.ts";
+import type { EventLog, NewEvent } from "./types.ts";
+
+/** Page size of `listAfter` when none is given, and the largest one accepted. */
+export const eventPage = { default: 1000, max: 10_000 } as const;
+
+const maxEventTypeLength = 200;
+
+interface Checked {
+  type: string;
+  turnId: string | null;
+  data: Record<string, unknown>;
+  json: string;
+}
+
+function checkEvent(event: NewEvent, maxPayloadBytes: number): Checked {
+  if (typeof event !== "object" || event === null) throw invalidField("event", "must be an object");
+  const type = checkText("type", event.type, { min: 1, max: maxEventTypeLength });
+  const turnId = event.turnId ?? null;
+  if (turnId !== null && typeof turnId !== "string") throw invalidField("turnId", "must be a string or null");
+  const json = serializePayload("data", event.data, maxPayloadBytes);
+  return { type, turnId, data: event.data, json };
+}
+
+/**
+ * The event log in SQLite. The next `seq` is read and the rows inserted in one IMMEDIATE transaction,
+ * so concurrent appenders (in this process or another) can neither skip nor repeat a number. Statements
+ * are prepared once: appends are the hottest path in the store.
+ */
+export class SqliteEventLog implements EventLog {
+  readonly #db: StoreDatabase;
+  readonly #maxPayloadBytes: number;
+  readonly #onAppended: ((count: number) => void) | undefined;
+  readonly #insert;
+  readonly #last;
+  readonly #after;
+
+  constructor(
+    db: StoreDatabase,
+    options: { maxPayloadBytes?: number; onAppended?: (count: number) => void } = {},
+  ) {
+    this.#db = db;
+    this.#maxPayloadBytes = options.maxPayloadBytes ?? limits.eventPayloadBytes;
+    this.#onAppended = options.onAppended;
+    const p = (name: string) => sql.placeholder(name);
+    this.#insert = db.orm
+      .insert(events)
+      .values({ conversationId: p("c"), seq: p("seq"), type: p("type"), turnId: p("turn"), at: p("at"), data: p("data") })
+      .prepare();
+    this.#last = db.orm
+      .select({ seq: max(events.seq) })
+      .from(events)
+      .where(eq(events.conversationId, p("c")))
+      .prepare();
+    this.#after = db.orm
+      .select({ seq: events.seq, type: events.type, turnId: events.turnId, at: events.at, data: events.data })
+      .from(events)
+      .where(and(eq(events.conversationId, p("c")), gt(events.seq, p("after"))))
+      .orderBy(asc(events.seq))
+      .limit(p("limit"))
+      .prepare();
+  }
+
+  async append(conversationId: string, event: NewEvent): Promise<ConversationEvent> {
+    const [appended] = this.#appendChecked(conversationId, [checkEvent(event, this.#maxPayloadBytes)]);
+    return appended as ConversationEvent;
+  }
+
+  async appendMany(conversationId: string, batch: readonly NewEvent[]): Promise<ConversationEvent[]> {
+    if (!Array.isArray(batch)) throw invalidField("events", "must be an array");
+    if (batch.length === 0) return [];
+    const checked = batch.map((event) => checkEvent(event, this.#maxPayloadBytes));
+    return this.#appendChecked(conversationId, checked);
+  }
+
+  async listAfter(conversationId: string, afterSeq: number, limit: number = eventPage.default): Promise<ConversationEvent[]> {
+    checkInteger("afterSeq", afterSeq, { min: 0 });
+    checkInteger("limit", limit, { min: 1, max: eventPage.max });
+    const rows = this.#db.read(() => this.#after.all({ c: conversationId, after: afterSeq, limit }));
+    const out: ConversationEvent[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as (typeof rows)[number];
+      out[i] = {
+        seq: row.seq,
+        type: row.type,
+        turnId: row.turnId,
+        at: new Date(row.at).toISOString(),
+        data: JSON.parse(row.data) as Record<string, unknown>,
+      };
+    }
+    return out;
+  }
+
+  /** 0 for a conversation with no events (or none at all). */
+  async lastSeq(conversationId: string): Promise<number> {
+    return this.#db.read(() => this.#last.get({ c: conversationId })?.seq ?? 0);
+  }
+
+  #appendChecked(conversationId: string, checked: readonly Checked[]): ConversationEvent[] {
+    let appended: ConversationEvent[];
+    try {
+      appended = this.#db.write(() => {
+        const at = this.#db.now();
+        const iso = new Date(at).toISOString();
+        let seq = this.#last.get({ c: conversationId })?.seq ?? 0;
+        const out: ConversationEvent[] = new Array(checked.length);
+        for (let i = 0; i < checked.length; i++) {
+          const e = checked[i] as Checked;
+          seq += 1;
+          this.#insert.run({ c: conversationId, seq, type: e.type, turn: e.turnId, at, data: e.json });
+          out[i] = { seq, type: e.type, turnId: e.turnId, at: iso, data: e.data };
+        }
+        return out;
+      });
+    } catch (error) {
+      if (sqliteCode(error) === "SQLITE_CONSTRAINT_FOREIGNKEY") throw notFound("conversation", conversationId);
+      throw error;
+    }
+    this.#onAppended?.(appended.length);
+    return appended;
+  }
+}

@@ -1,0 +1,41 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { defineExtension } from "@dispatch/kernel";
+import { Counter } from "prom-client";
+import { storeConfigSchema } from "./config.ts";
+import { openConversationStore } from "./open-conversation-store.ts";
+import { conversationStoreRef } from "./types.ts";
+
+/** File name of the database inside the host's data dir. */
+export const databaseFileName = "dispatch.db";
+
+/** The conversation store: `<dataDir>/dispatch.db`, migrated at activation, closed at shutdown. */
+export const conversationStoreExtension = defineExtension({
+  manifest: { id: "conversation-store", version: "0.1.0", critical: true },
+  provides: [conversationStoreRef],
+  config: { key: "store", schema: storeConfigSchema },
+  activate(ctx) {
+    const dataDir = ctx.host.dataDir;
+    mkdirSync(dataDir, { recursive: true });
+    const appended = new Counter({
+      name: "dispatch_events_appended_total",
+      help: "Conversation events committed to the event log",
+      registers: [ctx.metrics],
+    });
+    const defaultRoot = join(dataDir, "workspaces", "default");
+    const store = openConversationStore({
+      path: join(dataDir, databaseFileName),
+      bus: ctx.bus,
+      logger: ctx.logger,
+      maxMessageBytes: ctx.config.maxMessageBytes,
+      busyTimeoutMs: ctx.config.busyTimeoutMs,
+      defaultWorkspaceRoot: defaultRoot,
+      onAppended: (count) => appended.inc(count),
+    });
+    ctx.onDispose(() => store.close());
+    // The default workspace's tools need its root to exist on a fresh install.
+    mkdirSync(defaultRoot, { recursive: true });
+    ctx.provide(conversationStoreRef, store);
+    ctx.setHealth(() => ({ path: store.path, schemaMigrationsApplied: store.migrations.applied }));
+  },
+});

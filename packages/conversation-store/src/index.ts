@@ -1,0 +1,24 @@
+export { type StoreConfig, storeConfigSchema } from "./config.ts";
+export { conversationStoreExtension, databaseFileName } from "./extension.ts";
+export { type MigrationReport, migrationsFolder } from "./migrations.ts";
+export {
+  type OpenConversationStoreOptions,
+  type OpenedConversationStore,
+  openConversationStore,
+} from "./open-conversation-store.ts";
+export type { BusPublisher } from "./store-database.ts";
+export { StoreError, type StoreErrorCode } from "./store-error.ts";
+export {
+  type ConversationRepository,
+  type ConversationStore,
+  conversationStoreRef,
+  type EventLog,
+  type FileLock,
+  type LockRepository,
+  type MessageRepository,
+  type NewEvent,
+  type Turn,
+  type TurnRepository,
+  type WorkspaceRepository,
+} from "./types.ts";
+export { defaultWorkspaceId } from "./workspace-repository.ts";

@@ -1,0 +1,109 @@
+import { formatPath } from "@dispatch/kernel";
+import { type Message, MessagePart } from "@dispatch/wire";
+import { asc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { checkUtf8Bytes } from "./field-checks.ts";
+import { conversations, messages, turns } from "./schema.ts";
+import type { StoreDatabase } from "./store-database.ts";
+import { invalidField, notFound } from "./store-error.ts";
+import type { MessageRepository } from "./types.ts";
+
+const Parts = z.array(MessagePart);
+const Role = z.enum(["user", "assistant", "tool"]);
+
+type MessageRow = typeof messages.$inferSelect;
+
+function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    turnId: row.turnId,
+    role: row.role as Message["role"],
+    parts: JSON.parse(row.parts) as Message["parts"],
+    createdAt: new Date(row.createdAt).toISOString(),
+  };
+}
+
+/** Messages in SQLite, listed in insertion order. */
+export class SqliteMessageRepository implements MessageRepository {
+  readonly #db: StoreDatabase;
+  readonly #maxMessageBytes: number;
+
+  constructor(db: StoreDatabase, maxMessageBytes: number) {
+    this.#db = db;
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** The text parts together are held to `maxMessageBytes`, like a user's message. */
+  async append(input: {
+    conversationId: string;
+    turnId: string | null;
+    role: Message["role"];
+    parts: MessagePart[];
+  }): Promise<Message> {
+    const role = Role.safeParse(input.role);
+    if (!role.success) throw invalidField("role", `must be one of user, assistant, tool, got ${String(input.role)}`);
+    const parts = Parts.safeParse(input.parts);
+    if (!parts.success) {
+      const issue = parts.error.issues[0];
+      const where = formatPath("parts", issue?.path ?? []);
+      throw invalidField("parts", `is not a valid list of message parts (${where}: ${issue?.message})`);
+    }
+    const text = parts.data.map((part) => (part.type === "text" ? part.text : "")).join("");
+    checkUtf8Bytes("parts", text, this.#maxMessageBytes);
+    const { conversationId, turnId } = input;
+    return this.#db.write(() => {
+      const conversation = this.#db.orm
+        .select({ id: conversations.id })
+        .from(conversations)
+        .where(eq(conversations.id, conversationId))
+        .get();
+      if (!conversation) throw notFound("conversation", conversationId);
+      if (turnId !== null) {
+        const turn = this.#db.orm
+          .select({ conversationId: turns.conversationId })
+          .from(turns)
+          .where(eq(turns.id, turnId))
+          .get();
+        if (!turn) throw notFound("turn", turnId);
+        if (turn.conversationId !== conversationId) {
+          throw invalidField("turnId", `names a turn of another conversation (${turn.conversationId})`);
+        }
+      }
+      const now = this.#db.now();
+      const row = this.#db.orm
+        .insert(messages)
+        .values({
+          id: `m_${Bun.randomUUIDv7()}`,
+          conversationId,
+          turnId,
+          role: role.data,
+          parts: JSON.stringify(parts.data),
+          createdAt: now,
+        })
+        .returning()
+        .get();
+      this.#db.orm.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, conversationId)).run();
+      return { ...toMessage({ ...row, parts: "[]" }), parts: parts.data };
+    });
+  }
+
+  /** `not_found` when the conversation does not exist. */
+  async list(conversationId: string): Promise<Message[]> {
+    const rows = this.#db.read(() => {
+      const conversation = this.#db.orm
+        .select({ id: conversations.id })
+        .from(conversations)
+        .where(eq(conversations.id, conversationId))
+        .get();
+      if (!conversation) throw notFound("conversation", conversationId);
+      return this.#db.orm
+        .select()
+        .from(messages)
+        .where(eq(messages.conversationId, conversationId))
+        .orderBy(asc(messages.createdAt), asc(messages.id))
+        .all();
+    });
+    return rows.map(toMessage);
+  }
+}

@@ -1,0 +1,165 @@
+import { type Message, TurnStatus } from "@dispatch/wire";
+import { asc, eq, sql } from "drizzle-orm";
+import { checkUtf8Bytes, invalidFieldOf } from "./field-checks.ts";
+import { conversations, messages, turns, unfinishedStatusesSql } from "./schema.ts";
+import type { StoreDatabase } from "./store-database.ts";
+import { invalidField, notFound, StoreError, sqliteCode } from "./store-error.ts";
+import { isFinal } from "./turn-status.ts";
+import type { Turn, TurnRepository } from "./types.ts";
+
+/** Longest error text kept on a turn; longer ones are cut (a failing turn must still be recorded). */
+export const maxTurnErrorLength = 16 * 1024;
+
+type TurnRow = typeof turns.$inferSelect;
+
+/** Maps a stored row to the contract's `Turn`. */
+export function toTurn(row: TurnRow): Turn {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    status: row.status as TurnStatus,
+    promptStartedAt: row.promptStartedAt,
+    error: row.error,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+function busy(conversationId: string, activeTurnId: string | undefined, cause?: unknown): StoreError {
+  return new StoreError("conversation_busy", `conversation "${conversationId}" already has an active turn`, {
+    details: { conversationId, ...(activeTurnId === undefined ? {} : { activeTurnId }) },
+    cause,
+  });
+}
+
+/** Turns in SQLite; the busy check and the claim are one IMMEDIATE transaction. */
+export class SqliteTurnRepository implements TurnRepository {
+  readonly #db: StoreDatabase;
+  readonly #maxMessageBytes: number;
+
+  constructor(db: StoreDatabase, maxMessageBytes: number) {
+    this.#db = db;
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  async claim(input: {
+    conversationId: string;
+    text: string;
+    promptStartedAt: number;
+  }): Promise<{ turn: Turn; message: Message }> {
+    if (typeof input.text !== "string") throw invalidField("text", "must be a string");
+    if (input.text.length === 0) throw invalidField("text", "must not be empty");
+    checkUtf8Bytes("text", input.text, this.#maxMessageBytes);
+    if (!Number.isFinite(input.promptStartedAt)) {
+      throw invalidFieldOf("promptStartedAt", input.promptStartedAt, "must be a finite number (epoch ms)");
+    }
+    const { conversationId, text } = input;
+    return this.#db.write(() => {
+      const conversation = this.#db.orm
+        .select({ id: conversations.id })
+        .from(conversations)
+        .where(eq(conversations.id, conversationId))
+        .get();
+      if (!conversation) throw notFound("conversation", conversationId);
+      const active = this.#activeRow(conversationId);
+      if (active) throw busy(conversationId, active.id);
+      const now = this.#db.now();
+      const turnId = `t_${Bun.randomUUIDv7()}`;
+      let turnRow: TurnRow;
+      try {
+        turnRow = this.#db.orm
+          .insert(turns)
+          .values({
+            id: turnId,
+            conversationId,
+            status: "queued",
+            promptStartedAt: Math.trunc(input.promptStartedAt),
+            error: null,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning()
+          .get();
+      } catch (error) {
+        // The partial unique index caught a claim that the check above did not (another connection).
+        if (sqliteCode(error) === "SQLITE_CONSTRAINT_UNIQUE") throw busy(conversationId, undefined, error);
+        throw error;
+      }
+      const parts: Message["parts"] = [{ type: "text", text }];
+      const messageId = `m_${Bun.randomUUIDv7()}`;
+      this.#db.orm
+        .insert(messages)
+        .values({ id: messageId, conversationId, turnId, role: "user", parts: JSON.stringify(parts), createdAt: now })
+        .run();
+      this.#db.orm.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, conversationId)).run();
+      const message: Message = {
+        id: messageId,
+        conversationId,
+        turnId,
+        role: "user",
+        parts,
+        createdAt: new Date(now).toISOString(),
+      };
+      return { turn: toTurn(turnRow), message };
+    });
+  }
+
+  async get(id: string): Promise<Turn | undefined> {
+    const row = this.#db.read(() => this.#db.orm.select().from(turns).where(eq(turns.id, id)).get());
+    return row ? toTurn(row) : undefined;
+  }
+
+  async setStatus(id: string, status: TurnStatus, error?: string | null): Promise<Turn> {
+    const parsed = TurnStatus.safeParse(status);
+    if (!parsed.success) throw invalidFieldOf("status", status, `must be one of ${TurnStatus.options.join(", ")}`);
+    const errorText =
+      error === undefined || error === null
+        ? error
+        : error.length > maxTurnErrorLength
+          ? `${error.slice(0, maxTurnErrorLength)}… (truncated)`
+          : error;
+    return this.#db.write(() => {
+      const current = this.#db.orm.select().from(turns).where(eq(turns.id, id)).get();
+      if (!current) throw notFound("turn", id);
+      const from = current.status as TurnStatus;
+      if (isFinal(from)) {
+        throw new StoreError("invalid_transition", `turn "${id}" is already ${from}; it cannot become ${status}`, {
+          details: { turnId: id, from, to: status },
+        });
+      }
+      const row = this.#db.orm
+        .update(turns)
+        .set({ status: parsed.data, updatedAt: this.#db.now(), ...(errorText === undefined ? {} : { error: errorText }) })
+        .where(eq(turns.id, id))
+        .returning()
+        .get() as TurnRow;
+      return toTurn(row);
+    });
+  }
+
+  async active(conversationId: string): Promise<Turn | undefined> {
+    const row = this.#db.read(() => this.#activeRow(conversationId));
+    return row ? toTurn(row) : undefined;
+  }
+
+  /** Oldest first. */
+  async listUnfinished(): Promise<Turn[]> {
+    const rows = this.#db.read(() =>
+      this.#db.orm
+        .select()
+        .from(turns)
+        .where(sql`${turns.status} in ${unfinishedStatusesSql}`)
+        .orderBy(asc(turns.createdAt), asc(turns.id))
+        .all(),
+    );
+    return rows.map(toTurn);
+  }
+
+  #activeRow(conversationId: string): TurnRow | undefined {
+    return this.#db.orm
+      .select()
+      .from(turns)
+      .where(sql`${turns.conversationId} = ${conversationId} and ${turns.status} in ${unfinishedStatusesSql}`)
+      .get();
+  }
+}

@@ -1,0 +1,182 @@
+import type { Workspace } from "@dispatch/wire";
+import { limits } from "@dispatch/wire";
+import { and, count, desc, eq, sql } from "drizzle-orm";
+import { checkSlug, checkText } from "./field-checks.ts";
+import { conversations, turns, unfinishedStatusesSql, workspaces } from "./schema.ts";
+import type { StoreDatabase } from "./store-database.ts";
+import { notFound, StoreError } from "./store-error.ts";
+import type { WorkspaceRepository } from "./types.ts";
+
+/** Id of the workspace that always exists. */
+export const defaultWorkspaceId = "default";
+
+type WorkspaceRow = typeof workspaces.$inferSelect;
+
+function toWorkspace(row: WorkspaceRow): Workspace {
+  return {
+    id: row.id,
+    name: row.name,
+    root: row.root,
+    hostId: row.hostId,
+    starred: row.starred,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}
+
+function checkHostId(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : checkSlug("hostId", value);
+}
+
+/** Workspaces in SQLite; change events go out on the bus after commit. */
+export class SqliteWorkspaceRepository implements WorkspaceRepository {
+  readonly #db: StoreDatabase;
+
+  constructor(db: StoreDatabase) {
+    this.#db = db;
+  }
+
+  /** Creates the `default` workspace unless it exists; true when it was created. */
+  ensureDefault(root: string): boolean {
+    return this.#db.write((emit) => {
+      const now = this.#db.now();
+      const row = this.#db.orm
+        .insert(workspaces)
+        .values({ id: defaultWorkspaceId, name: "Default", root, hostId: null, createdAt: now, updatedAt: now })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (row) emit("workspace.created", { workspace: toWorkspace(row) });
+      return row !== undefined;
+    });
+  }
+
+  async create(input: { id: string; name?: string; root: string; hostId?: string | null }): Promise<Workspace> {
+    const id = checkSlug("id", input.id);
+    const name = checkText("name", input.name ?? id, { min: 1, max: limits.workspaceName });
+    const root = checkText("root", input.root, { min: 1, max: limits.workspaceRoot });
+    const hostId = checkHostId(input.hostId);
+    return this.#db.write((emit) => {
+      const now = this.#db.now();
+      const row = this.#db.orm
+        .insert(workspaces)
+        .values({ id, name, root, hostId, createdAt: now, updatedAt: now })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (!row) throw new StoreError("conflict", `workspace "${id}" already exists`, { details: { id } });
+      const workspace = toWorkspace(row);
+      emit("workspace.created", { workspace });
+      return workspace;
+    });
+  }
+
+  async get(id: string): Promise<Workspace | undefined> {
+    const row = this.#db.read(() =>
+      this.#db.orm.select().from(workspaces).where(eq(workspaces.id, id)).get(),
+    );
+    return row ? toWorkspace(row) : undefined;
+  }
+
+  async list(): Promise<Workspace[]> {
+    const rows = this.#db.read(() =>
+      this.#db.orm
+        .select()
+        .from(workspaces)
+        // Case-insensitive by name as people read it; the exact name and the id make the order total.
+        .orderBy(desc(workspaces.starred), sql`lower(${workspaces.name})`, workspaces.name, workspaces.id)
+        .all(),
+    );
+    return rows.map(toWorkspace);
+  }
+
+  async update(id: string, patch: { name?: string; root?: string; hostId?: string | null }): Promise<Workspace> {
+    const changes: Partial<Pick<WorkspaceRow, "name" | "root" | "hostId">> = {};
+    if (patch.name !== undefined) changes.name = checkText("name", patch.name, { min: 1, max: limits.workspaceName });
+    if (patch.root !== undefined) changes.root = checkText("root", patch.root, { min: 1, max: limits.workspaceRoot });
+    if (patch.hostId !== undefined) changes.hostId = checkHostId(patch.hostId);
+    return this.#db.write((emit) => {
+      const current = this.#row(id);
+      const changed = (Object.keys(changes) as Array<keyof typeof changes>).some((k) => changes[k] !== current[k]);
+      if (!changed) return toWorkspace(current);
+      const row = this.#db.orm
+        .update(workspaces)
+        .set({ ...changes, updatedAt: this.#db.now() })
+        .where(eq(workspaces.id, id))
+        .returning()
+        .get() as WorkspaceRow;
+      const workspace = toWorkspace(row);
+      emit("workspace.updated", { workspace });
+      return workspace;
+    });
+  }
+
+  async star(id: string): Promise<Workspace> {
+    return this.#setStarred(id, true);
+  }
+
+  async unstar(id: string): Promise<Workspace> {
+    return this.#setStarred(id, false);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (id === defaultWorkspaceId) {
+      throw new StoreError("conflict", `the "${defaultWorkspaceId}" workspace cannot be deleted`, {
+        details: { id },
+      });
+    }
+    this.#db.write((emit) => {
+      this.#row(id);
+      const active =
+        this.#db.orm
+          .select({ n: count() })
+          .from(turns)
+          .innerJoin(conversations, eq(turns.conversationId, conversations.id))
+          .where(and(eq(conversations.workspaceId, id), sql`${turns.status} in ${unfinishedStatusesSql}`))
+          .get()?.n ?? 0;
+      if (active > 0) {
+        throw new StoreError("conflict", `workspace "${id}" has ${active} active turn(s); cancel them first`, {
+          details: { id, activeTurns: active },
+        });
+      }
+      // Foreign keys with ON DELETE CASCADE remove conversations, turns, messages, events and locks.
+      this.#db.orm.delete(workspaces).where(eq(workspaces.id, id)).run();
+      emit("workspace.deleted", { id });
+    });
+  }
+
+  async starredIds(): Promise<string[]> {
+    const rows = this.#db.read(() =>
+      this.#db.orm
+        .select({ id: workspaces.id })
+        .from(workspaces)
+        .where(eq(workspaces.starred, true))
+        .orderBy(workspaces.id)
+        .all(),
+    );
+    return rows.map((row) => row.id);
+  }
+
+  #setStarred(id: string, starred: boolean): Workspace {
+    return this.#db.write((emit) => {
+      const current = this.#row(id);
+      if (current.starred === starred) return toWorkspace(current);
+      const row = this.#db.orm
+        .update(workspaces)
+        .set({ starred, updatedAt: this.#db.now() })
+        .where(eq(workspaces.id, id))
+        .returning()
+        .get() as WorkspaceRow;
+      const workspace = toWorkspace(row);
+      emit(starred ? "workspace.starred" : "workspace.unstarred", { workspace });
+      return workspace;
+    });
+  }
+
+  /** The row, or `not_found`; only inside a transaction. */
+  #row(id: string): WorkspaceRow {
+    const row = this.#db.orm.select().from(workspaces).where(eq(workspaces.id, id)).get();
+    if (!row) throw notFound("workspace", id);
+    return row;
+  }
+}
