@@ -1,4 +1,5 @@
 import { APICallError } from "@ai-sdk/provider";
+import { DispatchError } from "@dispatch/kernel";
 import type { ProviderErrorInfo } from "./types.ts";
 
 /** Who failed, for messages: the provider id and the variable that holds its key. */
@@ -152,8 +153,18 @@ export function classifyProviderError(subject: ErrorSubject, error: unknown): Pr
   return classifyAnswer(subject, readProviderAnswer(error));
 }
 
-/** The error part of a call whose signal fired. */
-export function abortedError(providerId: string): ProviderErrorInfo {
+/**
+ * The error of a call whose signal fired, from the signal's reason: the concurrency watchdog aborts
+ * with a DispatchError `stalled` (or `lease_reclaimed`) whose message names the timeout; anything
+ * else is the caller's own abort.
+ */
+export function abortedError(providerId: string, reason?: unknown): ProviderErrorInfo {
+  if (DispatchError.isInstance(reason) && reason.code === "stalled") {
+    return { code: "stalled", message: reason.message, retryable: false };
+  }
+  if (DispatchError.isInstance(reason) && reason.code === "lease_reclaimed") {
+    return { code: "stream_error", message: reason.message, retryable: false };
+  }
   return { code: "aborted", message: `the call to provider "${providerId}" was aborted`, retryable: false };
 }
 

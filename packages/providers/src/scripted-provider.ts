@@ -1,3 +1,4 @@
+import { abortableSleep } from "./backoff.ts";
 import { abortedError, classifyAnswer } from "./classify-error.ts";
 import { DEFAULT_SCRIPTED_REPLY, type Script, type ScriptStep } from "./config.ts";
 import { splitText } from "./split-text.ts";
@@ -10,29 +11,17 @@ interface CompiledReply {
 
 const defaultFallback: ScriptStep[] = [{ text: DEFAULT_SCRIPTED_REPLY, chunks: 1, delayMs: 0 }];
 
-/** Resolves after `ms`, or returns false at once when `signal` fires first; the timer never outlives it. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /** Rough token count (4 characters a token), enough for demos and tests. */
 function roughTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
 /** Which step of which reply this call plays: the last user message picks the reply, the assistant turns since then the step. */
-function pickStep(replies: CompiledReply[], fallback: ScriptStep[], request: ModelRequest): ScriptStep | undefined {
+function pickStep(
+  replies: CompiledReply[],
+  fallback: ScriptStep[],
+  request: ModelRequest,
+): ScriptStep | undefined {
   let lastUser = -1;
   for (let i = request.messages.length - 1; i >= 0; i--) {
     if (request.messages[i]?.role === "user") {
@@ -65,7 +54,7 @@ export function createScriptedProvider(id: string, script: Script | undefined): 
 
   async function* stream(request: ModelRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
     if (signal.aborted) {
-      yield { type: "error", error: abortedError(id) };
+      yield { type: "error", error: abortedError(id, signal.reason) };
       return;
     }
     const inputTokens = roughTokens(JSON.stringify(request.messages) + (request.system ?? ""));
@@ -97,12 +86,12 @@ export function createScriptedProvider(id: string, script: Script | undefined): 
     }
     const pieces = splitText(step.text, step.chunks);
     for (const [index, piece] of pieces.entries()) {
-      if (index > 0 && step.delayMs > 0 && !(await sleep(step.delayMs, signal))) {
-        yield { type: "error", error: abortedError(id) };
+      if (index > 0 && step.delayMs > 0 && !(await abortableSleep(step.delayMs, signal))) {
+        yield { type: "error", error: abortedError(id, signal.reason) };
         return;
       }
       if (signal.aborted) {
-        yield { type: "error", error: abortedError(id) };
+        yield { type: "error", error: abortedError(id, signal.reason) };
         return;
       }
       if (piece !== "") yield { type: "text-delta", text: piece };

@@ -1,4 +1,8 @@
-import type { LanguageModelV4, LanguageModelV4FinishReason, LanguageModelV4StreamPart } from "@ai-sdk/provider";
+import type {
+  LanguageModelV4,
+  LanguageModelV4FinishReason,
+  LanguageModelV4StreamPart,
+} from "@ai-sdk/provider";
 import { abortedError, classifyProviderError, type ErrorSubject } from "./classify-error.ts";
 import { toCallOptions } from "./to-call-options.ts";
 import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./types.ts";
@@ -19,7 +23,10 @@ export function parseToolInput(raw: string): { ok: true; input: unknown } | { ok
     return { ok: true, input: JSON.parse(raw) };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return { ok: false, message: `the tool call's arguments are not valid JSON (${reason}); send valid JSON` };
+    return {
+      ok: false,
+      message: `the tool call's arguments are not valid JSON (${reason}); send valid JSON`,
+    };
   }
 }
 
@@ -89,7 +96,7 @@ async function* streamModel(
   signal: AbortSignal,
 ): AsyncGenerator<StreamPart> {
   if (signal.aborted) {
-    yield { type: "error", error: abortedError(options.providerId) };
+    yield { type: "error", error: abortedError(options.providerId, signal.reason) };
     return;
   }
   const modelId = request.model || options.models[0];
@@ -108,7 +115,10 @@ async function* streamModel(
   try {
     stream = (await options.languageModel(modelId).doStream(toCallOptions(request, signal))).stream;
   } catch (error) {
-    yield { type: "error", error: classifyProviderError(options, error) };
+    const info = signal.aborted
+      ? abortedError(options.providerId, signal.reason)
+      : classifyProviderError(options, error);
+    yield { type: "error", error: info };
     return;
   }
   const reader = stream.getReader();
@@ -119,7 +129,9 @@ async function* streamModel(
       try {
         next = await reader.read();
       } catch (error) {
-        const info = signal.aborted ? abortedError(options.providerId) : classifyProviderError(options, error);
+        const info = signal.aborted
+          ? abortedError(options.providerId, signal.reason)
+          : classifyProviderError(options, error);
         yield { type: "error", error: sawContent ? { ...info, retryable: false } : info };
         return;
       }

@@ -1,10 +1,10 @@
 import type {
   JSONSchema7,
-  LanguageModelV4TextPart,
-  LanguageModelV4ToolCallPart,
   LanguageModelV4CallOptions,
   LanguageModelV4FunctionTool,
   LanguageModelV4Message,
+  LanguageModelV4TextPart,
+  LanguageModelV4ToolCallPart,
 } from "@ai-sdk/provider";
 import type { ModelMessage, ModelRequest } from "./types.ts";
 
@@ -17,7 +17,12 @@ function toMessage(message: ModelMessage): LanguageModelV4Message | undefined {
       const content: Array<LanguageModelV4TextPart | LanguageModelV4ToolCallPart> = [];
       for (const part of message.parts) {
         if (part.type === "tool-call") {
-          content.push({ type: "tool-call", toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+          content.push({
+            type: "tool-call",
+            toolCallId: part.toolCallId,
+            toolName: part.toolName,
+            input: part.input,
+          });
         } else if (part.text !== "") content.push({ type: "text", text: part.text });
       }
       return content.length === 0 ? undefined : { role: "assistant", content };

@@ -11,7 +11,8 @@ const stopReasons: Record<WireFinish, string> = {
 function defaultError(status: number): WireError {
   if (status === 401) return { type: "authentication_error", message: "invalid x-api-key" };
   if (status === 403) return { type: "permission_error", message: "permission denied" };
-  if (status === 429) return { type: "rate_limit_error", message: "Number of requests has exceeded your rate limit" };
+  if (status === 429)
+    return { type: "rate_limit_error", message: "Number of requests has exceeded your rate limit" };
   if (status === 529) return { type: "overloaded_error", message: "Overloaded" };
   if (status === 400) return { type: "invalid_request_error", message: "bad request" };
   return { type: "api_error", message: `Internal server error (${status})` };
@@ -66,7 +67,10 @@ export const anthropicWire: WireFormat = {
           );
         }
         out.push(
-          sse({ type: "content_block_delta", index, delta: { type: "text_delta", text } }, "content_block_delta"),
+          sse(
+            { type: "content_block_delta", index, delta: { type: "text_delta", text } },
+            "content_block_delta",
+          ),
         );
         return out;
       },
@@ -91,7 +95,9 @@ export const anthropicWire: WireFormat = {
           ),
         ];
       },
-      error: (error) => [sse({ type: "error", error: { type: error.type, message: error.message } }, "error")],
+      error: (error) => [
+        sse({ type: "error", error: { type: error.type, message: error.message } }, "error"),
+      ],
       finish(reason, usage) {
         return [
           ...close(),

@@ -1,13 +1,19 @@
 import type { WireError } from "./scenario.ts";
 import { type StreamEncoder, sse, type WireFinish, type WireFormat } from "./wire-format.ts";
 
-const finishReasons: Record<WireFinish, string> = { stop: "stop", "tool-calls": "tool_calls", length: "length" };
+const finishReasons: Record<WireFinish, string> = {
+  stop: "stop",
+  "tool-calls": "tool_calls",
+  length: "length",
+};
 
 /** Default error per status, as OpenAI-style servers name them. */
 function defaultError(status: number): WireError {
-  if (status === 401) return { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided" };
+  if (status === 401)
+    return { type: "invalid_request_error", code: "invalid_api_key", message: "Incorrect API key provided" };
   if (status === 403) return { type: "permission_error", message: "permission denied" };
-  if (status === 429) return { type: "rate_limit_exceeded", code: "rate_limit_exceeded", message: "Rate limit reached" };
+  if (status === 429)
+    return { type: "rate_limit_exceeded", code: "rate_limit_exceeded", message: "Rate limit reached" };
   if (status === 503) return { type: "server_error", message: "The server is overloaded or not ready yet." };
   if (status === 400) return { type: "invalid_request_error", message: "bad request" };
   return { type: "server_error", message: `Internal server error (${status})` };
@@ -52,7 +58,9 @@ export const openaiWire: WireFormat = {
         outputTokens += 1;
         return [chunk({ tool_calls: [{ index: toolIndex, function: { arguments: piece } }] })];
       },
-      error: (error) => [sse({ error: { message: error.message, type: error.type, code: error.code ?? null } })],
+      error: (error) => [
+        sse({ error: { message: error.message, type: error.type, code: error.code ?? null } }),
+      ],
       finish(reason, usage) {
         const output = usage.output || outputTokens;
         return [
@@ -63,7 +71,11 @@ export const openaiWire: WireFormat = {
             created,
             model,
             choices: [],
-            usage: { prompt_tokens: usage.input, completion_tokens: output, total_tokens: usage.input + output },
+            usage: {
+              prompt_tokens: usage.input,
+              completion_tokens: output,
+              total_tokens: usage.input + output,
+            },
           }),
           sse("[DONE]"),
         ];

@@ -1,6 +1,6 @@
+import { splitText } from "../split-text.ts";
 import { anthropicWire } from "./anthropic-wire.ts";
 import { openaiWire } from "./openai-wire.ts";
-import { splitText } from "../split-text.ts";
 import type { Scenario, ScenarioStep } from "./scenario.ts";
 import type { StreamEncoder, WireFormat } from "./wire-format.ts";
 
@@ -174,7 +174,10 @@ export function startWireTestServer(format: WireFormat): WireTestServer {
       const scenario: Scenario = queue.shift() ??
         responder?.(record) ?? {
           status: 500,
-          error: { type: "api_error", message: `test server: no scenario queued for request ${record.index}` },
+          error: {
+            type: "api_error",
+            message: `test server: no scenario queued for request ${record.index}`,
+          },
         };
       const gone = Promise.race([closed.promise, stopped.promise]);
 

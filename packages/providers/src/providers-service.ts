@@ -1,0 +1,182 @@
+import {
+  type ConcurrencyManager,
+  type ConcurrencyWrappedProvider,
+  wrapProviderWithConcurrency,
+} from "@dispatch/provider-concurrency";
+import { abortableSleep, type BackoffOptions, backoffDelay } from "./backoff.ts";
+import { abortedError, missingKeyError } from "./classify-error.ts";
+import type { BuiltProvider } from "./create-model-provider.ts";
+import { runAttempt } from "./run-attempt.ts";
+import type {
+  CallContext,
+  ModelProvider,
+  ModelRequest,
+  ProviderDescriptor,
+  ProviderErrorInfo,
+  ProvidersService,
+  StreamPart,
+} from "./types.ts";
+
+/** The per-provider settings the service needs (a subset of the provider's config). */
+export interface ProviderSettings {
+  id: string;
+  kind: ModelProvider["kind"];
+  models: readonly string[];
+  maxConcurrent: number;
+  maxAttempts: number;
+  stallTimeoutMs: number;
+  backoff: BackoffOptions;
+}
+
+/** What the service reports as it works (for logs and metrics). Callbacks must not throw. */
+export interface ProvidersServiceObserver {
+  /** A retryable answer before the first token; the call retries after `delayMs`. */
+  retry?(event: {
+    providerId: string;
+    error: ProviderErrorInfo;
+    attempt: number;
+    delayMs: number;
+    paused: boolean;
+  }): void;
+  /** A call ended with an error part. */
+  failed?(event: { providerId: string; error: ProviderErrorInfo; attempts: number }): void;
+}
+
+/** Options of `createProvidersService`. */
+export interface ProvidersServiceOptions {
+  manager: ConcurrencyManager;
+  providers: ReadonlyArray<{ settings: ProviderSettings; built: BuiltProvider }>;
+  observer?: ProvidersServiceObserver;
+  /** For backoff jitter; defaults to Math.random. */
+  random?: () => number;
+  /** Epoch ms; defaults to Date.now. */
+  now?: () => number;
+}
+
+interface Entry {
+  settings: ProviderSettings;
+  built: BuiltProvider;
+  wrapped: ConcurrencyWrappedProvider<ModelRequest, StreamPart> | undefined;
+}
+
+/** Adds the attempt count to the provider's last answer, for the final error of a call that gave up. */
+function gaveUp(error: ProviderErrorInfo, attempts: number): ProviderErrorInfo {
+  return {
+    ...error,
+    retryable: false,
+    message: `gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}; last answer: ${error.message}`,
+  };
+}
+
+/**
+ * The providers service: each call goes through the concurrency manager (one slot per model call),
+ * retries 429/529/503/overloaded answers that arrive before the first token with the original
+ * `promptStartedAt` (so it keeps its place), pauses the provider for a provider-given delay, and
+ * reports every failure as an `error` part. Sets each provider's slot limit on the manager.
+ */
+export function createProvidersService(options: ProvidersServiceOptions): ProvidersService {
+  const { manager, observer = {} } = options;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  for (const { settings, built } of options.providers) {
+    manager.setLimit(settings.id, settings.maxConcurrent);
+    const wrapped =
+      built.status === "available"
+        ? wrapProviderWithConcurrency<ModelRequest, StreamPart>(built.provider, manager, {
+            providerId: settings.id,
+          })
+        : undefined;
+    entries.set(settings.id, { settings, built, wrapped });
+  }
+
+  const describe = ({ settings, built }: Entry): ProviderDescriptor => ({
+    id: settings.id,
+    kind: settings.kind,
+    models: [...settings.models],
+    maxConcurrent: settings.maxConcurrent,
+    status: built.status,
+    ...(built.status === "unavailable" ? { reason: built.reason } : {}),
+  });
+
+  async function* stream(
+    providerId: string,
+    request: ModelRequest,
+    context: CallContext,
+  ): AsyncGenerator<StreamPart> {
+    const entry = entries.get(providerId);
+    const fail = (error: ProviderErrorInfo, attempts: number): StreamPart => {
+      observer.failed?.({ providerId, error, attempts });
+      return { type: "error", error };
+    };
+    if (!entry) {
+      const known = [...entries.keys()].join(", ") || "none";
+      yield fail(
+        {
+          code: "unknown_provider",
+          message: `no provider "${providerId}" is configured (configured: ${known})`,
+          retryable: false,
+        },
+        0,
+      );
+      return;
+    }
+    if (entry.built.status === "unavailable" || !entry.wrapped) {
+      const apiKeyEnv = entry.built.status === "unavailable" ? entry.built.apiKeyEnv : "its key variable";
+      yield fail(missingKeyError(providerId, apiKeyEnv), 0);
+      return;
+    }
+    const { maxAttempts, stallTimeoutMs, backoff } = entry.settings;
+    for (let attempt = 1; ; attempt++) {
+      const attemptRun = runAttempt(entry.wrapped, providerId, request, context, attempt, stallTimeoutMs);
+      let outcome: Awaited<ReturnType<typeof attemptRun.next>>;
+      try {
+        // Pass parts straight through; the attempt's return value tells whether to retry.
+        for (;;) {
+          outcome = await attemptRun.next();
+          if (outcome.done) break;
+          const part = outcome.value;
+          if (part.type === "error") observer.failed?.({ providerId, error: part.error, attempts: attempt });
+          yield part;
+        }
+      } finally {
+        // Our consumer may stop early at a `yield`: close the attempt so its slot is released.
+        await attemptRun.return({ kind: "done" });
+      }
+      const result = outcome.value;
+      if (result.kind === "done") return;
+      const error = result.error;
+      if (attempt >= maxAttempts) {
+        yield fail(gaveUp(error, attempt), attempt);
+        return;
+      }
+      const providerDelay = error.retryAfterMs;
+      const delayMs = providerDelay ?? backoffDelay(attempt, backoff, random);
+      const paused =
+        providerDelay !== undefined && (error.code === "rate_limited" || error.code === "overloaded");
+      // The provider asked everyone to wait, not just this call: no new grants until then.
+      if (paused) manager.pauseUntil(providerId, now() + delayMs);
+      observer.retry?.({ providerId, error, attempt, delayMs, paused });
+      yield {
+        type: "waiting",
+        reason: "retry",
+        attempt: attempt + 1,
+        retryInMs: delayMs,
+        message: error.message,
+      };
+      if (!(await abortableSleep(delayMs, context.signal))) {
+        yield fail(abortedError(providerId), attempt);
+        return;
+      }
+    }
+  }
+
+  return {
+    list: () => [...entries.values()].map(describe),
+    get: (id) => {
+      const entry = entries.get(id);
+      return entry ? describe(entry) : undefined;
+    },
+    stream,
+  };
+}
