@@ -1,10 +1,6 @@
-/**
- * The events that travel on the in-process bus. Packages add their own by declaration merging:
- *
- *   declare module "@dispatch/kernel" { interface DispatchEvents { "workspace.starred": { id: string } } }
- */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging in other packages
-export interface DispatchEvents {}
+// DispatchEvents is declared in index.ts: packages augment the module "@dispatch/kernel", and an
+// augmentation only merges with an interface declared in that very module, not with a re-export.
+import type { DispatchEvents } from "./index.ts";
 
 /** An event name known to the bus. */
 export type EventName = keyof DispatchEvents & string;

@@ -15,7 +15,6 @@ export type {
 } from "./context.ts";
 export { DispatchError, KernelError, messageOf, StartupError, type StartupProblem } from "./errors.ts";
 export {
-  type DispatchEvents,
   EventBus,
   type EventHandler,
   type EventName,
@@ -46,3 +45,14 @@ export {
   manifestSchema,
 } from "./manifest.ts";
 export { createServiceRef, type ServiceRef } from "./service-ref.ts";
+
+/**
+ * The events that travel on the in-process bus. Packages add their own by declaration merging:
+ *
+ *   declare module "@dispatch/kernel" { interface DispatchEvents { "workspace.starred": { id: string } } }
+ *
+ * It is declared here, in the package's entry module, because that is the module the augmentations
+ * name; declared anywhere else and re-exported, the augmentations would make a second interface.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging in other packages
+export interface DispatchEvents {}

@@ -5,7 +5,7 @@ import { createServiceRef, defineExtension, type Host } from "../src/index.ts";
 import { createTestHost } from "../src/testing.ts";
 import { fake, hostOf, rejectionOf } from "./fixtures.ts";
 
-declare module "../src/event-bus.ts" {
+declare module "../src/index.ts" {
   interface DispatchEvents {
     "kernel-test.ping": { n: number };
   }

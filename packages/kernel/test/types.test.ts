@@ -7,7 +7,7 @@ import { z } from "zod";
 import { createServiceRef, defineExtension, type ServiceRef } from "../src/index.ts";
 import { createTestHost } from "../src/testing.ts";
 
-declare module "../src/event-bus.ts" {
+declare module "../src/index.ts" {
   interface DispatchEvents {
     "kernel-types.saved": { path: string; bytes: number };
   }
