@@ -1,0 +1,104 @@
+import { parseArgs } from "node:util";
+
+/** What the command line asked for. */
+export type CliCommand =
+  | { command: "serve"; flags: ServeFlags }
+  | { command: "extensions"; flags: ConfigFlags }
+  | { command: "check-config"; flags: ConfigFlags }
+  | { command: "help" }
+  | { command: "version" };
+
+/** Flags every command that reads config accepts. */
+export interface ConfigFlags {
+  config?: string;
+}
+
+/** Flags of `dispatch serve`; each overrides the config file and the environment. */
+export interface ServeFlags extends ConfigFlags {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+}
+
+/** A command line that cannot be understood; printed with the usage, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The text `dispatch --help` prints. */
+export const usage = `Usage: dispatch <command> [options]
+
+Commands:
+  serve          start the host (the default when no command is given)
+  extensions     print the extensions in activation order with their versions, dependencies and states
+  check-config   validate the config file and exit (0: ok, 2: errors)
+
+Options:
+  --config FILE     JSON config file (default: $DISPATCH_CONFIG, else the embedded default)
+  --host H          listen address (serve only; overrides server.host)
+  --port P          listen port, 0 for any free port (serve only; overrides server.port)
+  --data-dir DIR    data directory (serve only; overrides dataDir and $DISPATCH_DATA_DIR)
+  -h, --help        show this help
+  -v, --version     print the version
+
+Environment:
+  DISPATCH_CONFIG, DISPATCH_DATA_DIR, DISPATCH_TOKEN (sets server.token), DISPATCH_LOG_LEVEL (debug|info|warn|error)
+`;
+
+const commands = new Set(["serve", "extensions", "check-config"]);
+
+/** Parses `argv` (without the runtime and script); throws UsageError on anything unknown. */
+export function parseCli(argv: readonly string[]): CliCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: "help" };
+  if (values.version) return { command: "version" };
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const command = positionals[0] ?? "serve";
+  if (!commands.has(command)) throw new UsageError(`unknown command "${command}"`);
+
+  const flags: ServeFlags = {};
+  if (values.config !== undefined) flags.config = values.config;
+  if (command !== "serve") {
+    for (const name of ["host", "port", "data-dir"] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} is only accepted by "serve"`);
+    }
+    return { command: command as "extensions" | "check-config", flags };
+  }
+  if (values.host !== undefined) flags.host = values.host;
+  if (values["data-dir"] !== undefined) flags.dataDir = values["data-dir"];
+  if (values.port !== undefined) flags.port = parsePort(values.port);
+  return { command: "serve", flags };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
+function parsePort(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new UsageError(`Expected \`--port\` to be an integer from 0 to 65535, got \`${text}\``);
+  }
+  return port;
+}

@@ -1,0 +1,61 @@
+import { createHost, manifestSchema } from "@dispatch/kernel";
+import type { ConfigFlags } from "./cli.ts";
+import type { ConfigInputs } from "./config.ts";
+import { prepare } from "./prepare.ts";
+import { hostVersion } from "./version.ts";
+
+/** One row of `dispatch extensions`. */
+export interface ExtensionRow {
+  id: string;
+  version: string;
+  state: "installed" | "disabled";
+  dependsOn: string[];
+  optionalDependsOn: string[];
+}
+
+/**
+ * The extensions in activation order, without starting anything: config and graph are checked
+ * (throws ConfigError or StartupError), no extension code runs.
+ */
+export async function listExtensions(
+  flags: ConfigFlags,
+  io: Omit<ConfigInputs, "flags">,
+): Promise<ExtensionRow[]> {
+  const { config, extensions } = await prepare({ flags, ...io });
+  const host = createHost({
+    extensions,
+    config: config.raw,
+    dataDir: config.dataDir,
+    version: hostVersion,
+    disabled: config.host.extensions.disabled,
+  });
+  host.check();
+  const disabled = new Set(config.host.extensions.disabled);
+  const byId = new Map(extensions.map((e) => [e.manifest.id, manifestSchema.parse(e.manifest)]));
+  return host.order.map((id) => {
+    const manifest = byId.get(id);
+    return {
+      id,
+      version: manifest?.version ?? "?",
+      state: disabled.has(id) ? "disabled" : "installed",
+      dependsOn: manifest?.dependsOn ?? [],
+      optionalDependsOn: manifest?.optionalDependsOn ?? [],
+    };
+  });
+}
+
+/** Renders rows as an aligned table. */
+export function formatExtensionTable(rows: readonly ExtensionRow[]): string {
+  const cells = rows.map((r, i) => [
+    String(i + 1),
+    r.id,
+    r.version,
+    r.state,
+    [...r.dependsOn, ...r.optionalDependsOn.map((d) => `${d}?`)].join(", ") || "-",
+  ]);
+  const header = ["#", "ID", "VERSION", "STATE", "DEPENDS ON (? = optional)"];
+  const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => (row[c] as string).length)));
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] as number))).join("  ");
+  return `${[header, ...cells].map(line).join("\n")}\n`;
+}

@@ -1,0 +1,57 @@
+/**
+ * The `dispatch` binary: `bin/dispatch` runs `bun packages/host-bin/src/main.ts <args>`.
+ * Exit status: 0 ok, 1 start-up failure, 2 usage or config error, 70 fault budget spent, 130 second signal.
+ */
+import { createLogger, parseLogLevel, StartupError } from "@dispatch/kernel";
+import { checkConfig } from "./check-config.ts";
+import { parseCli, UsageError, usage } from "./cli.ts";
+import { ConfigError } from "./config.ts";
+import { formatExtensionTable, listExtensions } from "./list-extensions.ts";
+import { serve } from "./serve.ts";
+import { hostVersion } from "./version.ts";
+
+const logger = createLogger({ level: parseLogLevel(process.env.DISPATCH_LOG_LEVEL) });
+const io = { env: process.env, cwd: process.cwd() };
+
+async function main(argv: readonly string[]): Promise<number> {
+  const cli = parseCli(argv);
+  switch (cli.command) {
+    case "help":
+      process.stdout.write(usage);
+      return 0;
+    case "version":
+      process.stdout.write(`dispatch ${hostVersion}\n`);
+      return 0;
+    case "check-config": {
+      const source = await checkConfig(cli.flags, io);
+      process.stdout.write(`config ok (${source})\n`);
+      return 0;
+    }
+    case "extensions":
+      process.stdout.write(formatExtensionTable(await listExtensions(cli.flags, io)));
+      return 0;
+    case "serve":
+      return await serve(cli.flags, { ...io, logger, exitNow: (code) => process.exit(code) });
+  }
+}
+
+/** Expected failures print a message and no stack; only the unexpected are logged with one. */
+function report(error: unknown): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`dispatch: ${error.message}\n\n${usage}`);
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    for (const issue of error.issues) process.stderr.write(`config error: ${issue.path}: ${issue.message}\n`);
+    return 2;
+  }
+  if (error instanceof StartupError) {
+    process.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  logger.error("dispatch failed", { err: error });
+  return 1;
+}
+
+const code = await main(Bun.argv.slice(2)).catch(report);
+process.exit(code);
