@@ -1,5 +1,7 @@
 export { type Clock, systemClock } from "./clock.ts";
 export { createConcurrencyManager, PriorityConcurrencyManager } from "./concurrency-manager.ts";
+export { type ConcurrencyConfig, concurrencyConfigSchema } from "./config.ts";
+export { providerConcurrencyExtension } from "./extension.ts";
 export {
   type ConcurrencyManagerOptions,
   type ConcurrencyObserver,
