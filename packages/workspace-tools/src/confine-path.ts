@@ -30,7 +30,11 @@ function refuse(input: string, why: string): DispatchError {
  * and refuse a target whose real path leaves the root's real path. Throws `path_outside_workspace`
  * or `invalid_request`.
  */
-export async function confinePath(backend: ExecutionBackend, root: string, input: string): Promise<ConfinedPath> {
+export async function confinePath(
+  backend: ExecutionBackend,
+  root: string,
+  input: string,
+): Promise<ConfinedPath> {
   if (!posix.isAbsolute(root)) {
     throw new DispatchError("invalid_request", `the workspace root "${root}" is not an absolute path`);
   }
@@ -51,7 +55,10 @@ export async function confinePath(backend: ExecutionBackend, root: string, input
   const target = rest === "" ? posix.resolve(root) : posix.join(posix.resolve(root), rest);
   const [realRoot, realTarget] = await Promise.all([backend.realpath(root), backend.realpath(target)]);
   if (!within(realRoot, realTarget)) {
-    throw refuse(input, `it leads through a symbolic link to ${realTarget}, outside the workspace root ${root}`);
+    throw refuse(
+      input,
+      `it leads through a symbolic link to ${realTarget}, outside the workspace root ${root}`,
+    );
   }
   const relative = posix.relative(realRoot, realTarget).normalize("NFC");
   return { absolute: realTarget, relative, display: relative === "" ? "." : relative };

@@ -7,7 +7,10 @@ export function createExecutionBackends(local: ExecutionBackend): ExecutionBacke
   return {
     register(hostId, backend) {
       if (remotes.has(hostId)) {
-        throw new DispatchError("conflict", `an execution backend for host "${hostId}" is already registered`);
+        throw new DispatchError(
+          "conflict",
+          `an execution backend for host "${hostId}" is already registered`,
+        );
       }
       remotes.set(hostId, backend);
       return () => {

@@ -45,7 +45,8 @@ export const workspaceToolsExtension = defineExtension({
         stats.expired += report.expired;
         stats.orphaned += report.orphaned;
         stats.lastSweepAt = new Date().toISOString();
-        if (report.orphaned > 0) ctx.logger.info("released locks of finished turns", { count: report.orphaned });
+        if (report.orphaned > 0)
+          ctx.logger.info("released locks of finished turns", { count: report.orphaned });
       } finally {
         sweeping = false;
       }

@@ -59,7 +59,8 @@ export async function resolveRealPath(path: string): Promise<string> {
       resolved = next;
       continue;
     }
-    if (++links > maxSymlinks) throw new DispatchError("io_error", `${path}: too many levels of symbolic links`);
+    if (++links > maxSymlinks)
+      throw new DispatchError("io_error", `${path}: too many levels of symbolic links`);
     const target = await readlink(next);
     if (target.startsWith("/")) resolved = "/";
     pending.unshift(...target.split("/").filter((p) => p !== ""));

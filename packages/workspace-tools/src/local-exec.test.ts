@@ -33,7 +33,7 @@ async function pidsFrom(file: string): Promise<number[]> {
 
 describe("execLocal", () => {
   test("runs in cwd and reports exit code, stdout and stderr", async () => {
-    const result = await execLocal('pwd; echo oops >&2; exit 3', options(), tuning);
+    const result = await execLocal("pwd; echo oops >&2; exit 3", options(), tuning);
     expect(result).toEqual({
       exitCode: 3,
       signal: null,
@@ -45,7 +45,11 @@ describe("execLocal", () => {
   });
 
   test("caps stdout at maxOutputBytes and says so", async () => {
-    const result = await execLocal("head -c 200000 /dev/zero | tr '\\0' a", options({ maxOutputBytes: 1024 }), tuning);
+    const result = await execLocal(
+      "head -c 200000 /dev/zero | tr '\\0' a",
+      options({ maxOutputBytes: 1024 }),
+      tuning,
+    );
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toBe("a".repeat(1024));
     expect(result.truncated).toBe(true);

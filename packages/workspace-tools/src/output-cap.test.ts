@@ -17,14 +17,18 @@ describe("capText", () => {
 
   test("is a valid UTF-8 prefix within budget for any text (property)", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme", maxLength: 200 }), fc.integer({ min: 0, max: 400 }), (text, max) => {
-        const capped = capText(text, max);
-        expect(bytes(capped.text)).toBeLessThanOrEqual(max);
-        expect(text.startsWith(capped.text)).toBe(true);
-        expect(capped.truncated).toBe(bytes(text) > max);
-        expect(capped.totalBytes).toBe(bytes(text));
-        if (capped.truncated) expect(max - bytes(capped.text)).toBeLessThan(4);
-      }),
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 200 }),
+        fc.integer({ min: 0, max: 400 }),
+        (text, max) => {
+          const capped = capText(text, max);
+          expect(bytes(capped.text)).toBeLessThanOrEqual(max);
+          expect(text.startsWith(capped.text)).toBe(true);
+          expect(capped.truncated).toBe(bytes(text) > max);
+          expect(capped.totalBytes).toBe(bytes(text));
+          if (capped.truncated) expect(max - bytes(capped.text)).toBeLessThan(4);
+        },
+      ),
     );
   });
 });

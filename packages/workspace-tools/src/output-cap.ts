@@ -44,7 +44,12 @@ export function capText(text: string, maxBytes: number): CappedText {
     return { text, truncated: false, totalBytes: bytes.length, shownBytes: bytes.length };
   }
   const end = utf8Boundary(bytes, maxBytes);
-  return { text: decoder.decode(bytes.subarray(0, end)), truncated: true, totalBytes: bytes.length, shownBytes: end };
+  return {
+    text: decoder.decode(bytes.subarray(0, end)),
+    truncated: true,
+    totalBytes: bytes.length,
+    shownBytes: end,
+  };
 }
 
 /** The note appended to cut output. */

@@ -1,5 +1,5 @@
-import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { LockRepository } from "@dispatch/conversation-store";
+import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ToolContext, ToolDefinition, ToolResult } from "@dispatch/session-orchestrator";
 import type { z } from "zod";
 import type { ExecutionBackend, ExecutionBackends } from "./backend.ts";
@@ -21,7 +21,11 @@ export interface ToolWorkspace {
 }
 
 /** Picks the backend for the context's workspace; with `create`, makes the root if it does not exist yet. */
-export async function openWorkspace(deps: ToolDeps, context: ToolContext, create: boolean): Promise<ToolWorkspace> {
+export async function openWorkspace(
+  deps: ToolDeps,
+  context: ToolContext,
+  create: boolean,
+): Promise<ToolWorkspace> {
   const backend = deps.backends.forHost(context.workspace.hostId);
   const root = context.workspace.root;
   if (create) await backend.mkdirp(root);

@@ -30,7 +30,13 @@ export function makeSandbox(): Sandbox {
 /** A ToolContext for `conversationId`/`turnId` in workspace `ws` rooted at `root`. */
 export function toolContext(
   root: string,
-  options: { conversationId?: string; turnId?: string; workspaceId?: string; hostId?: string | null; signal?: AbortSignal } = {},
+  options: {
+    conversationId?: string;
+    turnId?: string;
+    workspaceId?: string;
+    hostId?: string | null;
+    signal?: AbortSignal;
+  } = {},
 ): ToolContext {
   const now = new Date().toISOString();
   return {
@@ -51,7 +57,11 @@ export function toolContext(
 }
 
 /** Tools over the local backend and an in-memory lock table. */
-export function makeTools(config: Partial<ToolsConfig> = {}): { tools: WorkspaceTools; locks: MemoryLocks; deps: ToolDeps } {
+export function makeTools(config: Partial<ToolsConfig> = {}): {
+  tools: WorkspaceTools;
+  locks: MemoryLocks;
+  deps: ToolDeps;
+} {
   const locks = new MemoryLocks();
   const deps: ToolDeps = {
     backends: createExecutionBackends(createLocalBackend({ killGraceMs: 500, drainMs: 200 })),

@@ -1,5 +1,9 @@
 import { join } from "node:path";
-import { type ConversationStore, conversationStoreExtension, conversationStoreRef } from "@dispatch/conversation-store";
+import {
+  type ConversationStore,
+  conversationStoreExtension,
+  conversationStoreRef,
+} from "@dispatch/conversation-store";
 import { type AnyExtension, createMemoryLogger } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import type { ToolContext } from "@dispatch/session-orchestrator";
@@ -29,8 +33,16 @@ export async function startStoreHost(
     store,
     workspace,
     async startTurn(signal) {
-      const conversation = await store.conversations.create({ workspaceId: "ws", provider: "scripted", model: "demo" });
-      const { turn } = await store.turns.claim({ conversationId: conversation.id, text: "go", promptStartedAt: Date.now() });
+      const conversation = await store.conversations.create({
+        workspaceId: "ws",
+        provider: "scripted",
+        model: "demo",
+      });
+      const { turn } = await store.turns.claim({
+        conversationId: conversation.id,
+        text: "go",
+        promptStartedAt: Date.now(),
+      });
       await store.turns.setStatus(turn.id, "running");
       return {
         workspace,

@@ -30,7 +30,9 @@ test("with the real lock table: B is refused naming A, and succeeds once A's tur
   expect(refused.isError).toBe(true);
   expect(refused.output).toContain(`locked by conversation ${a.conversationId} (turn ${a.turnId})`);
   expect(await env.store.locks.releaseTurn(a.turnId)).toBe(1);
-  expect((await tools.editFile.run({ path: "shared.txt", oldText: "A", newText: "B" }, b)).isError).toBeUndefined();
+  expect(
+    (await tools.editFile.run({ path: "shared.txt", oldText: "A", newText: "B" }, b)).isError,
+  ).toBeUndefined();
   expect(readFileSync(join(env.workspace.root, "shared.txt"), "utf8")).toBe("B\n");
 });
 

@@ -36,9 +36,14 @@ test("creates a workspace root that does not exist yet", async () => {
 
 test("on timeout the shell and its grandchild are killed (`sleep 100 & wait`)", async () => {
   const { tools } = makeTools({ bashTimeoutMs: 400 });
-  const result = await tools.bash.run({ command: 'sleep 100 & echo "PIDS $$ $!"; wait' }, toolContext(box.root));
+  const result = await tools.bash.run(
+    { command: 'sleep 100 & echo "PIDS $$ $!"; wait' },
+    toolContext(box.root),
+  );
   expect(result.isError).toBe(true);
-  expect(result.output).toStartWith("[timed out after 400 ms: the command and all its child processes were killed]");
+  expect(result.output).toStartWith(
+    "[timed out after 400 ms: the command and all its child processes were killed]",
+  );
   const pids = pidsIn(result.output);
   expect(pids).toHaveLength(2);
   for (const pid of pids) expect(isRunning(pid)).toBe(false);
@@ -60,7 +65,8 @@ test("cancel kills the shell and its grandchild (`sleep 100 & wait`)", async () 
   );
   let pids: number[] = [];
   for (let i = 0; i < 500 && pids.length < 2; i++) {
-    if (existsSync(pidFile)) pids = readFileSync(pidFile, "utf8").trim().split(" ").filter(Boolean).map(Number);
+    if (existsSync(pidFile))
+      pids = readFileSync(pidFile, "utf8").trim().split(" ").filter(Boolean).map(Number);
     if (pids.length < 2) await Bun.sleep(10);
   }
   expect(pids).toHaveLength(2);

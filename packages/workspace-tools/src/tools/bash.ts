@@ -6,24 +6,37 @@ import { openWorkspace, resolvePath, type ToolDeps, workspaceTool } from "../too
 const input = z
   .object({
     command: z.string().min(1).describe("Shell command, run with `bash -c` in the workspace root"),
-    timeoutMs: z.number().int().min(1).optional().describe("Time limit in milliseconds (capped by the host's limit)"),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Time limit in milliseconds (capped by the host's limit)"),
   })
   .strict();
 
 /** Renders a command's result for the model. */
-export function formatExecResult(result: ExecResult, notes: { timeoutMs: number; cancelled: boolean }): string {
+export function formatExecResult(
+  result: ExecResult,
+  notes: { timeoutMs: number; cancelled: boolean },
+): string {
   const parts: string[] = [];
   if (notes.cancelled) parts.push("[cancelled: the command and all its child processes were killed]");
   else if (result.timedOut) {
-    parts.push(`[timed out after ${notes.timeoutMs} ms: the command and all its child processes were killed]`);
+    parts.push(
+      `[timed out after ${notes.timeoutMs} ms: the command and all its child processes were killed]`,
+    );
   }
   parts.push(
-    result.exitCode === null ? `exit: killed by ${result.signal ?? "a signal"}` : `exit code: ${result.exitCode}`,
+    result.exitCode === null
+      ? `exit: killed by ${result.signal ?? "a signal"}`
+      : `exit code: ${result.exitCode}`,
   );
   if (result.stdout !== "") parts.push(`--- stdout ---\n${result.stdout}`);
   if (result.stderr !== "") parts.push(`--- stderr ---\n${result.stderr}`);
   if (result.stdout === "" && result.stderr === "") parts.push("(no output)");
-  if (result.truncated) parts.push("[truncated: stdout or stderr exceeded the output limit; only its start is shown]");
+  if (result.truncated)
+    parts.push("[truncated: stdout or stderr exceeded the output limit; only its start is shown]");
   return parts.join("\n");
 }
 

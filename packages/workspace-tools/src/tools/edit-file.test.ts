@@ -15,7 +15,10 @@ const file = () => readFileSync(join(box.root, "a.ts"), "utf8");
 test("replaces the one exact occurrence and says where", async () => {
   writeFileSync(join(box.root, "a.ts"), "const a = 1;\nconst b = 2;\nconst c = 3;\n");
   const { tools } = makeTools();
-  const result = await tools.editFile.run({ path: "a.ts", oldText: "b = 2", newText: "b = 20;\n// x" }, toolContext(box.root));
+  const result = await tools.editFile.run(
+    { path: "a.ts", oldText: "b = 2", newText: "b = 20;\n// x" },
+    toolContext(box.root),
+  );
   expect(result).toEqual({ output: "edited a.ts: replaced 1 occurrence at line 2 (now lines 2-3)" });
   expect(file()).toBe("const a = 1;\nconst b = 20;\n// x;\nconst c = 3;\n");
 });
@@ -30,15 +33,24 @@ test("`$` patterns in newText stay literal", async () => {
 test("no match is an error saying 0 matches; the file is untouched", async () => {
   writeFileSync(join(box.root, "a.ts"), "abc\n");
   const { tools } = makeTools();
-  const result = await tools.editFile.run({ path: "a.ts", oldText: "xyz", newText: "" }, toolContext(box.root));
-  expect(result).toEqual({ output: "oldText was not found in a.ts (0 matches); it must match exactly", isError: true });
+  const result = await tools.editFile.run(
+    { path: "a.ts", oldText: "xyz", newText: "" },
+    toolContext(box.root),
+  );
+  expect(result).toEqual({
+    output: "oldText was not found in a.ts (0 matches); it must match exactly",
+    isError: true,
+  });
   expect(file()).toBe("abc\n");
 });
 
 test("several matches: the error says how many and where", async () => {
   writeFileSync(join(box.root, "a.ts"), "x = 1\ny = 2\nx = 1\nx = 1\n");
   const { tools } = makeTools();
-  const result = await tools.editFile.run({ path: "a.ts", oldText: "x = 1", newText: "x = 9" }, toolContext(box.root));
+  const result = await tools.editFile.run(
+    { path: "a.ts", oldText: "x = 1", newText: "x = 9" },
+    toolContext(box.root),
+  );
   expect(result.isError).toBe(true);
   expect(result.output).toBe(
     "oldText occurs 3 times in a.ts (at lines 1, 3, 4); it must occur exactly once: include more surrounding text",
@@ -54,7 +66,9 @@ test("overlapping occurrences count as ambiguous", () => {
 test("missing, binary and non-UTF-8 files are refused", async () => {
   const { tools } = makeTools();
   const ctx = toolContext(box.root);
-  expect((await tools.editFile.run({ path: "nope", oldText: "a", newText: "b" }, ctx)).output).toContain("no such file");
+  expect((await tools.editFile.run({ path: "nope", oldText: "a", newText: "b" }, ctx)).output).toContain(
+    "no such file",
+  );
   writeFileSync(join(box.root, "bin"), Buffer.from([97, 0, 98]));
   expect((await tools.editFile.run({ path: "bin", oldText: "a", newText: "b" }, ctx)).output).toBe(
     "bin is a binary file; not edited",
@@ -70,7 +84,10 @@ test("refuses a symlink that leads out", async () => {
   writeFileSync(join(box.outside, "t.txt"), "target");
   symlinkSync(join(box.outside, "t.txt"), join(box.root, "t.txt"));
   const { tools } = makeTools();
-  const result = await tools.editFile.run({ path: "t.txt", oldText: "target", newText: "pwned" }, toolContext(box.root));
+  const result = await tools.editFile.run(
+    { path: "t.txt", oldText: "target", newText: "pwned" },
+    toolContext(box.root),
+  );
   expect(result.isError).toBe(true);
   expect(result.output).toStartWith('refused path "t.txt"');
   expect(readFileSync(join(box.outside, "t.txt"), "utf8")).toBe("target");
@@ -79,7 +96,10 @@ test("refuses a symlink that leads out", async () => {
 test("composed and decomposed é hit the same lock", async () => {
   writeFileSync(join(box.root, "caf\u00e9.txt"), "v1");
   const { tools } = makeTools();
-  const byA = await tools.editFile.run({ path: "caf\u00e9.txt", oldText: "v1", newText: "v2" }, toolContext(box.root));
+  const byA = await tools.editFile.run(
+    { path: "caf\u00e9.txt", oldText: "v1", newText: "v2" },
+    toolContext(box.root),
+  );
   expect(byA.isError).toBeUndefined();
   const byB = await tools.editFile.run(
     { path: "cafe\u0301.txt", oldText: "v2", newText: "v3" },
@@ -101,7 +121,9 @@ test("two conversations: the second is refused until the first turn's locks are 
   expect(refused.output).toContain("locked by conversation conv-a (turn turn-a)");
   // The same conversation's next turn may keep editing (it refreshes its own lock).
   const again = toolContext(box.root, { conversationId: "conv-a", turnId: "turn-a2" });
-  expect((await tools.editFile.run({ path: "a.ts", oldText: "from A", newText: "from A2" }, again)).isError).toBeUndefined();
+  expect(
+    (await tools.editFile.run({ path: "a.ts", oldText: "from A", newText: "from A2" }, again)).isError,
+  ).toBeUndefined();
   expect(await locks.releaseTurn("turn-a2")).toBe(1);
   const accepted = await tools.editFile.run({ path: "a.ts", oldText: "from A2", newText: "from B" }, b);
   expect(accepted).toEqual({ output: "edited a.ts: replaced 1 occurrence at line 1 (now lines 1-1)" });

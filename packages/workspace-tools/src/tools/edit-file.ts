@@ -1,6 +1,13 @@
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
-import { lockFile, openWorkspace, resolvePath, type ToolDeps, toolError, workspaceTool } from "../tool-kit.ts";
+import {
+  lockFile,
+  openWorkspace,
+  resolvePath,
+  type ToolDeps,
+  toolError,
+  workspaceTool,
+} from "../tool-kit.ts";
 import { looksBinary, readFileMaxBytes } from "./read-file.ts";
 
 const input = z
@@ -37,11 +44,13 @@ export function editFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);
       const info = await workspace.backend.stat(target.absolute);
-      if (info === undefined) return toolError(`${target.display}: no such file (use write_file to create it)`);
+      if (info === undefined)
+        return toolError(`${target.display}: no such file (use write_file to create it)`);
       if (info.kind !== "file") return toolError(`${target.display} is not a regular file`);
       await lockFile(deps, context, target);
       const { data, truncated } = await workspace.backend.readFile(target.absolute, readFileMaxBytes);
-      if (truncated) return toolError(`${target.display} is larger than ${readFileMaxBytes} bytes; not edited`);
+      if (truncated)
+        return toolError(`${target.display} is larger than ${readFileMaxBytes} bytes; not edited`);
       if (looksBinary(data)) return toolError(`${target.display} is a binary file; not edited`);
       let text: string;
       try {
@@ -67,7 +76,9 @@ export function editFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       await workspace.backend.writeFile(target.absolute, new TextEncoder().encode(updated));
       const first = lineAt(text, at);
       const span = newText.split("\n").length;
-      return { output: `edited ${target.display}: replaced 1 occurrence at line ${first} (now lines ${first}-${first + span - 1})` };
+      return {
+        output: `edited ${target.display}: replaced 1 occurrence at line ${first} (now lines ${first}-${first + span - 1})`,
+      };
     },
   });
 }

@@ -23,7 +23,11 @@ test("prints path:line: text in sorted walk order, skipping .git, node_modules a
   const { tools } = makeTools();
   const result = await tools.grep.run({ pattern: "alpha" }, toolContext(box.root));
   expect(result).toEqual({
-    output: ["README.md:1: alpha in docs", "src/a.ts:1: export const alpha = 1;", "src/sub/b.ts:2: alpha();"].join("\n"),
+    output: [
+      "README.md:1: alpha in docs",
+      "src/a.ts:1: export const alpha = 1;",
+      "src/sub/b.ts:2: alpha();",
+    ].join("\n"),
   });
 });
 
@@ -39,12 +43,16 @@ test("ignoreCase, a regex, a sub-directory, a single file and a glob", async () 
   expect((await tools.grep.run({ pattern: "beta|alpha", path: "src/a.ts" }, ctx)).output).toBe(
     "src/a.ts:1: export const alpha = 1;\nsrc/a.ts:2: const beta = 2;",
   );
-  expect((await tools.grep.run({ pattern: "alpha", glob: "*.md" }, ctx)).output).toBe("README.md:1: alpha in docs");
+  expect((await tools.grep.run({ pattern: "alpha", glob: "*.md" }, ctx)).output).toBe(
+    "README.md:1: alpha in docs",
+  );
 });
 
 test("no match says how many files were scanned", async () => {
   const { tools } = makeTools();
-  expect((await tools.grep.run({ pattern: "zzz" }, toolContext(box.root))).output).toBe("no matches (scanned 4 files)");
+  expect((await tools.grep.run({ pattern: "zzz" }, toolContext(box.root))).output).toBe(
+    "no matches (scanned 4 files)",
+  );
 });
 
 test("stops at grepMaxMatches and grepMaxFiles, and says so", async () => {

@@ -2,7 +2,14 @@ import { posix } from "node:path";
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
 import { globToRegExp } from "../glob-pattern.ts";
-import { openWorkspace, resolvePath, type ToolDeps, type ToolWorkspace, toolError, workspaceTool } from "../tool-kit.ts";
+import {
+  openWorkspace,
+  resolvePath,
+  type ToolDeps,
+  type ToolWorkspace,
+  toolError,
+  workspaceTool,
+} from "../tool-kit.ts";
 import { looksBinary } from "./read-file.ts";
 
 /** Directories `grep` never enters. */
@@ -17,7 +24,10 @@ const readAhead = 8;
 const input = z
   .object({
     pattern: z.string().min(1).describe("JavaScript regular expression, matched against each line"),
-    path: z.string().optional().describe('Directory or file to search, relative to the workspace root (default ".")'),
+    path: z
+      .string()
+      .optional()
+      .describe('Directory or file to search, relative to the workspace root (default ".")'),
     glob: z.string().optional().describe('Only files whose name matches, e.g. "*.ts" or "*.{js,ts}"'),
     ignoreCase: z.boolean().optional().describe("Case-insensitive match (default false)"),
   })
@@ -86,7 +96,10 @@ export function grepTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>>
         const contents = await Promise.all(
           files.map((file) =>
             workspace.backend
-              .readFile(info.kind === "directory" ? posix.join(target.absolute, file) : target.absolute, maxFileBytes)
+              .readFile(
+                info.kind === "directory" ? posix.join(target.absolute, file) : target.absolute,
+                maxFileBytes,
+              )
               // A file that vanished or cannot be read since the walk saw it is skipped, not fatal.
               .catch(() => ({ data: new Uint8Array(0), truncated: false })),
           ),
@@ -109,7 +122,10 @@ export function grepTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>>
         await scan([""]);
       } else if (info.kind === "directory") {
         let batch: string[] = [];
-        for await (const file of walk(workspace, target.absolute, { maxFiles: grepMaxFiles, signal: context.signal })) {
+        for await (const file of walk(workspace, target.absolute, {
+          maxFiles: grepMaxFiles,
+          signal: context.signal,
+        })) {
           if (filter && !filter.regex.test(filter.matchesPath ? file : posix.basename(file))) continue;
           if (scanned >= grepMaxFiles) {
             filesCapped = true;
@@ -128,9 +144,12 @@ export function grepTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>>
 
       if (context.signal.aborted) return toolError("grep was cancelled");
       const notes: string[] = [];
-      if (matches.length >= grepMaxMatches) notes.push(`[truncated: stopped at ${grepMaxMatches} matches; narrow the pattern or path]`);
-      if (filesCapped) notes.push(`[truncated: stopped after scanning ${grepMaxFiles} files; narrow the path or glob]`);
-      if (matches.length === 0) return { output: [`no matches (scanned ${scanned} files)`, ...notes].join("\n") };
+      if (matches.length >= grepMaxMatches)
+        notes.push(`[truncated: stopped at ${grepMaxMatches} matches; narrow the pattern or path]`);
+      if (filesCapped)
+        notes.push(`[truncated: stopped after scanning ${grepMaxFiles} files; narrow the path or glob]`);
+      if (matches.length === 0)
+        return { output: [`no matches (scanned ${scanned} files)`, ...notes].join("\n") };
       return { output: [...matches, ...notes].join("\n") };
     },
   });

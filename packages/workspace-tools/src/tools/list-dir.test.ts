@@ -28,8 +28,14 @@ test("empty, missing, a file, and a root that does not exist yet", async () => {
   const { tools } = makeTools();
   const ctx = toolContext(box.root);
   expect(await tools.listDir.run({ path: "empty" }, ctx)).toEqual({ output: "(empty is empty)" });
-  expect(await tools.listDir.run({ path: "nope" }, ctx)).toEqual({ output: "nope: no such directory", isError: true });
-  expect(await tools.listDir.run({ path: "f" }, ctx)).toEqual({ output: "f is not a directory", isError: true });
+  expect(await tools.listDir.run({ path: "nope" }, ctx)).toEqual({
+    output: "nope: no such directory",
+    isError: true,
+  });
+  expect(await tools.listDir.run({ path: "f" }, ctx)).toEqual({
+    output: "f is not a directory",
+    isError: true,
+  });
   const fresh = await tools.listDir.run({}, toolContext(join(box.dir, "not-made")));
   expect(fresh.isError).toBe(true);
   expect(fresh.output).toContain("does not exist yet");
@@ -38,7 +44,8 @@ test("empty, missing, a file, and a root that does not exist yet", async () => {
 test("caps the number of entries and says how many were left out", async () => {
   const dir = join(box.root, "many");
   mkdirSync(dir);
-  for (let i = 0; i < listDirMaxEntries + 5; i++) writeFileSync(join(dir, `f${String(i).padStart(5, "0")}`), "");
+  for (let i = 0; i < listDirMaxEntries + 5; i++)
+    writeFileSync(join(dir, `f${String(i).padStart(5, "0")}`), "");
   const { tools } = makeTools();
   const result = await tools.listDir.run({ path: "many" }, toolContext(box.root));
   expect(result.output.split("\n")).toHaveLength(listDirMaxEntries + 1);

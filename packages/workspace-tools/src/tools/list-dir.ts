@@ -41,7 +41,9 @@ export function listDirTool(deps: ToolDeps): ToolDefinition<z.output<typeof inpu
       const shown = names.slice(0, listDirMaxEntries);
       const more = names.length - shown.length;
       return {
-        output: shown.join("\n") + (more > 0 ? `\n[truncated: ${more} more entries of ${names.length} not shown]` : ""),
+        output:
+          shown.join("\n") +
+          (more > 0 ? `\n[truncated: ${more} more entries of ${names.length} not shown]` : ""),
       };
     },
   });

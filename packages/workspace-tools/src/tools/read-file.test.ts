@@ -39,7 +39,9 @@ test("output is capped at maxOutputBytes with a note on where to continue", asyn
   const { tools } = makeTools({ maxOutputBytes: 1024 });
   const result = await tools.readFile.run({ path: "big.txt" }, toolContext(box.root));
   expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(1024);
-  expect(result.output).toMatch(/\[truncated: showed lines 1-\d+ of 2000 \(output limit\); continue with offset=\d+\]$/);
+  expect(result.output).toMatch(
+    /\[truncated: showed lines 1-\d+ of 2000 \(output limit\); continue with offset=\d+\]$/,
+  );
 });
 
 test("one huge line is shown in part, and the cut is stated", async () => {
@@ -54,10 +56,15 @@ test("one huge line is shown in part, and the cut is stated", async () => {
 test("missing files, directories, binary and empty files", async () => {
   const { tools } = makeTools();
   const ctx = toolContext(box.root);
-  expect(await tools.readFile.run({ path: "nope.txt" }, ctx)).toEqual({ output: "nope.txt: no such file", isError: true });
+  expect(await tools.readFile.run({ path: "nope.txt" }, ctx)).toEqual({
+    output: "nope.txt: no such file",
+    isError: true,
+  });
   expect((await tools.readFile.run({ path: "." }, ctx)).output).toContain("is a directory");
   writeFileSync(join(box.root, "bin"), Buffer.from([1, 2, 0, 3]));
-  expect((await tools.readFile.run({ path: "bin" }, ctx)).output).toBe("bin is a binary file (4 bytes); not shown");
+  expect((await tools.readFile.run({ path: "bin" }, ctx)).output).toBe(
+    "bin is a binary file (4 bytes); not shown",
+  );
   writeFileSync(join(box.root, "empty"), "");
   expect(await tools.readFile.run({ path: "empty" }, ctx)).toEqual({ output: "(empty is empty)" });
 });
@@ -93,6 +100,9 @@ test("a cancelled turn does not start the tool", async () => {
   const controller = new AbortController();
   controller.abort();
   const { tools } = makeTools();
-  const result = await tools.readFile.run({ path: "a" }, toolContext(box.root, { signal: controller.signal }));
+  const result = await tools.readFile.run(
+    { path: "a" },
+    toolContext(box.root, { signal: controller.signal }),
+  );
   expect(result).toEqual({ output: "read_file was cancelled before it started", isError: true });
 });

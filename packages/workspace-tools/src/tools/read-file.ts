@@ -36,7 +36,8 @@ export function readFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       if (info === undefined) return toolError(`${target.display}: no such file`);
       if (info.kind === "directory") return toolError(`${target.display} is a directory; use list_dir`);
       const { data, truncated } = await workspace.backend.readFile(target.absolute, readFileMaxBytes);
-      if (looksBinary(data)) return toolError(`${target.display} is a binary file (${info.size} bytes); not shown`);
+      if (looksBinary(data))
+        return toolError(`${target.display} is a binary file (${info.size} bytes); not shown`);
       const text = new TextDecoder().decode(data);
       if (text === "") return { output: `(${target.display} is empty)` };
       const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");

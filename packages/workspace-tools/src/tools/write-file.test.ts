@@ -46,7 +46,13 @@ test("refuses directories, the root, escapes and symlinks that lead out, writing
   const ctx = toolContext(box.root);
   expect((await tools.writeFile.run({ path: "d", content: "x" }, ctx)).output).toBe("d is a directory");
   expect((await tools.writeFile.run({ path: ".", content: "x" }, ctx)).isError).toBe(true);
-  for (const path of ["../outside/a.txt", join(box.outside, "a.txt"), "out/a.txt", "out/new/a.txt", "ghost.txt"]) {
+  for (const path of [
+    "../outside/a.txt",
+    join(box.outside, "a.txt"),
+    "out/a.txt",
+    "out/new/a.txt",
+    "ghost.txt",
+  ]) {
     const result = await tools.writeFile.run({ path, content: "x" }, ctx);
     expect(result.isError).toBe(true);
     expect(result.output).toStartWith(`refused path "${path}"`);

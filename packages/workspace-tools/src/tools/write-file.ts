@@ -1,7 +1,14 @@
 import { posix } from "node:path";
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
-import { lockFile, openWorkspace, resolvePath, type ToolDeps, toolError, workspaceTool } from "../tool-kit.ts";
+import {
+  lockFile,
+  openWorkspace,
+  resolvePath,
+  type ToolDeps,
+  toolError,
+  workspaceTool,
+} from "../tool-kit.ts";
 
 const input = z
   .object({
@@ -20,7 +27,8 @@ export function writeFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof in
     async run({ path, content }, context) {
       const workspace = await openWorkspace(deps, context, true);
       const target = await resolvePath(workspace, path);
-      if (target.relative === "") return toolError("cannot write to the workspace root itself; give a file path");
+      if (target.relative === "")
+        return toolError("cannot write to the workspace root itself; give a file path");
       const existing = await workspace.backend.stat(target.absolute);
       if (existing?.kind === "directory") return toolError(`${target.display} is a directory`);
       await lockFile(deps, context, target);
