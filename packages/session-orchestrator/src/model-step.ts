@@ -59,10 +59,19 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
     await emit([{ type: "step.started", data: { step, attempt } }], "running");
   };
   const iterator = input.providers.stream(input.providerId, input.request, context)[Symbol.asyncIterator]();
+  let finished = false;
+  let abandoned = false;
   try {
     while (error === undefined) {
       const next = await raceAbort(iterator.next(), context.signal);
-      if (next === aborted || next.done === true) break;
+      if (next === aborted) {
+        abandoned = true;
+        break;
+      }
+      if (next.done === true) {
+        finished = true;
+        break;
+      }
       const part = next.value;
       switch (part.type) {
         case "waiting":
@@ -121,7 +130,12 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
       }
     }
   } finally {
-    if (context.signal.aborted) iterator.return?.()?.catch(() => {});
+    // A stream left suspended at a yield would hold its slot: close it. One stuck in an await (we left
+    // it on abort) may never answer, so that return is not awaited.
+    if (!finished) {
+      const closing = iterator.return?.()?.catch(() => {});
+      if (!abandoned) await closing;
+    }
   }
   const text = texts.join("");
   const parts: AssistantPart[] = text === "" ? callParts : [{ type: "text", text }, ...callParts];

@@ -1,0 +1,156 @@
+import { describe, expect, test } from "bun:test";
+import type { ConversationEvent } from "@dispatch/wire";
+import { MemoryEventLog } from "../test/fixtures/memory-event-log.ts";
+import { ConversationSubscription } from "./event-subscription.ts";
+import { EventWriter } from "./event-writer.ts";
+import { SubscriptionHub } from "./subscription-hub.ts";
+
+function setup() {
+  const log = new MemoryEventLog();
+  const hub = new SubscriptionHub();
+  const writer = new EventWriter(log, (c, e) => hub.deliver(c, e));
+  const subscribe = (afterSeq: number, maxBuffered = 100, pageSize?: number) =>
+    new ConversationSubscription({
+      hub,
+      conversationId: "c",
+      afterSeq,
+      maxBuffered,
+      replay: (after, limit) => log.listAfter("c", after, limit),
+      ...(pageSize === undefined ? {} : { pageSize }),
+    });
+  const write = (n = 1) =>
+    writer.write(
+      "c",
+      Array.from({ length: n }, () => ({ type: "t", turnId: null, data: {} })),
+    );
+  return { log, hub, writer, subscribe, write };
+}
+
+async function take(iterator: AsyncIterator<ConversationEvent>, n: number): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const next = await iterator.next();
+    if (next.done) break;
+    seqs.push(next.value.seq);
+  }
+  return seqs;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe("ConversationSubscription", () => {
+  test("replays after afterSeq in pages, then delivers live events, each seq once", async () => {
+    const { log, subscribe, write, hub } = setup();
+    log.seed("c", 25);
+    const sub = subscribe(10, 100, 4);
+    const iterator = sub[Symbol.asyncIterator]();
+    expect(await take(iterator, 5)).toEqual(range(11, 15));
+    await write(3); // arrives while the subscription is still replaying
+    expect(await take(iterator, 13)).toEqual(range(16, 28));
+    const later = take(iterator, 2);
+    await write(2);
+    expect(await later).toEqual([29, 30]);
+    sub.close();
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    expect(hub.listenerCount).toBe(0);
+    expect(sub.closedReason).toBeUndefined();
+  });
+
+  test("an event persisted before the read but published after it is not delivered twice", async () => {
+    const { log, subscribe, hub } = setup();
+    log.seed("c", 3);
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    // Simulate the writer's window: stored, read by the replay, then published.
+    const stored = await log.append("c", { type: "t", turnId: null, data: {} });
+    expect(await take(iterator, 4)).toEqual([1, 2, 3, 4]);
+    hub.deliver("c", stored);
+    const next = take(iterator, 1);
+    const fifth = await log.append("c", { type: "t", turnId: null, data: {} });
+    hub.deliver("c", fifth);
+    expect(await next).toEqual([5]);
+    sub.close();
+  });
+
+  test("a consumer that falls more than maxBuffered behind is dropped as slow_consumer", async () => {
+    const { subscribe, write, hub } = setup();
+    const sub = subscribe(0, 5);
+    const iterator = sub[Symbol.asyncIterator]();
+    expect(await take(iterator, 0)).toEqual([]);
+    const first = iterator.next(); // switches to live
+    await write(1);
+    expect((await first).value?.seq).toBe(1);
+    await write(6);
+    expect(sub.closedReason).toBe("slow_consumer");
+    expect(hub.listenerCount).toBe(0);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+
+  test("overflowing the hold during a slow replay loses nothing: the store still has those events", async () => {
+    const { log, subscribe, write } = setup();
+    log.seed("c", 10);
+    const sub = subscribe(0, 3, 3);
+    const iterator = sub[Symbol.asyncIterator]();
+    expect(await take(iterator, 1)).toEqual([1]);
+    await write(8); // far more than maxBuffered arrive while replaying
+    expect(await take(iterator, 17)).toEqual(range(2, 18));
+    expect(sub.closedReason).toBeUndefined();
+    sub.close();
+  });
+
+  test("a live event that skips a seq sends the subscription back to the store instead of skipping", async () => {
+    const { log, subscribe, hub } = setup();
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const e1 = await log.append("c", { type: "t", turnId: null, data: {} });
+    hub.deliver("c", e1);
+    expect((await first).value?.seq).toBe(1);
+    await log.append("c", { type: "t", turnId: null, data: {} }); // stored, never delivered
+    const e3 = await log.append("c", { type: "t", turnId: null, data: {} });
+    hub.deliver("c", e3);
+    expect(await take(iterator, 2)).toEqual([2, 3]);
+    sub.close();
+  });
+
+  test("a failing replay ends the subscription with the error", async () => {
+    const hub = new SubscriptionHub();
+    const sub = new ConversationSubscription({
+      hub,
+      conversationId: "c",
+      afterSeq: 0,
+      maxBuffered: 10,
+      replay: async () => {
+        throw new Error("database is locked");
+      },
+    });
+    const iterator = sub[Symbol.asyncIterator]();
+    await expect(iterator.next()).rejects.toThrow("database is locked");
+    expect(sub.closedReason).toBe("replay_failed");
+    expect(hub.listenerCount).toBe(0);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+
+  test("close() wakes a waiting consumer and leaves no listener behind; for-await break closes too", async () => {
+    const { subscribe, hub, write } = setup();
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    await Bun.sleep(1);
+    sub.close();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    const other = subscribe(0);
+    await write(2);
+    for await (const event of other) {
+      expect(event.seq).toBe(1);
+      break;
+    }
+    expect(hub.listenerCount).toBe(0);
+  });
+
+  test("rejects a bad afterSeq or maxBuffered with a clear message", () => {
+    const { subscribe } = setup();
+    expect(() => subscribe(-1)).toThrow("Expected `afterSeq` to be an integer >= 0, got `-1`");
+    expect(() => subscribe(0, 0)).toThrow("Expected `maxBuffered` to be an integer >= 1, got `0`");
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, test } from "bun:test";
+import { FlushTicker } from "./flush-ticker.ts";
+
+function buffer(log: string[], name: string) {
+  return { flush: () => log.push(name) };
+}
+
+describe("FlushTicker", () => {
+  test("flushes every marked buffer once per tick on a single timer, and disarms when idle", async () => {
+    const log: string[] = [];
+    const ticker = new FlushTicker(5, (error) => {
+      throw error;
+    });
+    const a = buffer(log, "a");
+    const b = buffer(log, "b");
+    expect(ticker.armed).toBe(false);
+    ticker.mark(a);
+    ticker.mark(b);
+    ticker.mark(a);
+    expect(ticker.armed).toBe(true);
+    await Bun.sleep(30);
+    expect(log.sort()).toEqual(["a", "b"]);
+    expect(ticker.armed).toBe(false);
+    ticker.dispose();
+  });
+
+  test("an unmarked buffer is not flushed; a buffer marked during a tick goes to the next one", async () => {
+    const log: string[] = [];
+    const ticker = new FlushTicker(5, () => {});
+    const a = buffer(log, "a");
+    const c = buffer(log, "c");
+    const b = {
+      flush: () => {
+        log.push("b");
+        ticker.mark(c);
+      },
+    };
+    ticker.mark(a);
+    ticker.mark(b);
+    ticker.unmark(a);
+    await Bun.sleep(30);
+    expect(log).toEqual(["b", "c"]);
+    expect(ticker.armed).toBe(false);
+    ticker.dispose();
+  });
+
+  test("a throwing buffer is reported and does not stop the others", async () => {
+    const errors: unknown[] = [];
+    const log: string[] = [];
+    const ticker = new FlushTicker(5, (error) => errors.push(error));
+    ticker.mark({
+      flush: () => {
+        throw new Error("boom");
+      },
+    });
+    ticker.mark(buffer(log, "ok"));
+    await Bun.sleep(30);
+    expect(log).toEqual(["ok"]);
+    expect(errors).toHaveLength(1);
+    ticker.dispose();
+  });
+
+  test("dispose clears the timer and ignores later marks", async () => {
+    const log: string[] = [];
+    const ticker = new FlushTicker(5, () => {});
+    ticker.mark(buffer(log, "a"));
+    ticker.dispose();
+    expect(ticker.armed).toBe(false);
+    ticker.mark(buffer(log, "b"));
+    expect(ticker.armed).toBe(false);
+    await Bun.sleep(20);
+    expect(log).toEqual([]);
+  });
+
+  test("rejects a bad interval with a clear message", () => {
+    expect(() => new FlushTicker(0, () => {})).toThrow("Expected `intervalMs` to be an integer >= 1, got `0`");
+  });
+});
