@@ -1,0 +1,129 @@
+import type { ClientChannel } from "ssh2";
+import { OutputBuffer } from "./output-buffer.ts";
+import { PGID_MARK } from "./remote-command.ts";
+
+/** How long an interrupted run waits for the group id and then for the channel to close. */
+const INTERRUPT_GRACE_MS = 2_000;
+/** The marker is `\x1e<digits>\x1e`; anything longer is ordinary stderr. */
+const MARK_MAX_BYTES = 24;
+
+/** How a channel run ended. */
+export interface ChannelOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  /** The remote process group, when the wrapper reported it. */
+  pgid: number | undefined;
+  /** `exited`: the channel closed by itself; `interrupted`: aborted by us; `lost`: the connection died. */
+  ending: "exited" | "interrupted" | "lost";
+}
+
+/** Options for `runChannel`. */
+export interface RunChannelOptions {
+  maxOutputBytes: number;
+  /** Parse the wrapper's process-group marker at the start of stderr. */
+  expectPgid: boolean;
+  /** Aborting interrupts the run: signal the process, wait for its group id, close the channel. */
+  signal: AbortSignal;
+  /** Subscribes to the loss of the connection under the channel; returns the unsubscribe function. */
+  onConnectionClosed(listener: () => void): () => void;
+}
+
+/**
+ * Collects one exec channel's output and exit status until it closes, the connection dies or the
+ * signal aborts. Never rejects.
+ */
+export function runChannel(channel: ClientChannel, options: RunChannelOptions): Promise<ChannelOutcome> {
+  const stdout = new OutputBuffer(options.maxOutputBytes);
+  const stderr = new OutputBuffer(options.maxOutputBytes);
+  let head: Buffer | undefined = options.expectPgid ? Buffer.alloc(0) : undefined;
+  let pgid: number | undefined;
+  let exitCode: number | null = null;
+  let exitSignal: string | null = null;
+  let exited = false;
+  let onPgid: (() => void) | undefined;
+
+  const flushHead = (rest: Buffer) => {
+    head = undefined;
+    if (rest.length > 0) stderr.push(rest);
+    onPgid?.();
+  };
+
+  return new Promise<ChannelOutcome>((resolve) => {
+    let done = false;
+    let interrupted = false;
+    let channelClosing = false;
+    const timers: Array<ReturnType<typeof setTimeout>> = [];
+    const finish = (ending: ChannelOutcome["ending"]) => {
+      if (done) return;
+      done = true;
+      for (const timer of timers) clearTimeout(timer);
+      options.signal.removeEventListener("abort", interrupt);
+      unsubscribe();
+      if (head !== undefined) flushHead(Buffer.alloc(0));
+      resolve({
+        exitCode,
+        signal: exitSignal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+        pgid,
+        ending: ending === "lost" && exited ? "exited" : ending,
+      });
+    };
+
+    channel.on("data", (chunk: Buffer) => stdout.push(chunk));
+    channel.stderr.on("data", (chunk: Buffer) => {
+      if (head === undefined) {
+        stderr.push(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      if (head[0] !== PGID_MARK) return flushHead(head);
+      const end = head.indexOf(PGID_MARK, 1);
+      if (end === -1) {
+        if (head.length > MARK_MAX_BYTES) flushHead(head);
+        return;
+      }
+      const id = Number(head.subarray(1, end).toString("latin1"));
+      if (Number.isInteger(id) && id > 1) pgid = id;
+      flushHead(head.subarray(end + 1));
+    });
+    channel.on("exit", (code: number | null, signalName?: string) => {
+      exited = true;
+      exitCode = typeof code === "number" ? code : null;
+      exitSignal = typeof signalName === "string" ? signalName : null;
+    });
+    channel.on("close", () => finish(interrupted ? "interrupted" : "exited"));
+    const unsubscribe = options.onConnectionClosed(() => finish(interrupted ? "interrupted" : "lost"));
+
+    function closeChannel() {
+      if (channelClosing) return;
+      channelClosing = true;
+      try {
+        channel.close();
+      } catch {
+        // Already closed.
+      }
+      timers.push(setTimeout(() => finish("interrupted"), INTERRUPT_GRACE_MS));
+    }
+    function interrupt() {
+      if (done || interrupted) return;
+      interrupted = true;
+      try {
+        // OpenSSH ignores signal requests on these sessions, but other servers honour them.
+        channel.signal("KILL");
+      } catch {
+        // The channel is already closing.
+      }
+      // The group id comes first on stderr; closing before it arrives would leave no way to kill.
+      if (head === undefined) return closeChannel();
+      onPgid = closeChannel;
+      timers.push(setTimeout(closeChannel, INTERRUPT_GRACE_MS));
+    }
+    if (options.signal.aborted) interrupt();
+    else options.signal.addEventListener("abort", interrupt, { once: true });
+  });
+}

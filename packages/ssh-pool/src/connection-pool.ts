@@ -1,0 +1,370 @@
+import { DispatchError, type Logger, messageOf } from "@dispatch/kernel";
+import type { SFTPWrapper } from "ssh2";
+import { backoffDelay } from "./backoff.ts";
+import { type BreakerState, CircuitBreaker } from "./circuit-breaker.ts";
+import type { HostConfig } from "./config.ts";
+import { PERMANENT_CONNECT_CODES } from "./connect-error.ts";
+import { breakerOpenError, poolClosedError, queueFullError } from "./pool-errors.ts";
+import { isChannelRefusal, SshConnection } from "./ssh-connection.ts";
+import { WaitQueue } from "./wait-queue.ts";
+
+/** How many times one command is put back after refused channel opens before it fails. */
+const MAX_REFUSALS = 20;
+/** How long `dispose` waits for clients to close before dropping their sockets. */
+const DISPOSE_GRACE_MS = 2_000;
+
+/** Options for `ConnectionPool`. */
+export interface ConnectionPoolOptions {
+  config: HostConfig;
+  logger?: Logger;
+  now?: () => number;
+  /** For backoff jitter; `Math.random` unless a test pins it. */
+  random?: () => number;
+  /** First reconnect delay (doubles per consecutive failure). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Commands that may wait for a channel at once. */
+  maxQueue?: number;
+  /** Called for every failed connection attempt and every connection lost unexpectedly. */
+  onFailure?: (error: DispatchError) => void;
+}
+
+/** A granted channel slot and what was opened on it; `release` exactly once when done. */
+export interface ChannelLease<T> {
+  connection: SshConnection;
+  value: T;
+  release(): void;
+}
+
+/** One host's state, for `/health` and `/metrics`. */
+export interface PoolStats {
+  hostId: string;
+  connections: number;
+  connecting: number;
+  channelsInUse: number;
+  queued: number;
+  breaker: BreakerState;
+  consecutiveFailures: number;
+  failuresTotal: number;
+  lastError: string | null;
+}
+
+interface Waiter {
+  grant(connection: SshConnection): void;
+  fail(error: unknown): void;
+}
+
+/**
+ * Connections to one host and the FIFO of commands waiting for a channel. A connection serves up to
+ * its channel budget at once; waiters beyond that wait until a channel frees or a new connection
+ * (one attempt at a time, so sshd's `MaxStartups` is never tripped by the pool itself) is ready.
+ * Failed attempts back off exponentially with jitter and feed the circuit breaker.
+ */
+export class ConnectionPool {
+  readonly hostId: string;
+  readonly config: HostConfig;
+  readonly #logger: Logger | undefined;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #backoffBaseMs: number;
+  readonly #backoffMaxMs: number;
+  readonly #onFailure: ((error: DispatchError) => void) | undefined;
+  readonly #breaker: CircuitBreaker;
+  readonly #queue: WaitQueue<Waiter>;
+  readonly #connections = new Set<SshConnection>();
+  #connecting: SshConnection | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #disposed = false;
+  #failuresTotal = 0;
+  #lastError: DispatchError | undefined;
+
+  constructor(options: ConnectionPoolOptions) {
+    this.config = options.config;
+    this.hostId = options.config.id;
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#backoffBaseMs = options.backoffBaseMs ?? 200;
+    this.#backoffMaxMs = options.backoffMaxMs ?? 10_000;
+    this.#onFailure = options.onFailure;
+    this.#breaker = new CircuitBreaker({ ...options.config.breaker, now: this.#now });
+    this.#queue = new WaitQueue(options.maxQueue ?? 1_000);
+  }
+
+  /** The most recent connection failure, if any. */
+  get lastError(): DispatchError | undefined {
+    return this.#lastError;
+  }
+
+  /**
+   * Waits for a channel slot, then runs `open` on its connection. A refused channel (sshd's
+   * `MaxSessions`) or a connection that died before the channel opened puts the command back at
+   * the head of the queue and lowers that connection's budget. Rejects with the signal's reason on
+   * abort, or with an `unavailable`-style DispatchError.
+   */
+  async lease<T>(
+    open: (connection: SshConnection) => Promise<T>,
+    options: { signal?: AbortSignal; priority?: boolean } = {},
+  ): Promise<ChannelLease<T>> {
+    let front = options.priority ?? false;
+    for (let refusals = 0; ; refusals++) {
+      const connection = await this.#acquire(options.signal, front);
+      try {
+        const value = await open(connection);
+        connection.lastActivityAt = this.#now();
+        let released = false;
+        return {
+          connection,
+          value,
+          release: () => {
+            if (released) return;
+            released = true;
+            this.#release(connection);
+          },
+        };
+      } catch (error) {
+        connection.leases -= 1;
+        if (!isChannelRefusal(error) || refusals >= MAX_REFUSALS || options.signal?.aborted) {
+          this.#pump();
+          throw DispatchError.isInstance(error)
+            ? error
+            : new DispatchError("io_error", `host "${this.hostId}": ${messageOf(error)}`, { cause: error });
+        }
+        if (connection.state === "ready") connection.budget = Math.max(1, connection.channelsInUse);
+        front = true;
+      }
+    }
+  }
+
+  /** An sftp session: the open one of any connection, or a new one that keeps its channel slot. */
+  async sftp(signal?: AbortSignal): Promise<{ connection: SshConnection; sftp: SFTPWrapper }> {
+    for (const connection of this.#connections) {
+      if (connection.hasSftp) return { connection, sftp: await connection.sftp() };
+    }
+    const lease = await this.lease((connection) => connection.sftp(), { signal });
+    // The session now holds its own slot (until it closes); the lease's slot goes back.
+    lease.release();
+    return { connection: lease.connection, sftp: lease.value };
+  }
+
+  /** Periodic upkeep: closes idle connections, fails stuck connects, refreshes the breaker. */
+  maintain(): void {
+    const now = this.#now();
+    for (const connection of this.#connections) {
+      connection.expireIfStuck(now, this.config.connectTimeoutMs + 2_000);
+      const idle = connection.leases === 0 && connection.busyOps === 0;
+      if (
+        connection.state === "ready" &&
+        idle &&
+        now - connection.lastActivityAt >= this.config.idleTimeoutMs
+      ) {
+        this.#logger?.debug("closing idle connection", { hostId: this.hostId, connection: connection.id });
+        connection.close();
+      }
+    }
+    void this.#breaker.state;
+  }
+
+  /** Current state for health and metrics. */
+  stats(): PoolStats {
+    let connections = 0;
+    let channelsInUse = 0;
+    for (const connection of this.#connections) {
+      if (connection.state !== "ready") continue;
+      connections += 1;
+      channelsInUse += connection.channelsInUse;
+    }
+    return {
+      hostId: this.hostId,
+      connections,
+      connecting: this.#connecting ? 1 : 0,
+      channelsInUse,
+      queued: this.#queue.size,
+      breaker: this.#breaker.state,
+      consecutiveFailures: this.#breaker.consecutiveFailures,
+      failuresTotal: this.#failuresTotal,
+      lastError: this.#lastError?.message ?? null,
+    };
+  }
+
+  /** Fails every waiter, ends every client (dropping sockets after a grace period) and stops timers. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    for (const waiter of this.#queue.drain()) waiter.fail(poolClosedError(this.hostId));
+    const connections = [...this.#connections];
+    for (const connection of connections) connection.close();
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(connections.map((connection) => connection.closed)),
+      new Promise<void>((resolve) => {
+        grace = setTimeout(resolve, DISPOSE_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(grace);
+    for (const connection of connections) connection.destroy();
+  }
+
+  #acquire(signal: AbortSignal | undefined, front: boolean): Promise<SshConnection> {
+    if (this.#disposed) return Promise.reject(poolClosedError(this.hostId));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#queue.size === 0 || front) {
+      const connection = this.#roomyConnection();
+      if (connection) {
+        connection.leases += 1;
+        return Promise.resolve(connection);
+      }
+    }
+    if (this.#breaker.state === "open" && !this.#hasReadyConnection()) {
+      return Promise.reject(this.#breakerError());
+    }
+    return new Promise<SshConnection>((resolve, reject) => {
+      const onAbort = () => {
+        if (this.#queue.remove(waiter)) reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        grant: (connection) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(connection);
+        },
+        fail: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      if (front) this.#queue.unshift(waiter);
+      else if (!this.#queue.push(waiter)) {
+        reject(queueFullError(this.hostId, this.#queue.limit));
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pump();
+    });
+  }
+
+  #release(connection: SshConnection): void {
+    connection.leases -= 1;
+    connection.lastActivityAt = this.#now();
+    this.#pump();
+  }
+
+  /** Hands free slots to waiters in order, then opens a connection if some still wait. */
+  #pump(): void {
+    if (this.#disposed) return;
+    while (this.#queue.size > 0) {
+      const connection = this.#roomyConnection();
+      if (!connection) break;
+      const waiter = this.#queue.shift() as Waiter;
+      connection.leases += 1;
+      waiter.grant(connection);
+    }
+    if (this.#queue.size > 0) this.#grow();
+  }
+
+  #roomyConnection(): SshConnection | undefined {
+    for (const connection of this.#connections) if (connection.hasRoom) return connection;
+    return undefined;
+  }
+
+  #hasReadyConnection(): boolean {
+    for (const connection of this.#connections) if (connection.state === "ready") return true;
+    return false;
+  }
+
+  #grow(): void {
+    if (this.#connecting || this.#retryTimer || this.#connections.size >= this.config.maxConnections) return;
+    if (!this.#breaker.tryAcquire()) {
+      if (!this.#hasReadyConnection()) this.#failWaiters(this.#breakerError());
+      return;
+    }
+    const connection = new SshConnection(
+      this.config,
+      {
+        onClosed: (closed, error) => this.#onClosed(closed, error),
+        onSlotFreed: () => this.#pump(),
+      },
+      this.#now(),
+    );
+    this.#connections.add(connection);
+    this.#connecting = connection;
+    connection.connect().then(
+      () => {
+        this.#connecting = undefined;
+        this.#breaker.recordSuccess();
+        this.#logger?.debug("connected", { hostId: this.hostId, connection: connection.id });
+        this.#pump();
+      },
+      (error: DispatchError) => this.#onConnectFailed(connection, error),
+    );
+  }
+
+  #onConnectFailed(connection: SshConnection, error: DispatchError): void {
+    this.#connecting = undefined;
+    this.#connections.delete(connection);
+    if (this.#disposed) return;
+    this.#recordFailure(error);
+    const opened = this.#breaker.recordFailure();
+    this.#logger?.warn("connection attempt failed", {
+      hostId: this.hostId,
+      code: error.code,
+      error: error.message,
+      consecutiveFailures: this.#breaker.consecutiveFailures,
+      breaker: this.#breaker.state,
+    });
+    if (opened) this.#logger?.warn("circuit breaker opened", { hostId: this.hostId });
+    if (!this.#hasReadyConnection()) {
+      if (PERMANENT_CONNECT_CODES.has(error.code)) this.#failWaiters(error);
+      else if (this.#breaker.state === "open") this.#failWaiters(this.#breakerError());
+    }
+    if (this.#queue.size === 0) return;
+    const delay = backoffDelay(this.#breaker.consecutiveFailures, {
+      baseMs: this.#backoffBaseMs,
+      maxMs: this.#backoffMaxMs,
+      random: this.#random,
+    });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#pump();
+    }, delay);
+  }
+
+  #onClosed(connection: SshConnection, error: DispatchError | undefined): void {
+    this.#connections.delete(connection);
+    // A failed attempt is accounted for by `#onConnectFailed`.
+    if (connection === this.#connecting) return;
+    if (error && !this.#disposed) {
+      this.#recordFailure(error);
+      this.#logger?.warn("connection lost", {
+        hostId: this.hostId,
+        connection: connection.id,
+        error: error.message,
+      });
+    }
+    this.#pump();
+  }
+
+  #recordFailure(error: DispatchError): void {
+    this.#failuresTotal += 1;
+    this.#lastError = error;
+    try {
+      this.#onFailure?.(error);
+    } catch (hookError) {
+      this.#logger?.error("failure hook threw", { hostId: this.hostId, error: messageOf(hookError) });
+    }
+  }
+
+  #failWaiters(error: DispatchError): void {
+    for (const waiter of this.#queue.drain()) waiter.fail(error);
+  }
+
+  #breakerError(): DispatchError {
+    return breakerOpenError(
+      this.hostId,
+      this.#breaker.consecutiveFailures,
+      this.#breaker.retryInMs,
+      this.#lastError,
+    );
+  }
+}

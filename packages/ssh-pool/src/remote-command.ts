@@ -1,0 +1,47 @@
+import { DispatchError } from "@dispatch/kernel";
+
+/** Quotes `value` for a POSIX shell: single quotes, with each `'` written as `'\''`. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The byte that brackets the process-group id the wrapper prints first on stderr. */
+export const PGID_MARK = 0x1e;
+
+/**
+ * The script sent to sshd for one command. sshd runs it with the login shell, which OpenSSH has
+ * made a session and process-group leader, so `$$` is the group id of everything the command
+ * starts (unless it changes group itself). Once in `cwd`, the wrapper prints that id between two
+ * 0x1E bytes on stderr, so abort and timeout can kill the whole group with a second command; no
+ * marker means the wrapper failed before the command started (a missing `cwd`). After the command
+ * the wrapper sends SIGTERM to what it left running in the group (ignoring it itself), as the
+ * local backend does, so nothing outlives the call and holds the channel open.
+ */
+export function buildRemoteCommand(command: string, cwd: string, env: Record<string, string> = {}): string {
+  if (command.includes("\0") || cwd.includes("\0")) {
+    throw new DispatchError("invalid_request", "a command or working directory cannot contain NUL bytes");
+  }
+  const parts = [`cd -- ${shellQuote(cwd)}`, `printf '\\036%s\\036' "$$" >&2`];
+  for (const [name, value] of Object.entries(env)) {
+    if (!envName.test(name)) {
+      throw new DispatchError("invalid_request", `invalid environment variable name ${JSON.stringify(name)}`);
+    }
+    if (value.includes("\0")) {
+      throw new DispatchError("invalid_request", `environment variable ${name} contains a NUL byte`);
+    }
+    parts.push(`export ${name}=${shellQuote(value)}`);
+  }
+  parts.push(
+    `{ bash -c ${shellQuote(command)} </dev/null; s=$?; trap '' TERM; kill -TERM -$$ 2>/dev/null; exit $s; }`,
+  );
+  return parts.join(" && ");
+}
+
+/** A command that kills process group `pgid` (or the process itself when it leads no group). */
+export function killGroupCommand(pgid: number): string {
+  if (!Number.isInteger(pgid) || pgid <= 1)
+    throw new RangeError(`Expected \`pgid\` to be an integer > 1, got \`${pgid}\``);
+  return `kill -KILL -${pgid} 2>/dev/null || kill -KILL ${pgid} 2>/dev/null; true`;
+}

@@ -1,0 +1,232 @@
+import { DispatchError, messageOf } from "@dispatch/kernel";
+import type { ExecResult } from "@dispatch/workspace-tools";
+import type { ClientChannel, SFTPWrapper } from "ssh2";
+import { type ChannelOutcome, runChannel } from "./channel-run.ts";
+import {
+  type ChannelLease,
+  ConnectionPool,
+  type ConnectionPoolOptions,
+  type PoolStats,
+} from "./connection-pool.ts";
+import { connectionLostError, queueTimeoutError } from "./pool-errors.ts";
+import { buildRemoteCommand, killGroupCommand } from "./remote-command.ts";
+
+/** Output kept per stream when the caller sets no cap. */
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+/** Bound on the follow-up command that kills an interrupted command's process group. */
+const KILL_TIMEOUT_MS = 10_000;
+
+/** Options for `SshPool.exec`. */
+export interface PoolExecOptions {
+  /** Remote working directory; the login directory when absent. */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Covers waiting for a channel and running; the host's `commandTimeoutMs` when absent. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Per stream (stdout and stderr each). */
+  maxOutputBytes?: number;
+}
+
+/** Options for `SshPool.run` (a raw script, no wrapper). */
+export interface PoolRunOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  maxOutputBytes?: number;
+  /** Jump the queue (used for clean-up commands that must not wait behind the work they clean up). */
+  priority?: boolean;
+}
+
+const notRun: ExecResult = {
+  exitCode: null,
+  signal: null,
+  stdout: "",
+  stderr: "",
+  truncated: false,
+  timedOut: false,
+};
+
+/**
+ * The pool for one host: commands over pooled exec channels and files over a reused sftp session.
+ * Every failure is a DispatchError; nothing in it can raise an uncaught exception.
+ */
+export class SshPool {
+  readonly #pool: ConnectionPool;
+  readonly #logger: ConnectionPoolOptions["logger"];
+
+  constructor(options: ConnectionPoolOptions) {
+    this.#pool = new ConnectionPool(options);
+    this.#logger = options.logger;
+  }
+
+  get hostId(): string {
+    return this.#pool.hostId;
+  }
+
+  /**
+   * Runs `command` with `bash -c` on the host, in `cwd`, in its own process group. Timeout and
+   * abort kill the whole remote group (`exitCode: null, signal: "SIGKILL"`); an abort before the
+   * start returns an empty result, like the local backend. Rejects with `unavailable` when no
+   * channel can be had in time or the connection dies mid-command, `not_found` for a missing cwd.
+   */
+  async exec(command: string, options: PoolExecOptions = {}): Promise<ExecResult> {
+    if (options.signal?.aborted) return { ...notRun };
+    const cwd = options.cwd ?? ".";
+    const script = buildRemoteCommand(command, cwd, options.env);
+    let outcome: ChannelOutcome;
+    let timedOut: boolean;
+    try {
+      ({ outcome, timedOut } = await this.#runScript(script, { ...options, expectPgid: true }));
+    } catch (error) {
+      if (options.signal?.aborted) return { ...notRun };
+      throw error;
+    }
+    if (outcome.ending === "interrupted" && outcome.pgid !== undefined) await this.#killGroup(outcome.pgid);
+    if (outcome.ending === "lost") throw connectionLostError(this.hostId, this.#pool.lastError);
+    if (outcome.ending === "exited" && outcome.pgid === undefined) {
+      const message = outcome.stderr.trim() || `exit code ${outcome.exitCode}`;
+      const missing = /No such file|Not a directory/.test(message);
+      throw new DispatchError(
+        missing ? "not_found" : "io_error",
+        `${cwd}: cannot run a command there: ${message}`,
+        {
+          details: { hostId: this.hostId, cwd },
+        },
+      );
+    }
+    const interrupted = outcome.ending === "interrupted";
+    return {
+      exitCode: interrupted ? null : outcome.exitCode,
+      signal: interrupted ? "SIGKILL" : outcome.signal,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      truncated: outcome.truncated,
+      timedOut: interrupted && timedOut,
+    };
+  }
+
+  /** Runs `script` as is with the login shell (no cwd, no process-group handling); for short helpers. */
+  async run(script: string, options: PoolRunOptions = {}): Promise<ExecResult> {
+    const { outcome, timedOut } = await this.#runScript(script, { ...options, expectPgid: false });
+    if (outcome.ending === "lost") throw connectionLostError(this.hostId, this.#pool.lastError);
+    const interrupted = outcome.ending === "interrupted";
+    return {
+      exitCode: interrupted ? null : outcome.exitCode,
+      signal: interrupted ? "SIGKILL" : outcome.signal,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      truncated: outcome.truncated,
+      timedOut: interrupted && timedOut,
+    };
+  }
+
+  /** Runs `fn` with the pool's sftp session, bounded by `timeoutMs` and by the connection's life. */
+  async withSftp<T>(
+    fn: (sftp: SFTPWrapper) => Promise<T>,
+    options: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const { connection, sftp } = await this.#pool.sftp(options.signal);
+    const timeoutMs = options.timeoutMs ?? this.#pool.config.commandTimeoutMs;
+    connection.busyOps += 1;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let unsubscribe: (() => void) | undefined;
+    try {
+      return await Promise.race([
+        fn(sftp),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new DispatchError(
+                  "unavailable",
+                  `sftp operation on host "${this.hostId}" timed out after ${timeoutMs} ms`,
+                ),
+              ),
+            timeoutMs,
+          );
+          unsubscribe = connection.whenClosed(() =>
+            reject(connectionLostError(this.hostId, this.#pool.lastError)),
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      unsubscribe?.();
+      connection.busyOps -= 1;
+      connection.lastActivityAt = Date.now();
+    }
+  }
+
+  /** Current state for health and metrics. */
+  stats(): PoolStats {
+    return this.#pool.stats();
+  }
+
+  /** Periodic upkeep (idle eviction, stuck connects, breaker); driven by the extension's single timer. */
+  maintain(): void {
+    this.#pool.maintain();
+  }
+
+  /** Ends every connection and fails what waits. */
+  dispose(): Promise<void> {
+    return this.#pool.dispose();
+  }
+
+  async #runScript(
+    script: string,
+    options: PoolRunOptions & { expectPgid: boolean },
+  ): Promise<{ outcome: ChannelOutcome; timedOut: boolean }> {
+    const timeoutMs = options.timeoutMs ?? this.#pool.config.commandTimeoutMs;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new DispatchError("timeout", `timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    try {
+      let lease: ChannelLease<ClientChannel>;
+      try {
+        lease = await this.#pool.lease((connection) => connection.openExec(script), {
+          signal: controller.signal,
+          priority: options.priority,
+        });
+      } catch (error) {
+        if (timedOut) throw queueTimeoutError(this.hostId, timeoutMs, this.#pool.lastError);
+        throw error;
+      }
+      const { connection, value: channel } = lease;
+      try {
+        const outcome = await runChannel(channel, {
+          maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+          expectPgid: options.expectPgid,
+          signal: controller.signal,
+          onConnectionClosed: (listener) => connection.whenClosed(listener),
+        });
+        return { outcome, timedOut };
+      } finally {
+        lease.release();
+      }
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #killGroup(pgid: number): Promise<void> {
+    try {
+      await this.run(killGroupCommand(pgid), {
+        timeoutMs: KILL_TIMEOUT_MS,
+        priority: true,
+        maxOutputBytes: 4096,
+      });
+    } catch (error) {
+      this.#logger?.warn("could not kill an interrupted command's process group", {
+        hostId: this.hostId,
+        pgid,
+        error: messageOf(error),
+      });
+    }
+  }
+}
