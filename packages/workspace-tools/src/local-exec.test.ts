@@ -139,3 +139,15 @@ describe("execLocal", () => {
     await expect(execLocal("true", options({ cwd: join(box.root, "missing") }), tuning)).rejects.toThrow();
   });
 });
+
+test("a process that left the group but holds stdout does not hang the call", async () => {
+  // setsid puts sleep in a new session, out of reach of the group kill: the call still returns.
+  const result = await execLocal("setsid sleep 100 & echo $!", options(), tuning);
+  const pid = Number(result.stdout.trim());
+  try {
+    expect(result.exitCode).toBe(0);
+    expect(pid).toBeGreaterThan(0);
+  } finally {
+    if (pid > 0) process.kill(pid, "SIGKILL");
+  }
+});

@@ -31,12 +31,5 @@ export function createWorkspaceTools(deps: ToolDeps): WorkspaceTools {
 
 /** The tools as a list, for registering. */
 export function toolList(tools: WorkspaceTools): ToolDefinition[] {
-  return [
-    tools.readFile,
-    tools.writeFile,
-    tools.editFile,
-    tools.listDir,
-    tools.grep,
-    tools.bash,
-  ] as ToolDefinition[];
+  return [tools.readFile, tools.writeFile, tools.editFile, tools.listDir, tools.grep, tools.bash];
 }

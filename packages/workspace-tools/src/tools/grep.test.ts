@@ -2,6 +2,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeSandbox, makeTools, type Sandbox, toolContext } from "../../test/fixtures.ts";
+import { grepMaxFileBytes } from "./grep.ts";
 
 let box: Sandbox;
 beforeEach(() => {
@@ -101,4 +102,15 @@ test("does not follow symlinks out of the workspace, and refuses them as a path"
     expect(result.isError).toBe(true);
     expect(result.output).toStartWith(`refused path "${path}"`);
   }
+});
+
+test("a file larger than the per-file limit is searched in its start, and that is stated", async () => {
+  const big = Buffer.alloc(grepMaxFileBytes + 100, "a\n");
+  big.write("tail-needle", grepMaxFileBytes + 10);
+  writeFileSync(join(box.root, "big.txt"), Buffer.concat([Buffer.from("head-needle\n"), big]));
+  const { tools } = makeTools();
+  const result = await tools.grep.run({ pattern: "needle", path: "big.txt" }, toolContext(box.root));
+  expect(result.output).toBe(
+    `big.txt:1: head-needle\n[1 files larger than ${grepMaxFileBytes} bytes were searched only in their first ${grepMaxFileBytes} bytes]`,
+  );
 });

@@ -14,12 +14,12 @@ import { looksBinary } from "./read-file.ts";
 
 /** Directories `grep` never enters. */
 const skippedDirs = new Set([".git", "node_modules"]);
-/** Largest file prefix `grep` reads. */
-const maxFileBytes = 8 * 1024 * 1024;
+/** Largest file prefix `grep` reads; with `readAhead` it bounds the memory of one search (64 MiB). */
+export const grepMaxFileBytes = 4 * 1024 * 1024;
 /** Longest line text shown per match. */
 const maxLineChars = 300;
-/** Files read at once; keeps a remote backend's round trips overlapped. */
-const readAhead = 8;
+/** Files read at once: overlaps I/O (and a remote backend's round trips); 16 halved a local search's time against 8. */
+const readAhead = 16;
 
 const input = z
   .object({
@@ -92,20 +92,22 @@ export function grepTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>>
       const matches: string[] = [];
       let scanned = 0;
       let filesCapped = false;
+      let partial = 0;
       const scan = async (files: string[]) => {
         const contents = await Promise.all(
           files.map((file) =>
             workspace.backend
               .readFile(
                 info.kind === "directory" ? posix.join(target.absolute, file) : target.absolute,
-                maxFileBytes,
+                grepMaxFileBytes,
               )
               // A file that vanished or cannot be read since the walk saw it is skipped, not fatal.
               .catch(() => ({ data: new Uint8Array(0), truncated: false })),
           ),
         );
-        for (const [i, { data }] of contents.entries()) {
+        for (const [i, { data, truncated }] of contents.entries()) {
           if (matches.length >= grepMaxMatches || looksBinary(data)) continue;
+          if (truncated) partial++;
           const shown = info.kind === "directory" ? prefix + files[i] : target.display;
           const lines = new TextDecoder().decode(data).split("\n");
           for (const [n, line] of lines.entries()) {
@@ -148,6 +150,11 @@ export function grepTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>>
         notes.push(`[truncated: stopped at ${grepMaxMatches} matches; narrow the pattern or path]`);
       if (filesCapped)
         notes.push(`[truncated: stopped after scanning ${grepMaxFiles} files; narrow the path or glob]`);
+      if (partial > 0) {
+        notes.push(
+          `[${partial} files larger than ${grepMaxFileBytes} bytes were searched only in their first ${grepMaxFileBytes} bytes]`,
+        );
+      }
       if (matches.length === 0)
         return { output: [`no matches (scanned ${scanned} files)`, ...notes].join("\n") };
       return { output: [...matches, ...notes].join("\n") };

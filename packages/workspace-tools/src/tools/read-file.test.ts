@@ -106,3 +106,18 @@ test("a cancelled turn does not start the tool", async () => {
   );
   expect(result).toEqual({ output: "read_file was cancelled before it started", isError: true });
 });
+
+test("a FIFO is refused instead of blocking", async () => {
+  Bun.spawnSync(["mkfifo", join(box.root, "pipe")]);
+  const { tools } = makeTools();
+  const ctx = toolContext(box.root);
+  expect(await tools.readFile.run({ path: "pipe" }, ctx)).toEqual({
+    output: "pipe is not a regular file",
+    isError: true,
+  });
+  expect(await tools.writeFile.run({ path: "pipe", content: "x" }, ctx)).toEqual({
+    output: "pipe exists and is not a regular file",
+    isError: true,
+  });
+  expect((await tools.grep.run({ pattern: "x" }, ctx)).output).toBe("no matches (scanned 0 files)");
+});

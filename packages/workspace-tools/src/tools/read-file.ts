@@ -4,7 +4,7 @@ import { capText } from "../output-cap.ts";
 import { openWorkspace, resolvePath, type ToolDeps, toolError, workspaceTool } from "../tool-kit.ts";
 
 /** Largest file prefix `read_file` loads; lines past it cannot be reached by `offset`. */
-export const readFileMaxBytes = 64 * 1024 * 1024;
+export const readFileMaxBytes = 16 * 1024 * 1024;
 const defaultLimit = 2000;
 
 const input = z
@@ -35,6 +35,8 @@ export function readFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       const info = await workspace.backend.stat(target.absolute);
       if (info === undefined) return toolError(`${target.display}: no such file`);
       if (info.kind === "directory") return toolError(`${target.display} is a directory; use list_dir`);
+      // A FIFO or device could block or never end; only regular files are read.
+      if (info.kind !== "file") return toolError(`${target.display} is not a regular file`);
       const { data, truncated } = await workspace.backend.readFile(target.absolute, readFileMaxBytes);
       if (looksBinary(data))
         return toolError(`${target.display} is a binary file (${info.size} bytes); not shown`);

@@ -31,6 +31,9 @@ export function writeFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof in
         return toolError("cannot write to the workspace root itself; give a file path");
       const existing = await workspace.backend.stat(target.absolute);
       if (existing?.kind === "directory") return toolError(`${target.display} is a directory`);
+      if (existing !== undefined && existing.kind !== "file") {
+        return toolError(`${target.display} exists and is not a regular file`);
+      }
       await lockFile(deps, context, target);
       await workspace.backend.mkdirp(posix.dirname(target.absolute));
       const data = new TextEncoder().encode(content);
