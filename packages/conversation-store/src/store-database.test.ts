@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { openConversationStore } from "./open-conversation-store.ts";
+import { cleanupAll, rejectionOf, tempStore } from "../test/fixtures/temp-store.ts";
+import { StoreDatabase } from "./store-database.ts";
+import { StoreError } from "./store-error.ts";
+
+afterEach(cleanupAll);
+
+function rawDatabase(path: string, published: string[]) {
+  return StoreDatabase.open({
+    path,
+    busyTimeoutMs: 1000,
+    bus: { publish: (event) => void published.push(event) },
+  });
+}
+
+describe("StoreDatabase", () => {
+  test("the connection runs in WAL mode with busy_timeout, foreign keys and synchronous=NORMAL", () => {
+    const temp = tempStore();
+    temp.store.close();
+    const published: string[] = [];
+    const db = rawDatabase(temp.path, published);
+    try {
+      const pragma = (name: string) => Object.values(db.sqlite.query(`PRAGMA ${name}`).get() as object)[0];
+      expect(pragma("journal_mode")).toBe("wal");
+      expect(pragma("foreign_keys")).toBe(1);
+      expect(pragma("synchronous")).toBe(1); // NORMAL
+      expect(pragma("busy_timeout")).toBe(1000);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("write publishes what was emitted only after COMMIT, in order", () => {
+    const temp = tempStore();
+    temp.store.close();
+    const published: string[] = [];
+    const db = rawDatabase(temp.path, published);
+    try {
+      db.write((emit) => {
+        emit("workspace.deleted", { id: "a" });
+        emit("workspace.deleted", { id: "b" });
+        expect(published).toEqual([]);
+        expect(db.sqlite.inTransaction).toBe(true);
+      });
+      expect(published).toEqual(["workspace.deleted", "workspace.deleted"]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("a write that throws after emitting rolls back its rows and publishes nothing", () => {
+    const temp = tempStore();
+    temp.store.close();
+    const published: string[] = [];
+    const db = rawDatabase(temp.path, published);
+    try {
+      expect(() =>
+        db.write((emit) => {
+          db.sqlite.run("INSERT INTO workspaces (id, name, root, created_at, updated_at) VALUES ('x', 'x', '/x', 1, 1)");
+          emit("workspace.deleted", { id: "x" });
+          throw new Error("boom");
+        }),
+      ).toThrow("boom");
+      expect(db.sqlite.inTransaction).toBe(false);
+      expect(db.sqlite.query("SELECT id FROM workspaces WHERE id = 'x'").get()).toBeNull();
+      expect(published).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("a subscriber that throws does not turn a committed write into an error", async () => {
+    const temp = tempStore({
+      bus: {
+        publish() {
+          throw new Error("subscriber failed");
+        },
+      },
+    });
+    const ws = await temp.store.workspaces.create({ id: "proj", root: "/p" });
+    expect(await temp.store.workspaces.get("proj")).toEqual(ws);
+  });
+
+  test("writes do not nest", () => {
+    const temp = tempStore();
+    temp.store.close();
+    const db = rawDatabase(temp.path, []);
+    try {
+      expect(() => db.write(() => db.write(() => 1))).toThrow("must not nest");
+      expect(db.sqlite.inTransaction).toBe(false);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("one connection per database file per process", () => {
+    const temp = tempStore();
+    let error: unknown;
+    try {
+      openConversationStore({ path: `${temp.dir}/./dispatch.db` });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(StoreError.isInstance(error)).toBe(true);
+    expect((error as StoreError).code).toBe("conflict");
+    expect((error as Error).message).toContain("already open in this process");
+  });
+
+  test("a closed store fails clearly, and close is idempotent", async () => {
+    const temp = tempStore();
+    temp.store.close();
+    temp.store.close();
+    const error = await rejectionOf(temp.store.workspaces.list());
+    expect(error.code).toBe("store_closed");
+    const write = await rejectionOf(temp.store.events.append("c", { type: "x", turnId: null, data: {} }));
+    expect(write.code).toBe("store_closed");
+  });
+});
