@@ -88,7 +88,8 @@ export async function* runAttempt(
   let sawContent = false;
   try {
     for (;;) {
-      if (result === undefined && failure === undefined) {
+      // Callbacks can fire inside `next()` itself, before `wake` exists: check the queue first.
+      if (result === undefined && failure === undefined && events.length === 0) {
         await Promise.race([pending, new Promise<void>((resolve) => (wake = resolve))]);
         wake = undefined;
       }

@@ -41,7 +41,14 @@ export type Scenario =
       finish?: "stop" | "tool-calls" | "length";
     }
   /** A non-200 answer with the format's JSON error body and the given headers (e.g. `retry-after`). */
-  | { status: number; headers?: Record<string, string>; error?: WireError; rawBody?: string }
+  | {
+      status: number;
+      headers?: Record<string, string>;
+      error?: WireError;
+      rawBody?: string;
+      /** Answer only once this settles (holds the call "in flight" until the test lets it fail). */
+      after?: Promise<unknown>;
+    }
   /** Accept the request and never send the response headers. */
   | { hangBeforeHeaders: true };
 

@@ -186,6 +186,7 @@ export function startWireTestServer(format: WireFormat): WireTestServer {
         return new Response(null, { status: 499 });
       }
       if ("status" in scenario) {
+        if (scenario.after) await Promise.race([scenario.after, gone]);
         serverDone = true;
         const payload = scenario.rawBody ?? JSON.stringify(format.errorBody(scenario.status, scenario.error));
         return new Response(payload, {
