@@ -42,6 +42,8 @@ export function resolvePath(workspace: ToolWorkspace, path: string): Promise<Con
  * that names it.
  */
 export async function lockFile(deps: ToolDeps, context: ToolContext, path: ConfinedPath): Promise<void> {
+  // A cancelled turn may already have had its locks released: taking one now would outlive the turn.
+  if (context.signal.aborted) throw cancelled(path);
   const result = await deps.locks.acquire({
     workspaceId: context.workspace.id,
     path: path.relative,
@@ -57,6 +59,15 @@ export async function lockFile(deps: ToolDeps, context: ToolContext, path: Confi
       { details: { path: path.relative, holder: result.holder } },
     );
   }
+  if (context.signal.aborted) {
+    // Cancelled while acquiring: the turn is over, so dropping all of its locks is right.
+    await deps.locks.releaseTurn(context.turnId);
+    throw cancelled(path);
+  }
+}
+
+function cancelled(path: ConfinedPath): DispatchError {
+  return new DispatchError("cancelled", `the turn was cancelled; ${path.display} was not changed`);
 }
 
 /** A tool error for the model (not a crash). */

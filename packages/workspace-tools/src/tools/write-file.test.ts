@@ -75,3 +75,21 @@ test("another conversation's lock is a tool error naming the holder; the file is
   expect(result.output).toContain("released when that turn ends");
   expect(readFileSync(join(box.root, "a.txt"), "utf8")).toBe("A");
 });
+
+test("a turn cancelled while the lock is being taken writes nothing and keeps no lock", async () => {
+  const { tools, locks } = makeTools();
+  const controller = new AbortController();
+  const acquire = locks.acquire.bind(locks);
+  locks.acquire = async (input) => {
+    const result = await acquire(input);
+    controller.abort();
+    return result;
+  };
+  const result = await tools.writeFile.run(
+    { path: "late.txt", content: "x" },
+    toolContext(box.root, { signal: controller.signal }),
+  );
+  expect(result).toEqual({ output: "the turn was cancelled; late.txt was not changed", isError: true });
+  expect(existsSync(join(box.root, "late.txt"))).toBe(false);
+  expect(await locks.list("ws")).toEqual([]);
+});
