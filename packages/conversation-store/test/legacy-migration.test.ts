@@ -1,0 +1,130 @@
+import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type OpenedConversationStore, openConversationStore } from "../src/index.ts";
+
+const dirs: string[] = [];
+const stores: OpenedConversationStore[] = [];
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "dispatch-legacy-"));
+  dirs.push(dir);
+  return join(dir, "dispatch.db");
+}
+
+function open(path: string): OpenedConversationStore {
+  const store = openConversationStore({ path });
+  stores.push(store);
+  return store;
+}
+
+function withRaw<T>(path: string, fn: (db: Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Columns and indexes of every table, comparable between two databases. */
+function shape(path: string) {
+  return withRaw(path, (db) => {
+    const tables = db
+      .query<{ name: string }, []>(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != '__drizzle_migrations' ORDER BY name",
+      )
+      .all()
+      .map((t) => t.name);
+    return Object.fromEntries(
+      tables.map((table) => [
+        table,
+        {
+          columns: db.query(`PRAGMA table_info(${table})`).all(),
+          indexes: db.query(`SELECT name, "unique", partial FROM pragma_index_list('${table}') ORDER BY name`).all(),
+          foreignKeys: db.query(`PRAGMA foreign_key_list(${table})`).all(),
+        },
+      ]),
+    );
+  });
+}
+
+const legacySql = readFileSync(join(import.meta.dir, "fixtures", "legacy-schema.sql"), "utf8");
+
+describe("migrations", () => {
+  test("a fresh database gets every migration, tracked in drizzle's journal", () => {
+    const path = tempPath();
+    const store = open(path);
+    expect(store.migrations).toEqual({ baselined: false, applied: 2 });
+    store.close();
+    expect(open(path).migrations).toEqual({ baselined: false, applied: 0 });
+  });
+
+  test("a legacy database without workspaces.starred is baselined at 0000 and brought up to date", async () => {
+    const legacy = tempPath();
+    withRaw(legacy, (db) => db.exec(legacySql));
+    expect(withRaw(legacy, (db) => db.query("SELECT name FROM pragma_table_info('workspaces') WHERE name = 'starred'").get())).toBeNull();
+
+    const store = open(legacy);
+    expect(store.migrations).toEqual({ baselined: true, applied: 1 });
+
+    // Old rows read as not starred; everything else is as it was.
+    expect(await store.workspaces.get("legacy")).toEqual({
+      id: "legacy",
+      name: "Legacy project",
+      root: "/srv/legacy",
+      hostId: "build-box",
+      starred: false,
+      createdAt: new Date(1700000001000).toISOString(),
+      updatedAt: new Date(1700000002000).toISOString(),
+    });
+    expect((await store.workspaces.get("default"))?.root).toBe("/old/data/workspaces/default");
+    expect(await store.conversations.get("c_legacy")).toMatchObject({ title: "Old chat", status: "completed", activeTurnId: null });
+    expect((await store.messages.list("c_legacy"))[0]?.parts).toEqual([{ type: "text", text: "hello from the past" }]);
+    expect((await store.events.listAfter("c_legacy", 0)).map((e) => [e.seq, e.type, e.data])).toEqual([
+      [1, "turn.started", {}],
+      [2, "turn.completed", { ok: true }],
+    ]);
+    // And the new column works.
+    expect((await store.workspaces.star("legacy")).starred).toBe(true);
+    expect((await store.events.append("c_legacy", { type: "x", turnId: null, data: {} })).seq).toBe(3);
+    store.close();
+
+    // The upgraded database has exactly the shape of a fresh one.
+    const fresh = tempPath();
+    open(fresh).close();
+    expect(shape(legacy)).toEqual(shape(fresh));
+    withRaw(legacy, (db) => {
+      expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+      expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
+      expect(db.query("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual({ n: 2 });
+    });
+
+    const again = open(legacy);
+    expect(again.migrations).toEqual({ baselined: false, applied: 0 });
+    expect(await again.workspaces.starredIds()).toEqual(["legacy"]);
+  });
+
+  test("a database with a workspaces table but not the rest of the schema is refused, untouched", () => {
+    const path = tempPath();
+    withRaw(path, (db) => db.exec("CREATE TABLE workspaces (id text PRIMARY KEY, name text, root text)"));
+    let error: (Error & { code?: string }) | undefined;
+    try {
+      open(path);
+    } catch (caught) {
+      error = caught as Error & { code?: string };
+    }
+    expect(error?.code).toBe("store_schema_unknown");
+    expect(error?.message).toContain("conversations");
+    const tables = withRaw(path, (db) =>
+      db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((t) => t.name),
+    );
+    expect(tables).toEqual(["workspaces"]);
+  });
+});
