@@ -20,7 +20,7 @@ export interface ProviderAnswer {
   retryAfterMs?: number;
 }
 
-const quotaPattern = /insufficient_quota|quota|billing|credit balance/i;
+const quotaPattern = /insufficient_quota|quota|billing|credit/i;
 
 /** Reads `retry-after-ms` (milliseconds) or `Retry-After` (seconds or an HTTP date) from response headers. */
 export function parseRetryAfter(
@@ -114,10 +114,10 @@ function describe(subject: ErrorSubject, answer: ProviderAnswer): string {
 }
 
 /**
- * Classifies what the provider answered: 429 → rate_limited (quota or credit bodies, also on 400/402,
- * → quota), 529 or
- * `overloaded_error` → overloaded, 503 → unavailable (these three retryable), 401/403 → auth,
- * other 4xx → bad_request, network failures and other 5xx → stream_error (final).
+ * Classifies what the provider answered: 429 → rate_limited; 402, or a quota/credit body on
+ * 400/429 → quota; 529 or `overloaded_error` → overloaded; 503 → unavailable (those three are
+ * retryable); 401/403 → auth; other 4xx → bad_request; network failures and other 5xx →
+ * stream_error (final).
  */
 export function classifyAnswer(subject: ErrorSubject, answer: ProviderAnswer): ProviderErrorInfo {
   const { status, type = "" } = answer;
@@ -136,7 +136,7 @@ export function classifyAnswer(subject: ErrorSubject, answer: ProviderAnswer): P
     return info("auth", false, `${base}; ${hint}`);
   }
   const quotaStatus = status === 429 || status === 402 || status === 400;
-  if (quotaPattern.test(type) || (quotaStatus && quotaPattern.test(answer.message))) {
+  if (status === 402 || quotaPattern.test(type) || (quotaStatus && quotaPattern.test(answer.message))) {
     return info("quota", false, `${base}; the account's quota or credit is exhausted`);
   }
   if (status === 429 || /rate_limit/i.test(type)) return info("rate_limited", true);

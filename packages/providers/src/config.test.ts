@@ -1,0 +1,113 @@
+import { describe, expect, test } from "bun:test";
+import { issuesFrom } from "@dispatch/kernel";
+import { DEFAULT_SCRIPTED_REPLY, providersConfigSchema } from "./config.ts";
+
+/** The issues a value produces, as the kernel reports them under the `providers` key. */
+function issues(value: unknown): string[] {
+  const parsed = providersConfigSchema.safeParse(value);
+  return parsed.success ? [] : issuesFrom("providers", parsed.error).map((i) => `${i.path}: ${i.message}`);
+}
+
+describe("providers config", () => {
+  test("a missing slice means exactly one scripted provider with the friendly fallback", () => {
+    expect(providersConfigSchema.parse(undefined)).toEqual([
+      {
+        id: "scripted",
+        kind: "scripted",
+        models: [],
+        maxConcurrent: 2,
+        maxAttempts: 4,
+        stallTimeoutMs: 120_000,
+        backoff: { baseMs: 1000, maxMs: 30_000 },
+        script: {
+          replies: [],
+          fallback: { steps: [{ text: DEFAULT_SCRIPTED_REPLY, chunks: 1, delayMs: 0 }] },
+        },
+      },
+    ]);
+  });
+
+  test("defaults fill in per kind", () => {
+    const [anthropic, local] = providersConfigSchema.parse([
+      { id: "anthropic", kind: "anthropic" },
+      { id: "local", kind: "openai-compatible", baseURL: "http://127.0.0.1:11434/v1" },
+    ]);
+    expect(anthropic).toMatchObject({
+      apiKeyEnv: "ANTHROPIC_API_KEY",
+      maxConcurrent: 1,
+      maxAttempts: 4,
+      stallTimeoutMs: 120_000,
+      backoff: { baseMs: 1000, maxMs: 30_000 },
+    });
+    expect(local?.kind === "openai-compatible" && local.apiKeyEnv).toBeUndefined();
+    expect(local?.models).toEqual([]);
+  });
+
+  test("the DESIGN §8 sample parses", () => {
+    expect(
+      issues([
+        { id: "anthropic", kind: "anthropic", apiKeyEnv: "ANTHROPIC_API_KEY", maxConcurrent: 4 },
+        {
+          id: "gateway",
+          kind: "anthropic",
+          baseURL: "https://llm-gateway.internal/v1",
+          apiKeyEnv: "GATEWAY_KEY",
+          maxConcurrent: 8,
+        },
+        { id: "local", kind: "openai-compatible", baseURL: "http://127.0.0.1:11434/v1", maxConcurrent: 1 },
+        {
+          id: "scripted",
+          kind: "scripted",
+          maxConcurrent: 2,
+          script: {
+            replies: [
+              {
+                when: "regex over the user's text",
+                steps: [
+                  { tool: "write_file", input: { path: "a.txt", content: "hi" } },
+                  { text: "Done.", chunks: 4, delayMs: 50 },
+                ],
+              },
+            ],
+            fallback: { steps: [{ text: "Hello from the scripted provider." }] },
+          },
+        },
+      ]),
+    ).toEqual([]);
+  });
+
+  test("every error names its JSON path", () => {
+    expect(issues([{ id: "a", kind: "anthropic", maxConcurrent: 0 }])).toEqual([
+      "providers[0].maxConcurrent: Too small: expected number to be >=1",
+    ]);
+    expect(issues([{ id: "a", kind: "anthropic", colour: "red" }])[0]).toStartWith("providers[0].colour");
+    expect(issues([{ id: "local", kind: "openai-compatible" }])[0]).toStartWith("providers[0].baseURL: ");
+    expect(issues([{ id: "x", kind: "gemini" }])[0]).toStartWith("providers[0].kind: ");
+    expect(issues([{ id: "Bad Id", kind: "scripted" }])[0]).toStartWith("providers[0].id: ");
+    expect(issues([{ id: "a", kind: "anthropic", apiKeyEnv: "not a var" }])[0]).toStartWith(
+      "providers[0].apiKeyEnv: ",
+    );
+    expect(issues([{ id: "a", kind: "anthropic", baseURL: "ftp://x" }])[0]).toStartWith(
+      "providers[0].baseURL: ",
+    );
+    expect(
+      issues([{ id: "s", kind: "scripted", script: { replies: [{ when: "(unclosed", steps: [] }] } }]),
+    ).toEqual(["providers[0].script.replies[0].when: must be a valid regular expression"]);
+    expect(
+      issues([
+        { id: "s", kind: "scripted", script: { replies: [], fallback: { steps: [{ txt: "x" }] } } },
+      ])[0],
+    ).toStartWith("providers[0].script.fallback.steps[0]");
+    expect(issues([{ id: "a", kind: "anthropic", script: {} }])[0]).toStartWith("providers[0].script");
+  });
+
+  test("duplicate ids are an error at the later entry's id", () => {
+    expect(
+      issues([
+        { id: "a", kind: "scripted" },
+        { id: "b", kind: "scripted" },
+        { id: "a", kind: "anthropic" },
+      ]),
+    ).toEqual(['providers[2].id: duplicate provider id "a" (also at index 0)']);
+  });
+});
