@@ -58,7 +58,7 @@ export class StartupError extends KernelError {
         problems: problems.map(({ extensionId, code, message }) => ({ extensionId, code, message })),
       },
     });
-    this.name = "KernelError";
+    this.name = "StartupError";
     this.problems = problems;
   }
 }

@@ -1,0 +1,50 @@
+import { describe, expect, test } from "bun:test";
+import { parseCli, UsageError } from "./cli.ts";
+
+function usageError(argv: string[]): string {
+  try {
+    parseCli(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${JSON.stringify(argv)} to be rejected`);
+}
+
+describe("parseCli", () => {
+  test("serve with every flag", () => {
+    expect(
+      parseCli(["serve", "--config", "c.json", "--host", "0.0.0.0", "--port", "0", "--data-dir", "/d"]),
+    ).toEqual({ command: "serve", flags: { config: "c.json", host: "0.0.0.0", port: 0, dataDir: "/d" } });
+  });
+
+  test("serve is the default command", () => {
+    expect(parseCli([])).toEqual({ command: "serve", flags: {} });
+    expect(parseCli(["--port=7000"])).toEqual({ command: "serve", flags: { port: 7000 } });
+  });
+
+  test("extensions and check-config take --config only", () => {
+    expect(parseCli(["extensions", "--config", "x.json"])).toEqual({
+      command: "extensions",
+      flags: { config: "x.json" },
+    });
+    expect(parseCli(["check-config"])).toEqual({ command: "check-config", flags: {} });
+    expect(usageError(["check-config", "--port", "1"])).toBe('--port is only accepted by "serve"');
+  });
+
+  test("help and version win over everything else", () => {
+    expect(parseCli(["serve", "--help"])).toEqual({ command: "help" });
+    expect(parseCli(["-h"])).toEqual({ command: "help" });
+    expect(parseCli(["-v"])).toEqual({ command: "version" });
+  });
+
+  test("bad input is a UsageError with a clear message", () => {
+    expect(usageError(["launch"])).toBe('unknown command "launch"');
+    expect(usageError(["serve", "now"])).toBe('unexpected argument "now"');
+    expect(usageError(["serve", "--port", "65536"])).toBe(
+      "Expected `--port` to be an integer from 0 to 65535, got `65536`",
+    );
+    expect(usageError(["serve", "--port=-1"])).toContain("got `-1`");
+    expect(usageError(["serve", "--verbose"])).toContain("--verbose");
+  });
+});
