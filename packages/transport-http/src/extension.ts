@@ -44,14 +44,6 @@ export const transportHttpExtension = defineExtension({
     const sse = new SseHub({ heartbeatMs: config.heartbeatMs, maxUnread: 64 });
     const app = createApp(deps, sse);
     new Gauge({
-      name: "dispatch_active_turns",
-      help: "Conversations with a turn in progress",
-      registers: [ctx.metrics],
-      collect() {
-        this.set(deps.orchestrator.getActiveConversationCount());
-      },
-    });
-    new Gauge({
       name: "dispatch_sse_clients",
       help: "Open server-sent event streams",
       registers: [ctx.metrics],
