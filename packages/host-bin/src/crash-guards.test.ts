@@ -51,7 +51,7 @@ describe("installCrashGuards", () => {
 
   test("process faults are counted under `process`, logged with their stack, and spend the budget once", () => {
     const { faults, records, tripped } = setup(2);
-    process.emit("uncaughtException", new Error("boom"), "uncaughtException");
+    process.emit("uncaughtException", new Error("boom"));
     process.emit("unhandledRejection", new Error("nobody caught me"), Promise.resolve());
     expect(faults.bySource()).toEqual({ process: 2 });
     expect(records.map((r) => r.kind)).toEqual(["uncaughtException", "unhandledRejection"]);
