@@ -70,13 +70,19 @@ export function createApp(deps: ApiDeps, sse: SseHub): Hono {
     methodNotAllowed({
       app,
       onMethodNotAllowed: (c, methods) =>
-        c.json(errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}`), 405, {
-          Allow: methods.join(", "),
-        }),
+        c.json(
+          errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}`),
+          405,
+          {
+            Allow: methods.join(", "),
+          },
+        ),
     }),
   );
   app.route("/", apiRoutes(deps, sse));
-  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 200)}`), 404));
+  app.notFound((c) =>
+    c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 200)}`), 404),
+  );
   app.onError((error, c) => errorResponse(c, error));
   return app;
 }

@@ -55,7 +55,8 @@ export const transportHttpExtension = defineExtension({
     let address: { host: string; port: number } | undefined;
     const routes: HttpRoutes = {
       mount(path, sub) {
-        if (address) throw new DispatchError("too_late", `cannot mount ${path}: the server is already listening`);
+        if (address)
+          throw new DispatchError("too_late", `cannot mount ${path}: the server is already listening`);
         app.route(path, sub);
       },
       address: () => address,

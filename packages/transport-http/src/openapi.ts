@@ -29,7 +29,13 @@ const list = (key: string, item: z.ZodType) => z.object({ [key]: z.array(item) }
 
 /** Every route of the API with its schemas: the single source the OpenAPI document is generated from. */
 export const operations: Operation[] = [
-  { method: "get", path: "/health", summary: "Service health", ok: { status: 200, schema: Health }, errors: [] },
+  {
+    method: "get",
+    path: "/health",
+    summary: "Service health",
+    ok: { status: 200, schema: Health },
+    errors: [],
+  },
   {
     method: "get",
     path: "/metrics",
@@ -53,7 +59,13 @@ export const operations: Operation[] = [
     ok: { status: 201, schema: Workspace },
     errors: [400, 401, 409, 413, 415],
   },
-  { method: "get", path: "/workspaces/{id}", summary: "Get a workspace", ok: { status: 200, schema: Workspace }, errors: [401, 404] },
+  {
+    method: "get",
+    path: "/workspaces/{id}",
+    summary: "Get a workspace",
+    ok: { status: 200, schema: Workspace },
+    errors: [401, 404],
+  },
   {
     method: "patch",
     path: "/workspaces/{id}",
@@ -143,7 +155,8 @@ export const operations: Operation[] = [
   },
 ];
 
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { target: "draft-2020-12", unrepresentable: "any" });
+const jsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { target: "draft-2020-12", unrepresentable: "any" });
 
 /** Builds the OpenAPI 3.1 document from `operations`. */
 export function openApiDocument(version: string): Record<string, unknown> {
@@ -153,12 +166,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
       [op.ok.status]: {
         description: "OK",
         ...(op.ok.schema || op.ok.contentType
-          ? { content: { [op.ok.contentType ?? "application/json"]: op.ok.schema ? { schema: jsonSchema(op.ok.schema) } : {} } }
+          ? {
+              content: {
+                [op.ok.contentType ?? "application/json"]: op.ok.schema
+                  ? { schema: jsonSchema(op.ok.schema) }
+                  : {},
+              },
+            }
           : {}),
       },
     };
     for (const status of op.errors) {
-      responses[status] = { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+      responses[status] = {
+        description: "Error",
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
     }
     const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
       name: m[1],
@@ -171,7 +193,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
       [op.method]: {
         summary: op.summary,
         ...(params.length > 0 ? { parameters: params } : {}),
-        ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(op.body) } } } } : {}),
+        ...(op.body
+          ? {
+              requestBody: {
+                required: true,
+                content: { "application/json": { schema: jsonSchema(op.body) } },
+              },
+            }
+          : {}),
         responses,
       },
     };

@@ -10,7 +10,7 @@ afterAll(async () => {
   await api.stop();
 });
 
-async function expectError(res: Response, status: number, code: string) {
+async function expectError(res: { status: number; json(): Promise<unknown> }, status: number, code: string) {
   expect(res.status).toBe(status);
   const body = ErrorBody.parse(await res.json());
   expect(body.error.code).toBe(code);
@@ -31,7 +31,10 @@ describe("workspaces", () => {
     const list = await (await api.client.workspaces.$get()).json();
     expect(list.workspaces.map((w) => w.id)).toEqual(["zeta", "alpha", "default"]);
 
-    const patched = await api.client.workspaces[":id"].$patch({ param: { id: "alpha" }, json: { name: "Aardvark" } });
+    const patched = await api.client.workspaces[":id"].$patch({
+      param: { id: "alpha" },
+      json: { name: "Aardvark" },
+    });
     expect((await patched.json()).name).toBe("Aardvark");
 
     const del = await api.client.workspaces[":id"].$delete({ param: { id: "alpha" } });
@@ -58,7 +61,9 @@ describe("workspaces", () => {
       const res = await api.client.workspaces[":id"].star.$put({ param: { id: "twinkle" } });
       expect((await res.json()).starred).toBe(true);
     }
-    expect((await (await api.client.workspaces[":id"].$get({ param: { id: "twinkle" } })).json()).starred).toBe(true);
+    expect(
+      (await (await api.client.workspaces[":id"].$get({ param: { id: "twinkle" } })).json()).starred,
+    ).toBe(true);
     for (let i = 0; i < 2; i++) {
       const res = await api.client.workspaces[":id"].star.$delete({ param: { id: "twinkle" } });
       expect((await res.json()).starred).toBe(false);
@@ -74,12 +79,20 @@ describe("errors at the edge", () => {
     await expectError(wrong, 405, "method_not_allowed");
     expect(wrong.headers.get("allow")).toContain("GET");
     await expectError(
-      await api.fetch("/workspaces", { method: "POST", headers: { "content-type": "text/plain" }, body: "id=x" }),
+      await api.fetch("/workspaces", {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "id=x",
+      }),
       415,
       "unsupported_media_type",
     );
     await expectError(
-      await api.fetch("/workspaces", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" }),
+      await api.fetch("/workspaces", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{nope",
+      }),
       400,
       "invalid_request",
     );
@@ -110,7 +123,10 @@ describe("errors at the edge", () => {
     );
     await expectError(await api.fetch("/conversations/c_missing"), 404, "not_found");
     await expectError(
-      await api.client.workspaces[":id"].conversations.$post({ param: { id: "default" }, json: { provider: "nope" } }),
+      await api.client.workspaces[":id"].conversations.$post({
+        param: { id: "default" },
+        json: { provider: "nope" },
+      }),
       400,
       "invalid_request",
     );
@@ -125,20 +141,31 @@ describe("errors at the edge", () => {
 describe("turns over HTTP", () => {
   test("post a message, read events to completion, read messages; a second post while busy is 409", async () => {
     const conv = await (
-      await api.client.workspaces[":id"].conversations.$post({ param: { id: "default" }, json: { title: "t" } })
+      await api.client.workspaces[":id"].conversations.$post({
+        param: { id: "default" },
+        json: { title: "t" },
+      })
     ).json();
-    const posted = await api.client.conversations[":id"].messages.$post({ param: { id: conv.id }, json: { text: "hi" } });
+    const posted = await api.client.conversations[":id"].messages.$post({
+      param: { id: conv.id },
+      json: { text: "hi" },
+    });
     expect(posted.status).toBe(202);
     const { turnId } = await posted.json();
     expect(turnId.length).toBeGreaterThan(0);
 
     const events = await api.fetch(`/conversations/${conv.id}/events`);
     expect(events.headers.get("content-type")).toContain("text/event-stream");
-    const seen = await readSse(events, (m) => m.data.type === "turn.completed" || m.data.type === "turn.failed");
+    const seen = await readSse(
+      events,
+      (m) => m.data.type === "turn.completed" || m.data.type === "turn.failed",
+    );
     expect(seen.map((m) => m.id)).toEqual(seen.map((_, i) => i + 1));
     expect(seen.at(-1)?.data.type).toBe("turn.completed");
 
-    const messages = await (await api.client.conversations[":id"].messages.$get({ param: { id: conv.id } })).json();
+    const messages = await (
+      await api.client.conversations[":id"].messages.$get({ param: { id: conv.id } })
+    ).json();
     expect(messages.messages.map((m) => m.role)).toEqual(["user", "assistant"]);
     const status = await (await api.client.conversations[":id"].$get({ param: { id: conv.id } })).json();
     expect(status.status).toBe("completed");
@@ -148,13 +175,18 @@ describe("turns over HTTP", () => {
 
   test("GET /providers lists the scripted provider", async () => {
     const body = await (await api.client.providers.$get()).json();
-    expect(body.providers.map((p) => [p.id, p.kind, p.status])).toEqual([["scripted", "scripted", "available"]]);
+    expect(body.providers.map((p) => [p.id, p.kind, p.status])).toEqual([
+      ["scripted", "scripted", "available"],
+    ]);
   });
 });
 
 describe("documents", () => {
   test("openapi.json covers every route", async () => {
-    const doc = (await (await api.fetch("/openapi.json")).json()) as { openapi: string; paths: Record<string, object> };
+    const doc = (await (await api.fetch("/openapi.json")).json()) as {
+      openapi: string;
+      paths: Record<string, object>;
+    };
     expect(doc.openapi).toBe("3.1.0");
     for (const path of [
       "/health",

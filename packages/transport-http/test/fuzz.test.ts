@@ -24,7 +24,9 @@ const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const body = fc.oneof(
   fc.constant(undefined),
   jsonValue.map((v) => JSON.stringify(v)),
-  fc.record({ id: segment, name: fc.string({ maxLength: 300 }), root: fc.string(), hostId: fc.string() }).map((v) => JSON.stringify(v)),
+  fc
+    .record({ id: segment, name: fc.string({ maxLength: 300 }), root: fc.string(), hostId: fc.string() })
+    .map((v) => JSON.stringify(v)),
   fc.record({ text: fc.oneof(fc.string(), fc.constant("")) }).map((v) => JSON.stringify(v)),
   fc.constantFrom("{", "[1,2", "null", '{"id":', "\u0000", "x".repeat(2 * 1024 * 1024)),
   fc.string({ maxLength: 100_000, unit: "binary" }),
@@ -33,9 +35,20 @@ const request = fc.record({
   method: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"),
   path,
   query: fc.constantFrom("", "?after=abc", "?after=99999999999999999999", "?x=%ZZ"),
-  contentType: fc.constantFrom("application/json", "text/plain", "application/json; charset=utf-8", "", "multipart/form-data"),
+  contentType: fc.constantFrom(
+    "application/json",
+    "text/plain",
+    "application/json; charset=utf-8",
+    "",
+    "multipart/form-data",
+  ),
   body,
-  header: fc.constantFrom(undefined, ["last-event-id", "-5"], ["authorization", "Bearer x"], ["x-junk", "y".repeat(4000)]),
+  header: fc.constantFrom(
+    undefined,
+    ["last-event-id", "-5"],
+    ["authorization", "Bearer x"],
+    ["x-junk", "y".repeat(4000)],
+  ),
 });
 
 test(`a bounded fuzz of ${REQUESTS} requests never gets a 5xx and leaves data intact`, async () => {
@@ -43,9 +56,16 @@ test(`a bounded fuzz of ${REQUESTS} requests never gets a 5xx and leaves data in
   try {
     await api.client.workspaces.$post({ json: { id: "keep", name: "Keep" } });
     await api.client.workspaces[":id"].star.$put({ param: { id: "keep" } });
-    const conv = await (await api.client.workspaces[":id"].conversations.$post({ param: { id: "keep" }, json: {} })).json();
-    await api.client.conversations[":id"].messages.$post({ param: { id: conv.id }, json: { text: "keep me" } });
-    const before = JSON.stringify(await (await api.client.workspaces[":id"].$get({ param: { id: "keep" } })).json());
+    const conv = await (
+      await api.client.workspaces[":id"].conversations.$post({ param: { id: "keep" }, json: {} })
+    ).json();
+    await api.client.conversations[":id"].messages.$post({
+      param: { id: conv.id },
+      json: { text: "keep me" },
+    });
+    const before = JSON.stringify(
+      await (await api.client.workspaces[":id"].$get({ param: { id: "keep" } })).json(),
+    );
 
     const samples = fc.sample(request, { numRuns: REQUESTS, seed: 4242 });
     const failures: string[] = [];
@@ -68,7 +88,8 @@ test(`a bounded fuzz of ${REQUESTS} requests never gets a 5xx and leaves data in
         if (res.status >= 500) failures.push(`${r.method} ${r.path} -> ${res.status} ${await res.text()}`);
         else if (res.status >= 400 && r.method !== "HEAD") {
           const parsed = ErrorBody.safeParse(await res.json().catch(() => null));
-          if (!parsed.success) failures.push(`${r.method} ${r.path} -> ${res.status} without the JSON error body`);
+          if (!parsed.success)
+            failures.push(`${r.method} ${r.path} -> ${res.status} without the JSON error body`);
         } else if ((res.headers.get("content-type") ?? "").includes("event-stream")) {
           controller.abort();
         } else {
@@ -80,9 +101,13 @@ test(`a bounded fuzz of ${REQUESTS} requests never gets a 5xx and leaves data in
     expect(failures.slice(0, 10)).toEqual([]);
 
     expect((await api.fetch("/health")).status).toBe(200);
-    const after = JSON.stringify(await (await api.client.workspaces[":id"].$get({ param: { id: "keep" } })).json());
+    const after = JSON.stringify(
+      await (await api.client.workspaces[":id"].$get({ param: { id: "keep" } })).json(),
+    );
     expect(after).toBe(before);
-    const messages = await (await api.client.conversations[":id"].messages.$get({ param: { id: conv.id } })).json();
+    const messages = await (
+      await api.client.conversations[":id"].messages.$get({ param: { id: conv.id } })
+    ).json();
     expect(messages.messages[0]?.parts[0]).toEqual({ type: "text", text: "keep me" });
   } finally {
     await api.stop();

@@ -31,8 +31,14 @@ export interface ApiHarness {
 }
 
 /** Starts the real host with the API on port 0. */
-export async function startApi(config: Record<string, unknown> = {}, extra: AnyExtension[] = []): Promise<ApiHarness> {
-  const server = { port: 0, ...(config.server as Record<string, unknown> | undefined) };
+export async function startApi(
+  config: Record<string, unknown> = {},
+  extra: AnyExtension[] = [],
+): Promise<ApiHarness> {
+  const server: Record<string, unknown> = {
+    port: 0,
+    ...(config.server as Record<string, unknown> | undefined),
+  };
   const testHost = await createTestHost({
     extensions: [...apiExtensions, ...extra],
     config: { ...config, server },
@@ -46,7 +52,8 @@ export async function startApi(config: Record<string, unknown> = {}, extra: AnyE
     testHost,
     url,
     client: hc<AppType>(url, { headers }),
-    fetch: (path, init) => fetch(`${url}${path}`, { ...init, headers: { ...headers, ...(init?.headers ?? {}) } }),
+    fetch: (path, init) =>
+      fetch(`${url}${path}`, { ...init, headers: { ...headers, ...(init?.headers ?? {}) } }),
     stop: async () => {
       await testHost.stop();
     },
@@ -61,7 +68,10 @@ export function slowScripted(maxConcurrent: number, chunks: number, delayMs: num
         id: "scripted",
         kind: "scripted",
         maxConcurrent,
-        script: { replies: [], fallback: { steps: [{ text: "slow reply from the script", chunks, delayMs }] } },
+        script: {
+          replies: [],
+          fallback: { steps: [{ text: "slow reply from the script", chunks, delayMs }] },
+        },
       },
     ],
   };
@@ -106,7 +116,11 @@ export async function readSse(
 }
 
 /** Polls `check` every 10 ms until it returns a value, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

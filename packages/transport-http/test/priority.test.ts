@@ -2,12 +2,18 @@ import { expect, test } from "bun:test";
 import { type ApiHarness, slowScripted, startApi, waitFor } from "./harness.ts";
 
 async function conversation(api: ApiHarness, workspaceId: string): Promise<string> {
-  const res = await api.client.workspaces[":id"].conversations.$post({ param: { id: workspaceId }, json: {} });
+  const res = await api.client.workspaces[":id"].conversations.$post({
+    param: { id: workspaceId },
+    json: {},
+  });
   return (await res.json()).id;
 }
 
 async function post(api: ApiHarness, conversationId: string): Promise<void> {
-  const res = await api.client.conversations[":id"].messages.$post({ param: { id: conversationId }, json: { text: "go" } });
+  const res = await api.client.conversations[":id"].messages.$post({
+    param: { id: conversationId },
+    json: { text: "go" },
+  });
   expect(res.status).toBe(202);
 }
 
@@ -35,15 +41,19 @@ test("starred workspaces go first, and starring mid-queue reorders the waiters a
     await post(api, plain3);
     await post(api, later);
     await post(api, vip);
-    await waitFor(async () => ((await queueOrder(api)).length === 4 ? true : undefined), 10_000, "four waiters");
+    await waitFor(
+      async () => ((await queueOrder(api)).length === 4 ? true : undefined),
+      10_000,
+      "four waiters",
+    );
     expect(await queueOrder(api)).toEqual([vip, plain2, plain3, later]);
     const snapshot = await (await api.client.providers.$get()).json();
     expect(snapshot.providers[0]?.inFlight).toBe(1);
     expect(snapshot.providers[0]?.queue[0]?.starred).toBe(true);
 
-    // Starring "later" moves its waiter ahead of the older unstarred ones, behind the older starred one.
+    // Starring "later" moves its waiter ahead of every unstarred one, and ahead of the younger starred one.
     await api.client.workspaces[":id"].star.$put({ param: { id: "later" } });
-    expect(await queueOrder(api)).toEqual([vip, later, plain2, plain3]);
+    expect(await queueOrder(api)).toEqual([later, vip, plain2, plain3]);
     // Unstarring puts it back in promptStartedAt order.
     await api.client.workspaces[":id"].star.$delete({ param: { id: "later" } });
     expect(await queueOrder(api)).toEqual([vip, plain2, plain3, later]);
@@ -53,7 +63,7 @@ test("starred workspaces go first, and starring mid-queue reorders the waiters a
     const ran: string[] = [];
     await waitFor(
       async () => {
-        for (const id of [vip, later, plain2, plain3]) {
+        for (const id of [later, vip, plain2, plain3]) {
           if (ran.includes(id)) continue;
           const conv = await (await api.client.conversations[":id"].$get({ param: { id } })).json();
           if (conv.status === "running" || conv.status === "completed") ran.push(id);
@@ -63,7 +73,7 @@ test("starred workspaces go first, and starring mid-queue reorders the waiters a
       30_000,
       "all turns to run",
     );
-    expect(ran).toEqual([vip, later, plain2, plain3]);
+    expect(ran).toEqual([later, vip, plain2, plain3]);
   } finally {
     await api.stop();
   }

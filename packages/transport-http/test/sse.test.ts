@@ -9,7 +9,10 @@ test("an SSE client that disconnects mid-turn and resumes with Last-Event-ID see
     ).json();
     await api.client.conversations[":id"].messages.$post({ param: { id: conv.id }, json: { text: "go" } });
 
-    const first = await readSse(await api.fetch(`/conversations/${conv.id}/events`), (_m, all) => all.length >= 4);
+    const first = await readSse(
+      await api.fetch(`/conversations/${conv.id}/events`),
+      (_m, all) => all.length >= 4,
+    );
     const lastId = first.at(-1)?.id ?? 0;
     expect(first.at(-1)?.data.type).not.toBe("turn.completed");
 
@@ -22,7 +25,10 @@ test("an SSE client that disconnects mid-turn and resumes with Last-Event-ID see
     expect(second.at(-1)?.data.type).toBe("turn.completed");
 
     // ?after= works the same way, and a bad value is a 400.
-    const replay = await readSse(await api.fetch(`/conversations/${conv.id}/events?after=2`), (m) => m.id === ids.length);
+    const replay = await readSse(
+      await api.fetch(`/conversations/${conv.id}/events?after=2`),
+      (m) => m.id === ids.length,
+    );
     expect(replay[0]?.id).toBe(3);
     expect((await api.fetch(`/conversations/${conv.id}/events?after=-1`)).status).toBe(400);
   } finally {

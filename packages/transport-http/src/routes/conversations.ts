@@ -45,7 +45,9 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
     .get("/conversations/:id/events", async (c) => {
       const conv = await existing(c.req.param("id"));
       const after = resumeAfter(c.req.header("last-event-id"), c.req.query("after"));
-      const subscription = orchestrator.subscribe(conv.id, after, { maxBuffered: deps.config.sseBufferEvents });
+      const subscription = orchestrator.subscribe(conv.id, after, {
+        maxBuffered: deps.config.sseBufferEvents,
+      });
       return sse.open(subscription, c.req.raw.signal);
     });
 }

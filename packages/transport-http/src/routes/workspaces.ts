@@ -53,7 +53,9 @@ export function workspaceRoutes(deps: ApiDeps) {
     })
     .delete("/workspaces/:id", async (c) => {
       const ws = await existing(c.req.param("id"));
-      const busy = (await store.conversations.listByWorkspace(ws.id)).find((conv) => conv.activeTurnId !== null);
+      const busy = (await store.conversations.listByWorkspace(ws.id)).find(
+        (conv) => conv.activeTurnId !== null,
+      );
       if (busy) {
         throw new DispatchError(
           "conflict",
@@ -63,7 +65,9 @@ export function workspaceRoutes(deps: ApiDeps) {
       await store.workspaces.delete(ws.id);
       return c.body(null, 204);
     })
-    .put("/workspaces/:id/star", async (c) => c.json(await store.workspaces.star(workspaceId(c.req.param("id")))))
+    .put("/workspaces/:id/star", async (c) =>
+      c.json(await store.workspaces.star(workspaceId(c.req.param("id")))),
+    )
     .delete("/workspaces/:id/star", async (c) =>
       c.json(await store.workspaces.unstar(workspaceId(c.req.param("id")))),
     )

@@ -1,0 +1,114 @@
+/**
+ * HTTP throughput and SSE fan-out latency.
+ *
+ *   bun packages/transport-http/bench/http.ts [--runs 3] [--seconds 5]
+ *
+ * Throughput: `wrk -t1 -c32` (Debian's `wrk`) against `GET /workspaces` and `PUT /workspaces/:id/star` of
+ * the real API, and against a bare Hono route on Bun.serve in the same run (the baseline); reports the
+ * median requests/s of several runs and the ratio API/bare.
+ * Fan-out: 1,000 SSE subscribers on one conversation, one turn started; the time from the POST to each
+ * subscriber's receipt of the first event (p50, p99).
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Hono } from "hono";
+import { startApi } from "../test/harness.ts";
+
+const { values } = parseArgs({ options: { runs: { type: "string" }, seconds: { type: "string" } } });
+const runs = Number(values.runs ?? 3);
+const seconds = Number(values.seconds ?? 5);
+
+if (!Bun.which("wrk")) {
+  console.error("wrk is missing: apt-get install -y wrk");
+  process.exit(1);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN;
+};
+
+async function wrk(url: string, method = "GET"): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "dispatch-wrk-"));
+  const script = join(dir, "method.lua");
+  writeFileSync(script, `wrk.method = "${method}"\n`);
+  const proc = Bun.spawn(["wrk", "-t1", "-c32", `-d${seconds}s`, "-s", script, url], { stdout: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
+  if (!rps) throw new Error(`could not read wrk output:\n${out}`);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  if (non2xx) throw new Error(`${method} ${url}: ${non2xx} non-2xx responses`);
+  return Number(rps);
+}
+
+const bare = Bun.serve({
+  port: 0,
+  hostname: "127.0.0.1",
+  fetch: new Hono().get("/", (c) => c.json({ ok: true })).fetch,
+});
+const api = await startApi({ server: { port: 0 } });
+// The API logs a line per request; silence doesn't change the work done, so keep the default logger.
+try {
+  await api.client.workspaces.$post({ json: { id: "bench", name: "Bench" } });
+  const figures: Record<string, number[]> = { bare: [], list: [], star: [] };
+  for (let i = 0; i < runs; i++) {
+    figures.bare?.push(await wrk(`http://127.0.0.1:${bare.port}/`));
+    figures.list?.push(await wrk(`${api.url}/workspaces`));
+    figures.star?.push(await wrk(`${api.url}/workspaces/bench/star`, "PUT"));
+  }
+  const b = median(figures.bare ?? []);
+  const l = median(figures.list ?? []);
+  const s = median(figures.star ?? []);
+  console.log(`wrk -t1 -c32 -d${seconds}s, median of ${runs} runs`);
+  console.log(`bare Hono route        ${b.toFixed(0)} req/s`);
+  console.log(`GET /workspaces        ${l.toFixed(0)} req/s  ratio ${(l / b).toFixed(2)}`);
+  console.log(`PUT /workspaces/:id/star ${s.toFixed(0)} req/s  ratio ${(s / b).toFixed(2)}`);
+
+  const subscribers = 1000;
+  const conv = await (
+    await api.client.workspaces[":id"].conversations.$post({ param: { id: "bench" }, json: {} })
+  ).json();
+  const latencies: number[] = [];
+  let posted = 0;
+  const streams: Array<Promise<void>> = [];
+  const controllers: AbortController[] = [];
+  let connected = 0;
+  for (let i = 0; i < subscribers; i++) {
+    const controller = new AbortController();
+    controllers.push(controller);
+    streams.push(
+      (async () => {
+        const res = await fetch(`${api.url}/conversations/${conv.id}/events`, { signal: controller.signal });
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        connected++;
+        let text = "";
+        const decoder = new TextDecoder();
+        while (!text.includes("id: ")) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          text += decoder.decode(value);
+        }
+        latencies.push(performance.now() - posted);
+        controller.abort();
+      })().catch(() => undefined),
+    );
+  }
+  while (connected < subscribers) await Bun.sleep(10);
+  posted = performance.now();
+  await api.client.conversations[":id"].messages.$post({ param: { id: conv.id }, json: { text: "fan out" } });
+  await Promise.race([Promise.all(streams), Bun.sleep(30_000)]);
+  for (const c of controllers) c.abort();
+  console.log(
+    `SSE fan-out to ${subscribers} subscribers (${latencies.length} received): p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
+  );
+} finally {
+  await api.stop();
+  bare.stop(true);
+}
