@@ -17,7 +17,11 @@ const batchedCount = 200_000;
 const pageSize = 1_000;
 
 const dir = mkdtempSync(join(tmpdir(), "dispatch-bench-events-"));
-const event = (i: number): NewEvent => ({ type: "text.delta", turnId: null, data: { text: "hello, world ", i } });
+const event = (i: number): NewEvent => ({
+  type: "text.delta",
+  turnId: null,
+  data: { text: "hello, world ", i },
+});
 const batch: NewEvent[] = Array.from({ length: batchSize }, (_, i) => event(i));
 
 async function newConversation(store: OpenedConversationStore): Promise<string> {
@@ -27,7 +31,9 @@ async function newConversation(store: OpenedConversationStore): Promise<string> 
 // The raw side gets its own file with the store's schema, then a plain connection with the same pragmas.
 const rawPath = join(dir, "raw.db");
 const rawSetup = openConversationStore({ path: rawPath });
-const rawConversations = await Promise.all(Array.from({ length: rounds * 3 }, () => newConversation(rawSetup)));
+const rawConversations = await Promise.all(
+  Array.from({ length: rounds * 3 }, () => newConversation(rawSetup)),
+);
 rawSetup.close();
 const raw = new Database(rawPath);
 raw.run("PRAGMA busy_timeout = 5000");
@@ -134,10 +140,17 @@ type Row = { single: number; batched: number; read: number };
 const results: { raw: Row[]; store: Row[] } = { raw: [], store: [] };
 
 for (let r = 0; r < rounds; r++) {
-  const [rawSingleConv, rawBatchConv] = [rawConversations[r * 3] as string, rawConversations[r * 3 + 1] as string];
+  const [rawSingleConv, rawBatchConv] = [
+    rawConversations[r * 3] as string,
+    rawConversations[r * 3 + 1] as string,
+  ];
   const [storeSingleConv, storeBatchConv] = [await newConversation(store), await newConversation(store)];
   // Alternate who goes first so that warm-up and machine noise do not favour one side.
-  const runRaw = () => ({ single: rawSingle(rawSingleConv), batched: rawBatched(rawBatchConv), read: rawRead(rawBatchConv) });
+  const runRaw = () => ({
+    single: rawSingle(rawSingleConv),
+    batched: rawBatched(rawBatchConv),
+    read: rawRead(rawBatchConv),
+  });
   const runStore = async () => ({
     single: await storeSingle(storeSingleConv),
     batched: await storeBatched(storeBatchConv),
@@ -162,7 +175,9 @@ for (let r = 0; r < rounds; r++) {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function fmt(perSecond: number): string {
@@ -178,7 +193,9 @@ const labels = {
 for (const k of ["single", "batched", "read"] as const) {
   const s = median(results.store.map((row) => row[k]));
   const w = median(results.raw.map((row) => row[k]));
-  console.log(`  ${labels[k].padEnd(52)} store ${fmt(s).padStart(12)}  raw ${fmt(w).padStart(12)}  ratio ${(s / w).toFixed(2)}`);
+  console.log(
+    `  ${labels[k].padEnd(52)} store ${fmt(s).padStart(12)}  raw ${fmt(w).padStart(12)}  ratio ${(s / w).toFixed(2)}`,
+  );
 }
 
 store.close();

@@ -7,9 +7,21 @@ afterEach(cleanupAll);
 describe("conversations", () => {
   test("create returns an idle conversation with a generated id", async () => {
     const { store } = tempStore();
-    const conv = await store.conversations.create({ workspaceId: "default", title: "t", provider: "p", model: "m" });
+    const conv = await store.conversations.create({
+      workspaceId: "default",
+      title: "t",
+      provider: "p",
+      model: "m",
+    });
     expect(conv.id).toMatch(/^c_[0-9a-f-]{36}$/);
-    expect(conv).toMatchObject({ workspaceId: "default", title: "t", provider: "p", model: "m", status: "idle", activeTurnId: null });
+    expect(conv).toMatchObject({
+      workspaceId: "default",
+      title: "t",
+      provider: "p",
+      model: "m",
+      status: "idle",
+      activeTurnId: null,
+    });
     expect(await store.conversations.get(conv.id)).toEqual(conv);
     expect(await store.conversations.get("c_missing")).toBeUndefined();
   });
@@ -20,7 +32,10 @@ describe("conversations", () => {
     const { turn } = await store.turns.claim({ conversationId: conv.id, text: "one", promptStartedAt: 1 });
     expect(await store.conversations.get(conv.id)).toMatchObject({ status: "queued", activeTurnId: turn.id });
     await store.turns.setStatus(turn.id, "running");
-    expect(await store.conversations.get(conv.id)).toMatchObject({ status: "running", activeTurnId: turn.id });
+    expect(await store.conversations.get(conv.id)).toMatchObject({
+      status: "running",
+      activeTurnId: turn.id,
+    });
     await store.turns.setStatus(turn.id, "failed", "model error");
     expect(await store.conversations.get(conv.id)).toMatchObject({ status: "failed", activeTurnId: null });
     const second = await store.turns.claim({ conversationId: conv.id, text: "two", promptStartedAt: 2 });
@@ -42,7 +57,9 @@ describe("conversations", () => {
 
   test("create in a missing workspace is not_found", async () => {
     const { store } = tempStore();
-    const error = await rejectionOf(store.conversations.create({ workspaceId: "nope", provider: "p", model: "m" }));
+    const error = await rejectionOf(
+      store.conversations.create({ workspaceId: "nope", provider: "p", model: "m" }),
+    );
     expect(error.code).toBe("not_found");
     expect(error.message).toBe('workspace "nope" does not exist');
   });

@@ -19,7 +19,9 @@ const conversationColumns = {
   createdAt: conversations.createdAt,
   updatedAt: conversations.updatedAt,
   latestStatus: sql<TurnStatus | null>`(select t.status from turns t where t.conversation_id = conversations.id order by t.created_at desc, t.id desc limit 1)`,
-  activeTurnId: sql<string | null>`(select t.id from turns t where t.conversation_id = conversations.id and t.status in ${unfinishedStatusesSql} limit 1)`,
+  activeTurnId: sql<
+    string | null
+  >`(select t.id from turns t where t.conversation_id = conversations.id and t.status in ${unfinishedStatusesSql} limit 1)`,
 };
 
 interface ConversationRow {
@@ -110,7 +112,11 @@ export class SqliteConversationRepository implements ConversationRepository {
   }
 
   #requireWorkspace(id: string): void {
-    const found = this.#db.orm.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, id)).get();
+    const found = this.#db.orm
+      .select({ id: workspaces.id })
+      .from(workspaces)
+      .where(eq(workspaces.id, id))
+      .get();
     if (!found) throw notFound("workspace", id);
   }
 }

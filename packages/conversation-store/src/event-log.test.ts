@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import fc from "fast-check";
 import type { ConversationEvent } from "@dispatch/wire";
+import fc from "fast-check";
 import { cleanupAll, rejectionOf, tempStore } from "../test/fixtures/temp-store.ts";
 import type { NewEvent } from "./types.ts";
 
@@ -12,9 +12,16 @@ async function setup(options: Parameters<typeof tempStore>[0] = {}) {
   return { ...temp, conv };
 }
 
-const ev = (i: number, extra: Record<string, unknown> = {}): NewEvent => ({ type: "text.delta", turnId: null, data: { i, ...extra } });
+const ev = (i: number, extra: Record<string, unknown> = {}): NewEvent => ({
+  type: "text.delta",
+  turnId: null,
+  data: { i, ...extra },
+});
 
-async function readAll(log: { listAfter(c: string, after: number, limit?: number): Promise<ConversationEvent[]> }, c: string) {
+async function readAll(
+  log: { listAfter(c: string, after: number, limit?: number): Promise<ConversationEvent[]> },
+  c: string,
+) {
   const out: ConversationEvent[] = [];
   for (;;) {
     const page = await log.listAfter(c, out.at(-1)?.seq ?? 0, 7);
@@ -27,11 +34,24 @@ describe("events", () => {
   test("append numbers events from 1 per conversation and stores what it returns", async () => {
     const { store, conv } = await setup({ clock: () => 5_000 });
     const other = await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
-    const first = await store.events.append(conv.id, { type: "turn.started", turnId: null, data: { a: [1, "x"] } });
-    expect(first).toEqual({ seq: 1, type: "turn.started", turnId: null, at: new Date(5_000).toISOString(), data: { a: [1, "x"] } });
+    const first = await store.events.append(conv.id, {
+      type: "turn.started",
+      turnId: null,
+      data: { a: [1, "x"] },
+    });
+    expect(first).toEqual({
+      seq: 1,
+      type: "turn.started",
+      turnId: null,
+      at: new Date(5_000).toISOString(),
+      data: { a: [1, "x"] },
+    });
     expect((await store.events.append(other.id, ev(0))).seq).toBe(1);
     expect((await store.events.append(conv.id, ev(1))).seq).toBe(2);
-    expect(await store.events.listAfter(conv.id, 0)).toEqual([first, { ...first, seq: 2, type: "text.delta", data: { i: 1 } }]);
+    expect(await store.events.listAfter(conv.id, 0)).toEqual([
+      first,
+      { ...first, seq: 2, type: "text.delta", data: { i: 1 } },
+    ]);
     expect(await store.events.lastSeq(conv.id)).toBe(2);
     expect(await store.events.lastSeq("c_none")).toBe(0);
   });
@@ -47,14 +67,19 @@ describe("events", () => {
 
   test("one invalid event in a batch appends none of it", async () => {
     const { store, conv } = await setup();
-    const error = await rejectionOf(store.events.appendMany(conv.id, [ev(1), { type: "", turnId: null, data: {} }]));
+    const error = await rejectionOf(
+      store.events.appendMany(conv.id, [ev(1), { type: "", turnId: null, data: {} }]),
+    );
     expect(error).toMatchObject({ code: "invalid_request", details: { field: "type" } });
     expect(await store.events.lastSeq(conv.id)).toBe(0);
   });
 
   test("listAfter pages by seq with a default limit of 1000", async () => {
     const { store, conv } = await setup();
-    await store.events.appendMany(conv.id, Array.from({ length: 1500 }, (_, i) => ev(i)));
+    await store.events.appendMany(
+      conv.id,
+      Array.from({ length: 1500 }, (_, i) => ev(i)),
+    );
     const first = await store.events.listAfter(conv.id, 0);
     expect(first.length).toBe(1000);
     expect(first[999]?.seq).toBe(1000);
@@ -83,11 +108,23 @@ describe("events", () => {
     const { store, conv } = await setup();
     const limit = 256 * 1024;
     const overhead = JSON.stringify({ s: "" }).length;
-    const atLimit = await store.events.append(conv.id, { type: "x", turnId: null, data: { s: "a".repeat(limit - overhead) } });
+    const atLimit = await store.events.append(conv.id, {
+      type: "x",
+      turnId: null,
+      data: { s: "a".repeat(limit - overhead) },
+    });
     expect(atLimit.seq).toBe(1);
-    const over = await rejectionOf(store.events.append(conv.id, { type: "x", turnId: null, data: { s: "a".repeat(limit - overhead + 1) } }));
+    const over = await rejectionOf(
+      store.events.append(conv.id, {
+        type: "x",
+        turnId: null,
+        data: { s: "a".repeat(limit - overhead + 1) },
+      }),
+    );
     expect(over).toMatchObject({ code: "invalid_request", details: { field: "data", limit } });
-    const wide = await rejectionOf(store.events.append(conv.id, { type: "x", turnId: null, data: { s: "é".repeat(limit / 2) } }));
+    const wide = await rejectionOf(
+      store.events.append(conv.id, { type: "x", turnId: null, data: { s: "é".repeat(limit / 2) } }),
+    );
     expect(wide.details?.field).toBe("data");
     expect(await store.events.lastSeq(conv.id)).toBe(1);
   });
@@ -97,7 +134,9 @@ describe("events", () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     for (const data of [null, [1], "text", circular]) {
-      const error = await rejectionOf(store.events.append(conv.id, { type: "x", turnId: null, data: data as Record<string, unknown> }));
+      const error = await rejectionOf(
+        store.events.append(conv.id, { type: "x", turnId: null, data: data as Record<string, unknown> }),
+      );
       expect(error).toMatchObject({ code: "invalid_request", details: { field: "data" } });
     }
   });
@@ -137,7 +176,13 @@ describe("events under concurrent appenders (property)", () => {
           for (const [k, size] of ops.entries()) {
             await s.schedule(Promise.resolve(), `appender ${a} op ${k}`);
             if (size === 0) {
-              await rejectionOf(store.events.append(conv.id, { type: "x", turnId: null, data: [] as unknown as Record<string, unknown> }));
+              await rejectionOf(
+                store.events.append(conv.id, {
+                  type: "x",
+                  turnId: null,
+                  data: [] as unknown as Record<string, unknown>,
+                }),
+              );
             } else if (size === 1) {
               mine.push(await store.events.append(conv.id, ev(0, { a, k, j: 0 })));
             } else {
@@ -168,11 +213,15 @@ describe("events under concurrent appenders (property)", () => {
     const n = 2_000;
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        i % 10 === 0 ? store.events.appendMany(conv.id, [ev(i), ev(i)]) : store.events.append(conv.id, ev(i)).then((e) => [e]),
+        i % 10 === 0
+          ? store.events.appendMany(conv.id, [ev(i), ev(i)])
+          : store.events.append(conv.id, ev(i)).then((e) => [e]),
       ),
     );
     const total = results.flat().length;
     expect(total).toBe(n + n / 10);
-    expect((await readAll(store.events, conv.id)).map((e) => e.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect((await readAll(store.events, conv.id)).map((e) => e.seq)).toEqual(
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
   });
 });

@@ -56,7 +56,10 @@ export class SqliteEventLog implements EventLog {
     this.#last = db.sqlite.prepare<{ seq: number | null }, [string]>(
       "SELECT max(seq) AS seq FROM events WHERE conversation_id = ?",
     );
-    this.#after = db.sqlite.prepare<[number, string, string | null, number, string], [string, number, number]>(
+    this.#after = db.sqlite.prepare<
+      [number, string, string | null, number, string],
+      [string, number, number]
+    >(
       "SELECT seq, type, turn_id, at, data FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
     );
   }
@@ -73,7 +76,11 @@ export class SqliteEventLog implements EventLog {
     return this.#appendChecked(conversationId, checked);
   }
 
-  async listAfter(conversationId: string, afterSeq: number, limit: number = eventPage.default): Promise<ConversationEvent[]> {
+  async listAfter(
+    conversationId: string,
+    afterSeq: number,
+    limit: number = eventPage.default,
+  ): Promise<ConversationEvent[]> {
     checkInteger("afterSeq", afterSeq, { min: 0 });
     checkInteger("limit", limit, { min: 1, max: eventPage.max });
     const rows = this.#db.read(() => this.#after.values(conversationId, afterSeq, limit));
@@ -114,7 +121,8 @@ export class SqliteEventLog implements EventLog {
         return out;
       });
     } catch (error) {
-      if (sqliteCode(error) === "SQLITE_CONSTRAINT_FOREIGNKEY") throw notFound("conversation", conversationId);
+      if (sqliteCode(error) === "SQLITE_CONSTRAINT_FOREIGNKEY")
+        throw notFound("conversation", conversationId);
       throw error;
     }
     this.#onAppended?.(appended.length);

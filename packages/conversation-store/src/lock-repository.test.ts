@@ -20,7 +20,14 @@ describe("locks", () => {
   test("acquire takes a free lock with owner, path, acquiredAt and expiresAt", async () => {
     const { a, ta, lockFor, store } = await setup();
     const result = await lockFor(a, ta);
-    const lock = { workspaceId: "default", path: "src/a.ts", conversationId: a.id, turnId: ta.id, acquiredAt: 10_000, expiresAt: 11_000 };
+    const lock = {
+      workspaceId: "default",
+      path: "src/a.ts",
+      conversationId: a.id,
+      turnId: ta.id,
+      acquiredAt: 10_000,
+      expiresAt: 11_000,
+    };
     expect(result).toEqual({ ok: true, lock });
     expect(await store.locks.list("default")).toEqual([lock]);
   });
@@ -32,7 +39,14 @@ describe("locks", () => {
     const result = await lockFor(b, tb);
     expect(result).toEqual({
       ok: false,
-      holder: { workspaceId: "default", path: "src/a.ts", conversationId: a.id, turnId: ta.id, acquiredAt: 10_000, expiresAt: 11_000 },
+      holder: {
+        workspaceId: "default",
+        path: "src/a.ts",
+        conversationId: a.id,
+        turnId: ta.id,
+        acquiredAt: 10_000,
+        expiresAt: 11_000,
+      },
     });
     expect((await lockFor(b, tb, "src/other.ts")).ok).toBe(true);
   });
@@ -41,14 +55,20 @@ describe("locks", () => {
     const { a, ta, lockFor, clock } = await setup();
     await lockFor(a, ta);
     clock.now = 10_500;
-    expect(await lockFor(a, ta, "src/a.ts", 5_000)).toMatchObject({ ok: true, lock: { acquiredAt: 10_000, expiresAt: 15_500 } });
+    expect(await lockFor(a, ta, "src/a.ts", 5_000)).toMatchObject({
+      ok: true,
+      lock: { acquiredAt: 10_000, expiresAt: 15_500 },
+    });
   });
 
   test("an expired lock is taken over", async () => {
     const { a, b, ta, tb, lockFor, clock } = await setup();
     await lockFor(a, ta);
     clock.now = 11_001;
-    expect(await lockFor(b, tb)).toMatchObject({ ok: true, lock: { conversationId: b.id, turnId: tb.id, acquiredAt: 11_001 } });
+    expect(await lockFor(b, tb)).toMatchObject({
+      ok: true,
+      lock: { conversationId: b.id, turnId: tb.id, acquiredAt: 11_001 },
+    });
   });
 
   test("releaseTurn removes that turn's locks and says how many", async () => {
@@ -77,21 +97,47 @@ describe("locks", () => {
     await store.workspaces.create({ id: "w", root: "/w" });
     const conv = await store.conversations.create({ workspaceId: "w", provider: "p", model: "m" });
     const t = (await store.turns.claim({ conversationId: conv.id, text: "x", promptStartedAt: 1 })).turn;
-    await store.locks.acquire({ workspaceId: "w", path: "x", conversationId: conv.id, turnId: t.id, ttlMs: 10 });
+    await store.locks.acquire({
+      workspaceId: "w",
+      path: "x",
+      conversationId: conv.id,
+      turnId: t.id,
+      ttlMs: 10,
+    });
     await store.turns.setStatus(t.id, "completed");
     await store.workspaces.delete("w");
-    expect(peek<{ workspace_id: string }>("SELECT workspace_id FROM locks").map((r) => r.workspace_id)).toEqual(["default"]);
+    expect(
+      peek<{ workspace_id: string }>("SELECT workspace_id FROM locks").map((r) => r.workspace_id),
+    ).toEqual(["default"]);
   });
 
   test("bad input is refused: ttl, path, a turn of another conversation or workspace", async () => {
     const { a, b, ta, tb, lockFor, store } = await setup();
-    expect(await rejectionOf(lockFor(a, ta, "p", 0))).toMatchObject({ code: "invalid_request", details: { field: "ttlMs" } });
-    expect(await rejectionOf(lockFor(a, ta, ""))).toMatchObject({ code: "invalid_request", details: { field: "path" } });
-    expect(await rejectionOf(lockFor(a, tb))).toMatchObject({ code: "invalid_request", details: { field: "turnId" } });
+    expect(await rejectionOf(lockFor(a, ta, "p", 0))).toMatchObject({
+      code: "invalid_request",
+      details: { field: "ttlMs" },
+    });
+    expect(await rejectionOf(lockFor(a, ta, ""))).toMatchObject({
+      code: "invalid_request",
+      details: { field: "path" },
+    });
+    expect(await rejectionOf(lockFor(a, tb))).toMatchObject({
+      code: "invalid_request",
+      details: { field: "turnId" },
+    });
     expect((await rejectionOf(lockFor(a, { id: "t_missing" }))).code).toBe("not_found");
     await store.workspaces.create({ id: "w", root: "/w" });
-    const wrongWorkspace = store.locks.acquire({ workspaceId: "w", path: "p", conversationId: b.id, turnId: tb.id, ttlMs: 10 });
-    expect(await rejectionOf(wrongWorkspace)).toMatchObject({ code: "invalid_request", details: { field: "workspaceId" } });
+    const wrongWorkspace = store.locks.acquire({
+      workspaceId: "w",
+      path: "p",
+      conversationId: b.id,
+      turnId: tb.id,
+      ttlMs: 10,
+    });
+    expect(await rejectionOf(wrongWorkspace)).toMatchObject({
+      code: "invalid_request",
+      details: { field: "workspaceId" },
+    });
     expect(await store.locks.list("default")).toEqual([]);
   });
 });

@@ -44,10 +44,16 @@ export class SqliteLockRepository implements LockRepository {
         .get();
       if (!turn) throw notFound("turn", turnId);
       if (turn.conversationId !== conversationId) {
-        throw invalidField("turnId", `belongs to conversation "${turn.conversationId}", not "${conversationId}"`);
+        throw invalidField(
+          "turnId",
+          `belongs to conversation "${turn.conversationId}", not "${conversationId}"`,
+        );
       }
       if (turn.workspaceId !== workspaceId) {
-        throw invalidField("workspaceId", `is "${workspaceId}" but the conversation is in "${turn.workspaceId}"`);
+        throw invalidField(
+          "workspaceId",
+          `is "${workspaceId}" but the conversation is in "${turn.workspaceId}"`,
+        );
       }
       const now = this.#db.now();
       const where = and(eq(locks.workspaceId, workspaceId), eq(locks.path, path));
@@ -71,18 +77,31 @@ export class SqliteLockRepository implements LockRepository {
   }
 
   async releaseTurn(turnId: string): Promise<number> {
-    return this.#db.write(() => this.#db.orm.delete(locks).where(eq(locks.turnId, turnId)).returning({ path: locks.path }).all().length);
+    return this.#db.write(
+      () =>
+        this.#db.orm.delete(locks).where(eq(locks.turnId, turnId)).returning({ path: locks.path }).all()
+          .length,
+    );
   }
 
   async sweepExpired(now: number): Promise<number> {
     if (!Number.isFinite(now)) throw invalidField("now", "must be a finite number (epoch ms)");
-    return this.#db.write(() => this.#db.orm.delete(locks).where(lt(locks.expiresAt, now)).returning({ path: locks.path }).all().length);
+    return this.#db.write(
+      () =>
+        this.#db.orm.delete(locks).where(lt(locks.expiresAt, now)).returning({ path: locks.path }).all()
+          .length,
+    );
   }
 
   /** Every lock in the workspace, expired or not, by path. */
   async list(workspaceId: string): Promise<FileLock[]> {
     const rows = this.#db.read(() =>
-      this.#db.orm.select().from(locks).where(eq(locks.workspaceId, workspaceId)).orderBy(asc(locks.path)).all(),
+      this.#db.orm
+        .select()
+        .from(locks)
+        .where(eq(locks.workspaceId, workspaceId))
+        .orderBy(asc(locks.path))
+        .all(),
     );
     return rows.map(toLock);
   }

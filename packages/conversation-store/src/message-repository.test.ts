@@ -18,12 +18,19 @@ describe("messages", () => {
       { type: "text", text: "let me look" },
       { type: "tool-call", toolCallId: "call1", toolName: "read_file", input: { path: "a.txt" } },
     ];
-    const assistant = await store.messages.append({ conversationId: conv.id, turnId: turn.id, role: "assistant", parts });
+    const assistant = await store.messages.append({
+      conversationId: conv.id,
+      turnId: turn.id,
+      role: "assistant",
+      parts,
+    });
     const tool = await store.messages.append({
       conversationId: conv.id,
       turnId: turn.id,
       role: "tool",
-      parts: [{ type: "tool-result", toolCallId: "call1", toolName: "read_file", output: "hello", isError: false }],
+      parts: [
+        { type: "tool-result", toolCallId: "call1", toolName: "read_file", output: "hello", isError: false },
+      ],
     });
     const listed = await store.messages.list(conv.id);
     expect(listed.map((m) => m.role)).toEqual(["user", "assistant", "tool"]);
@@ -34,7 +41,12 @@ describe("messages", () => {
 
   test("a message without a turn is allowed", async () => {
     const { store, conv } = await setup();
-    const m = await store.messages.append({ conversationId: conv.id, turnId: null, role: "assistant", parts: [] });
+    const m = await store.messages.append({
+      conversationId: conv.id,
+      turnId: null,
+      role: "assistant",
+      parts: [],
+    });
     expect(m.turnId).toBeNull();
   });
 

@@ -42,7 +42,8 @@ export class SqliteMessageRepository implements MessageRepository {
     parts: MessagePart[];
   }): Promise<Message> {
     const role = Role.safeParse(input.role);
-    if (!role.success) throw invalidField("role", `must be one of user, assistant, tool, got ${String(input.role)}`);
+    if (!role.success)
+      throw invalidField("role", `must be one of user, assistant, tool, got ${String(input.role)}`);
     const parts = Parts.safeParse(input.parts);
     if (!parts.success) {
       const issue = parts.error.issues[0];
@@ -83,7 +84,11 @@ export class SqliteMessageRepository implements MessageRepository {
         })
         .returning()
         .get();
-      this.#db.orm.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, conversationId)).run();
+      this.#db.orm
+        .update(conversations)
+        .set({ updatedAt: now })
+        .where(eq(conversations.id, conversationId))
+        .run();
       return { ...toMessage({ ...row, parts: "[]" }), parts: parts.data };
     });
   }

@@ -74,7 +74,9 @@ function baselineLegacy(sqlite: Database, files: readonly MigrationMeta[]): bool
 
 function journalLength(sqlite: Database): number {
   const exists = sqlite
-    .query<{ n: number }, [string]>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?")
+    .query<{ n: number }, [string]>(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?",
+    )
     .get(journalTable);
   if (!exists || exists.n === 0) return 0;
   return sqlite.query<{ n: number }, []>(`SELECT count(*) AS n FROM "${journalTable}"`).get()?.n ?? 0;

@@ -47,9 +47,13 @@ export interface OpenedConversationStore extends ConversationStore {
  * workspace exists, and returns the store. One per file per process.
  */
 export function openConversationStore(options: OpenConversationStoreOptions): OpenedConversationStore {
-  const maxMessageBytes = checkInteger("maxMessageBytes", options.maxMessageBytes ?? limits.messageTextBytes, {
-    min: 1,
-  });
+  const maxMessageBytes = checkInteger(
+    "maxMessageBytes",
+    options.maxMessageBytes ?? limits.messageTextBytes,
+    {
+      min: 1,
+    },
+  );
   const busyTimeoutMs = checkInteger("busyTimeoutMs", options.busyTimeoutMs ?? 5000, { min: 0 });
   const path = resolve(options.path);
   mkdirSync(dirname(path), { recursive: true });

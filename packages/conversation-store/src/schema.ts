@@ -53,7 +53,9 @@ export const turns = sqliteTable(
   (t) => [
     index("turns_conversation_idx").on(t.conversationId, t.createdAt),
     // Belt and braces for `turns.claim`: the database itself refuses a second unfinished turn.
-    uniqueIndex("turns_one_unfinished_idx").on(t.conversationId).where(sql`${t.status} in ${unfinishedStatusesSql}`),
+    uniqueIndex("turns_one_unfinished_idx")
+      .on(t.conversationId)
+      .where(sql`${t.status} in ${unfinishedStatusesSql}`),
     check(
       "turns_status_check",
       sql`${t.status} in ('queued', 'waiting', 'running', 'completed', 'failed', 'cancelled', 'interrupted')`,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { openConversationStore } from "./open-conversation-store.ts";
 import { cleanupAll, rejectionOf, tempStore } from "../test/fixtures/temp-store.ts";
+import { openConversationStore } from "./open-conversation-store.ts";
 import { StoreDatabase } from "./store-database.ts";
 import { StoreError } from "./store-error.ts";
 
@@ -57,7 +57,9 @@ describe("StoreDatabase", () => {
     try {
       expect(() =>
         db.write((emit) => {
-          db.sqlite.run("INSERT INTO workspaces (id, name, root, created_at, updated_at) VALUES ('x', 'x', '/x', 1, 1)");
+          db.sqlite.run(
+            "INSERT INTO workspaces (id, name, root, created_at, updated_at) VALUES ('x', 'x', '/x', 1, 1)",
+          );
           emit("workspace.deleted", { id: "x" });
           throw new Error("boom");
         }),

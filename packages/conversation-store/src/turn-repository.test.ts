@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
 import { finalTurnStatuses, TurnStatus } from "@dispatch/wire";
 import { cleanupAll, rejectionOf, tempStore } from "../test/fixtures/temp-store.ts";
 import { unfinishedStatusesSql } from "./schema.ts";
@@ -17,10 +17,24 @@ async function withConversation(options: Parameters<typeof tempStore>[0] = {}) {
 describe("turns.claim", () => {
   test("inserts a queued turn and the user's text message in one step", async () => {
     const { store, conv } = await withConversation();
-    const { turn, message } = await store.turns.claim({ conversationId: conv.id, text: "hello", promptStartedAt: 42 });
-    expect(turn).toMatchObject({ conversationId: conv.id, status: "queued", promptStartedAt: 42, error: null });
+    const { turn, message } = await store.turns.claim({
+      conversationId: conv.id,
+      text: "hello",
+      promptStartedAt: 42,
+    });
+    expect(turn).toMatchObject({
+      conversationId: conv.id,
+      status: "queued",
+      promptStartedAt: 42,
+      error: null,
+    });
     expect(turn.id).toMatch(/^t_/);
-    expect(message).toMatchObject({ conversationId: conv.id, turnId: turn.id, role: "user", parts: [{ type: "text", text: "hello" }] });
+    expect(message).toMatchObject({
+      conversationId: conv.id,
+      turnId: turn.id,
+      role: "user",
+      parts: [{ type: "text", text: "hello" }],
+    });
     expect(message.id).toMatch(/^m_/);
     expect(await store.messages.list(conv.id)).toEqual([message]);
     expect(await store.turns.get(turn.id)).toEqual(turn);
@@ -32,7 +46,9 @@ describe("turns.claim", () => {
     const first = await store.turns.claim({ conversationId: conv.id, text: "a", promptStartedAt: 1 });
     for (const status of unfinishedStatuses) {
       if (status !== "queued") await store.turns.setStatus(first.turn.id, status);
-      const error = await rejectionOf(store.turns.claim({ conversationId: conv.id, text: "b", promptStartedAt: 2 }));
+      const error = await rejectionOf(
+        store.turns.claim({ conversationId: conv.id, text: "b", promptStartedAt: 2 }),
+      );
       expect(error.code).toBe("conversation_busy");
       expect(error.details).toMatchObject({ conversationId: conv.id, activeTurnId: first.turn.id });
     }
@@ -42,10 +58,14 @@ describe("turns.claim", () => {
   test("concurrent claims: exactly one wins", async () => {
     const { store, conv } = await withConversation();
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => store.turns.claim({ conversationId: conv.id, text: `${i}`, promptStartedAt: i })),
+      Array.from({ length: 20 }, (_, i) =>
+        store.turns.claim({ conversationId: conv.id, text: `${i}`, promptStartedAt: i }),
+      ),
     );
     expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
-    const codes = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as { code: string }).code] : []));
+    const codes = results.flatMap((r) =>
+      r.status === "rejected" ? [(r.reason as { code: string }).code] : [],
+    );
     expect(codes).toEqual(Array(19).fill("conversation_busy"));
   });
 
@@ -77,10 +97,14 @@ describe("turns.claim", () => {
 
   test("text must be non-empty and within maxMessageBytes, counted in UTF-8 bytes", async () => {
     const { store, conv } = await withConversation({ maxMessageBytes: 10 });
-    const empty = await rejectionOf(store.turns.claim({ conversationId: conv.id, text: "", promptStartedAt: 1 }));
+    const empty = await rejectionOf(
+      store.turns.claim({ conversationId: conv.id, text: "", promptStartedAt: 1 }),
+    );
     expect(empty).toMatchObject({ code: "invalid_request", details: { field: "text" } });
     // Four characters, twelve bytes.
-    const wide = await rejectionOf(store.turns.claim({ conversationId: conv.id, text: "€€€€", promptStartedAt: 1 }));
+    const wide = await rejectionOf(
+      store.turns.claim({ conversationId: conv.id, text: "€€€€", promptStartedAt: 1 }),
+    );
     expect(wide).toMatchObject({ code: "invalid_request", details: { field: "text", limit: 10 } });
     expect(wide.message).toContain("12");
     expect(await store.turns.active(conv.id)).toBeUndefined();
@@ -99,9 +123,9 @@ describe("turns.claim", () => {
 
   test("a missing conversation is not_found", async () => {
     const { store } = tempStore();
-    expect((await rejectionOf(store.turns.claim({ conversationId: "c_x", text: "a", promptStartedAt: 1 }))).code).toBe(
-      "not_found",
-    );
+    expect(
+      (await rejectionOf(store.turns.claim({ conversationId: "c_x", text: "a", promptStartedAt: 1 }))).code,
+    ).toBe("not_found");
   });
 });
 
@@ -115,7 +139,11 @@ describe("turns.setStatus", () => {
       expect((await store.turns.setStatus(turn.id, status)).status).toBe(status);
     }
     const failed = await store.turns.setStatus(turn.id, "failed", "provider said no");
-    expect(failed).toMatchObject({ status: "failed", error: "provider said no", updatedAt: new Date(2_000).toISOString() });
+    expect(failed).toMatchObject({
+      status: "failed",
+      error: "provider said no",
+      updatedAt: new Date(2_000).toISOString(),
+    });
   });
 
   test("nothing leaves a final state", async () => {
@@ -163,9 +191,9 @@ describe("turns.setStatus", () => {
 });
 
 test("the unfinished statuses agree with the schema's partial index and with the wire's final statuses", () => {
-  expect(unfinishedStatusesSql.queryChunks.map((c) => (c as { value: string[] }).value.join("")).join("")).toBe(
-    `(${unfinishedStatuses.map((s) => `'${s}'`).join(", ")})`,
-  );
+  expect(
+    unfinishedStatusesSql.queryChunks.map((c) => (c as { value: string[] }).value.join("")).join(""),
+  ).toBe(`(${unfinishedStatuses.map((s) => `'${s}'`).join(", ")})`);
   expect([...unfinishedStatuses, ...finalTurnStatuses].sort()).toEqual([...TurnStatus.options].sort());
   expect(TurnStatus.options.filter(isFinal)).toEqual([...finalTurnStatuses]);
 });

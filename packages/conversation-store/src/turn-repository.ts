@@ -89,9 +89,20 @@ export class SqliteTurnRepository implements TurnRepository {
       const messageId = `m_${Bun.randomUUIDv7()}`;
       this.#db.orm
         .insert(messages)
-        .values({ id: messageId, conversationId, turnId, role: "user", parts: JSON.stringify(parts), createdAt: now })
+        .values({
+          id: messageId,
+          conversationId,
+          turnId,
+          role: "user",
+          parts: JSON.stringify(parts),
+          createdAt: now,
+        })
         .run();
-      this.#db.orm.update(conversations).set({ updatedAt: now }).where(eq(conversations.id, conversationId)).run();
+      this.#db.orm
+        .update(conversations)
+        .set({ updatedAt: now })
+        .where(eq(conversations.id, conversationId))
+        .run();
       const message: Message = {
         id: messageId,
         conversationId,
@@ -111,7 +122,8 @@ export class SqliteTurnRepository implements TurnRepository {
 
   async setStatus(id: string, status: TurnStatus, error?: string | null): Promise<Turn> {
     const parsed = TurnStatus.safeParse(status);
-    if (!parsed.success) throw invalidFieldOf("status", status, `must be one of ${TurnStatus.options.join(", ")}`);
+    if (!parsed.success)
+      throw invalidFieldOf("status", status, `must be one of ${TurnStatus.options.join(", ")}`);
     const errorText =
       error === undefined || error === null
         ? error
@@ -123,13 +135,21 @@ export class SqliteTurnRepository implements TurnRepository {
       if (!current) throw notFound("turn", id);
       const from = current.status as TurnStatus;
       if (isFinal(from)) {
-        throw new StoreError("invalid_transition", `turn "${id}" is already ${from}; it cannot become ${status}`, {
-          details: { turnId: id, from, to: status },
-        });
+        throw new StoreError(
+          "invalid_transition",
+          `turn "${id}" is already ${from}; it cannot become ${status}`,
+          {
+            details: { turnId: id, from, to: status },
+          },
+        );
       }
       const row = this.#db.orm
         .update(turns)
-        .set({ status: parsed.data, updatedAt: this.#db.now(), ...(errorText === undefined ? {} : { error: errorText }) })
+        .set({
+          status: parsed.data,
+          updatedAt: this.#db.now(),
+          ...(errorText === undefined ? {} : { error: errorText }),
+        })
         .where(eq(turns.id, id))
         .returning()
         .get() as TurnRow;

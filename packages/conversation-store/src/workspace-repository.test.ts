@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
 import { limits } from "@dispatch/wire";
 import { cleanupAll, rejectionOf, tempStore } from "../test/fixtures/temp-store.ts";
 
@@ -9,7 +9,12 @@ describe("workspaces", () => {
   test("the default workspace exists on first start, named Default, rooted under the data dir", async () => {
     const { store, dir, published } = tempStore();
     const ws = await store.workspaces.get("default");
-    expect(ws).toMatchObject({ id: "default", name: "Default", root: `${dir}/workspaces/default`, hostId: null });
+    expect(ws).toMatchObject({
+      id: "default",
+      name: "Default",
+      root: `${dir}/workspaces/default`,
+      hostId: null,
+    });
     expect(ws?.starred).toBe(false);
     expect(published.map((p) => p.event)).toEqual(["workspace.created"]);
   });
@@ -75,7 +80,12 @@ describe("workspaces", () => {
     const same = await store.workspaces.update("proj", { name: "Old" });
     expect(same.updatedAt).toBe(new Date(1_000).toISOString());
     const ws = await store.workspaces.update("proj", { name: "New", hostId: null });
-    expect(ws).toMatchObject({ name: "New", root: "/p", hostId: null, updatedAt: new Date(2_000).toISOString() });
+    expect(ws).toMatchObject({
+      name: "New",
+      root: "/p",
+      hostId: null,
+      updatedAt: new Date(2_000).toISOString(),
+    });
     expect(published).toEqual([{ event: "workspace.updated", payload: { workspace: ws } }]);
   });
 
@@ -112,7 +122,13 @@ describe("workspaces", () => {
     await store.events.append(keep.id, { type: "x", turnId: null, data: {} });
     const conv = await store.conversations.create({ workspaceId: "proj", provider: "p", model: "m" });
     const { turn } = await store.turns.claim({ conversationId: conv.id, text: "hi", promptStartedAt: 1 });
-    await store.locks.acquire({ workspaceId: "proj", path: "a", conversationId: conv.id, turnId: turn.id, ttlMs: 60_000 });
+    await store.locks.acquire({
+      workspaceId: "proj",
+      path: "a",
+      conversationId: conv.id,
+      turnId: turn.id,
+      ttlMs: 60_000,
+    });
     await store.messages.append({ conversationId: conv.id, turnId: turn.id, role: "assistant", parts: [] });
     await store.events.appendMany(conv.id, [
       { type: "a", turnId: turn.id, data: {} },
@@ -208,7 +224,9 @@ describe("workspaces", () => {
     temp.published.length = 0;
     // Another process (here: a second connection) installs a trigger that makes the update fail.
     const other = new Database(temp.path);
-    other.run("CREATE TRIGGER refuse_star BEFORE UPDATE OF starred ON workspaces BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    other.run(
+      "CREATE TRIGGER refuse_star BEFORE UPDATE OF starred ON workspaces BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    );
     other.close();
     const error = await rejectionOf(temp.store.workspaces.star("proj"));
     expect(error.message).toContain("refused");

@@ -42,7 +42,14 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
       const now = this.#db.now();
       const row = this.#db.orm
         .insert(workspaces)
-        .values({ id: defaultWorkspaceId, name: "Default", root, hostId: null, createdAt: now, updatedAt: now })
+        .values({
+          id: defaultWorkspaceId,
+          name: "Default",
+          root,
+          hostId: null,
+          createdAt: now,
+          updatedAt: now,
+        })
         .onConflictDoNothing()
         .returning()
         .get();
@@ -51,7 +58,12 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
     });
   }
 
-  async create(input: { id: string; name?: string; root: string; hostId?: string | null }): Promise<Workspace> {
+  async create(input: {
+    id: string;
+    name?: string;
+    root: string;
+    hostId?: string | null;
+  }): Promise<Workspace> {
     const id = checkSlug("id", input.id);
     const name = checkText("name", input.name ?? id, { min: 1, max: limits.workspaceName });
     const root = checkText("root", input.root, { min: 1, max: limits.workspaceRoot });
@@ -90,14 +102,21 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
     return rows.map(toWorkspace);
   }
 
-  async update(id: string, patch: { name?: string; root?: string; hostId?: string | null }): Promise<Workspace> {
+  async update(
+    id: string,
+    patch: { name?: string; root?: string; hostId?: string | null },
+  ): Promise<Workspace> {
     const changes: Partial<Pick<WorkspaceRow, "name" | "root" | "hostId">> = {};
-    if (patch.name !== undefined) changes.name = checkText("name", patch.name, { min: 1, max: limits.workspaceName });
-    if (patch.root !== undefined) changes.root = checkText("root", patch.root, { min: 1, max: limits.workspaceRoot });
+    if (patch.name !== undefined)
+      changes.name = checkText("name", patch.name, { min: 1, max: limits.workspaceName });
+    if (patch.root !== undefined)
+      changes.root = checkText("root", patch.root, { min: 1, max: limits.workspaceRoot });
     if (patch.hostId !== undefined) changes.hostId = checkHostId(patch.hostId);
     return this.#db.write((emit) => {
       const current = this.#row(id);
-      const changed = (Object.keys(changes) as Array<keyof typeof changes>).some((k) => changes[k] !== current[k]);
+      const changed = (Object.keys(changes) as Array<keyof typeof changes>).some(
+        (k) => changes[k] !== current[k],
+      );
       if (!changed) return toWorkspace(current);
       const row = this.#db.orm
         .update(workspaces)
@@ -135,9 +154,13 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
           .where(and(eq(conversations.workspaceId, id), sql`${turns.status} in ${unfinishedStatusesSql}`))
           .get()?.n ?? 0;
       if (active > 0) {
-        throw new StoreError("conflict", `workspace "${id}" has ${active} active turn(s); cancel them first`, {
-          details: { id, activeTurns: active },
-        });
+        throw new StoreError(
+          "conflict",
+          `workspace "${id}" has ${active} active turn(s); cancel them first`,
+          {
+            details: { id, activeTurns: active },
+          },
+        );
       }
       // Foreign keys with ON DELETE CASCADE remove conversations, turns, messages, events and locks.
       this.#db.orm.delete(workspaces).where(eq(workspaces.id, id)).run();

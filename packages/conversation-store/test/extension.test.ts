@@ -11,7 +11,10 @@ afterEach(async () => {
   for (const host of hosts.splice(0)) await host.stop();
 });
 
-async function start(config: Record<string, unknown> = {}, extra: Parameters<typeof createTestHost>[0]["extensions"] = []) {
+async function start(
+  config: Record<string, unknown> = {},
+  extra: Parameters<typeof createTestHost>[0]["extensions"] = [],
+) {
   const host = await createTestHost({ extensions: [conversationStoreExtension, ...extra], config });
   hosts.push(host);
   return host;
@@ -24,7 +27,12 @@ function listener(seen: Array<[string, string]>) {
     activate(ctx) {
       const record = (event: string) => (payload: { workspace: Workspace } | { id: string }) =>
         void seen.push([event, "workspace" in payload ? payload.workspace.id : payload.id]);
-      for (const event of ["workspace.created", "workspace.updated", "workspace.starred", "workspace.unstarred"] as const) {
+      for (const event of [
+        "workspace.created",
+        "workspace.updated",
+        "workspace.starred",
+        "workspace.unstarred",
+      ] as const) {
         ctx.bus.subscribe(event, record(event));
       }
       ctx.bus.subscribe("workspace.deleted", record("workspace.deleted"));
@@ -38,10 +46,18 @@ describe("conversation-store extension", () => {
     const store: ConversationStore = host.get(conversationStoreRef);
     expect(existsSync(join(host.dataDir, "dispatch.db"))).toBe(true);
     const ws = await store.workspaces.get("default");
-    expect(ws).toMatchObject({ name: "Default", root: join(host.dataDir, "workspaces", "default"), hostId: null });
+    expect(ws).toMatchObject({
+      name: "Default",
+      root: join(host.dataDir, "workspaces", "default"),
+      hostId: null,
+    });
     expect(statSync(ws?.root as string).isDirectory()).toBe(true);
     expect(host.host.status().extensions).toEqual([
-      expect.objectContaining({ id: "conversation-store", state: "active", health: expect.objectContaining({ path: join(host.dataDir, "dispatch.db") }) }),
+      expect.objectContaining({
+        id: "conversation-store",
+        state: "active",
+        health: expect.objectContaining({ path: join(host.dataDir, "dispatch.db") }),
+      }),
     ]);
   });
 
@@ -70,7 +86,10 @@ describe("conversation-store extension", () => {
     const store = host.get(conversationStoreRef);
     const conv = await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
     await store.events.append(conv.id, { type: "a", turnId: null, data: {} });
-    await store.events.appendMany(conv.id, [1, 2, 3].map((i) => ({ type: "b", turnId: null, data: { i } })));
+    await store.events.appendMany(
+      conv.id,
+      [1, 2, 3].map((i) => ({ type: "b", turnId: null, data: { i } })),
+    );
     const metric = await host.host.metrics.getSingleMetricAsString("dispatch_events_appended_total");
     expect(metric).toContain("dispatch_events_appended_total 4");
   });
@@ -79,19 +98,21 @@ describe("conversation-store extension", () => {
     const host = await start({ store: { maxMessageBytes: 4 } });
     const store = host.get(conversationStoreRef);
     const conv = await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
-    await expect(store.turns.claim({ conversationId: conv.id, text: "12345", promptStartedAt: 1 })).rejects.toMatchObject({
+    await expect(
+      store.turns.claim({ conversationId: conv.id, text: "12345", promptStartedAt: 1 }),
+    ).rejects.toMatchObject({
       code: "invalid_request",
       details: { field: "text", limit: 4 },
     });
   });
 
   test("unknown or invalid store config keys stop start-up, naming the path", async () => {
-    await expect(createTestHost({ extensions: [conversationStoreExtension], config: { store: { maxMessageByte: 1 } } })).rejects.toThrow(
-      /maxMessageByte/,
-    );
-    await expect(createTestHost({ extensions: [conversationStoreExtension], config: { store: { busyTimeoutMs: -1 } } })).rejects.toThrow(
-      /store\.busyTimeoutMs/,
-    );
+    await expect(
+      createTestHost({ extensions: [conversationStoreExtension], config: { store: { maxMessageByte: 1 } } }),
+    ).rejects.toThrow(/maxMessageByte/);
+    await expect(
+      createTestHost({ extensions: [conversationStoreExtension], config: { store: { busyTimeoutMs: -1 } } }),
+    ).rejects.toThrow(/store\.busyTimeoutMs/);
   });
 
   test("shutdown closes the database", async () => {

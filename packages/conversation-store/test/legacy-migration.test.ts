@@ -47,7 +47,9 @@ function shape(path: string) {
         table,
         {
           columns: db.query(`PRAGMA table_info(${table})`).all(),
-          indexes: db.query(`SELECT name, "unique", partial FROM pragma_index_list('${table}') ORDER BY name`).all(),
+          indexes: db
+            .query(`SELECT name, "unique", partial FROM pragma_index_list('${table}') ORDER BY name`)
+            .all(),
           foreignKeys: db.query(`PRAGMA foreign_key_list(${table})`).all(),
         },
       ]),
@@ -69,7 +71,11 @@ describe("migrations", () => {
   test("a legacy database without workspaces.starred is baselined at 0000 and brought up to date", async () => {
     const legacy = tempPath();
     withRaw(legacy, (db) => db.exec(legacySql));
-    expect(withRaw(legacy, (db) => db.query("SELECT name FROM pragma_table_info('workspaces') WHERE name = 'starred'").get())).toBeNull();
+    expect(
+      withRaw(legacy, (db) =>
+        db.query("SELECT name FROM pragma_table_info('workspaces') WHERE name = 'starred'").get(),
+      ),
+    ).toBeNull();
 
     const store = open(legacy);
     expect(store.migrations).toEqual({ baselined: true, applied: 1 });
@@ -85,8 +91,14 @@ describe("migrations", () => {
       updatedAt: new Date(1700000002000).toISOString(),
     });
     expect((await store.workspaces.get("default"))?.root).toBe("/old/data/workspaces/default");
-    expect(await store.conversations.get("c_legacy")).toMatchObject({ title: "Old chat", status: "completed", activeTurnId: null });
-    expect((await store.messages.list("c_legacy"))[0]?.parts).toEqual([{ type: "text", text: "hello from the past" }]);
+    expect(await store.conversations.get("c_legacy")).toMatchObject({
+      title: "Old chat",
+      status: "completed",
+      activeTurnId: null,
+    });
+    expect((await store.messages.list("c_legacy"))[0]?.parts).toEqual([
+      { type: "text", text: "hello from the past" },
+    ]);
     expect((await store.events.listAfter("c_legacy", 0)).map((e) => [e.seq, e.type, e.data])).toEqual([
       [1, "turn.started", {}],
       [2, "turn.completed", { ok: true }],
@@ -123,7 +135,10 @@ describe("migrations", () => {
     expect(error?.code).toBe("store_schema_unknown");
     expect(error?.message).toContain("conversations");
     const tables = withRaw(path, (db) =>
-      db.query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((t) => t.name),
+      db
+        .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all()
+        .map((t) => t.name),
     );
     expect(tables).toEqual(["workspaces"]);
   });

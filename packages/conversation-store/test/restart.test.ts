@@ -33,13 +33,26 @@ test("workspaces, stars, conversations, turns, messages and events survive a hos
   await before.workspaces.star("proj");
   await before.workspaces.star("default");
   await before.workspaces.unstar("default");
-  const conv = await before.conversations.create({ workspaceId: "proj", title: "Chat", provider: "p", model: "m" });
+  const conv = await before.conversations.create({
+    workspaceId: "proj",
+    title: "Chat",
+    provider: "p",
+    model: "m",
+  });
   const done = await before.turns.claim({ conversationId: conv.id, text: "first", promptStartedAt: 1 });
-  await before.messages.append({ conversationId: conv.id, turnId: done.turn.id, role: "assistant", parts: [{ type: "text", text: "ok" }] });
+  await before.messages.append({
+    conversationId: conv.id,
+    turnId: done.turn.id,
+    role: "assistant",
+    parts: [{ type: "text", text: "ok" }],
+  });
   await before.turns.setStatus(done.turn.id, "completed");
   const open = await before.turns.claim({ conversationId: conv.id, text: "second", promptStartedAt: 2 });
   await before.turns.setStatus(open.turn.id, "running");
-  await before.events.appendMany(conv.id, Array.from({ length: 50 }, (_, i) => ({ type: "text.delta", turnId: open.turn.id, data: { i } })));
+  await before.events.appendMany(
+    conv.id,
+    Array.from({ length: 50 }, (_, i) => ({ type: "text.delta", turnId: open.turn.id, data: { i } })),
+  );
   const snapshot = {
     workspaces: await before.workspaces.list(),
     conversation: await before.conversations.get(conv.id),
@@ -60,6 +73,8 @@ test("workspaces, stars, conversations, turns, messages and events survive a hos
   expect(snapshot.events.length).toBe(50);
   expect(await after.turns.listUnfinished()).toEqual(snapshot.unfinished);
   // The log continues where it stopped, and the default workspace was not created twice.
-  expect((await after.events.append(conv.id, { type: "turn.interrupted", turnId: open.turn.id, data: {} })).seq).toBe(51);
+  expect(
+    (await after.events.append(conv.id, { type: "turn.interrupted", turnId: open.turn.id, data: {} })).seq,
+  ).toBe(51);
   expect((await after.workspaces.list()).filter((w) => w.id === "default").length).toBe(1);
 });

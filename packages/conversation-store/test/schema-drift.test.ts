@@ -1,0 +1,42 @@
+import { expect, test } from "bun:test";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrationsFolder } from "../src/index.ts";
+
+const packageDir = join(import.meta.dir, "..");
+
+test("src/schema.ts and the committed migrations agree (drizzle-kit generate finds nothing to do)", async () => {
+  // drizzle-kit writes into its `out` folder, so it runs on a copy.
+  const dir = mkdtempSync(join(tmpdir(), "dispatch-drift-"));
+  try {
+    cpSync(migrationsFolder, join(dir, "drizzle"), { recursive: true });
+    const before = readdirSync(join(dir, "drizzle")).sort();
+    const proc = Bun.spawn(
+      [
+        process.execPath,
+        join(packageDir, "node_modules", "drizzle-kit", "bin.cjs"),
+        "generate",
+        "--dialect",
+        "sqlite",
+        "--schema",
+        join(packageDir, "src", "schema.ts"),
+        "--out",
+        "drizzle",
+      ],
+      { cwd: dir, stdout: "pipe", stderr: "pipe" },
+    );
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    const [output, errors, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    clearTimeout(timer);
+    expect({ code, errors: code === 0 ? "" : errors }).toEqual({ code: 0, errors: "" });
+    expect(output).toContain("No schema changes");
+    expect(readdirSync(join(dir, "drizzle")).sort()).toEqual(before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
