@@ -155,6 +155,22 @@ describe("wrapProviderWithConcurrency", () => {
     expect(inFlight(manager)).toBe(0);
   });
 
+  test("a grant and an abort in the same tick: the slot goes back, the provider is not called", async () => {
+    const { manager, provider, wrapped } = setup();
+    const held = await manager.acquire({ providerId: "p", workspaceId: "w", promptStartedAt: 1 });
+    let granted = 0;
+    const ctx = context({ onGranted: () => granted++ });
+    const run = consume(wrapped.stream("x", ctx));
+    await settle();
+    const reason = new Error("too late");
+    held.release(); // hands the slot to the queued call synchronously
+    ctx.controller.abort(reason);
+    expect(await run.outcome).toEqual({ ok: false, error: reason });
+    expect(provider.calls.length).toBe(0);
+    expect(granted).toBe(0);
+    expect(inFlight(manager)).toBe(0);
+  });
+
   test("calls onGranted (not onWaiting) when a slot is free at once", async () => {
     const { provider, wrapped } = setup();
     let waiting = 0;

@@ -54,7 +54,9 @@ export class ControllableCall {
 
   async #take(): Promise<Item> {
     for (;;) {
-      if (this.#honoursSignal && this.signal.aborted) throw this.signal.reason;
+      // Like fetch and the AI SDK: its own AbortError, not the signal's reason.
+      if (this.#honoursSignal && this.signal.aborted)
+        throw new DOMException("This operation was aborted", "AbortError");
       const item = this.#items.shift();
       if (item !== undefined) return item;
       await new Promise<void>((resolve) => {
@@ -71,15 +73,20 @@ export class ControllableCall {
  */
 export class ControllableProvider implements StreamingProvider<string, string> {
   readonly calls: ControllableCall[] = [];
+  /** Calls by request, for drivers that make many calls (`calls` keeps every one). */
+  readonly byRequest = new Map<string, ControllableCall>();
+  readonly #keepAll: boolean;
   readonly #honoursSignal: boolean;
 
-  constructor(options: { honoursSignal?: boolean } = {}) {
+  constructor(options: { honoursSignal?: boolean; keepAll?: boolean } = {}) {
     this.#honoursSignal = options.honoursSignal ?? true;
+    this.#keepAll = options.keepAll ?? true;
   }
 
   stream(request: string, signal: AbortSignal): AsyncIterable<string> {
     const call = new ControllableCall(request, signal, this.#honoursSignal);
-    this.calls.push(call);
+    if (this.#keepAll) this.calls.push(call);
+    this.byRequest.set(request, call);
     return call.stream();
   }
 
