@@ -127,6 +127,26 @@ describe("classifyProviderError", () => {
     });
   });
 
+  test("reads the looser error bodies of local servers", () => {
+    const body = (responseBody: string) =>
+      new APICallError({
+        message: "Service Unavailable",
+        url: "http://x",
+        requestBodyValues: {},
+        statusCode: 503,
+        responseBody,
+      });
+    expect(classifyProviderError(subject, body('{"error":"model is loading"}')).message).toBe(
+      'provider "p" answered 503: model is loading',
+    );
+    expect(classifyProviderError(subject, body('{"detail":"busy"}')).message).toBe(
+      'provider "p" answered 503: busy',
+    );
+    expect(classifyProviderError(subject, body("<html>")).message).toBe(
+      'provider "p" answered 503: Service Unavailable',
+    );
+  });
+
   test("reads a raw stream error object", () => {
     expect(classifyProviderError(subject, { message: "Overloaded", type: "overloaded_error" })).toMatchObject(
       {

@@ -62,13 +62,17 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-/** Finds `{type, code, message}` in the bodies providers send: `{error:{…}}`, `{type:"error",error:{…}}` or `{…}`. */
+/**
+ * Finds `{type, code, message}` in the bodies providers send: `{error:{…}}`,
+ * `{type:"error",error:{…}}`, `{…}`, and the looser `{error:"…"}` / `{detail:"…"}` of some local servers.
+ */
 function errorFields(body: unknown): { type?: string; code?: string; message?: string } {
   const outer = record(body);
   if (!outer) return {};
   const inner = record(outer.error) ?? outer;
   const code = typeof inner.code === "number" ? String(inner.code) : str(inner.code);
-  return { type: str(inner.type), code, message: str(inner.message) };
+  const message = str(inner.message) ?? str(outer.error) ?? str(outer.detail);
+  return { type: str(inner.type), code, message };
 }
 
 function parseJson(text: string | undefined): unknown {

@@ -265,6 +265,17 @@ describe("retries and failures", () => {
     expect(server.requests.map(userText)).toEqual(["holder"]);
   });
 
+  test("an already-aborted call makes no request and holds no slot", async () => {
+    const { server, service, manager } = rig();
+    const controller = new AbortController();
+    controller.abort();
+    const parts = await collect(service.stream("p1", ask("hi"), context("a", 1000, controller.signal)));
+    expect(parts).toHaveLength(1);
+    expect(errorOf(parts).code).toBe("aborted");
+    expect(server.requests).toHaveLength(0);
+    expect(manager.snapshot()[0]).toMatchObject({ inFlight: 0, queue: [] });
+  });
+
   test("a consumer that stops early releases the slot and closes the connection", async () => {
     const { server, service, manager } = rig();
     server.enqueue({ stream: [{ text: "one" }, { hang: true }] });
