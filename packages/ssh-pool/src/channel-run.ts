@@ -18,6 +18,8 @@ export interface ChannelOutcome {
   pgid: number | undefined;
   /** `exited`: the channel closed by itself; `interrupted`: aborted by us; `lost`: the connection died. */
   ending: "exited" | "interrupted" | "lost";
+  /** Settles when `killGroup`, started by the interruption, is done (it may outlive the channel). */
+  killed: Promise<void> | undefined;
 }
 
 /** Options for `runChannel`. */
@@ -27,6 +29,12 @@ export interface RunChannelOptions {
   expectPgid: boolean;
   /** Aborting interrupts the run: signal the process, wait for its group id, close the channel. */
   signal: AbortSignal;
+  /**
+   * Kills the remote process group on interruption. sshd does not close a session channel while its
+   * process runs, so the channel is closed once this is done (or after a grace period, which frees
+   * the slot for the kill command when the pool has no other).
+   */
+  killGroup?: (pgid: number) => Promise<void>;
   /** Subscribes to the loss of the connection under the channel; returns the unsubscribe function. */
   onConnectionClosed(listener: () => void): () => void;
 }
@@ -44,6 +52,7 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
   let exitSignal: string | null = null;
   let exited = false;
   let onPgid: (() => void) | undefined;
+  let killed: Promise<void> | undefined;
 
   const flushHead = (rest: Buffer) => {
     head = undefined;
@@ -71,6 +80,7 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
         truncated: stdout.truncated || stderr.truncated,
         pgid,
         ending: ending === "lost" && exited ? "exited" : ending,
+        killed,
       });
     };
 
@@ -100,7 +110,7 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
     const unsubscribe = options.onConnectionClosed(() => finish(interrupted ? "interrupted" : "lost"));
 
     function closeChannel() {
-      if (channelClosing) return;
+      if (done || channelClosing) return;
       channelClosing = true;
       try {
         channel.close();
@@ -118,10 +128,15 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
       } catch {
         // The channel is already closing.
       }
-      // The group id comes first on stderr; closing before it arrives would leave no way to kill.
-      if (head === undefined) return closeChannel();
-      onPgid = closeChannel;
       timers.push(setTimeout(closeChannel, INTERRUPT_GRACE_MS));
+      // The group id comes first on stderr; closing before it arrives would leave no way to kill.
+      if (head === undefined) killThenClose();
+      else onPgid = killThenClose;
+    }
+    function killThenClose() {
+      if (pgid === undefined || options.killGroup === undefined || done) return closeChannel();
+      killed = options.killGroup(pgid);
+      killed.then(closeChannel, closeChannel);
     }
     if (options.signal.aborted) interrupt();
     else options.signal.addEventListener("abort", interrupt, { once: true });

@@ -81,7 +81,7 @@ export class SshPool {
       if (options.signal?.aborted) return { ...notRun };
       throw error;
     }
-    if (outcome.ending === "interrupted" && outcome.pgid !== undefined) await this.#killGroup(outcome.pgid);
+    await outcome.killed;
     if (outcome.ending === "lost") throw connectionLostError(this.hostId, this.#pool.lastError);
     if (outcome.ending === "exited" && outcome.pgid === undefined) {
       const message = outcome.stderr.trim() || `exit code ${outcome.exitCode}`;
@@ -203,6 +203,7 @@ export class SshPool {
           expectPgid: options.expectPgid,
           signal: controller.signal,
           onConnectionClosed: (listener) => connection.whenClosed(listener),
+          killGroup: options.expectPgid ? (pgid) => this.#killGroup(pgid) : undefined,
         });
         return { outcome, timedOut };
       } finally {

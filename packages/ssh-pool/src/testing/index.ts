@@ -1,4 +1,4 @@
-export { type FaultServer, startClosingServer, startSilentServer } from "./fault-servers.ts";
+export { type FaultMode, type FaultProxy, startFaultProxy } from "./fault-servers.ts";
 export { descendantsOf, killTree } from "./process-tree.ts";
 export {
   type FixtureHostConfig,
