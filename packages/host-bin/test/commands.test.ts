@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { cleanup, DispatchProcess, fixturesDir, tempDir, writeConfig } from "./dispatch-process.ts";
 
+// each test starts real processes; on a busy machine that takes more than the default 5 s
+setDefaultTimeout(30_000);
 afterEach(cleanup);
 
 describe("dispatch extensions", () => {

@@ -132,9 +132,10 @@ export class DispatchProcess {
     });
   }
 
-  /** The base URL from transport-http's "listening" line. */
+  /** The base URL from transport-http's "listening" line, once the host has logged "ready". */
   async url(): Promise<string> {
     const record = await this.waitForRecord((r) => r.msg === "listening" && typeof r.url === "string");
+    await this.waitForRecord((r) => r.msg === "ready");
     return record.url as string;
   }
 

@@ -1,7 +1,9 @@
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { relative, resolve } from "node:path";
 import { cleanup, serveProcess, tempDir, writeConfig } from "./dispatch-process.ts";
 
+// each test starts real processes; on a busy machine that takes more than the default 5 s
+setDefaultTimeout(30_000);
 afterEach(cleanup);
 
 const helloEntry = resolve(import.meta.dir, "../../../examples/hello-extension/src/index.ts");

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -11,6 +11,8 @@ import {
   writeConfig,
 } from "./dispatch-process.ts";
 
+// each test starts real processes; on a busy machine that takes more than the default 5 s
+setDefaultTimeout(30_000);
 afterEach(cleanup);
 
 describe("dispatch serve", () => {

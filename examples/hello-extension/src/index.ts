@@ -1,0 +1,51 @@
+/**
+ * A third-party Dispatch extension: it adds `GET /hello` to the HTTP API and listens on the event bus.
+ * Load it with `"extensions": { "paths": ["path/to/examples/hello-extension/src/index.ts"] }` in the
+ * config file; its own settings live under the top-level key `hello`.
+ */
+// Imported for its types only: the store declares the `workspace.*` events this extension listens to.
+import type {} from "@dispatch/conversation-store";
+import { defineExtension } from "@dispatch/kernel";
+import { httpRoutesRef } from "@dispatch/transport-http";
+import { Hono } from "hono";
+import { z } from "zod";
+
+/** The `hello` config slice. `.strict()` makes a misspelt key an error that names its path. */
+export const helloConfigSchema = z
+  .object({ message: z.string().min(1).max(200).default("Hello from an extension!") })
+  .strict()
+  .default({ message: "Hello from an extension!" });
+
+/** What `GET /hello` answers. */
+export interface HelloResponse {
+  message: string;
+  /** Workspaces created since this extension started, counted from `workspace.created` bus events. */
+  workspacesCreated: number;
+}
+
+/** The extension definition; the host finds it as this module's default export. */
+export const helloExtension = defineExtension({
+  manifest: {
+    id: "hello",
+    version: "0.1.0",
+    // transport-http provides the route mounting service we `use` below
+    dependsOn: ["transport-http"],
+  },
+  config: { key: "hello", schema: helloConfigSchema },
+  activate(ctx) {
+    let workspacesCreated = 0;
+    // removed automatically when the extension stops; a throw here would be counted against "hello"
+    ctx.bus.subscribe("workspace.created", ({ workspace }) => {
+      workspacesCreated++;
+      ctx.logger.info("a workspace was created", { workspace: workspace.id });
+    });
+
+    const routes = new Hono().get("/", (c) =>
+      c.json<HelloResponse>({ message: ctx.config.message, workspacesCreated }),
+    );
+    ctx.use(httpRoutesRef).mount("/hello", routes);
+    ctx.setHealth(() => ({ workspacesCreated }));
+  },
+});
+
+export default helloExtension;
