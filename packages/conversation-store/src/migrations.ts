@@ -32,14 +32,35 @@ export function applyMigrations(
   const files = readMigrationFiles({ migrationsFolder: folder });
   const baselined = baselineLegacy(sqlite, files);
   const before = journalLength(sqlite);
+  // drizzle-kit rebuilds a SQLite table as create-copy-drop-rename, wrapped in `PRAGMA foreign_keys=OFF`.
+  // That pragma is a no-op inside the migrator's transaction, so with foreign keys on, dropping a parent
+  // table would cascade-delete its children. Migrate with them off, then check what they would have.
+  const enforced =
+    sqlite.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()?.foreign_keys === 1;
+  sqlite.run("PRAGMA foreign_keys = OFF");
+  let applied: number;
   try {
     migrate(orm, { migrationsFolder: folder });
+    applied = journalLength(sqlite) - before;
+    if (applied > 0) {
+      const violations = sqlite.query("PRAGMA foreign_key_check").all();
+      if (violations.length > 0) {
+        throw new StoreError(
+          "store_schema_unknown",
+          `after migrating, ${violations.length} row(s) break foreign keys (first: ${JSON.stringify(violations[0])})`,
+          { details: { violations: violations.slice(0, 20) } },
+        );
+      }
+    }
   } catch (error) {
+    if (StoreError.isInstance(error)) throw error;
     throw new StoreError("store_schema_unknown", `database migration failed: ${causeMessage(error)}`, {
       cause: error,
     });
+  } finally {
+    if (enforced) sqlite.run("PRAGMA foreign_keys = ON");
   }
-  return { baselined, applied: journalLength(sqlite) - before };
+  return { baselined, applied };
 }
 
 function baselineLegacy(sqlite: Database, files: readonly MigrationMeta[]): boolean {

@@ -1,9 +1,11 @@
 import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type OpenedConversationStore, openConversationStore } from "../src/index.ts";
+import { migrationsFolder, type OpenedConversationStore, openConversationStore } from "../src/index.ts";
+import { applyMigrations } from "../src/migrations.ts";
+import { StoreDatabase } from "../src/store-database.ts";
 
 const dirs: string[] = [];
 const stores: OpenedConversationStore[] = [];
@@ -141,5 +143,54 @@ describe("migrations", () => {
         .map((t) => t.name),
     );
     expect(tables).toEqual(["workspaces"]);
+  });
+});
+
+describe("future migrations", () => {
+  test("a drizzle-style table rebuild of a parent table does not cascade-delete its children", async () => {
+    const path = tempPath();
+    const store = open(path);
+    await store.workspaces.create({ id: "proj", root: "/p" });
+    const conv = await store.conversations.create({ workspaceId: "proj", provider: "p", model: "m" });
+    await store.events.append(conv.id, { type: "x", turnId: null, data: {} });
+    store.close();
+
+    // A copy of the real migrations plus a 0002 shaped like drizzle-kit's SQLite table rebuild.
+    const folder = join(tempPath(), "..", "migrations");
+    cpSync(migrationsFolder, folder, { recursive: true });
+    const journalPath = join(folder, "meta", "_journal.json");
+    const journal = JSON.parse(readFileSync(journalPath, "utf8")) as {
+      entries: Array<Record<string, unknown>>;
+    };
+    const last = journal.entries.at(-1) as { when: number };
+    journal.entries.push({
+      idx: journal.entries.length,
+      version: "6",
+      when: last.when + 1,
+      tag: "0002_rebuild",
+      breakpoints: true,
+    });
+    writeFileSync(journalPath, JSON.stringify(journal));
+    writeFileSync(
+      join(folder, "0002_rebuild.sql"),
+      [
+        "PRAGMA foreign_keys=OFF;",
+        "CREATE TABLE `__new_workspaces` (`id` text PRIMARY KEY NOT NULL, `name` text NOT NULL, `root` text NOT NULL, `host_id` text, `starred` integer DEFAULT false NOT NULL, `created_at` integer NOT NULL, `updated_at` integer NOT NULL);",
+        'INSERT INTO `__new_workspaces`("id", "name", "root", "host_id", "starred", "created_at", "updated_at") SELECT "id", "name", "root", "host_id", "starred", "created_at", "updated_at" FROM `workspaces`;',
+        "DROP TABLE `workspaces`;",
+        "ALTER TABLE `__new_workspaces` RENAME TO `workspaces`;",
+        "PRAGMA foreign_keys=ON;",
+      ].join("--> statement-breakpoint\n"),
+    );
+
+    const db = StoreDatabase.open({ path, busyTimeoutMs: 1000 });
+    try {
+      expect(applyMigrations(db.sqlite, db.orm, folder)).toEqual({ baselined: false, applied: 1 });
+      expect(db.sqlite.query("PRAGMA foreign_keys").get()).toEqual({ foreign_keys: 1 });
+      expect(db.sqlite.query("SELECT count(*) AS n FROM conversations").get()).toEqual({ n: 1 });
+      expect(db.sqlite.query("SELECT count(*) AS n FROM events").get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
   });
 });
