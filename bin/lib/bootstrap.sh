@@ -1,40 +1,59 @@
-# Sourced by bin/dispatch and bin/test: puts a pinned Bun on PATH and installs dependencies.
-# Idempotent; quiet when there is nothing to do. Logs go to stderr so stdout stays the command's own.
+# Sourced by bin/dispatch and bin/test: puts the pinned Bun on PATH and installs dependencies.
+# Idempotent and quiet when there is nothing to do. Messages go to stderr so stdout stays the command's own.
+# Needs either Bun ${BUN_VERSION} on PATH or Node.js with npm (Bun is then fetched from the npm registry).
 BUN_VERSION="1.4.5"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tools_dir="$repo_root/.tools"
+tools_bin="$tools_dir/node_modules/.bin"
+
+bun_version_of() {
+  "$1" --version 2>/dev/null || true
+}
 
 ensure_bun() {
-  if [ -x "$tools_dir/node_modules/.bin/bun" ]; then
-    export PATH="$tools_dir/node_modules/.bin:$PATH"
+  # the copy in .tools/ is ours and pinned; a bun already on PATH is used only if it is the same version
+  if [ -x "$tools_bin/bun" ] && [ "$(bun_version_of "$tools_bin/bun")" = "$BUN_VERSION" ]; then
+    export PATH="$tools_bin:$PATH"
+    return 0
   fi
-  if command -v bun >/dev/null 2>&1; then
+  if command -v bun >/dev/null 2>&1 && [ "$(bun_version_of "$(command -v bun)")" = "$BUN_VERSION" ]; then
     return 0
   fi
   if ! command -v npm >/dev/null 2>&1; then
-    echo "dispatch: neither bun nor npm is on PATH; install Node.js (with npm) or Bun ${BUN_VERSION}" >&2
+    echo "dispatch: Bun ${BUN_VERSION} is not on PATH and there is no npm to fetch it; install Node.js (with npm) or Bun ${BUN_VERSION}" >&2
     exit 1
   fi
-  echo "dispatch: installing bun@${BUN_VERSION} from the npm registry into .tools/" >&2
+  echo "dispatch: installing bun@${BUN_VERSION} from the npm registry into .tools/ (once)" >&2
   mkdir -p "$tools_dir"
-  (cd "$tools_dir" && npm install --no-audit --no-fund --loglevel=error --prefix "$tools_dir" "bun@${BUN_VERSION}" >&2) || {
+  if ! npm install --no-audit --no-fund --no-save --loglevel=error --prefix "$tools_dir" "bun@${BUN_VERSION}" >&2; then
     echo "dispatch: could not install bun@${BUN_VERSION} with npm" >&2
     exit 1
-  }
-  export PATH="$tools_dir/node_modules/.bin:$PATH"
+  fi
+  if [ "$(bun_version_of "$tools_bin/bun")" != "$BUN_VERSION" ]; then
+    echo "dispatch: $tools_bin/bun does not run or is not ${BUN_VERSION}; remove .tools/ and try again" >&2
+    exit 1
+  fi
+  export PATH="$tools_bin:$PATH"
+}
+
+# What the installed node_modules were made from: the lockfile and every workspace manifest.
+deps_fingerprint() {
+  (cd "$repo_root" && cat bun.lock package.json packages/*/package.json examples/*/package.json 2>/dev/null) | cksum
 }
 
 ensure_deps() {
-  local marker="$repo_root/node_modules/.dispatch-lock"
-  if [ -f "$marker" ] && cmp -s "$repo_root/bun.lock" "$marker"; then
+  local marker="$repo_root/node_modules/.dispatch-deps"
+  local fingerprint
+  fingerprint="$(deps_fingerprint)"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$fingerprint" ]; then
     return 0
   fi
   echo "dispatch: bun install --frozen-lockfile" >&2
-  (cd "$repo_root" && bun install --frozen-lockfile >&2) || {
-    echo "dispatch: bun install failed" >&2
+  if ! (cd "$repo_root" && bun install --frozen-lockfile >&2); then
+    echo "dispatch: bun install failed (if you changed a package.json, run 'bun install' and commit bun.lock)" >&2
     exit 1
-  }
-  cp "$repo_root/bun.lock" "$marker"
+  fi
+  printf '%s\n' "$fingerprint" >"$marker"
 }
 
 ensure_bun
