@@ -7,7 +7,7 @@ export type Publish = (conversationId: string, event: ConversationEvent) => void
 /** Options of one write. */
 export interface WriteOptions {
   /** Runs after the events are stored and before they are published (for example: the turn's status). */
-  afterPersist?: (stored: ConversationEvent[]) => Promise<unknown> | void;
+  afterPersist?: (stored: ConversationEvent[]) => unknown;
 }
 
 /**
@@ -27,7 +27,11 @@ export class EventWriter {
   }
 
   /** Queues a batch for the conversation; resolves with the stored events once they are published. */
-  write(conversationId: string, events: readonly NewEvent[], options?: WriteOptions): Promise<ConversationEvent[]> {
+  write(
+    conversationId: string,
+    events: readonly NewEvent[],
+    options?: WriteOptions,
+  ): Promise<ConversationEvent[]> {
     const previous = this.#tails.get(conversationId);
     const run = () => this.#persistAndPublish(conversationId, events, options);
     const result = previous === undefined ? run() : previous.then(run);

@@ -51,7 +51,8 @@ export const sessionOrchestratorExtension = defineExtension({
       onFault: (kind, error) => ctx.reportFault(kind, error),
       onTurnFinished: (status) => finished.inc({ status }),
     });
-    const active = new Gauge({
+    // Registered for its collect() only; the registry keeps it.
+    new Gauge({
       name: metricNames.active,
       help: "Conversations with an active turn",
       registers: [ctx.metrics],
@@ -64,7 +65,8 @@ export const sessionOrchestratorExtension = defineExtension({
       ctx.metrics.removeSingleMetric(metricNames.active);
     });
     const recovered = await orchestrator.recoverUnfinished();
-    if (recovered > 0) ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    if (recovered > 0)
+      ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
     ctx.onDispose(async () => {
       await orchestrator.cancelAll(ctx.config.shutdownDeadlineMs);
       orchestrator.dispose();

@@ -73,6 +73,8 @@ describe("FlushTicker", () => {
   });
 
   test("rejects a bad interval with a clear message", () => {
-    expect(() => new FlushTicker(0, () => {})).toThrow("Expected `intervalMs` to be an integer >= 1, got `0`");
+    expect(() => new FlushTicker(0, () => {})).toThrow(
+      "Expected `intervalMs` to be an integer >= 1, got `0`",
+    );
   });
 });

@@ -20,7 +20,9 @@ describe("toModelMessages", () => {
         { type: "text", text: "Looking." },
         { type: "tool-call", toolCallId: "k1", toolName: "list_dir", input: { path: "." } },
       ]),
-      msg("tool", [{ type: "tool-result", toolCallId: "k1", toolName: "list_dir", output: "a.txt", isError: false }]),
+      msg("tool", [
+        { type: "tool-result", toolCallId: "k1", toolName: "list_dir", output: "a.txt", isError: false },
+      ]),
       msg("assistant", [{ type: "text", text: "One file." }]),
     ]);
     expect(out).toEqual([
@@ -32,7 +34,10 @@ describe("toModelMessages", () => {
           { type: "tool-call", toolCallId: "k1", toolName: "list_dir", input: { path: "." } },
         ],
       },
-      { role: "tool", results: [{ toolCallId: "k1", toolName: "list_dir", output: "a.txt", isError: false }] },
+      {
+        role: "tool",
+        results: [{ toolCallId: "k1", toolName: "list_dir", output: "a.txt", isError: false }],
+      },
       { role: "assistant", parts: [{ type: "text", text: "One file." }] },
     ]);
   });
@@ -44,7 +49,9 @@ describe("toModelMessages", () => {
         { type: "tool-call", toolCallId: "k1", toolName: "bash", input: {} },
         { type: "tool-call", toolCallId: "k2", toolName: "bash", input: {} },
       ]),
-      msg("tool", [{ type: "tool-result", toolCallId: "k1", toolName: "bash", output: "ok", isError: false }]),
+      msg("tool", [
+        { type: "tool-result", toolCallId: "k1", toolName: "bash", output: "ok", isError: false },
+      ]),
       msg("assistant", [{ type: "tool-call", toolCallId: "k3", toolName: "bash", input: {} }]),
       msg("user", [{ type: "text", text: "again" }]),
     ]);

@@ -46,7 +46,12 @@ export function toModelMessages(messages: readonly Message[]): ModelMessage[] {
     for (const part of message.parts) {
       if (part.type === "text") parts.push({ type: "text", text: part.text });
       else if (part.type === "tool-call") {
-        parts.push({ type: "tool-call", toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        parts.push({
+          type: "tool-call",
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          input: part.input,
+        });
         unanswered.push({ toolCallId: part.toolCallId, toolName: part.toolName });
       }
     }

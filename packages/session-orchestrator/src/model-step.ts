@@ -113,7 +113,11 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
           await emit([
             {
               type: "tool.call",
-              data: { ...callIdsOf(part), input: capText(part.rawInput, maxEventInputBytes), error: part.message },
+              data: {
+                ...callIdsOf(part),
+                input: capText(part.rawInput, maxEventInputBytes),
+                error: part.message,
+              },
             },
           ]);
           break;

@@ -56,7 +56,10 @@ export async function executeToolCall(
   if (context.signal.aborted) return result(abortedOutput(), true);
   let answer: ToolResult | typeof aborted;
   try {
-    answer = await raceAbort(Promise.resolve().then(() => tool.run(parsed.data, context)), context.signal);
+    answer = await raceAbort(
+      Promise.resolve().then(() => tool.run(parsed.data, context)),
+      context.signal,
+    );
   } catch (error) {
     return result(`Tool "${tool.name}" failed: ${messageOf(error)}`, true);
   }

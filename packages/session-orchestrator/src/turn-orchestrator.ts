@@ -66,7 +66,10 @@ export class TurnOrchestrator implements Orchestrator {
   }
 
   /** Claims the conversation and starts a turn in the background. */
-  async startTurn(input: { conversationId: string; text: string }): Promise<{ turnId: string; messageId: string }> {
+  async startTurn(input: {
+    conversationId: string;
+    text: string;
+  }): Promise<{ turnId: string; messageId: string }> {
     const parsed = StartTurnInput.safeParse(input);
     if (!parsed.success) throw new DispatchError("invalid_request", z.prettifyError(parsed.error));
     if (this.#closing) throw new DispatchError("shutting_down", "the host is shutting down; no new turns");
@@ -133,7 +136,10 @@ export class TurnOrchestrator implements Orchestrator {
     }
     const stuck = [...this.#active.values()];
     if (stuck.length === 0) return;
-    this.#deps.logger.warn("turns did not stop within the shutdown deadline", { turns: stuck.length, deadlineMs });
+    this.#deps.logger.warn("turns did not stop within the shutdown deadline", {
+      turns: stuck.length,
+      deadlineMs,
+    });
     const outcome = stoppedOutcome("shutdown", this.#deps.config.turnTimeoutMs);
     const forced = stuck.map((run) => run.finalize(outcome));
     await waitAtMost(Promise.allSettled(forced), forcedCloseGraceMs);

@@ -6,10 +6,11 @@ import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
 import { toModelMessages } from "./model-messages.ts";
+import { type StepAnswer, streamModelStep } from "./model-step.ts";
 import { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 import { splitText, TextCoalescer } from "./text-coalescer.ts";
+import { capText, executeToolCall, maxEventOutputBytes, type ToolCallResult } from "./tool-execution.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
-import { type ToolCallResult, capText, executeToolCall, maxEventOutputBytes } from "./tool-execution.ts";
 import {
   failedOutcome,
   finalEventTypes,
@@ -18,7 +19,6 @@ import {
   stopReason,
   type TurnOutcome,
 } from "./turn-outcome.ts";
-import { type StepAnswer, streamModelStep } from "./model-step.ts";
 import type { MemorySample } from "./types.ts";
 
 /** What a turn needs from the orchestrator. */
@@ -121,7 +121,8 @@ export class TurnRun {
       },
     ]);
     const workspace = await store.workspaces.get(conversation.workspaceId);
-    if (workspace === undefined) return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
+    if (workspace === undefined)
+      return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
     const [history, agentsFile] = await Promise.all([
       store.messages.list(conversation.id),
       readAgentsFile(workspace),
@@ -152,7 +153,8 @@ export class TurnRun {
       if (answer.error !== undefined) {
         return failedOutcome(answer.error.message, { code: answer.error.code, step });
       }
-      if (answer.calls.length === 0) return { status: "completed", data: { finishReason: answer.finishReason } };
+      if (answer.calls.length === 0)
+        return { status: "completed", data: { finishReason: answer.finishReason } };
       const results = await this.#runTools(workspace, answer);
       await store.messages.append({
         conversationId: conversation.id,
@@ -172,7 +174,9 @@ export class TurnRun {
 
   async #modelStep(step: number, request: ModelRequest): Promise<StepAnswer> {
     const deps = this.#deps;
-    const coalescer = new TextCoalescer(deps.ticker, deps.config.coalesceBytes, (text) => this.#writeText(text));
+    const coalescer = new TextCoalescer(deps.ticker, deps.config.coalesceBytes, (text) =>
+      this.#writeText(text),
+    );
     this.#coalescer = coalescer;
     const answer = await streamModelStep({
       step,
@@ -249,7 +253,11 @@ export class TurnRun {
   #pendingText(): NewEvent[] {
     const text = this.#coalescer?.take();
     if (text === undefined) return [];
-    return splitText(text).map((piece) => ({ type: "text.delta", turnId: this.turn.id, data: { text: piece } }));
+    return splitText(text).map((piece) => ({
+      type: "text.delta",
+      turnId: this.turn.id,
+      data: { text: piece },
+    }));
   }
 
   /** The flush tick's path: not awaited by the loop; a failure fails the turn at its next event. */

@@ -58,7 +58,11 @@ describe("cancelTurn", () => {
     const holder = await start("slow");
     await waitForEvent(h.orchestrator, holder.conversationId, (e) => e.type === "text.delta");
     const waiter = await start("hello");
-    const waiting = await waitForEvent(h.orchestrator, waiter.conversationId, (e) => e.type === "turn.waiting");
+    const waiting = await waitForEvent(
+      h.orchestrator,
+      waiter.conversationId,
+      (e) => e.type === "turn.waiting",
+    );
     expect(waiting.data).toMatchObject({ reason: "queue", step: 1, attempt: 1 });
     expect(h.manager.snapshot()[0]?.queue.map((q) => q.turnId)).toEqual([waiter.turnId]);
     expect((await h.store.turns.get(waiter.turnId))?.status).toBe("waiting");
@@ -75,7 +79,10 @@ describe("cancelTurn", () => {
     const events = await h.untilFinal(conversationId, turnId);
     expect(expectGapFree(events)).toBe(true);
     expect(events.at(-1)?.type).toBe("turn.cancelled");
-    expect(events.at(-1)?.data).toMatchObject({ reason: "cancelled by the user", memory: expect.any(Object) });
+    expect(events.at(-1)?.data).toMatchObject({
+      reason: "cancelled by the user",
+      memory: expect.any(Object),
+    });
     const streamed = events
       .filter((e) => e.type === "text.delta")
       .map((e) => String(e.data.text))
@@ -136,7 +143,12 @@ describe("cancelTurn", () => {
 
   test("nothing leaks: no active turn, listener, deadline, queued waiter or held slot", () => {
     expect(h.orchestrator.getActiveConversationCount()).toBe(0);
-    expect(h.orchestrator.stats).toEqual({ liveListeners: 0, subscriptions: 0, pendingWrites: 0, deadlines: 0 });
+    expect(h.orchestrator.stats).toEqual({
+      liveListeners: 0,
+      subscriptions: 0,
+      pendingWrites: 0,
+      deadlines: 0,
+    });
     expect(h.manager.snapshot()[0]).toMatchObject({ inFlight: 0, queue: [] });
   });
 });

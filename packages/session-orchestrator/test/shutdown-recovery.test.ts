@@ -10,7 +10,7 @@ import {
 } from "./fixtures/orchestrator-host.ts";
 import { hangTool } from "./fixtures/test-tools.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -86,7 +86,11 @@ describe("crash recovery at activation", () => {
     const ids: Array<{ conversationId: string; turnId: string }> = [];
     for (const status of ["queued", "waiting", "running"] as const) {
       const conversationId = await first.newConversation();
-      const { turn } = await first.store.turns.claim({ conversationId, text: "hi", promptStartedAt: Date.now() });
+      const { turn } = await first.store.turns.claim({
+        conversationId,
+        text: "hi",
+        promptStartedAt: Date.now(),
+      });
       if (status !== "queued") await first.store.turns.setStatus(turn.id, status);
       await first.store.events.appendMany(conversationId, [
         { type: "turn.started", turnId: turn.id, data: {} },
@@ -119,7 +123,10 @@ describe("crash recovery at activation", () => {
     }
     expect(await second.store.locks.list("default")).toEqual([]);
     // The conversation is usable again.
-    const next = await second.orchestrator.startTurn({ conversationId: ids[0]!.conversationId, text: "hello" });
+    const next = await second.orchestrator.startTurn({
+      conversationId: ids[0]!.conversationId,
+      text: "hello",
+    });
     const events = await second.untilFinal(ids[0]!.conversationId, next.turnId);
     expect(events.at(-1)?.type).toBe("turn.completed");
   });
@@ -128,7 +135,11 @@ describe("crash recovery at activation", () => {
     const dataDir = tempDir();
     const first = await host(dataDir);
     const conversationId = await first.newConversation();
-    const { turn } = await first.store.turns.claim({ conversationId, text: "hi", promptStartedAt: Date.now() });
+    const { turn } = await first.store.turns.claim({
+      conversationId,
+      text: "hi",
+      promptStartedAt: Date.now(),
+    });
     await first.store.turns.setStatus(turn.id, "running");
     await first.store.events.appendMany(conversationId, [
       { type: "turn.started", turnId: turn.id, data: {} },

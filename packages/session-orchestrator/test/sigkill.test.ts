@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectGapFree, startOrchestratorHost } from "./fixtures/orchestrator-host.ts";
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -78,6 +78,10 @@ test("a host killed with SIGKILL mid-turn: after restart the turn is interrupted
     expect(events[(line.seq as number) - 1]).toMatchObject({ seq: line.seq, type: line.type, turnId });
   }
   expect(events.length).toBeGreaterThan(before.length);
-  expect(events.at(-1)).toMatchObject({ type: "turn.interrupted", turnId, data: { reason: "host restarted" } });
+  expect(events.at(-1)).toMatchObject({
+    type: "turn.interrupted",
+    turnId,
+    data: { reason: "host restarted" },
+  });
   expect(events.filter((e) => e.type.startsWith("turn.") && e.type !== "turn.started")).toHaveLength(1);
 });

@@ -39,7 +39,11 @@ describe("a single-step turn", () => {
     expect(started?.data.memory).toEqual({ rssBytes: expect.any(Number), heapUsedBytes: expect.any(Number) });
     expect(step?.data).toEqual({ step: 1, attempt: 1 });
     expect(text?.data).toEqual({ text: "Hello from the script." });
-    expect(done?.data).toMatchObject({ finishReason: "stop", steps: 1, memory: { rssBytes: expect.any(Number) } });
+    expect(done?.data).toMatchObject({
+      finishReason: "stop",
+      steps: 1,
+      memory: { rssBytes: expect.any(Number) },
+    });
     expect((await h.store.turns.get(turnId))?.status).toBe("completed");
     const messages = await h.store.messages.list(conversationId);
     expect(messages.map((m) => m.role)).toEqual(["user", "assistant"]);
@@ -88,7 +92,14 @@ describe("the tool loop", () => {
     expect(ofType(events, "step.started").map((e) => e.data.step)).toEqual([1, 2, 3]);
     expect(events.at(-1)?.data).toMatchObject({ steps: 3 });
     const messages = await h.store.messages.list(conversationId);
-    expect(messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant", "tool", "assistant"]);
+    expect(messages.map((m) => m.role)).toEqual([
+      "user",
+      "assistant",
+      "tool",
+      "assistant",
+      "tool",
+      "assistant",
+    ]);
     expect(messages[2]?.parts[0]).toMatchObject({ type: "tool-result", output: "echo: one", isError: false });
     expect(messages.every((m) => m.turnId === turnId)).toBe(true);
   });
@@ -106,7 +117,9 @@ describe("the tool loop", () => {
     const { events } = await runTurn("unknown-tool");
     const [result] = ofType(events, "tool.result");
     expect(result?.data).toMatchObject({ toolName: "nope", isError: true });
-    expect(String(result?.data.output)).toContain('Unknown tool "nope". Available tools: echo, explode, refuse');
+    expect(String(result?.data.output)).toContain(
+      'Unknown tool "nope". Available tools: echo, explode, refuse',
+    );
     expect(events.at(-1)?.type).toBe("turn.completed");
   });
 
@@ -197,7 +210,12 @@ describe("subscriptions", () => {
 
 test("nothing is left behind once every turn has settled", () => {
   expect(h.orchestrator.getActiveConversationCount()).toBe(0);
-  expect(h.orchestrator.stats).toEqual({ liveListeners: 0, subscriptions: 0, pendingWrites: 0, deadlines: 0 });
+  expect(h.orchestrator.stats).toEqual({
+    liveListeners: 0,
+    subscriptions: 0,
+    pendingWrites: 0,
+    deadlines: 0,
+  });
   const [snapshot] = h.manager.snapshot();
   expect(snapshot?.inFlight).toBe(0);
   expect(snapshot?.queue).toEqual([]);
