@@ -47,6 +47,8 @@ export async function* runAttempt(
   stallTimeoutMs: number,
 ): AsyncGenerator<StreamPart, AttemptOutcome> {
   const events: StreamPart[] = [];
+  // After the grant no callback fires any more, so parts need no race against `wake`.
+  let granted = false;
   let wake: (() => void) | undefined;
   const push = (part: StreamPart) => {
     events.push(part);
@@ -63,7 +65,10 @@ export async function* runAttempt(
       conversationId: context.conversationId,
       stallTimeoutMs,
       onWaiting: () => push({ type: "waiting", reason: "queue", attempt }),
-      onGranted: () => push({ type: "slot-granted", attempt }),
+      onGranted: () => {
+        granted = true;
+        push({ type: "slot-granted", attempt });
+      },
     })
     [Symbol.asyncIterator]();
 
@@ -90,7 +95,8 @@ export async function* runAttempt(
     for (;;) {
       // Callbacks can fire inside `next()` itself, before `wake` exists: check the queue first.
       if (result === undefined && failure === undefined && events.length === 0) {
-        await Promise.race([pending, new Promise<void>((resolve) => (wake = resolve))]);
+        if (granted) await pending;
+        else await Promise.race([pending, new Promise<void>((resolve) => (wake = resolve))]);
         wake = undefined;
       }
       while (events.length > 0) yield events.shift() as StreamPart;
