@@ -1,5 +1,5 @@
 import { slugPattern } from "@dispatch/wire";
-import { invalidField } from "./store-error.ts";
+import { invalidField, type StoreError } from "./store-error.ts";
 
 /** Checks a string's length in UTF-16 units (the unit zod's `.max` counts at the HTTP edge). */
 export function checkText(field: string, value: unknown, bounds: { min?: number; max: number }): string {
@@ -61,7 +61,7 @@ export function checkInteger(field: string, value: unknown, bounds: { min: numbe
 }
 
 /** `invalid_request` for `field` that quotes the rejected value. */
-export function invalidFieldOf(field: string, value: unknown, message: string) {
+export function invalidFieldOf(field: string, value: unknown, message: string): StoreError {
   return invalidField(field, `${message}, got ${JSON.stringify(value) ?? String(value)}`);
 }
 

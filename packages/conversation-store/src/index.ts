@@ -1,4 +1,5 @@
 export { type StoreConfig, storeConfigSchema } from "./config.ts";
+export { eventPage } from "./event-log.ts";
 export { conversationStoreExtension, databaseFileName } from "./extension.ts";
 export { type MigrationReport, migrationsFolder } from "./migrations.ts";
 export {

@@ -72,24 +72,32 @@ export class SqliteMessageRepository implements MessageRepository {
         }
       }
       const now = this.#db.now();
-      const row = this.#db.orm
+      const id = `m_${Bun.randomUUIDv7()}`;
+      this.#db.orm
         .insert(messages)
         .values({
-          id: `m_${Bun.randomUUIDv7()}`,
+          id,
           conversationId,
           turnId,
           role: role.data,
           parts: JSON.stringify(parts.data),
           createdAt: now,
         })
-        .returning()
-        .get();
+        .run();
       this.#db.orm
         .update(conversations)
         .set({ updatedAt: now })
         .where(eq(conversations.id, conversationId))
         .run();
-      return { ...toMessage({ ...row, parts: "[]" }), parts: parts.data };
+      const message: Message = {
+        id,
+        conversationId,
+        turnId,
+        role: role.data,
+        parts: parts.data,
+        createdAt: new Date(now).toISOString(),
+      };
+      return message;
     });
   }
 
