@@ -146,16 +146,16 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       const result = outcome.value;
       if (result.kind === "done") return;
       const error = result.error;
+      const providerDelay = error.retryAfterMs;
+      const paused =
+        providerDelay !== undefined && (error.code === "rate_limited" || error.code === "overloaded");
+      // The provider asked everyone to wait, not just this call (even if this call gives up now).
+      if (paused) manager.pauseUntil(providerId, now() + providerDelay);
       if (attempt >= maxAttempts) {
         yield fail(gaveUp(error, attempt), attempt);
         return;
       }
-      const providerDelay = error.retryAfterMs;
       const delayMs = providerDelay ?? backoffDelay(attempt, backoff, random);
-      const paused =
-        providerDelay !== undefined && (error.code === "rate_limited" || error.code === "overloaded");
-      // The provider asked everyone to wait, not just this call: no new grants until then.
-      if (paused) manager.pauseUntil(providerId, now() + delayMs);
       observer.retry?.({ providerId, error, attempt, delayMs, paused });
       yield {
         type: "waiting",

@@ -163,6 +163,14 @@ describe("retries and failures", () => {
     expect(parts.filter(isRetryWait)).toHaveLength(2);
   });
 
+  test("a 429 with a delay on the last attempt still pauses the provider for others", async () => {
+    const { server, service, manager } = rig({ maxAttempts: 1 });
+    server.setResponder(() => ({ status: 429, headers: { "retry-after-ms": "60000" } }));
+    const error = errorOf(await collect(service.stream("p1", ask("hi"), context("a", 1000))));
+    expect(error.message).toStartWith("gave up after 1 attempt; last answer: ");
+    expect(manager.snapshot()[0]?.coolingUntil).toBeGreaterThan(Date.now() + 50_000);
+  });
+
   test("401 is final at once: one request, a message naming the key variable", async () => {
     const { server, service } = rig();
     server.setResponder(() => ({ status: 401 }));
