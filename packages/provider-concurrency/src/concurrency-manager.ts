@@ -7,6 +7,7 @@ import {
   stalledError,
   unknownProviderError,
 } from "./concurrency-errors.ts";
+import { overdueLeases } from "./lease-watchdog.ts";
 import { ManagedLease } from "./managed-lease.ts";
 import {
   type ConcurrencyManagerOptions,
@@ -17,6 +18,7 @@ import {
 import { ProviderQueue } from "./provider-queue.ts";
 import type { AcquireRequest, ConcurrencyManager, Lease, ProviderSlotsSnapshot } from "./types.ts";
 import { type ProviderState, Waiter } from "./waiter.ts";
+import { WorkspaceIndex } from "./workspace-index.ts";
 
 /** Creates a concurrency manager; its watchdog timer starts at once and stops at `dispose()`. */
 export function createConcurrencyManager(
@@ -39,8 +41,7 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
   readonly #observer: ConcurrencyObserver;
   readonly #providers = new Map<string, ProviderState>();
   readonly #starred = new Set<string>();
-  /** Live waiters of each workspace, across providers, so a star moves them without a scan. */
-  readonly #byWorkspace = new Map<string, Set<Waiter>>();
+  readonly #byWorkspace = new WorkspaceIndex<Waiter>();
   readonly #leases = new Set<ManagedLease>();
   readonly #releaseLease = (lease: ManagedLease) => this.#release(lease);
   readonly #now: () => number;
@@ -102,12 +103,7 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
     }
     const waiter = new Waiter(++this.#seq, request, provider, this.#starred.has(request.workspaceId), now);
     queue.push(waiter);
-    let mine = this.#byWorkspace.get(request.workspaceId);
-    if (mine === undefined) {
-      mine = new Set();
-      this.#byWorkspace.set(request.workspaceId, mine);
-    }
-    mine.add(waiter);
+    this.#byWorkspace.add(request.workspaceId, waiter);
     if (signal !== undefined) {
       const onAbort = () => this.#abortWaiter(waiter);
       waiter.onAbort = onAbort;
@@ -126,7 +122,7 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
   setStarred(workspaceId: string, starred: boolean): void {
     if (starred) this.#starred.add(workspaceId);
     else this.#starred.delete(workspaceId);
-    const waiters = this.#byWorkspace.get(workspaceId);
+    const waiters = this.#byWorkspace.waiters(workspaceId);
     if (waiters === undefined) return;
     const touched = new Set<ProviderState>();
     for (const waiter of waiters) {
@@ -199,31 +195,25 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
    */
   checkLeases(): void {
     const now = this.#clock.now();
-    const overdue: Array<[ManagedLease, DispatchError]> = [];
-    for (const lease of this.#leases) {
-      const heldMs = now - lease.grantedAt;
-      const silentMs = now - lease.lastTouch;
-      if (heldMs > this.#maxLeaseMs) {
+    for (const verdict of overdueLeases(this.#leases, now, this.#maxLeaseMs)) {
+      const { lease } = verdict;
+      const fields = { providerId: lease.providerId, workspaceId: lease.workspaceId, turnId: lease.turnId };
+      let reason: DispatchError;
+      if (verdict.kind === "reclaimed") {
+        const { heldMs } = verdict;
         this.#logger?.error("lease held longer than maxLeaseMs; reclaimed by the safety net", {
-          providerId: lease.providerId,
-          turnId: lease.turnId,
+          ...fields,
           heldMs,
           maxLeaseMs: this.#maxLeaseMs,
         });
         this.#observer.reclaimed?.({ providerId: lease.providerId, heldMs });
-        overdue.push([lease, reclaimedError(lease.providerId, heldMs, this.#maxLeaseMs)]);
-      } else if (lease.stallTimeoutMs !== undefined && silentMs > lease.stallTimeoutMs) {
-        this.#logger?.warn("model stream stalled; aborted", {
-          providerId: lease.providerId,
-          turnId: lease.turnId,
-          silentMs,
-        });
-        this.#observer.stalled?.({ providerId: lease.providerId, silentMs });
-        overdue.push([lease, stalledError(lease.providerId, lease.stallTimeoutMs)]);
+        reason = reclaimedError(lease.providerId, heldMs, this.#maxLeaseMs);
+      } else {
+        this.#logger?.warn("model stream stalled; aborted", { ...fields, silentMs: verdict.silentMs });
+        this.#observer.stalled?.({ providerId: lease.providerId, silentMs: verdict.silentMs });
+        reason = stalledError(lease.providerId, verdict.stallTimeoutMs);
       }
-    }
-    // Free the slot first, so whoever reacts to the abort already sees it free.
-    for (const [lease, reason] of overdue) {
+      // Free the slot first, so whoever reacts to the abort already sees it free.
       lease.release();
       lease.abort(reason);
     }
@@ -333,9 +323,7 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
 
   /** Drops a waiter that left the queue from the workspace index and removes its abort listener. */
   #unlink(waiter: Waiter): void {
-    const workspaceId = waiter.request.workspaceId;
-    const mine = this.#byWorkspace.get(workspaceId);
-    if (mine?.delete(waiter) && mine.size === 0) this.#byWorkspace.delete(workspaceId);
+    this.#byWorkspace.delete(waiter.request.workspaceId, waiter);
     if (waiter.onAbort !== undefined) {
       waiter.request.signal?.removeEventListener("abort", waiter.onAbort);
       waiter.onAbort = undefined;

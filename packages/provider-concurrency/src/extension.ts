@@ -3,6 +3,7 @@ import { defineExtension } from "@dispatch/kernel";
 import { createConcurrencyManager } from "./concurrency-manager.ts";
 import { registerConcurrencyMetrics } from "./concurrency-metrics.ts";
 import { concurrencyConfigSchema } from "./config.ts";
+import type { ProviderStats } from "./manager-options.ts";
 import { syncStarred } from "./starred-sync.ts";
 import { concurrencyManagerRef } from "./types.ts";
 
@@ -22,7 +23,8 @@ export const providerConcurrencyExtension = defineExtension({
   config: { key: "concurrency", schema: concurrencyConfigSchema },
   async activate(ctx) {
     const store = ctx.use(conversationStoreRef);
-    let stats: () => ReturnType<typeof manager.stats> = () => [];
+    // The gauges read the manager, which needs the observer the metrics make: bind late.
+    let stats: () => ProviderStats[] = () => [];
     const observer = registerConcurrencyMetrics(ctx.metrics, () => stats());
     const manager = createConcurrencyManager({ ...ctx.config, logger: ctx.logger, observer });
     stats = () => manager.stats();
