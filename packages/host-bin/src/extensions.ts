@@ -7,6 +7,7 @@ import { memTelemetryExtension } from "@dispatch/mem-telemetry";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
 import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
+import { sshPoolExtension } from "@dispatch/ssh-pool";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
@@ -19,6 +20,7 @@ export function builtinExtensions(): AnyExtension[] {
     providerConcurrencyExtension,
     providersExtension,
     sessionOrchestratorExtension,
+    sshPoolExtension,
     workspaceToolsExtension,
     transportHttpExtension,
   ];
