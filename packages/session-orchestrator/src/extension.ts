@@ -64,6 +64,10 @@ export const sessionOrchestratorExtension = defineExtension({
       ctx.metrics.removeSingleMetric(metricNames.finished);
       ctx.metrics.removeSingleMetric(metricNames.active);
     });
+    for (const event of ["workspace.updated", "workspace.starred", "workspace.unstarred"] as const) {
+      ctx.bus.subscribe(event, ({ workspace }) => orchestrator.forgetWorkspace(workspace.id));
+    }
+    ctx.bus.subscribe("workspace.deleted", ({ id }) => orchestrator.forgetWorkspace(id));
     const recovered = await orchestrator.recoverUnfinished();
     if (recovered > 0)
       ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });

@@ -1,7 +1,7 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
 import { DispatchError, type ExtensionBus, type Logger, messageOf } from "@dispatch/kernel";
 import type { ProvidersService } from "@dispatch/providers";
-import type { ConversationEvent, TurnStatus } from "@dispatch/wire";
+import type { ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
 import { z } from "zod";
 import type { OrchestratorConfig } from "./config.ts";
 import { DeadlineWatch } from "./deadline-watch.ts";
@@ -11,7 +11,7 @@ import { FlushTicker } from "./flush-ticker.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
-import { TurnRun } from "./turn-run.ts";
+import { type ConversationInfo, TurnRun } from "./turn-run.ts";
 import type { EventSubscription, MemorySample, Orchestrator } from "./types.ts";
 
 /** What the orchestrator is built from; the extension wires the real services in. */
@@ -36,6 +36,8 @@ const StartTurnInput = z
 
 /** Extra time shutdown gives turns it had to close itself after the deadline. */
 const forcedCloseGraceMs = 500;
+/** Conversations and workspaces kept in memory; the least recently used beyond this are dropped. */
+const cacheLimit = 10_000;
 
 /** The turn engine (DESIGN §5): one active turn per conversation, events persisted then published. */
 export class TurnOrchestrator implements Orchestrator {
@@ -49,6 +51,11 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #ticker: FlushTicker;
   readonly #deadlines: DeadlineWatch;
   readonly #deadlineOf = new Map<TurnRun, () => void>();
+  // Each saves a store read per turn. A conversation's provider, model and workspace never change; a
+  // workspace can, so `forgetWorkspace` (wired to the store's bus events) drops it on update or delete.
+  readonly #conversations = new Map<string, ConversationInfo>();
+  readonly #workspaces = new Map<string, Workspace>();
+  #workspaceEpoch = 0;
   #closing = false;
 
   constructor(deps: OrchestratorDeps) {
@@ -76,16 +83,19 @@ export class TurnOrchestrator implements Orchestrator {
     const refusal = this.#deps.admitTurn?.();
     if (refusal !== undefined) throw refusal;
     const { conversationId, text } = parsed.data;
-    const conversation = await this.#deps.store.conversations.get(conversationId);
-    if (conversation === undefined) {
-      throw new DispatchError("not_found", `conversation "${conversationId}" does not exist`);
+    const conversation = await this.#conversationInfo(conversationId);
+    let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
+    try {
+      claimed = await this.#deps.store.turns.claim({ conversationId, text, promptStartedAt: Date.now() });
+    } catch (error) {
+      // A cached conversation may have gone with its workspace; the claim is the authority.
+      if (DispatchError.isInstance(error) && error.code === "not_found")
+        this.#conversations.delete(conversationId);
+      throw error;
     }
-    const { turn, message } = await this.#deps.store.turns.claim({
-      conversationId,
-      text,
-      promptStartedAt: Date.now(),
-    });
+    const { turn, message } = claimed;
     const run = new TurnRun(turn, conversation, {
+      workspaceOf: (id) => this.#workspaceOf(id),
       store: this.#deps.store,
       providers: this.#deps.providers,
       tools: this.tools,
@@ -191,6 +201,12 @@ export class TurnOrchestrator implements Orchestrator {
     return unfinished.length;
   }
 
+  /** Drops a cached workspace; call when it is updated or deleted. */
+  forgetWorkspace(id: string): void {
+    this.#workspaceEpoch += 1;
+    this.#workspaces.delete(id);
+  }
+
   /** Stops timers and ends every subscription with `shutdown`. Call after `cancelAll`. */
   dispose(): void {
     this.#closing = true;
@@ -208,6 +224,27 @@ export class TurnOrchestrator implements Orchestrator {
       pendingWrites: this.#writer.pendingConversations,
       deadlines: this.#deadlines.size,
     };
+  }
+
+  async #conversationInfo(conversationId: string): Promise<ConversationInfo> {
+    const cached = this.#conversations.get(conversationId);
+    if (cached !== undefined) return remember(this.#conversations, conversationId, cached);
+    const conversation = await this.#deps.store.conversations.get(conversationId);
+    if (conversation === undefined) {
+      throw new DispatchError("not_found", `conversation "${conversationId}" does not exist`);
+    }
+    const { id, workspaceId, provider, model } = conversation;
+    return remember(this.#conversations, conversationId, { id, workspaceId, provider, model });
+  }
+
+  async #workspaceOf(id: string): Promise<Workspace | undefined> {
+    const cached = this.#workspaces.get(id);
+    if (cached !== undefined) return remember(this.#workspaces, id, cached);
+    const epoch = this.#workspaceEpoch;
+    const workspace = await this.#deps.store.workspaces.get(id);
+    // A workspace forgotten while we read may be newer than what we got: use it, but do not keep it.
+    if (workspace === undefined || epoch !== this.#workspaceEpoch) return workspace;
+    return remember(this.#workspaces, id, workspace);
   }
 
   #publish(conversationId: string, event: ConversationEvent): void {
@@ -235,6 +272,17 @@ export class TurnOrchestrator implements Orchestrator {
       this.#deps.logger.error("turn.finished handler failed", { err: messageOf(error) });
     }
   }
+}
+
+/** Puts `value` last in the map's order (most recently used) and drops the oldest entry past the limit. */
+function remember<V>(map: Map<string, V>, key: string, value: V): V {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > cacheLimit) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+  return value;
 }
 
 async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {

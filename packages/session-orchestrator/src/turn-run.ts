@@ -21,8 +21,13 @@ import {
 } from "./turn-outcome.ts";
 import type { MemorySample } from "./types.ts";
 
+/** The parts of a conversation a turn uses; none of them can change after the conversation is created. */
+export type ConversationInfo = Pick<Conversation, "id" | "workspaceId" | "provider" | "model">;
+
 /** What a turn needs from the orchestrator. */
 export interface TurnRunDeps {
+  /** The workspace, or undefined when it no longer exists. */
+  workspaceOf(id: string): Promise<Workspace | undefined>;
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
   tools: MapToolRegistry;
@@ -48,7 +53,7 @@ type TurnEvent = Omit<NewEvent, "turnId">;
  */
 export class TurnRun {
   readonly turn: Turn;
-  readonly conversation: Conversation;
+  readonly conversation: ConversationInfo;
   /** Resolves with the final status once the final event is published. Never rejects. */
   readonly settled: Promise<TurnStatus>;
   readonly #deps: TurnRunDeps;
@@ -63,7 +68,7 @@ export class TurnRun {
   #steps = 0;
   readonly #usage = { inputTokens: 0, outputTokens: 0 };
 
-  constructor(turn: Turn, conversation: Conversation, deps: TurnRunDeps) {
+  constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
     this.conversation = conversation;
     this.#deps = deps;
@@ -120,7 +125,7 @@ export class TurnRun {
         data: { provider: conversation.provider, model: conversation.model, memory: this.#sample() },
       },
     ]);
-    const workspace = await store.workspaces.get(conversation.workspaceId);
+    const workspace = await this.#deps.workspaceOf(conversation.workspaceId);
     if (workspace === undefined)
       return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
     const [history, agentsFile] = await Promise.all([

@@ -219,3 +219,40 @@ describe("shutdown past the deadline", () => {
     expect(events.map((e) => e.type)).toEqual(["turn.started", "turn.interrupted"]);
   });
 });
+
+describe("cached workspaces and conversations", () => {
+  test("a workspace changed between turns is seen by the next turn; a deleted one ends in not_found", async () => {
+    const script = {
+      replies: [{ when: "^where", steps: [{ tool: "where", input: {} }, { text: "there" }] }],
+    };
+    const h = await host({ script });
+    h.orchestrator.tools.register({
+      name: "where",
+      description: "Says the workspace root.",
+      input: z.object({}),
+      run: async (_input, context) => ({ output: context.workspace.root }),
+    });
+    const first = mkdtempSync(join(tmpdir(), "orch-ws-"));
+    const second = mkdtempSync(join(tmpdir(), "orch-ws-"));
+    cleanups.push(() => rmSync(first, { recursive: true, force: true }));
+    cleanups.push(() => rmSync(second, { recursive: true, force: true }));
+    await h.store.workspaces.create({ id: "moving", root: first });
+    const { id: conversationId } = await h.store.conversations.create({
+      workspaceId: "moving",
+      provider: "scripted",
+      model: "demo",
+    });
+    const rootSeen = async () => {
+      const { turnId } = await h.orchestrator.startTurn({ conversationId, text: "where" });
+      const events = await h.untilFinal(conversationId, turnId);
+      return events.find((e) => e.type === "tool.result" && e.turnId === turnId)?.data.output;
+    };
+    expect(await rootSeen()).toBe(first);
+    await h.store.workspaces.update("moving", { root: second });
+    expect(await rootSeen()).toBe(second);
+    await h.store.workspaces.delete("moving");
+    await expect(h.orchestrator.startTurn({ conversationId, text: "where" })).rejects.toMatchObject({
+      code: "not_found",
+    });
+  });
+});
