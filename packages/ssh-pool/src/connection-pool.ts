@@ -50,6 +50,7 @@ export interface PoolStats {
 }
 
 interface Waiter {
+  readonly ticket: number;
   grant(connection: SshConnection): void;
   fail(error: unknown): void;
 }
@@ -76,6 +77,7 @@ export class ConnectionPool {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
   #failuresTotal = 0;
+  #nextTicket = 1;
   #lastError: DispatchError | undefined;
 
   constructor(options: ConnectionPoolOptions) {
@@ -106,12 +108,16 @@ export class ConnectionPool {
     open: (connection: SshConnection) => Promise<T>,
     options: { signal?: AbortSignal; priority?: boolean } = {},
   ): Promise<ChannelLease<T>> {
-    let front = options.priority ?? false;
+    // Clean-up commands go before everything; a refused command keeps its original place.
+    const ticket = this.#nextTicket++ - (options.priority ? 2 ** 52 : 0);
+    let requeued = false;
     for (let refusals = 0; ; refusals++) {
-      const connection = await this.#acquire(options.signal, front);
+      const connection = await this.#acquire(options.signal, ticket, requeued || options.priority === true);
+      const seq = connection.beginOpen();
       try {
         const value = await open(connection);
         connection.lastActivityAt = this.#now();
+        connection.peakChannels = Math.max(connection.peakChannels, connection.channelsAheadOf(seq) + 1);
         let released = false;
         return {
           connection,
@@ -119,10 +125,12 @@ export class ConnectionPool {
           release: () => {
             if (released) return;
             released = true;
+            connection.endOpen(seq);
             this.#release(connection);
           },
         };
       } catch (error) {
+        connection.endOpen(seq);
         connection.leases -= 1;
         if (!isChannelRefusal(error) || refusals >= MAX_REFUSALS || options.signal?.aborted) {
           this.#pump();
@@ -130,8 +138,13 @@ export class ConnectionPool {
             ? error
             : new DispatchError("io_error", `host "${this.hostId}": ${messageOf(error)}`, { cause: error });
         }
-        if (connection.state === "ready") connection.budget = Math.max(1, connection.channelsInUse);
-        front = true;
+        if (connection.state === "ready") {
+          // sshd frees a closed session a moment after it says so; a refusal in that moment must not
+          // lower the budget below what this connection has already held at once.
+          const ahead = Math.min(connection.budget, connection.channelsAheadOf(seq));
+          connection.budget = Math.max(1, connection.peakChannels, ahead);
+        }
+        requeued = true;
       }
     }
   }
@@ -207,10 +220,12 @@ export class ConnectionPool {
     for (const connection of connections) connection.destroy();
   }
 
-  #acquire(signal: AbortSignal | undefined, front: boolean): Promise<SshConnection> {
+  /** A slot now when one is free and nobody waits ahead; otherwise a place in the queue. */
+  #acquire(signal: AbortSignal | undefined, ticket: number, admitted: boolean): Promise<SshConnection> {
     if (this.#disposed) return Promise.reject(poolClosedError(this.hostId));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#queue.size === 0 || front) {
+    const head = this.#queue.peek();
+    if (head === undefined || (admitted && ticket < head.ticket)) {
       const connection = this.#roomyConnection();
       if (connection) {
         connection.leases += 1;
@@ -225,6 +240,7 @@ export class ConnectionPool {
         if (this.#queue.remove(waiter)) reject(signal?.reason);
       };
       const waiter: Waiter = {
+        ticket,
         grant: (connection) => {
           signal?.removeEventListener("abort", onAbort);
           resolve(connection);
@@ -234,7 +250,7 @@ export class ConnectionPool {
           reject(error);
         },
       };
-      if (front) this.#queue.unshift(waiter);
+      if (admitted) this.#queue.insert(waiter);
       else if (!this.#queue.push(waiter)) {
         reject(queueFullError(this.hostId, this.#queue.limit));
         return;

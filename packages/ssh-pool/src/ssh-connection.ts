@@ -62,6 +62,8 @@ export class SshConnection {
   #settleConnect: ((error: DispatchError | undefined) => void) | undefined;
   readonly #closed: Promise<void>;
   readonly #closeListeners = new Set<() => void>();
+  readonly #opens = new Set<number>();
+  #nextOpen = 0;
   #resolveClosed!: () => void;
 
   constructor(config: HostConfig, events: ConnectionEvents, now: number) {
@@ -83,6 +85,31 @@ export class SshConnection {
       safely(() => this.#client.setNoDelay(true));
       this.#settle(undefined);
     });
+  }
+
+  /** Most channels ever open at once here: sshd's `MaxSessions` is at least this. */
+  peakChannels = 0;
+
+  /** Starts accounting for one channel open; returns its sequence number. */
+  beginOpen(): number {
+    const seq = this.#nextOpen++;
+    this.#opens.add(seq);
+    return seq;
+  }
+
+  /** The channel opened as `seq` was refused or has closed. */
+  endOpen(seq: number): void {
+    this.#opens.delete(seq);
+  }
+
+  /**
+   * Channels sshd held when it answered open `seq`: it answers opens in order, so every earlier open
+   * that was not refused (plus the sftp session) counted against its `MaxSessions` at that moment.
+   */
+  channelsAheadOf(seq: number): number {
+    let ahead = this.#sftpHeld ? 1 : 0;
+    for (const other of this.#opens) if (other < seq) ahead += 1;
+    return ahead;
   }
 
   /** Channels in use: leases plus the sftp session. */
@@ -302,7 +329,18 @@ export class SshConnection {
   }
 
   #onError(error: Error): void {
-    const mapped = this.#hostKeyError ?? connectError(this.#config, error, this.#config.connectTimeoutMs);
+    const mapped =
+      this.#hostKeyError ??
+      (this.state === "connecting"
+        ? connectError(this.#config, error, this.#config.connectTimeoutMs)
+        : new DispatchError(
+            "unavailable",
+            `connection to host "${this.#config.id}" failed: ${messageOf(error)}`,
+            {
+              cause: error,
+              details: { hostId: this.#config.id },
+            },
+          ));
     this.#firstError ??= mapped;
     if (this.state === "connecting") this.#fail(mapped);
   }

@@ -1,9 +1,15 @@
+/** Something that waits in a `WaitQueue`; lower tickets are served first. */
+export interface Ticketed {
+  readonly ticket: number;
+}
+
 /**
- * A bounded FIFO of waiters. `unshift` (a waiter put back after a refused channel) may exceed the
- * bound by design: that waiter was already admitted. Removal by identity is O(n); the queue holds
- * at most `limit` entries, and removal only happens on abort or timeout.
+ * A bounded FIFO of waiters ordered by ticket. `push` appends a newcomer (tickets grow with
+ * arrival, so the order holds) and is refused past the bound; `insert` puts back a waiter that was
+ * already admitted (a refused channel) at its ticket's place, regardless of the bound, so being
+ * refused never costs a waiter its turn. Removal is O(n); the queue holds at most `limit` newcomers.
  */
-export class WaitQueue<T> {
+export class WaitQueue<T extends Ticketed> {
   readonly limit: number;
   #items: T[] = [];
 
@@ -25,17 +31,19 @@ export class WaitQueue<T> {
     return true;
   }
 
-  /** Puts `item` first, regardless of the bound. */
-  unshift(item: T): void {
-    this.#items.unshift(item);
+  /** Puts `item` back in ticket order, regardless of the bound. */
+  insert(item: T): void {
+    let index = this.#items.length;
+    while (index > 0 && (this.#items[index - 1] as T).ticket > item.ticket) index -= 1;
+    this.#items.splice(index, 0, item);
   }
 
-  /** The oldest item without removing it. */
+  /** The first item without removing it. */
   peek(): T | undefined {
     return this.#items[0];
   }
 
-  /** Removes and returns the oldest item. */
+  /** Removes and returns the first item. */
   shift(): T | undefined {
     return this.#items.shift();
   }
@@ -48,7 +56,7 @@ export class WaitQueue<T> {
     return true;
   }
 
-  /** Removes and returns every item, oldest first. */
+  /** Removes and returns every item, first first. */
   drain(): T[] {
     const items = this.#items;
     this.#items = [];
