@@ -31,6 +31,8 @@ export class ExtensionRuntime {
   reason: string | undefined;
   readonly services = new Map<string, unknown>();
   readonly #disposers: Array<() => void | Promise<void>> = [];
+  /** Cancel functions of live timers; all are cleared first at shutdown. */
+  readonly #timers = new Set<() => void>();
   readonly readyHooks: Array<() => void | Promise<void>> = [];
   readonly #abort = new AbortController();
   #health: (() => Record<string, unknown>) | undefined;
@@ -44,6 +46,11 @@ export class ExtensionRuntime {
 
   get id(): string {
     return this.manifest.id;
+  }
+
+  /** Timers started through the context that have not fired (one-shot) or been cancelled yet. */
+  get liveTimers(): number {
+    return this.#timers.size;
   }
 
   /** The health details this extension reports; a throwing reporter is a fault, not a crash. */
@@ -79,11 +86,22 @@ export class ExtensionRuntime {
       },
     };
     const timer = (repeat: boolean, fn: () => void | Promise<void>, ms: number): CancelTimer => {
-      const wrapped = guard("timer", fn);
+      const guarded = guard("timer", fn);
+      // a one-shot timer forgets itself when it fires, so per-request timeouts do not pile up
+      const wrapped = repeat
+        ? guarded
+        : () => {
+            this.#timers.delete(cancel);
+            guarded();
+          };
       const handle = repeat ? setInterval(wrapped, ms) : setTimeout(wrapped, ms);
       handle.unref?.();
-      const cancel = () => (repeat ? clearInterval(handle) : clearTimeout(handle));
-      this.#disposers.push(cancel);
+      const cancel = () => {
+        this.#timers.delete(cancel);
+        if (repeat) clearInterval(handle);
+        else clearTimeout(handle);
+      };
+      this.#timers.add(cancel);
       return cancel;
     };
     return {
@@ -153,9 +171,13 @@ export class ExtensionRuntime {
     return provider.services.get(ref.id) as T;
   }
 
-  /** Fires the shutdown signal, runs disposers last-in-first-out, then `deactivate`; returns every error. */
+  /**
+   * Fires the shutdown signal, clears the extension's timers (so none fires mid-shutdown), runs its
+   * disposers last-in-first-out, then `deactivate`; returns every error.
+   */
   async dispose(callDeactivate = true): Promise<unknown[]> {
     this.#abort.abort(new KernelError("shutdown", `extension "${this.id}" is shutting down`));
+    for (const cancel of [...this.#timers]) cancel();
     const errors: unknown[] = [];
     while (this.#disposers.length > 0) {
       const dispose = this.#disposers.pop();

@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { Counter } from "prom-client";
-import { createServiceRef, defineExtension, type Host } from "../src/index.ts";
+import { ExtensionRuntime } from "../src/extension-runtime.ts";
+import {
+  createHost,
+  createMemoryLogger,
+  createServiceRef,
+  defineExtension,
+  type Host,
+  manifestSchema,
+} from "../src/index.ts";
 import { createTestHost } from "../src/testing.ts";
 import { fake, hostOf, rejectionOf } from "./fixtures.ts";
 
@@ -157,6 +165,51 @@ describe("timers", () => {
     await Bun.sleep(20);
     expect(ticks).toBe(atStop);
     expect(atStop).toBeLessThan(1000);
+  });
+
+  test("one-shot timers forget themselves once they fire; all are cleared before disposers run", async () => {
+    const { logger } = createMemoryLogger();
+    const host = createHost({ extensions: [], dataDir: "/unused", logger });
+    const definition = fake("ticker", []);
+    const runtime = new ExtensionRuntime(definition, manifestSchema.parse(definition.manifest), {
+      bus: host.bus,
+      metrics: host.metrics,
+      faults: host.faults,
+      logger,
+      host: host.info,
+      directory: { providerOf: () => undefined, runtime: () => undefined },
+    });
+    const ctx = runtime.createContext(undefined);
+    let fired = 0;
+    const all = Array.from(
+      { length: 100 },
+      () =>
+        new Promise<void>((done) => {
+          ctx.setTimeout(() => {
+            fired++;
+            done();
+          }, 1);
+        }),
+    );
+    await Promise.all(all);
+    expect(fired).toBe(100);
+    expect(runtime.liveTimers).toBe(0);
+
+    let late = false;
+    ctx.setTimeout(() => {
+      late = true;
+    }, 1);
+    ctx.setInterval(() => {
+      late = true;
+    }, 1);
+    let timersAtDispose = -1;
+    ctx.onDispose(async () => {
+      timersAtDispose = runtime.liveTimers;
+      await Bun.sleep(10);
+    });
+    await runtime.dispose();
+    expect(timersAtDispose).toBe(0);
+    expect(late).toBe(false);
   });
 
   test("a cancelled timer never fires", async () => {
