@@ -123,7 +123,7 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
     if (starred) this.#starred.add(workspaceId);
     else this.#starred.delete(workspaceId);
     const waiters = this.#byWorkspace.waiters(workspaceId);
-    if (waiters === undefined) return;
+    if (waiters.length === 0) return;
     const touched = new Set<ProviderState>();
     for (const waiter of waiters) {
       if (waiter.starred === starred) continue;

@@ -1,6 +1,7 @@
 import type { CancelTimer } from "@dispatch/kernel";
 import type { ProviderQueue, QueuedWaiter } from "./provider-queue.ts";
 import type { AcquireRequest, Lease } from "./types.ts";
+import type { WorkspaceLinks } from "./workspace-index.ts";
 
 /** A provider's slots, queue and pause, as the manager keeps them. */
 export interface ProviderState {
@@ -15,9 +16,12 @@ export interface ProviderState {
 }
 
 /** A queued `acquire`: its place in the order and the promise its caller awaits. */
-export class Waiter implements QueuedWaiter {
+export class Waiter implements QueuedWaiter, WorkspaceLinks<Waiter> {
   heapIndex = -1;
   live = true;
+  wsPrev: Waiter | undefined = undefined;
+  wsNext: Waiter | undefined = undefined;
+  wsLinked = false;
   starred: boolean;
   readonly seq: number;
   readonly promptStartedAt: number;
