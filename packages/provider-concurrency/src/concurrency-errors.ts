@@ -1,4 +1,26 @@
 import { DispatchError } from "@dispatch/kernel";
+import type { AcquireRequest } from "./types.ts";
+
+/**
+ * Why an `acquire` request cannot be queued, or undefined. A NaN time would silently break the
+ * heap's order, so it is refused here, at the boundary.
+ */
+export function invalidRequest(request: AcquireRequest): DispatchError | undefined {
+  if (!Number.isFinite(request.promptStartedAt)) {
+    return new DispatchError(
+      "invalid_request",
+      `Expected \`promptStartedAt\` to be a finite epoch-ms number, got \`${String(request.promptStartedAt)}\``,
+    );
+  }
+  const stall = request.stallTimeoutMs;
+  if (stall !== undefined && !(Number.isFinite(stall) && stall > 0)) {
+    return new DispatchError(
+      "invalid_request",
+      `Expected \`stallTimeoutMs\` to be a number > 0, got \`${String(stall)}\``,
+    );
+  }
+  return undefined;
+}
 
 /** `acquire` for a provider that was never given a limit. */
 export function unknownProviderError(providerId: string): DispatchError {

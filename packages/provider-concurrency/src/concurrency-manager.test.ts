@@ -230,6 +230,13 @@ describe("limits", () => {
     );
   });
 
+  test("a non-finite promptStartedAt or a bad stallTimeoutMs is refused", async () => {
+    const { manager } = setup();
+    expect(await codeOf(manager.acquire(request({ promptStartedAt: Number.NaN })))).toBe("invalid_request");
+    expect(await codeOf(manager.acquire(request({ stallTimeoutMs: 0 })))).toBe("invalid_request");
+    expect(manager.stats()[0]?.inFlight).toBe(0);
+  });
+
   test("a provider never given a limit: unknown_provider", async () => {
     const { manager } = setup();
     expect(await codeOf(manager.acquire(request({ providerId: "nope" })))).toBe("unknown_provider");

@@ -1,6 +1,7 @@
 import { type CancelTimer, DispatchError, type Logger } from "@dispatch/kernel";
 import { type Clock, systemClock } from "./clock.ts";
 import {
+  invalidRequest,
   queueFullError,
   reclaimedError,
   shutdownError,
@@ -90,6 +91,8 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
     if (provider === undefined) {
       return Promise.reject(unknownProviderError(request.providerId));
     }
+    const invalid = invalidRequest(request);
+    if (invalid !== undefined) return Promise.reject(invalid);
     const signal = request.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.#clock.now();

@@ -47,12 +47,15 @@ export interface ProviderSlotsSnapshot {
 
 /**
  * The concurrency manager: per-provider slots and a starred-first priority queue.
- * Errors are DispatchErrors with codes `provider_queue_full`, `unknown_provider`, or the abort
- * signal's own reason when a waiter is aborted.
+ * `acquire` rejects with DispatchErrors coded `provider_queue_full`, `unknown_provider`,
+ * `invalid_request` (a non-finite `promptStartedAt`, a bad `stallTimeoutMs`) or `shutdown` (after
+ * `dispose`), or with the abort signal's own reason when a waiter is aborted. A lease's `signal`
+ * aborts with DispatchErrors coded `stalled` or `lease_reclaimed`.
  */
 export interface ConcurrencyManager {
   /** Sets (or creates) a provider's limit; existing leases are kept. */
   setLimit(providerId: string, maxConcurrent: number): void;
+  /** Resolves to a lease at once if a slot is free and nobody waits, else when the queue order reaches it. */
   acquire(request: AcquireRequest): Promise<Lease>;
   /** Moves that workspace's queued waiters at once (O(k log n) for k waiters) and grants freed slots. */
   setStarred(workspaceId: string, starred: boolean): void;
