@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs OpenSSH's sshd from Debian's packages when missing (the ssh-pool tests run a real one).
-# Idempotent; never fails the build by itself: the SSH tests report a clear skip reason instead.
+# Idempotent; never fails the build by itself: without sshd the ssh-pool tests fail with a message
+# that says to run this script.
 set -u
 if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1 && command -v ssh >/dev/null 2>&1; then
   mkdir -p /run/sshd 2>/dev/null || true
