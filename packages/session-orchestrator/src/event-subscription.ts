@@ -95,6 +95,7 @@ export class ConversationSubscription implements EventSubscription, LiveListener
     this.#drop(reason);
   }
 
+  /** One consumer at a time; `return()` (a `break` out of for-await) closes the subscription. */
   [Symbol.asyncIterator](): AsyncIterator<ConversationEvent> {
     return {
       next: () => this.#next(),

@@ -80,3 +80,15 @@ export function capText(text: string, maxBytes: number): string {
   const head = bytes.subarray(0, maxBytes).toString("utf8");
   return `${head}\n[output truncated: ${bytes.byteLength - maxBytes} more bytes not shown]`;
 }
+
+/** The data of a `tool.result` event: the result with its output capped for the event log. */
+export function toolResultEventData(result: ToolCallResult): Record<string, unknown> {
+  const output = capText(result.output, maxEventOutputBytes);
+  return {
+    toolCallId: result.toolCallId,
+    toolName: result.toolName,
+    output,
+    isError: result.isError,
+    ...(output.length === result.output.length ? {} : { truncated: true }),
+  };
+}

@@ -9,7 +9,7 @@ import { toModelMessages } from "./model-messages.ts";
 import { type StepAnswer, streamModelStep } from "./model-step.ts";
 import { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 import { splitText, TextCoalescer } from "./text-coalescer.ts";
-import { capText, executeToolCall, maxEventOutputBytes, type ToolCallResult } from "./tool-execution.ts";
+import { executeToolCall, type ToolCallResult, toolResultEventData } from "./tool-execution.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
   failedOutcome,
@@ -217,19 +217,7 @@ export class TurnRun {
       };
       const result = await executeToolCall(call, this.#deps.tools, context, () => this.#abortedToolOutput());
       results.push(result);
-      const output = capText(result.output, maxEventOutputBytes);
-      await this.#emit([
-        {
-          type: "tool.result",
-          data: {
-            toolCallId: result.toolCallId,
-            toolName: result.toolName,
-            output,
-            isError: result.isError,
-            ...(output.length === result.output.length ? {} : { truncated: true }),
-          },
-        },
-      ]);
+      await this.#emit([{ type: "tool.result", data: toolResultEventData(result) }]);
     }
     return results;
   }
@@ -282,9 +270,16 @@ export class TurnRun {
     return stoppedOutcome(this.#stopKind, this.#deps.config.turnTimeoutMs);
   }
 
+  /** A sampler that throws must not leave the turn without its final event. */
   #sample(): MemorySample {
-    const { rssBytes, heapUsedBytes } = this.#deps.sampleMemory();
-    return { rssBytes, heapUsedBytes };
+    try {
+      const { rssBytes, heapUsedBytes } = this.#deps.sampleMemory();
+      return { rssBytes, heapUsedBytes };
+    } catch (error) {
+      this.#logger.warn("memory sampler failed; using process.memoryUsage()", { err: error });
+      const usage = process.memoryUsage();
+      return { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed };
+    }
   }
 
   async #writeFinal(outcome: TurnOutcome): Promise<TurnStatus> {

@@ -52,11 +52,19 @@ const subscribe = fc.record({
   slow: fc.boolean(),
 });
 const pause = fc.record({ kind: fc.constant("pause" as const), ms: fc.nat(12) });
+/** Starts a slow turn and subscribes once its first event is stored: a subscription across the seam. */
+const join = fc.record({
+  kind: fc.constant("join" as const),
+  c: fc.nat(conversationCount - 1),
+  from: fc.double({ min: 0, max: 1, noNaN: true }),
+  slow: fc.boolean(),
+});
 const op = fc.oneof(
   { arbitrary: start, weight: 3 },
   { arbitrary: cancel, weight: 1 },
   { arbitrary: subscribe, weight: 3 },
   { arbitrary: pause, weight: 3 },
+  { arbitrary: join, weight: 1 },
 );
 
 interface Reader {
@@ -100,6 +108,15 @@ test("every subscriber sees seq afterSeq+1..N exactly once, in order, under rand
           background.push(h.orchestrator.cancelTurn(conversations[o.c] as string));
         } else if (o.kind === "subscribe") {
           const conversationId = conversations[o.c] as string;
+          const last = await h.store.events.lastSeq(conversationId);
+          readers.push(read(conversationId, Math.floor(o.from * last), last, o.slow));
+        } else if (o.kind === "join") {
+          const conversationId = conversations[o.c] as string;
+          const before = await h.store.events.lastSeq(conversationId);
+          await h.orchestrator.startTurn({ conversationId, text: "prop" }).catch(() => undefined);
+          await waitFor(async () => (await h.store.events.lastSeq(conversationId)) > before, 2000).catch(
+            () => {},
+          );
           const last = await h.store.events.lastSeq(conversationId);
           readers.push(read(conversationId, Math.floor(o.from * last), last, o.slow));
         } else if (o.ms > 0) await Bun.sleep(o.ms);
