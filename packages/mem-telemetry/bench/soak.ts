@@ -1,0 +1,200 @@
+/**
+ * Soak drill (issue 10): many turns through the real HTTP API of the whole stack, heap after GC at a
+ * checkpoint and at the end. Target: heap after GC grows less than 5% from the 2,000th to the
+ * 10,000th turn.
+ *
+ *   bun packages/mem-telemetry/bench/soak.ts [--turns 10000] [--checkpoint 2000] [--every 2000]
+ *       [--conversations 50] [--max-concurrent 4] [--max-growth 0.05] [--snapshots DIR]
+ *
+ * Every built-in extension runs in this process (so `Bun.gc(true)` and `bun:jsc` see the server's
+ * heap), with a zero-delay scripted provider. Each conversation has one client that keeps an SSE
+ * stream open, posts a message (`POST /conversations/:id/messages`), waits for the turn's final
+ * event on its stream, and posts the next; turns go round-robin over the conversations, so each ends
+ * with `turns / conversations` turns of history. Readings are taken with no turn in flight.
+ *
+ * Exit status: 0 ok, 1 a turn did not complete or a listener was left, 3 heap growth over the target.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
+import { createConversation, startDrillStack } from "./drill-stack.ts";
+import { dirBytes, mb, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
+import { TurnWatcher } from "./turn-watcher.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    turns: { type: "string", default: "10000" },
+    checkpoint: { type: "string", default: "2000" },
+    every: { type: "string", default: "2000" },
+    conversations: { type: "string", default: "50" },
+    "max-concurrent": { type: "string", default: "4" },
+    "max-growth": { type: "string", default: "0.05" },
+    /** Writes V8-format heap snapshots at the checkpoint and the end into this dir (for snapshot-diff.ts). */
+    snapshots: { type: "string" },
+  },
+});
+const totalTurns = Number(args.turns);
+const checkpoint = Number(args.checkpoint);
+const every = Number(args.every);
+const conversationCount = Number(args.conversations);
+const maxGrowth = Number(args["max-growth"]);
+if (!(checkpoint > 0 && checkpoint < totalTurns && every > 0 && conversationCount > 0)) {
+  throw new Error("expected 0 < --checkpoint < --turns, --every > 0, --conversations > 0");
+}
+
+if (args.snapshots !== undefined) mkdirSync(args.snapshots, { recursive: true });
+const stack = await startDrillStack({ maxConcurrent: Number(args["max-concurrent"]) });
+const watchers: TurnWatcher[] = [];
+let exitCode = 0;
+
+interface Reading {
+  turns: number;
+  memory: SettledMemory;
+  turnsPerS: number | null;
+  dbBytes: number;
+}
+const readings: Reading[] = [];
+
+function orchestratorStats() {
+  const { orchestrator, host } = stack;
+  const stats = orchestrator instanceof TurnOrchestrator ? orchestrator.stats : undefined;
+  return {
+    ...stats,
+    busConversationEvent: host.bus.listenerCount("conversation.event"),
+    busTurnFinished: host.bus.listenerCount("turn.finished"),
+    activeConversations: orchestrator.getActiveConversationCount(),
+  };
+}
+
+async function read(turns: number, turnsPerS: number | null): Promise<Reading> {
+  const memory = await settledMemory();
+  const db = Object.values(dirBytes(stack.dataDir)).reduce((a, b) => a + b, 0);
+  const reading = { turns, memory, turnsPerS, dbBytes: db };
+  readings.push(reading);
+  if (args.snapshots !== undefined && (turns === checkpoint || turns === totalTurns)) {
+    const file = join(args.snapshots, `soak-${turns}.heapsnapshot`);
+    writeFileSync(file, Bun.generateHeapSnapshot("v8"));
+    console.log(`heap snapshot: ${file}`);
+  }
+  console.log(
+    `turns ${String(turns).padStart(6)}  heapUsed ${mb(memory.heapUsed)} MB  heapTotal ${mb(memory.heapTotal)} MB  ` +
+      `objects ${memory.objectCount}  ` +
+      `rss ${mb(memory.rss)} MB (anon ${mb(memory.rssAnon)}, file ${mb(memory.rssFile)}, shmem ${mb(memory.rssShmem)})  ` +
+      `db files ${mb(db)} MB${turnsPerS === null ? "" : `  ${turnsPerS.toFixed(0)} turns/s`}`,
+  );
+  return reading;
+}
+
+let issued = 0;
+let failed = 0;
+/** Runs turns until `target` have been issued in total; each watcher's client keeps one turn in flight. */
+async function runUntil(target: number): Promise<number> {
+  const began = performance.now();
+  const before = issued;
+  const client = async (watcher: TurnWatcher) => {
+    while (issued < target) {
+      issued += 1;
+      const res = await fetch(`${stack.url}/conversations/${watcher.conversationId}/messages`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ text: `Soak turn ${issued}: please answer briefly.` }),
+      });
+      if (res.status !== 202) throw new Error(`POST message: ${res.status} ${await res.text()}`);
+      const { turnId } = (await res.json()) as { turnId: string };
+      const final = await watcher.finished(turnId);
+      if (final !== "turn.completed") failed += 1;
+    }
+  };
+  await Promise.all(watchers.map(client));
+  return ((issued - before) * 1000) / (performance.now() - began);
+}
+
+try {
+  console.log(`extensions: ${stack.extensionIds.join(", ")}`);
+  console.log(
+    `${totalTurns} turns over ${conversationCount} conversations through ${stack.url}, ` +
+      `scripted provider (zero delay, maxConcurrent ${args["max-concurrent"]}); readings after Bun.gc(true)`,
+  );
+  for (let i = 0; i < conversationCount; i += 1) {
+    const id = await createConversation(stack.url, `soak ${i}`);
+    watchers.push(await TurnWatcher.open(stack.url, id));
+  }
+  await read(0, null);
+  const marks = new Set<number>([checkpoint, totalTurns]);
+  for (let t = every; t < totalTurns; t += every) marks.add(t);
+  for (const mark of [...marks].sort((a, b) => a - b)) {
+    const rate = await runUntil(mark);
+    await read(mark, rate);
+  }
+
+  const base = readings.find((r) => r.turns === checkpoint) as Reading;
+  const end = readings.at(-1) as Reading;
+  const growth = end.memory.heapUsed / base.memory.heapUsed - 1;
+  const rssGrowth = end.memory.rss / base.memory.rss - 1;
+  console.log("\nobject types that changed most between the checkpoint and the end:");
+  console.table(typeCountGrowth(base.memory.objectTypeCounts, end.memory.objectTypeCounts));
+  console.log(
+    `heap after GC: ${mb(base.memory.heapUsed)} MB at turn ${checkpoint} -> ${mb(end.memory.heapUsed)} MB at turn ${totalTurns}: ` +
+      `ratio ${(1 + growth).toFixed(4)} (${(growth * 100).toFixed(2)}%)`,
+  );
+  console.log(
+    `rss: ${mb(base.memory.rss)} MB -> ${mb(end.memory.rss)} MB (${(rssGrowth * 100).toFixed(1)}%); ` +
+      `db files ${mb(base.dbBytes)} MB -> ${mb(end.dbBytes)} MB`,
+  );
+  console.log(`turns not completed: ${failed}`);
+  const during = orchestratorStats();
+  for (const watcher of watchers.splice(0)) await watcher.close();
+  // The server notices the disconnects asynchronously; give it a bounded moment.
+  const deadline = Date.now() + 5000;
+  let after = orchestratorStats();
+  while ((after.subscriptions ?? 0) > 0 && Date.now() < deadline) {
+    await Bun.sleep(20);
+    after = orchestratorStats();
+  }
+  console.log("listeners with the watchers open:", JSON.stringify(during));
+  console.log("listeners after the watchers closed:", JSON.stringify(after));
+  const leftOver = (after.subscriptions ?? 0) + (after.liveListeners ?? 0) + after.activeConversations;
+  const met = growth < maxGrowth;
+  console.log(
+    met
+      ? `target met: growth under ${maxGrowth * 100}%`
+      : `target MISSED: growth ${maxGrowth * 100}% or more`,
+  );
+  if (stack.warnings.size > 0)
+    console.log("warnings logged:", JSON.stringify(Object.fromEntries(stack.warnings)));
+  console.log(
+    `DRILL_RESULT ${JSON.stringify({
+      drill: "soak",
+      turns: totalTurns,
+      checkpoint,
+      conversations: conversationCount,
+      failed,
+      heapUsedAtCheckpoint: base.memory.heapUsed,
+      heapUsedAtEnd: end.memory.heapUsed,
+      growth,
+      rssAtCheckpoint: base.memory.rss,
+      rssAtEnd: end.memory.rss,
+      dbBytesAtEnd: end.dbBytes,
+      leftOver,
+      readings: readings.map((r) => ({
+        turns: r.turns,
+        heapUsed: r.memory.heapUsed,
+        jscHeapSize: r.memory.jscHeapSize,
+        rss: r.memory.rss,
+        rssAnon: r.memory.rssAnon,
+        objects: r.memory.objectCount,
+        turnsPerS: r.turnsPerS,
+      })),
+    })}`,
+  );
+  if (failed > 0 || leftOver > 0) exitCode = 1;
+  else if (!met) exitCode = 3;
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  for (const watcher of watchers) await watcher.close();
+  await stack.stop();
+}
+process.exit(exitCode);
