@@ -1,3 +1,4 @@
+import type { NewEvent } from "@dispatch/conversation-store";
 import type { Flushable, FlushTicker } from "./flush-ticker.ts";
 
 /** Longest text one `text.delta` event carries, in UTF-16 units (at most 96 KiB of UTF-8, well under the event cap). */
@@ -68,4 +69,9 @@ export function splitText(text: string, maxUnits = maxEventTextUnits): string[] 
     start = end;
   }
   return pieces;
+}
+
+/** `text.delta` events for a piece of a turn's text, each small enough for the event log. */
+export function textDeltaEvents(turnId: string, text: string): NewEvent[] {
+  return splitText(text).map((piece) => ({ type: "text.delta", turnId, data: { text: piece } }));
 }

@@ -8,7 +8,7 @@ import type { FlushTicker } from "./flush-ticker.ts";
 import { toModelMessages } from "./model-messages.ts";
 import { type StepAnswer, streamModelStep } from "./model-step.ts";
 import { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
-import { splitText, TextCoalescer } from "./text-coalescer.ts";
+import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import { executeToolCall, type ToolCallResult, toolResultEventData } from "./tool-execution.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
@@ -245,24 +245,16 @@ export class TurnRun {
 
   #pendingText(): NewEvent[] {
     const text = this.#coalescer?.take();
-    if (text === undefined) return [];
-    return splitText(text).map((piece) => ({
-      type: "text.delta",
-      turnId: this.turn.id,
-      data: { text: piece },
-    }));
+    return text === undefined ? [] : textDeltaEvents(this.turn.id, text);
   }
 
   /** The flush tick's path: not awaited by the loop; a failure fails the turn at its next event. */
   #writeText(text: string): void {
-    const events = splitText(text).map((piece) => ({
-      type: "text.delta",
-      turnId: this.turn.id,
-      data: { text: piece },
-    }));
-    this.#deps.writer.write(this.conversation.id, events).catch((error: unknown) => {
-      this.#writeFailure ??= { error };
-    });
+    this.#deps.writer
+      .write(this.conversation.id, textDeltaEvents(this.turn.id, text))
+      .catch((error: unknown) => {
+        this.#writeFailure ??= { error };
+      });
   }
 
   #stopped(): TurnOutcome | undefined {
