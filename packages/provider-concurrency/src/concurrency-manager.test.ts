@@ -1,71 +1,19 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { createMemoryLogger, DispatchError } from "@dispatch/kernel";
-import { FakeClock, settle } from "../test/fake-clock.ts";
-import { createConcurrencyManager, type PriorityConcurrencyManager } from "./concurrency-manager.ts";
-import type { ConcurrencyManagerOptions } from "./manager-options.ts";
-import type { AcquireRequest, Lease } from "./types.ts";
+import { DispatchError } from "@dispatch/kernel";
+import { settle } from "../test/fake-clock.ts";
+import {
+  codeOf,
+  countedSignal,
+  disposeManagers,
+  grants,
+  request,
+  setup,
+  T0,
+} from "../test/manager-fixtures.ts";
+import { createConcurrencyManager } from "./concurrency-manager.ts";
+import type { Lease } from "./types.ts";
 
-/** The fake clock's start; prompts are stamped relative to it so nothing ages by accident. */
-const T0 = new FakeClock().now();
-const managers: PriorityConcurrencyManager[] = [];
-afterEach(() => {
-  for (const m of managers.splice(0)) m.dispose();
-});
-
-function setup(options: ConcurrencyManagerOptions & { limit?: number } = {}) {
-  const clock = new FakeClock();
-  const { logger, records } = createMemoryLogger();
-  const manager = createConcurrencyManager({ clock, logger, ...options });
-  managers.push(manager);
-  manager.setLimit("p", options.limit ?? 1);
-  return { clock, manager, records };
-}
-
-function request(extra: Partial<AcquireRequest> = {}): AcquireRequest {
-  return { providerId: "p", workspaceId: "w", promptStartedAt: T0 + 1_000, ...extra };
-}
-
-/** A signal that counts the abort listeners currently attached to it. */
-function countedSignal() {
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const attached = new Set<unknown>();
-  const add = signal.addEventListener.bind(signal);
-  const remove = signal.removeEventListener.bind(signal);
-  signal.addEventListener = ((type: string, fn: EventListener, options?: AddEventListenerOptions) => {
-    attached.add(fn);
-    add(type, fn, options);
-  }) as typeof signal.addEventListener;
-  signal.removeEventListener = ((type: string, fn: EventListener, options?: EventListenerOptions) => {
-    attached.delete(fn);
-    remove(type, fn, options);
-  }) as typeof signal.removeEventListener;
-  return { controller, signal, listeners: () => attached.size };
-}
-
-/** Tracks the order in which queued acquires are granted, by turnId. */
-function grants(manager: PriorityConcurrencyManager, requests: AcquireRequest[]) {
-  const order: string[] = [];
-  const leases: Lease[] = [];
-  for (const r of requests) {
-    manager.acquire(r).then(
-      (lease) => {
-        order.push(r.turnId ?? "?");
-        leases.push(lease);
-      },
-      () => order.push(`rejected:${r.turnId ?? "?"}`),
-    );
-  }
-  return { order, leases };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  return DispatchError.isInstance(error) ? error.code : undefined;
-}
+afterEach(disposeManagers);
 
 describe("slots and grant order", () => {
   test("never grants more than the limit, and a freed slot goes to the oldest waiter", async () => {
@@ -298,127 +246,5 @@ describe("aborts", () => {
     controller.abort(new Error("after grant"));
     expect(manager.stats()[0]?.inFlight).toBe(1);
     lease.release();
-  });
-});
-
-describe("cooling (pauseUntil)", () => {
-  test("no grants until the pause passes; then grants resume by themselves", async () => {
-    const { clock, manager } = setup({ limit: 2 });
-    const until = clock.now() + 30_000;
-    manager.pauseUntil("p", until);
-    manager.pauseUntil("p", until - 10_000); // an earlier end does not shorten the pause
-    expect(manager.snapshot()[0]?.coolingUntil).toBe(until);
-    const queued = grants(manager, [request({ turnId: "a" })]);
-    await settle();
-    expect(queued.order).toEqual([]);
-    clock.advance(29_999);
-    await settle();
-    expect(queued.order).toEqual([]);
-    clock.advance(1);
-    await settle();
-    expect(queued.order).toEqual(["a"]);
-    expect(manager.snapshot()[0]?.coolingUntil).toBeNull();
-    queued.leases[0]?.release();
-  });
-
-  test("with the system clock, a short pause ends on its own timer", async () => {
-    const manager = createConcurrencyManager({ watchdogIntervalMs: 60_000 });
-    managers.push(manager);
-    manager.setLimit("p", 1);
-    manager.pauseUntil("p", Date.now() + 20);
-    const lease = await manager.acquire(request());
-    expect(manager.snapshot()[0]?.coolingUntil).toBeNull();
-    lease.release();
-  });
-});
-
-describe("watchdog", () => {
-  test("one interval timer for the whole manager, cleared by dispose", async () => {
-    const { clock, manager } = setup({ limit: 50 });
-    expect(clock.pendingTimers).toBe(1);
-    const leases = await Promise.all(
-      Array.from({ length: 50 }, () => manager.acquire(request({ stallTimeoutMs: 1000 }))),
-    );
-    expect(clock.pendingTimers).toBe(1);
-    for (const l of leases) l.release();
-    manager.dispose();
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  test("a lease silent past stallTimeoutMs is aborted with `stalled` and its slot handed on", async () => {
-    let stalled = 0;
-    const { clock, manager } = setup({ watchdogIntervalMs: 100, observer: { stalled: () => stalled++ } });
-    const lease = await manager.acquire(request({ stallTimeoutMs: 1_000 }));
-    const next = manager.acquire(request({ turnId: "next" }));
-    clock.advance(900);
-    lease.touch();
-    clock.advance(900);
-    expect(lease.signal.aborted).toBe(false);
-    clock.advance(200);
-    expect(lease.signal.aborted).toBe(true);
-    expect((lease.signal.reason as DispatchError).code).toBe("stalled");
-    expect(stalled).toBe(1);
-    const granted = await next;
-    expect(manager.stats()[0]?.inFlight).toBe(1);
-    lease.release(); // the holder's own release afterwards is a no-op
-    expect(manager.stats()[0]?.inFlight).toBe(1);
-    granted.release();
-  });
-
-  test("a lease held past maxLeaseMs is reclaimed with an error log and a counter", async () => {
-    let reclaimed = 0;
-    const { clock, manager, records } = setup({
-      maxLeaseMs: 5_000,
-      observer: { reclaimed: () => reclaimed++ },
-    });
-    const lease = await manager.acquire(request());
-    const signal = lease.signal;
-    clock.advance(6_000);
-    expect(signal.aborted).toBe(true);
-    expect((signal.reason as DispatchError).code).toBe("lease_reclaimed");
-    expect(reclaimed).toBe(1);
-    expect(records.filter((r) => r.level === "error")).toHaveLength(1);
-    expect(manager.leaseCount).toBe(0);
-  });
-});
-
-describe("dispose", () => {
-  test("rejects every waiter with `shutdown`, removes listeners, and refuses new calls", async () => {
-    const { manager } = setup();
-    const held = await manager.acquire(request());
-    const { signal, listeners } = countedSignal();
-    const pending = manager.acquire(request({ signal }));
-    manager.dispose();
-    expect(await codeOf(pending)).toBe("shutdown");
-    expect(listeners()).toBe(0);
-    expect(await codeOf(manager.acquire(request()))).toBe("shutdown");
-    held.release();
-  });
-});
-
-describe("snapshot", () => {
-  test("shows in-flight counts and the queue in grant order with turn, workspace, star and wait", async () => {
-    const { clock, manager } = setup();
-    manager.setStarred("s", true);
-    const held = await manager.acquire(request());
-    const a = manager.acquire(request({ turnId: "t1", conversationId: "c1", workspaceId: "u" }));
-    clock.advance(500);
-    const b = manager.acquire(request({ turnId: "t2", workspaceId: "s" }));
-    clock.advance(250);
-    expect(manager.snapshot()).toEqual([
-      {
-        providerId: "p",
-        maxConcurrent: 1,
-        inFlight: 1,
-        coolingUntil: null,
-        queue: [
-          { turnId: "t2", conversationId: null, workspaceId: "s", starred: true, waitingMs: 250 },
-          { turnId: "t1", conversationId: "c1", workspaceId: "u", starred: false, waitingMs: 750 },
-        ],
-      },
-    ]);
-    held.release();
-    (await b).release();
-    (await a).release();
   });
 });
