@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createMemoryLogger, DispatchError } from "@dispatch/kernel";
 import { ControllableProvider } from "../test/controllable-provider.ts";
 import { FakeClock, settle } from "../test/fake-clock.ts";
+import { countedSignal } from "../test/manager-fixtures.ts";
 import { createConcurrencyManager, type PriorityConcurrencyManager } from "./concurrency-manager.ts";
 import { type WrapContext, wrapProviderWithConcurrency } from "./wrap-provider-with-concurrency.ts";
 
@@ -206,6 +207,24 @@ describe("wrapProviderWithConcurrency", () => {
     provider.last.end();
     expect(await second.outcome).toEqual({ ok: true });
     expect(inFlight(manager)).toBe(0);
+  });
+
+  test("no abort listener is left on the caller's signal after a queued call ends", async () => {
+    const { provider, wrapped } = setup();
+    const first = consume(wrapped.stream("first", context()));
+    await settle();
+    const counted = countedSignal();
+    const second = consume(wrapped.stream("second", context({ signal: counted.signal })));
+    await settle();
+    expect(counted.listeners()).toBe(1); // the queued waiter's
+    provider.last.end();
+    await first.outcome;
+    await settle();
+    expect(counted.listeners()).toBe(0);
+    provider.last.emit("a");
+    provider.last.end();
+    expect(await second.outcome).toEqual({ ok: true });
+    expect(counted.listeners()).toBe(0);
   });
 
   test("a full queue fails with provider_queue_full", async () => {
