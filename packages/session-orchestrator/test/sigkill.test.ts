@@ -56,7 +56,10 @@ test("a host killed with SIGKILL mid-turn: after restart the turn is interrupted
   });
   const deltas = (lines: Line[]) => lines.filter((l) => l.type === "text.delta").length;
   const lines = await readLines(child.stdout, (seen) => deltas(seen) >= 8, 20_000);
-  expect(deltas(lines)).toBeGreaterThanOrEqual(8);
+  if (deltas(lines) < 8) {
+    child.kill("SIGKILL");
+    throw new Error(`the child host did not stream; its stderr:\n${await new Response(child.stderr).text()}`);
+  }
   child.kill("SIGKILL");
   await child.exited;
   expect(child.signalCode).toBe("SIGKILL");

@@ -64,6 +64,40 @@ describe("a single-step turn", () => {
   });
 });
 
+describe("publishing", () => {
+  test("every event is in the store by the time it is published on the bus, and published in seq order", async () => {
+    const checks: Array<Promise<boolean>> = [];
+    const published: number[] = [];
+    let watched = "";
+    const off = h.test.host.bus.subscribe("test", "conversation.event", ({ conversationId, event }) => {
+      if (conversationId !== watched) return;
+      published.push(event.seq);
+      checks.push(
+        h.store.events
+          .listAfter(conversationId, event.seq - 1, 1)
+          .then(([stored]) => stored?.seq === event.seq),
+      );
+    });
+    try {
+      watched = await h.newConversation();
+      const { turnId } = await h.orchestrator.startTurn({ conversationId: watched, text: "multi-step" });
+      await h.untilFinal(watched, turnId);
+    } finally {
+      off();
+    }
+    expect(published).toEqual(published.map((_, i) => i + 1));
+    expect(published.length).toBe(10);
+    expect(await Promise.all(checks)).toEqual(published.map(() => true));
+  });
+
+  test("metrics count finished turns by status and show active turns", async () => {
+    await runTurn("hello");
+    const text = await h.test.host.metrics.metrics();
+    expect(text).toMatch(/dispatch_turns_finished_total\{status="completed"\} [1-9]/);
+    expect(text).toContain("dispatch_active_turns 0");
+  });
+});
+
 describe("the tool loop", () => {
   test("runs requested tools between model calls and feeds their results back", async () => {
     const { conversationId, turnId, events } = await runTurn("multi-step please");
