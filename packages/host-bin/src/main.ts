@@ -2,7 +2,7 @@
  * The `dispatch` binary: `bin/dispatch` runs `bun packages/host-bin/src/main.ts <args>`.
  * Exit status: 0 ok, 1 start-up failure, 2 usage or config error, 70 fault budget spent, 130 second signal.
  */
-import { createLogger, parseLogLevel, StartupError } from "@dispatch/kernel";
+import { createLogger, DispatchError, parseLogLevel } from "@dispatch/kernel";
 import { checkConfig } from "./check-config.ts";
 import { parseCli, UsageError, usage } from "./cli.ts";
 import { ConfigError } from "./config.ts";
@@ -45,8 +45,9 @@ function report(error: unknown): number {
     for (const issue of error.issues) process.stderr.write(`config error: ${issue.path}: ${issue.message}\n`);
     return 2;
   }
-  if (error instanceof StartupError) {
-    process.stderr.write(`${error.message}\n`);
+  if (DispatchError.isInstance(error)) {
+    // StartupError included: its message is already the aggregated report
+    process.stderr.write(`dispatch: ${error.message}\n`);
     return 1;
   }
   logger.error("dispatch failed", { err: error });

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { createHost, type Logger, StartupError } from "@dispatch/kernel";
+import { createHost, DispatchError, type Logger, messageOf, StartupError } from "@dispatch/kernel";
 import type { ServeFlags } from "./cli.ts";
 import { installCrashGuards } from "./crash-guards.ts";
 import { activeConversations } from "./extensions.ts";
@@ -25,13 +25,21 @@ type FinalState = Pick<StatusSnapshot, "state" | "reason">;
 
 /**
  * `dispatch serve`: loads config and extensions, starts the host, and resolves with the exit code once
- * it has shut down (signal: 0, fault budget: 70, start-up failure: 1). Throws ConfigError (exit 2).
+ * it has shut down (signal: 0, fault budget: 70, start-up failure: 1). Throws ConfigError (exit 2), or a
+ * DispatchError when the data dir cannot be created (exit 1).
  */
 export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<number> {
   const began = performance.now();
   const { logger } = io;
   const { config, extensions } = await prepare({ flags, env: io.env, cwd: io.cwd });
-  mkdirSync(config.dataDir, { recursive: true });
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (error) {
+    throw new DispatchError(
+      "data_dir_unusable",
+      `cannot create the data dir ${config.dataDir}: ${messageOf(error)}`,
+    );
+  }
   const host = createHost({
     extensions,
     config: config.raw,

@@ -86,6 +86,14 @@ describe("dispatch serve", () => {
     expect(await child.exitWithin(5000)).toBe(0);
   });
 
+  test("a data dir that cannot be created exits 1 with a message and no stack", async () => {
+    const file = writeConfig(tempDir(), {});
+    const child = new DispatchProcess(["serve", "--port", "0", "--data-dir", join(file, "below-a-file")]);
+    expect(await child.exitWithin(10_000)).toBe(1);
+    expect(child.stderr.trim()).toMatch(/^dispatch: cannot create the data dir .*below-a-file: ENOTDIR/);
+    expect(child.stderr).not.toMatch(/^\s+at /m);
+  });
+
   test("a start-up failure exits 1 with one report and records the crash", async () => {
     const dir = tempDir();
     // the transport refuses a non-loopback address without a token: a critical activation failure
