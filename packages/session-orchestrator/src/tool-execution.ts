@@ -3,8 +3,11 @@ import { z } from "zod";
 import { aborted, raceAbort } from "./abortable.ts";
 import type { ToolContext, ToolRegistry, ToolResult } from "./types.ts";
 
-/** Largest tool output sent back to the model; tools cap their own output, this guards the rest. */
-export const maxModelOutputBytes = 128 * 1024;
+/**
+ * Largest tool output sent back to the model. Tools cap their own output (workspace-tools at 256 KiB by
+ * default, with a note saying so); this only guards against tools that do not, so it sits above theirs.
+ */
+export const maxModelOutputBytes = 512 * 1024;
 /** Largest tool output copied into a `tool.result` event. */
 export const maxEventOutputBytes = 16 * 1024;
 

@@ -33,7 +33,7 @@ export function errorResponse(c: Context, error: unknown): Response {
   }
   if (DispatchError.isInstance(error)) {
     const status = statusFor(error.code);
-    if (status < 500 || error.code === "memory_pressure" || error.code === "provider_queue_full") {
+    if (status !== 500) {
       return c.json(errorBody(error.code, error.message, error.details), status);
     }
   }

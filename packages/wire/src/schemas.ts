@@ -198,6 +198,7 @@ export const errorStatus = {
   unsupported_media_type: 415,
   provider_queue_full: 503,
   memory_pressure: 503,
+  shutting_down: 503,
   internal: 500,
 } as const;
 export type ErrorCode = keyof typeof errorStatus;
