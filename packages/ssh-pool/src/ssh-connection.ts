@@ -175,8 +175,13 @@ export class SshConnection {
     }
   }
 
-  /** Opens an exec channel running `command`; rejects with ssh2's error (see `isChannelRefusal`). */
-  openExec(command: string): Promise<ClientChannel> {
+  /**
+   * Opens an exec channel running `command` and hands it to `start` inside ssh2's callback, so
+   * `start` attaches its listeners before ssh2 can emit anything else on the channel (an `exit`
+   * arriving in the same packet batch would otherwise be lost). Rejects with ssh2's error (see
+   * `isChannelRefusal`).
+   */
+  openExec<T>(command: string, start: (channel: ClientChannel) => T): Promise<T> {
     return new Promise((resolve, reject) => {
       try {
         this.#client.exec(command, (error, channel) => {
@@ -192,7 +197,12 @@ export class SshConnection {
             reject(new Error("No response from server"));
             return;
           }
-          resolve(channel);
+          try {
+            resolve(start(channel));
+          } catch (startError) {
+            safely(() => channel.close());
+            reject(startError);
+          }
         });
       } catch (error) {
         reject(error);

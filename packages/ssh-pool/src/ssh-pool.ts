@@ -1,6 +1,6 @@
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ExecResult } from "@dispatch/workspace-tools";
-import type { ClientChannel, SFTPWrapper } from "ssh2";
+import type { SFTPWrapper } from "ssh2";
 import { type ChannelOutcome, runChannel } from "./channel-run.ts";
 import {
   type ChannelLease,
@@ -186,26 +186,28 @@ export class SshPool {
       controller.abort(new DispatchError("timeout", `timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     try {
-      let lease: ChannelLease<ClientChannel>;
+      let lease: ChannelLease<{ outcome: Promise<ChannelOutcome> }>;
       try {
-        lease = await this.#pool.lease((connection) => connection.openExec(script), {
-          signal: controller.signal,
-          priority: options.priority,
-        });
+        lease = await this.#pool.lease(
+          (connection) =>
+            connection.openExec(script, (channel) => ({
+              // Wrapped so that awaiting the open does not wait for the whole run.
+              outcome: runChannel(channel, {
+                maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+                expectPgid: options.expectPgid,
+                signal: controller.signal,
+                onConnectionClosed: (listener) => connection.whenClosed(listener),
+                killGroup: options.expectPgid ? (pgid) => this.#killGroup(pgid) : undefined,
+              }),
+            })),
+          { signal: controller.signal, priority: options.priority },
+        );
       } catch (error) {
         if (timedOut) throw queueTimeoutError(this.hostId, timeoutMs, this.#pool.lastError);
         throw error;
       }
-      const { connection, value: channel } = lease;
       try {
-        const outcome = await runChannel(channel, {
-          maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-          expectPgid: options.expectPgid,
-          signal: controller.signal,
-          onConnectionClosed: (listener) => connection.whenClosed(listener),
-          killGroup: options.expectPgid ? (pgid) => this.#killGroup(pgid) : undefined,
-        });
-        return { outcome, timedOut };
+        return { outcome: await lease.value.outcome, timedOut };
       } finally {
         lease.release();
       }

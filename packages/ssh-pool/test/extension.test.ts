@@ -153,9 +153,10 @@ test("a remote workspace: a scripted turn writes a file and runs bash on the hos
   await store.workspaces.create({ id: "remote", root, hostId: "test-box" });
   const { conversation, done } = await runTurn(host, store, "remote", "write it");
   expect(await outcome(store, conversation.id, done)).toEqual({ status: "completed", failure: undefined });
+  const results = await toolResults(store, conversation.id);
+  expect(results.filter((r) => r.isError)).toEqual([]);
   expect(readFileSync(join(root, "notes/hello.txt"), "utf8")).toBe("hi from the model\n");
   expect(existsSync(join(root, "from-bash.txt"))).toBe(true);
-  const results = await toolResults(store, conversation.id);
   expect(results.map((r) => [r.toolName, r.isError ?? false])).toEqual([
     ["write_file", false],
     ["bash", false],
