@@ -58,6 +58,14 @@ describe("exec over the pool", () => {
     expect(stats.queued).toBe(0);
   });
 
+  test("the exit status of instant commands is never lost", async () => {
+    const pool = pools.make(hostFor(sshd));
+    for (let batch = 0; batch < 5; batch++) {
+      const results = await Promise.all(Array.from({ length: 30 }, () => pool.run("exit 5")));
+      expect(results.map((r) => r.exitCode)).toEqual(Array.from({ length: 30 }, () => 5));
+    }
+  });
+
   test("caps each stream at maxOutputBytes and says so", async () => {
     const pool = pools.make(hostFor(sshd));
     const result = await pool.exec("head -c 100000 /dev/zero | tr '\\0' a; echo done >&2", {
