@@ -1,5 +1,6 @@
-import { Counter, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { Logger } from "./logger.ts";
+import { Counter } from "./metrics.ts";
 
 /** Counts errors that escaped their owner: extension handlers and timers, and process-level faults. */
 export class FaultCounter {

@@ -1,4 +1,3 @@
-import { Registry } from "prom-client";
 import { validateExtensionConfigs } from "./config.ts";
 import type { ExtensionStatus, HostInfo, HostStatus } from "./context.ts";
 import { KernelError, messageOf, StartupError, type StartupProblem } from "./errors.ts";
@@ -8,6 +7,7 @@ import { FaultCounter } from "./faults.ts";
 import { resolveGraph } from "./graph.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type AnyExtension, type ExtensionManifest, manifestSchema } from "./manifest.ts";
+import { Registry } from "./metrics.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
 /** Options for `createHost`. */

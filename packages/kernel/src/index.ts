@@ -44,6 +44,7 @@ export {
   type ExtensionManifestInput,
   manifestSchema,
 } from "./manifest.ts";
+export { Counter, Gauge, Histogram, Registry } from "./metrics.ts";
 export { createServiceRef, type ServiceRef } from "./service-ref.ts";
 
 /**

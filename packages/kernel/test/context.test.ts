@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { Counter } from "prom-client";
 import { ExtensionRuntime } from "../src/extension-runtime.ts";
 import {
+  Counter,
   createHost,
   createMemoryLogger,
   createServiceRef,
