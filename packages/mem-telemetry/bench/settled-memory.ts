@@ -85,7 +85,7 @@ export function dirBytes(dir: string): Record<string, number> {
   return out;
 }
 
-/** Megabytes with one decimal, for printing. */
-export function mb(bytes: number): number {
+/** Mebibytes (2^20 bytes) with one decimal, for printing. */
+export function mib(bytes: number): number {
   return Math.round((bytes / 1024 / 1024) * 10) / 10;
 }

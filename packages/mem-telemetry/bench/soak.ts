@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
 import { createConversation, startDrillStack } from "./drill-stack.ts";
-import { dirBytes, mb, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
+import { dirBytes, mib, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
 import { TurnWatcher } from "./turn-watcher.ts";
 
 const { values: args } = parseArgs({
@@ -78,10 +78,10 @@ async function read(turns: number, turnsPerS: number | null): Promise<Reading> {
     console.log(`heap snapshot: ${file}`);
   }
   console.log(
-    `turns ${String(turns).padStart(6)}  heapUsed ${mb(memory.heapUsed)} MB  heapTotal ${mb(memory.heapTotal)} MB  ` +
+    `turns ${String(turns).padStart(6)}  heapUsed ${mib(memory.heapUsed)} MiB  heapTotal ${mib(memory.heapTotal)} MiB  ` +
       `objects ${memory.objectCount}  ` +
-      `rss ${mb(memory.rss)} MB (anon ${mb(memory.rssAnon)}, file ${mb(memory.rssFile)}, shmem ${mb(memory.rssShmem)})  ` +
-      `db files ${mb(db)} MB${turnsPerS === null ? "" : `  ${turnsPerS.toFixed(0)} turns/s`}`,
+      `rss ${mib(memory.rss)} MiB (anon ${mib(memory.rssAnon)}, file ${mib(memory.rssFile)}, shmem ${mib(memory.rssShmem)})  ` +
+      `db files ${mib(db)} MiB${turnsPerS === null ? "" : `  ${turnsPerS.toFixed(0)} turns/s`}`,
   );
   return reading;
 }
@@ -135,12 +135,12 @@ try {
   console.log("\nobject types that changed most between the checkpoint and the end:");
   console.table(typeCountGrowth(base.memory.objectTypeCounts, end.memory.objectTypeCounts));
   console.log(
-    `heap after GC: ${mb(base.memory.heapUsed)} MB at turn ${checkpoint} -> ${mb(end.memory.heapUsed)} MB at turn ${totalTurns}: ` +
+    `heap after GC: ${mib(base.memory.heapUsed)} MiB at turn ${checkpoint} -> ${mib(end.memory.heapUsed)} MiB at turn ${totalTurns}: ` +
       `ratio ${(1 + growth).toFixed(4)} (${(growth * 100).toFixed(2)}%)`,
   );
   console.log(
-    `rss: ${mb(base.memory.rss)} MB -> ${mb(end.memory.rss)} MB (${(rssGrowth * 100).toFixed(1)}%); ` +
-      `db files ${mb(base.dbBytes)} MB -> ${mb(end.dbBytes)} MB`,
+    `rss: ${mib(base.memory.rss)} MiB -> ${mib(end.memory.rss)} MiB (${(rssGrowth * 100).toFixed(1)}%); ` +
+      `db files ${mib(base.dbBytes)} MiB -> ${mib(end.dbBytes)} MiB`,
   );
   console.log(`turns not completed: ${failed}`);
   const during = orchestratorStats();

@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
 import { createConversation, type DrillStack, startDrillStack } from "./drill-stack.ts";
-import { mb, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
+import { mib, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -164,7 +164,7 @@ function describe(label: string, c: Counts, m: SettledMemory): void {
     `${label.padEnd(16)} subscriptions ${c.subscriptions}  live listeners ${c.liveListeners}  ` +
       `bus conversation.event ${c.busConversationEvent}  bus turn.finished ${c.busTurnFinished}  ` +
       `sse clients (health ${c.healthSseClients}, metric ${c.metricSseClients})  ` +
-      `heapUsed ${mb(m.heapUsed)} MB  objects ${m.objectCount}  rss ${mb(m.rss)} MB`,
+      `heapUsed ${mib(m.heapUsed)} MiB  objects ${m.objectCount}  rss ${mib(m.rss)} MiB`,
   );
 }
 
@@ -214,8 +214,8 @@ try {
       (args.live ? `; ${liveCount} turns ran meanwhile` : ""),
   );
   console.log(
-    `heap after GC ${mb(beforeMemory.heapUsed)} -> ${mb(afterMemory.heapUsed)} MB (ratio ${(1 + heapGrowth).toFixed(4)}); ` +
-      `rss ${mb(beforeMemory.rss)} -> ${mb(afterMemory.rss)} MB`,
+    `heap after GC ${mib(beforeMemory.heapUsed)} -> ${mib(afterMemory.heapUsed)} MiB (ratio ${(1 + heapGrowth).toFixed(4)}); ` +
+      `rss ${mib(beforeMemory.rss)} -> ${mib(afterMemory.rss)} MiB`,
   );
   console.log(
     leftBehind.length === 0

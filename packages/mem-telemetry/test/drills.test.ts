@@ -74,7 +74,7 @@ describe("memory drills (short runs)", () => {
       "--runs=1",
       "--idle-ms=100",
       "--direct",
-      "--limit-mb=100000",
+      "--limit-mib=100000",
     ]);
     expect(result.problems).toEqual([]);
     expect(result.dispatchRss).toBeGreaterThan(0);
