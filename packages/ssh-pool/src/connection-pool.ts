@@ -1,11 +1,12 @@
 import { DispatchError, type Logger, messageOf } from "@dispatch/kernel";
 import type { SFTPWrapper } from "ssh2";
-import { backoffDelay } from "./backoff.ts";
-import { type BreakerState, CircuitBreaker } from "./circuit-breaker.ts";
+import { isChannelRefusal } from "./channel-budget.ts";
+import type { BreakerState } from "./circuit-breaker.ts";
 import type { HostConfig } from "./config.ts";
 import { PERMANENT_CONNECT_CODES } from "./connect-error.ts";
-import { breakerOpenError, poolClosedError, queueFullError } from "./pool-errors.ts";
-import { isChannelRefusal, SshConnection } from "./ssh-connection.ts";
+import { type AttemptEvents, Connector } from "./connector.ts";
+import { poolClosedError, queueFullError } from "./pool-errors.ts";
+import type { SshConnection } from "./ssh-connection.ts";
 import { WaitQueue } from "./wait-queue.ts";
 
 /** How many times one command is put back after refused channel opens before it fails. */
@@ -66,36 +67,39 @@ export class ConnectionPool {
   readonly config: HostConfig;
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
-  readonly #random: () => number;
-  readonly #backoffBaseMs: number;
-  readonly #backoffMaxMs: number;
-  readonly #onFailure: ((error: DispatchError) => void) | undefined;
-  readonly #breaker: CircuitBreaker;
+  readonly #connector: Connector;
+  readonly #attemptEvents: AttemptEvents;
   readonly #queue: WaitQueue<Waiter>;
   readonly #connections = new Set<SshConnection>();
-  #connecting: SshConnection | undefined;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
-  #failuresTotal = 0;
   #nextTicket = 1;
-  #lastError: DispatchError | undefined;
 
   constructor(options: ConnectionPoolOptions) {
     this.config = options.config;
     this.hostId = options.config.id;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
-    this.#backoffBaseMs = options.backoffBaseMs ?? 200;
-    this.#backoffMaxMs = options.backoffMaxMs ?? 10_000;
-    this.#onFailure = options.onFailure;
-    this.#breaker = new CircuitBreaker({ ...options.config.breaker, now: this.#now });
+    this.#connector = new Connector({
+      config: options.config,
+      logger: options.logger,
+      now: this.#now,
+      random: options.random ?? Math.random,
+      backoffBaseMs: options.backoffBaseMs ?? 200,
+      backoffMaxMs: options.backoffMaxMs ?? 10_000,
+      onFailure: options.onFailure,
+    });
+    this.#attemptEvents = {
+      ready: () => this.#pump(),
+      failed: (connection, error) => this.#onAttemptFailed(connection, error),
+      onClosed: (connection, error) => this.#onClosed(connection, error),
+      onSlotFreed: () => this.#pump(),
+    };
     this.#queue = new WaitQueue(options.maxQueue ?? 1_000);
   }
 
   /** The most recent connection failure, if any. */
   get lastError(): DispatchError | undefined {
-    return this.#lastError;
+    return this.#connector.lastError;
   }
 
   /**
@@ -113,11 +117,11 @@ export class ConnectionPool {
     let requeued = false;
     for (let refusals = 0; ; refusals++) {
       const connection = await this.#acquire(options.signal, ticket, requeued || options.priority === true);
-      const seq = connection.beginOpen();
+      const seq = connection.slots.beginOpen();
       try {
         const value = await open(connection);
         connection.lastActivityAt = this.#now();
-        connection.peakChannels = Math.max(connection.peakChannels, connection.channelsAheadOf(seq) + 1);
+        connection.slots.opened(seq);
         let released = false;
         return {
           connection,
@@ -125,25 +129,24 @@ export class ConnectionPool {
           release: () => {
             if (released) return;
             released = true;
-            connection.endOpen(seq);
+            connection.slots.endOpen(seq);
             this.#release(connection);
           },
         };
       } catch (error) {
-        connection.endOpen(seq);
-        connection.leases -= 1;
+        connection.slots.leases -= 1;
         if (!isChannelRefusal(error) || refusals >= MAX_REFUSALS || options.signal?.aborted) {
+          connection.slots.endOpen(seq);
           this.#pump();
-          throw DispatchError.isInstance(error)
-            ? error
-            : new DispatchError("io_error", `host "${this.hostId}": ${messageOf(error)}`, { cause: error });
+          if (DispatchError.isInstance(error)) throw error;
+          throw new DispatchError(
+            isChannelRefusal(error) ? "unavailable" : "io_error",
+            `host "${this.hostId}": ${messageOf(error)}`,
+            { cause: error },
+          );
         }
-        if (connection.state === "ready") {
-          // sshd frees a closed session a moment after it says so; a refusal in that moment must not
-          // lower the budget below what this connection has already held at once.
-          const ahead = Math.min(connection.budget, connection.channelsAheadOf(seq));
-          connection.budget = Math.max(1, connection.peakChannels, ahead);
-        }
+        if (connection.state === "ready") connection.slots.refused(seq);
+        else connection.slots.endOpen(seq);
         requeued = true;
       }
     }
@@ -165,7 +168,7 @@ export class ConnectionPool {
     const now = this.#now();
     for (const connection of this.#connections) {
       connection.expireIfStuck(now, this.config.connectTimeoutMs + 2_000);
-      const idle = connection.leases === 0 && connection.busyOps === 0;
+      const idle = connection.slots.leases === 0 && connection.busyOps === 0;
       if (
         connection.state === "ready" &&
         idle &&
@@ -175,7 +178,7 @@ export class ConnectionPool {
         connection.close();
       }
     }
-    void this.#breaker.state;
+    void this.#connector.breaker.state;
   }
 
   /** Current state for health and metrics. */
@@ -185,18 +188,18 @@ export class ConnectionPool {
     for (const connection of this.#connections) {
       if (connection.state !== "ready") continue;
       connections += 1;
-      channelsInUse += connection.channelsInUse;
+      channelsInUse += connection.slots.inUse;
     }
     return {
       hostId: this.hostId,
       connections,
-      connecting: this.#connecting ? 1 : 0,
+      connecting: this.#connector.connecting ? 1 : 0,
       channelsInUse,
       queued: this.#queue.size,
-      breaker: this.#breaker.state,
-      consecutiveFailures: this.#breaker.consecutiveFailures,
-      failuresTotal: this.#failuresTotal,
-      lastError: this.#lastError?.message ?? null,
+      breaker: this.#connector.breaker.state,
+      consecutiveFailures: this.#connector.breaker.consecutiveFailures,
+      failuresTotal: this.#connector.failuresTotal,
+      lastError: this.#connector.lastError?.message ?? null,
     };
   }
 
@@ -204,8 +207,7 @@ export class ConnectionPool {
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#connector.dispose();
     for (const waiter of this.#queue.drain()) waiter.fail(poolClosedError(this.hostId));
     const connections = [...this.#connections];
     for (const connection of connections) connection.close();
@@ -228,12 +230,12 @@ export class ConnectionPool {
     if (head === undefined || (admitted && ticket < head.ticket)) {
       const connection = this.#roomyConnection();
       if (connection) {
-        connection.leases += 1;
+        connection.slots.leases += 1;
         return Promise.resolve(connection);
       }
     }
-    if (this.#breaker.state === "open" && !this.#hasReadyConnection()) {
-      return Promise.reject(this.#breakerError());
+    if (this.#connector.breaker.state === "open" && !this.#hasReadyConnection()) {
+      return Promise.reject(this.#connector.breakerError());
     }
     return new Promise<SshConnection>((resolve, reject) => {
       const onAbort = () => {
@@ -261,7 +263,7 @@ export class ConnectionPool {
   }
 
   #release(connection: SshConnection): void {
-    connection.leases -= 1;
+    connection.slots.leases -= 1;
     connection.lastActivityAt = this.#now();
     this.#pump();
   }
@@ -273,7 +275,7 @@ export class ConnectionPool {
       const connection = this.#roomyConnection();
       if (!connection) break;
       const waiter = this.#queue.shift() as Waiter;
-      connection.leases += 1;
+      connection.slots.leases += 1;
       waiter.grant(connection);
     }
     if (this.#queue.size > 0) this.#grow();
@@ -290,68 +292,28 @@ export class ConnectionPool {
   }
 
   #grow(): void {
-    if (this.#connecting || this.#retryTimer || this.#connections.size >= this.config.maxConnections) return;
-    if (!this.#breaker.tryAcquire()) {
-      if (!this.#hasReadyConnection()) this.#failWaiters(this.#breakerError());
-      return;
-    }
-    const connection = new SshConnection(
-      this.config,
-      {
-        onClosed: (closed, error) => this.#onClosed(closed, error),
-        onSlotFreed: () => this.#pump(),
-      },
-      this.#now(),
-    );
-    this.#connections.add(connection);
-    this.#connecting = connection;
-    connection.connect().then(
-      () => {
-        this.#connecting = undefined;
-        this.#breaker.recordSuccess();
-        this.#logger?.debug("connected", { hostId: this.hostId, connection: connection.id });
-        this.#pump();
-      },
-      (error: DispatchError) => this.#onConnectFailed(connection, error),
-    );
+    if (this.#connector.busy || this.#connections.size >= this.config.maxConnections) return;
+    const connection = this.#connector.start(this.#attemptEvents);
+    if (connection) this.#connections.add(connection);
+    else if (!this.#hasReadyConnection()) this.#failWaiters(this.#connector.breakerError());
   }
 
-  #onConnectFailed(connection: SshConnection, error: DispatchError): void {
-    this.#connecting = undefined;
+  #onAttemptFailed(connection: SshConnection, error: DispatchError): void {
     this.#connections.delete(connection);
     if (this.#disposed) return;
-    this.#recordFailure(error);
-    const opened = this.#breaker.recordFailure();
-    this.#logger?.warn("connection attempt failed", {
-      hostId: this.hostId,
-      code: error.code,
-      error: error.message,
-      consecutiveFailures: this.#breaker.consecutiveFailures,
-      breaker: this.#breaker.state,
-    });
-    if (opened) this.#logger?.warn("circuit breaker opened", { hostId: this.hostId });
     if (!this.#hasReadyConnection()) {
       if (PERMANENT_CONNECT_CODES.has(error.code)) this.#failWaiters(error);
-      else if (this.#breaker.state === "open") this.#failWaiters(this.#breakerError());
+      else if (this.#connector.breaker.state === "open") this.#failWaiters(this.#connector.breakerError());
     }
-    if (this.#queue.size === 0) return;
-    const delay = backoffDelay(this.#breaker.consecutiveFailures, {
-      baseMs: this.#backoffBaseMs,
-      maxMs: this.#backoffMaxMs,
-      random: this.#random,
-    });
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#pump();
-    }, delay);
+    if (this.#queue.size > 0) this.#connector.scheduleRetry(() => this.#pump());
   }
 
   #onClosed(connection: SshConnection, error: DispatchError | undefined): void {
     this.#connections.delete(connection);
-    // A failed attempt is accounted for by `#onConnectFailed`.
-    if (connection === this.#connecting) return;
+    // A failed attempt is accounted for by `#onAttemptFailed`.
+    if (this.#connector.isAttempt(connection)) return;
     if (error && !this.#disposed) {
-      this.#recordFailure(error);
+      this.#connector.recordFailure(error);
       this.#logger?.warn("connection lost", {
         hostId: this.hostId,
         connection: connection.id,
@@ -361,26 +323,7 @@ export class ConnectionPool {
     this.#pump();
   }
 
-  #recordFailure(error: DispatchError): void {
-    this.#failuresTotal += 1;
-    this.#lastError = error;
-    try {
-      this.#onFailure?.(error);
-    } catch (hookError) {
-      this.#logger?.error("failure hook threw", { hostId: this.hostId, error: messageOf(hookError) });
-    }
-  }
-
   #failWaiters(error: DispatchError): void {
     for (const waiter of this.#queue.drain()) waiter.fail(error);
-  }
-
-  #breakerError(): DispatchError {
-    return breakerOpenError(
-      this.hostId,
-      this.#breaker.consecutiveFailures,
-      this.#breaker.retryInMs,
-      this.#lastError,
-    );
   }
 }

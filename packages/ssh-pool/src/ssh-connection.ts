@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import { ChannelBudget } from "./channel-budget.ts";
 import type { HostConfig } from "./config.ts";
 import { connectError } from "./connect-error.ts";
-import { fingerprintOf, fingerprintsMatch } from "./fingerprint.ts";
+import { connectOptions } from "./connect-options.ts";
+import { hostKeyProblem } from "./host-key-check.ts";
 
 /** Lifecycle of one SSH connection. */
 export type ConnectionState = "connecting" | "ready" | "closed";
@@ -17,37 +17,20 @@ export interface ConnectionEvents {
   onSlotFreed(connection: SshConnection): void;
 }
 
-/** Expands a leading `~` to the home directory, as a shell would. */
-export function expandHome(path: string): string {
-  if (path === "~") return homedir();
-  if (path.startsWith("~/")) return `${homedir()}${path.slice(1)}`;
-  return path;
-}
-
-/** The ssh2 error raised when the server refuses a channel (sshd's `MaxSessions`); `reason` is set only then. */
-export function isChannelRefusal(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return (
-    "reason" in error || error.message === "No response from server" || error.message === "Not connected"
-  );
-}
-
 let nextId = 1;
 
 /**
  * One ssh2 client. It has a permanent `error` listener from construction until after `close`
  * (ssh2 can emit a second error after the first), verifies the host key against the configured
- * fingerprint, and never throws out of an ssh2 callback. Slot accounting (`leases`, `budget`) is
+ * fingerprint, and never throws out of an ssh2 callback. Its channel accounting (`slots`) is
  * read and written by the pool.
  */
 export class SshConnection {
   readonly id = nextId++;
   readonly startedAt: number;
   state: ConnectionState = "connecting";
-  /** Channels this connection may hold at once; lowered when the server refuses one. */
-  budget: number;
-  /** Exec channels (and in-progress channel opens) granted by the pool. */
-  leases = 0;
+  /** Channels granted and allowed on this connection. */
+  readonly slots: ChannelBudget;
   /** sftp operations in flight (they share the session's slot, but keep the connection from idling out). */
   busyOps = 0;
   lastActivityAt: number;
@@ -58,18 +41,15 @@ export class SshConnection {
   #firstError: DispatchError | undefined;
   #closing = false;
   #sftp: Promise<SFTPWrapper> | undefined;
-  #sftpHeld = false;
   #settleConnect: ((error: DispatchError | undefined) => void) | undefined;
   readonly #closed: Promise<void>;
   readonly #closeListeners = new Set<() => void>();
-  readonly #opens = new Set<number>();
-  #nextOpen = 0;
   #resolveClosed!: () => void;
 
   constructor(config: HostConfig, events: ConnectionEvents, now: number) {
     this.#config = config;
     this.#events = events;
-    this.budget = config.maxChannelsPerConnection;
+    this.slots = new ChannelBudget(config.maxChannelsPerConnection);
     this.startedAt = now;
     this.lastActivityAt = now;
     this.#closed = new Promise((resolve) => {
@@ -87,39 +67,9 @@ export class SshConnection {
     });
   }
 
-  /** Most channels ever open at once here: sshd's `MaxSessions` is at least this. */
-  peakChannels = 0;
-
-  /** Starts accounting for one channel open; returns its sequence number. */
-  beginOpen(): number {
-    const seq = this.#nextOpen++;
-    this.#opens.add(seq);
-    return seq;
-  }
-
-  /** The channel opened as `seq` was refused or has closed. */
-  endOpen(seq: number): void {
-    this.#opens.delete(seq);
-  }
-
-  /**
-   * Channels sshd held when it answered open `seq`: it answers opens in order, so every earlier open
-   * that was not refused (plus the sftp session) counted against its `MaxSessions` at that moment.
-   */
-  channelsAheadOf(seq: number): number {
-    let ahead = this.#sftpHeld ? 1 : 0;
-    for (const other of this.#opens) if (other < seq) ahead += 1;
-    return ahead;
-  }
-
-  /** Channels in use: leases plus the sftp session. */
-  get channelsInUse(): number {
-    return this.leases + (this.#sftpHeld ? 1 : 0);
-  }
-
   /** True when the pool may grant another channel on this connection. */
   get hasRoom(): boolean {
-    return this.state === "ready" && !this.#closing && this.channelsInUse < this.budget;
+    return this.state === "ready" && !this.#closing && this.slots.hasRoom;
   }
 
   /** True when an sftp session is open or opening; its operations need no extra slot. */
@@ -148,7 +98,10 @@ export class SshConnection {
       this.#settleConnect = (error) => (error ? reject(error) : resolve());
       let options: ConnectConfig;
       try {
-        options = this.#connectConfig();
+        options = connectOptions(this.#config, (key: Buffer) => {
+          this.#hostKeyError = hostKeyProblem(this.#config, key);
+          return this.#hostKeyError === undefined;
+        });
       } catch (error) {
         this.#fail(DispatchError.isInstance(error) ? error : connectError(this.#config, error, 0));
         return;
@@ -229,7 +182,7 @@ export class SshConnection {
             reject(new Error("No response from server"));
             return;
           }
-          this.#sftpHeld = true;
+          this.slots.sftpHeld = true;
           resolve(sftp);
         });
       } catch (error) {
@@ -261,80 +214,9 @@ export class SshConnection {
   #dropSftp(session: Promise<SFTPWrapper>): void {
     if (this.#sftp !== session) return;
     this.#sftp = undefined;
-    if (this.#sftpHeld) {
-      this.#sftpHeld = false;
+    if (this.slots.sftpHeld) {
+      this.slots.sftpHeld = false;
       this.#events.onSlotFreed(this);
-    }
-  }
-
-  #connectConfig(): ConnectConfig {
-    const config = this.#config;
-    const options: ConnectConfig = {
-      host: config.host,
-      port: config.port,
-      username: config.username,
-      readyTimeout: config.connectTimeoutMs,
-      keepaliveInterval: config.keepaliveIntervalMs,
-      keepaliveCountMax: 3,
-      tryKeyboard: false,
-      hostVerifier: (key: Buffer) => this.#verifyHostKey(key),
-    };
-    if (config.privateKeyPath !== undefined) {
-      const path = expandHome(config.privateKeyPath);
-      try {
-        options.privateKey = readFileSync(path);
-      } catch (error) {
-        throw new DispatchError(
-          "invalid_config",
-          `host "${config.id}": cannot read private key ${path}: ${messageOf(error)}`,
-          { cause: error },
-        );
-      }
-    }
-    if (config.agent) {
-      const socket = process.env.SSH_AUTH_SOCK;
-      if (!socket) {
-        if (options.privateKey === undefined) {
-          throw new DispatchError(
-            "invalid_config",
-            `host "${config.id}" uses the SSH agent, but SSH_AUTH_SOCK is not set`,
-          );
-        }
-      } else {
-        options.agent = socket;
-      }
-    }
-    return options;
-  }
-
-  #verifyHostKey(key: Buffer): boolean {
-    try {
-      const seen = fingerprintOf(key);
-      const expected = this.#config.hostKeySha256;
-      const where = `${this.#config.host}:${this.#config.port} (host "${this.#config.id}")`;
-      if (expected === undefined) {
-        this.#hostKeyError = new DispatchError(
-          "host_key_unknown",
-          `refusing ${where}: no hostKeySha256 is configured; the server presented ${seen}. Check it out of band (ssh-keygen -lf on the server's host key) and set hostKeySha256 to it.`,
-          { details: { hostId: this.#config.id, seen } },
-        );
-        return false;
-      }
-      if (!fingerprintsMatch(expected, seen)) {
-        this.#hostKeyError = new DispatchError(
-          "host_key_mismatch",
-          `refusing ${where}: host key mismatch, expected ${expected} but the server presented ${seen}`,
-          { details: { hostId: this.#config.id, expected, seen } },
-        );
-        return false;
-      }
-      return true;
-    } catch (error) {
-      this.#hostKeyError = new DispatchError(
-        "host_key_mismatch",
-        `host key check failed: ${messageOf(error)}`,
-      );
-      return false;
     }
   }
 
@@ -383,7 +265,7 @@ export class SshConnection {
         : new DispatchError("unavailable", `connection to host "${this.#config.id}" closed unexpectedly`));
     this.#settle(error ?? new DispatchError("unavailable", "connection closed before it was ready"));
     this.#sftp = undefined;
-    this.#sftpHeld = false;
+    this.slots.sftpHeld = false;
     this.#resolveClosed();
     const listeners = [...this.#closeListeners];
     this.#closeListeners.clear();
