@@ -37,7 +37,23 @@ describe("ChannelBudget", () => {
     expect(budget.limit).toBe(2);
   });
 
-  test("invariants: the limit never grows, never drops below 1 or below the peak held", () => {
+  test("a success after a refusal in sshd's clean-up moment raises the limit again, not past the maximum", () => {
+    const budget = new ChannelBudget(3);
+    budget.refused(budget.beginOpen());
+    expect(budget.limit).toBe(1);
+    const a = budget.beginOpen();
+    const b = budget.beginOpen();
+    budget.opened(a);
+    budget.opened(b);
+    expect(budget.limit).toBe(2);
+    const c = budget.beginOpen();
+    const d = budget.beginOpen();
+    budget.opened(c);
+    budget.opened(d);
+    expect(budget.limit).toBe(3);
+  });
+
+  test("invariants: the limit stays within [1, configured] and never drops below the peak held", () => {
     type Op = { kind: "open" | "succeed" | "refuse" | "close"; pick: number };
     const op = fc.record({
       kind: fc.constantFrom<Op["kind"]>("open", "succeed", "refuse", "close"),
@@ -50,7 +66,6 @@ describe("ChannelBudget", () => {
         const open: number[] = [];
         let peak = 0;
         for (const step of ops) {
-          const before = budget.limit;
           if (step.kind === "open") pending.push(budget.beginOpen());
           else if (step.kind === "succeed" && pending.length > 0) {
             const seq = pending.splice(step.pick % pending.length, 1)[0] as number;
@@ -62,11 +77,12 @@ describe("ChannelBudget", () => {
           } else if (step.kind === "close" && open.length > 0) {
             budget.endOpen(open.splice(step.pick % open.length, 1)[0] as number);
           }
-          expect(budget.limit).toBeLessThanOrEqual(before);
+          expect(budget.limit).toBeLessThanOrEqual(start);
           expect(budget.limit).toBeGreaterThanOrEqual(1);
           expect(budget.limit).toBeGreaterThanOrEqual(Math.min(peak, start));
         }
       }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -10,7 +10,8 @@ export function isChannelRefusal(error: unknown): boolean {
  * How many channels one connection may hold, learnt from sshd. It starts at the configured
  * `maxChannelsPerConnection` and is lowered when sshd refuses a channel (its `MaxSessions`), but
  * never below the most channels the connection has already held at once: sshd frees a closed
- * session a moment after it says so, and a refusal in that moment says nothing about the limit.
+ * session a moment after it says so, and a refusal in that moment says nothing about the limit
+ * (a later success that proves a higher limit raises it again, up to the configured maximum).
  */
 export class ChannelBudget {
   /** Channels the pool may grant at once. */
@@ -19,12 +20,14 @@ export class ChannelBudget {
   leases = 0;
   /** Whether the connection's sftp session holds a channel. */
   sftpHeld = false;
+  readonly #max: number;
   #peak = 0;
   readonly #opens = new Set<number>();
   #nextOpen = 0;
 
   constructor(limit: number) {
     this.limit = limit;
+    this.#max = limit;
   }
 
   /** Channels in use: leases plus the sftp session. */
@@ -43,16 +46,17 @@ export class ChannelBudget {
     return seq;
   }
 
-  /** Open `seq` succeeded. */
+  /** Open `seq` succeeded: sshd allows at least this many at once, even if a refusal said less. */
   opened(seq: number): void {
     this.#peak = Math.max(this.#peak, this.#ahead(seq) + 1);
+    this.limit = Math.max(this.limit, Math.min(this.#peak, this.#max));
   }
 
   /** Open `seq` was refused by the server: lower the limit to what the server held then. */
   refused(seq: number): void {
     const ahead = this.#ahead(seq);
     this.#opens.delete(seq);
-    this.limit = Math.max(1, this.#peak, Math.min(this.limit, ahead));
+    this.limit = Math.min(this.limit, Math.max(1, this.#peak, ahead));
   }
 
   /** The channel opened as `seq` failed or has closed. */

@@ -116,7 +116,10 @@ export class ConnectionPool {
     const ticket = this.#nextTicket++ - (options.priority ? 2 ** 52 : 0);
     let requeued = false;
     for (let refusals = 0; ; refusals++) {
-      const connection = await this.#acquire(options.signal, ticket, requeued || options.priority === true);
+      // A priority command first tries any live connection past its budget: it is the clean-up of a
+      // command that may hold the last slot. sshd's own limit still applies (a refusal requeues it).
+      const overdraft = options.priority === true && !requeued;
+      const connection = await this.#acquire(options.signal, ticket, requeued || overdraft, overdraft);
       const seq = connection.slots.beginOpen();
       try {
         const value = await open(connection);
@@ -223,12 +226,17 @@ export class ConnectionPool {
   }
 
   /** A slot now when one is free and nobody waits ahead; otherwise a place in the queue. */
-  #acquire(signal: AbortSignal | undefined, ticket: number, admitted: boolean): Promise<SshConnection> {
+  #acquire(
+    signal: AbortSignal | undefined,
+    ticket: number,
+    admitted: boolean,
+    overdraft = false,
+  ): Promise<SshConnection> {
     if (this.#disposed) return Promise.reject(poolClosedError(this.hostId));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const head = this.#queue.peek();
     if (head === undefined || (admitted && ticket < head.ticket)) {
-      const connection = this.#roomyConnection();
+      const connection = this.#roomyConnection() ?? (overdraft ? this.#readyConnection() : undefined);
       if (connection) {
         connection.slots.leases += 1;
         return Promise.resolve(connection);
@@ -286,9 +294,13 @@ export class ConnectionPool {
     return undefined;
   }
 
+  #readyConnection(): SshConnection | undefined {
+    for (const connection of this.#connections) if (connection.state === "ready") return connection;
+    return undefined;
+  }
+
   #hasReadyConnection(): boolean {
-    for (const connection of this.#connections) if (connection.state === "ready") return true;
-    return false;
+    return this.#readyConnection() !== undefined;
   }
 
   #grow(): void {
