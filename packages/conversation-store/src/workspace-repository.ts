@@ -31,9 +31,24 @@ function checkHostId(value: string | null | undefined): string | null {
 /** Workspaces in SQLite; change events go out on the bus after commit. */
 export class SqliteWorkspaceRepository implements WorkspaceRepository {
   readonly #db: StoreDatabase;
+  // Prepared once: building a drizzle query costs far more than running it (GET /workspaces and the
+  // idempotent star/unstar are hot paths of the API).
+  readonly #byId;
+  readonly #ordered;
 
   constructor(db: StoreDatabase) {
     this.#db = db;
+    this.#byId = db.orm
+      .select()
+      .from(workspaces)
+      .where(eq(workspaces.id, sql.placeholder("id")))
+      .prepare();
+    this.#ordered = db.orm
+      .select()
+      .from(workspaces)
+      // Case-insensitive by name as people read it; the exact name and the id make the order total.
+      .orderBy(desc(workspaces.starred), sql`lower(${workspaces.name})`, workspaces.name, workspaces.id)
+      .prepare();
   }
 
   /** Creates the `default` workspace unless it exists; true when it was created. */
@@ -84,21 +99,12 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
   }
 
   async get(id: string): Promise<Workspace | undefined> {
-    const row = this.#db.read(() =>
-      this.#db.orm.select().from(workspaces).where(eq(workspaces.id, id)).get(),
-    );
+    const row = this.#db.read(() => this.#byId.get({ id }));
     return row ? toWorkspace(row) : undefined;
   }
 
   async list(): Promise<Workspace[]> {
-    const rows = this.#db.read(() =>
-      this.#db.orm
-        .select()
-        .from(workspaces)
-        // Case-insensitive by name as people read it; the exact name and the id make the order total.
-        .orderBy(desc(workspaces.starred), sql`lower(${workspaces.name})`, workspaces.name, workspaces.id)
-        .all(),
-    );
+    const rows = this.#db.read(() => this.#ordered.all());
     return rows.map(toWorkspace);
   }
 
@@ -181,6 +187,9 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
   }
 
   #setStarred(id: string, starred: boolean): Workspace {
+    // Already in the wanted state: answer from a read, without taking the write lock.
+    const before = this.#db.read(() => this.#byId.get({ id }));
+    if (before?.starred === starred) return toWorkspace(before);
     return this.#db.write((emit) => {
       const current = this.#row(id);
       if (current.starred === starred) return toWorkspace(current);
@@ -198,7 +207,7 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
 
   /** The row, or `not_found`; only inside a transaction. */
   #row(id: string): WorkspaceRow {
-    const row = this.#db.orm.select().from(workspaces).where(eq(workspaces.id, id)).get();
+    const row = this.#byId.get({ id });
     if (!row) throw notFound("workspace", id);
     return row;
   }

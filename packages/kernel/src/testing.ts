@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHost, type Host, type ShutdownReport } from "./host.ts";
-import { createMemoryLogger, type LogRecord } from "./logger.ts";
+import { createMemoryLogger, type Logger, type LogRecord } from "./logger.ts";
 import type { AnyExtension } from "./manifest.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
@@ -25,6 +25,8 @@ export interface TestHostOptions {
   dataDir?: string;
   keepDataDir?: boolean;
   shutdownTimeoutMs?: number;
+  /** Replaces the in-memory logger (then `logs` stays empty), for example in benchmarks. */
+  logger?: Logger;
 }
 
 /**
@@ -34,7 +36,9 @@ export interface TestHostOptions {
 export async function createTestHost(options: TestHostOptions): Promise<TestHost> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "dispatch-test-"));
   const keep = options.keepDataDir ?? options.dataDir !== undefined;
-  const { logger, records } = createMemoryLogger();
+  const memory = createMemoryLogger();
+  const logger = options.logger ?? memory.logger;
+  const records = memory.records;
   const host = createHost({
     extensions: options.extensions,
     config: options.config ?? {},

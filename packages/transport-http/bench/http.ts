@@ -13,6 +13,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { createLogger } from "@dispatch/kernel";
 import { Hono } from "hono";
 import { startApi } from "../test/harness.ts";
 
@@ -53,8 +54,8 @@ const bare = Bun.serve({
   hostname: "127.0.0.1",
   fetch: new Hono().get("/", (c) => c.json({ ok: true })).fetch,
 });
-const api = await startApi({ server: { port: 0 } });
-// The API logs a line per request; silence doesn't change the work done, so keep the default logger.
+// Logged as `serve` logs: JSON lines on stderr at info level.
+const api = await startApi({ server: { port: 0 } }, [], createLogger({ level: "info" }));
 try {
   await api.client.workspaces.$post({ json: { id: "bench", name: "Bench" } });
   const figures: Record<string, number[]> = { bare: [], list: [], star: [] };

@@ -31,7 +31,10 @@ function apiRoutes(deps: ApiDeps, sse: SseHub) {
 /** The route tree's type, for `hc<AppType>(url)` from `hono/client`. */
 export type AppType = ReturnType<typeof apiRoutes>;
 
-/** Logs one line per request with its id, and every 5xx with its stack. */
+/**
+ * Logs each request with its id at debug level (a line per request on stderr would cost more than the
+ * request itself), and every 5xx at error level with its stack.
+ */
 function requestLog(logger: Logger) {
   return async function requestLog(c: Parameters<Parameters<Hono["use"]>[1]>[0], next: () => Promise<void>) {
     const started = performance.now();
@@ -44,7 +47,7 @@ function requestLog(logger: Logger) {
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
     if (c.res.status >= 500) logger.error("request failed", { ...fields, err: c.error });
-    else logger.info("request", fields);
+    else logger.debug("request", fields);
   };
 }
 

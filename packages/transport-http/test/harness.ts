@@ -1,5 +1,5 @@
 import { conversationStoreExtension } from "@dispatch/conversation-store";
-import type { AnyExtension } from "@dispatch/kernel";
+import type { AnyExtension, Logger } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
 import { providersExtension } from "@dispatch/providers";
@@ -30,10 +30,11 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-/** Starts the real host with the API on port 0. */
+/** Starts the real host with the API on port 0 (`logger` replaces the in-memory test logger, for benchmarks). */
 export async function startApi(
   config: Record<string, unknown> = {},
   extra: AnyExtension[] = [],
+  logger?: Logger,
 ): Promise<ApiHarness> {
   const server: Record<string, unknown> = {
     port: 0,
@@ -42,6 +43,7 @@ export async function startApi(
   const testHost = await createTestHost({
     extensions: [...apiExtensions, ...extra],
     config: { ...config, server },
+    logger,
   });
   const address = testHost.get(httpRoutesRef).address();
   if (!address) throw new Error("server did not start");
