@@ -84,7 +84,8 @@ describe("several processes on one database", () => {
   test("concurrent appenders in separate processes produce exactly 1..N", async () => {
     const conv = await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
     const perChild = 300;
-    for (const [i, child] of children.entries()) child.send(`append ${conv.id} p${i} ${perChild}`);
+    const startAt = Date.now() + 300;
+    for (const [i, child] of children.entries()) child.send(`append ${conv.id} p${i} ${perChild} ${startAt}`);
     const answers = await Promise.all(children.map((child) => child.next()));
     expect(answers.every((a) => a.ok === true)).toBe(true);
 
