@@ -52,7 +52,7 @@ describe("loadConfig", () => {
     expect(config.dataDir).toBe("/srv/app/.dispatch");
     expect(config.host).toEqual({
       extensions: { disabled: [], paths: [] },
-      guards: { faultBudget: 20, faultWindowMs: 60_000 },
+      guards: { faultBudget: 20, faultWindowMs: 60_000, shutdownTimeoutMs: 15_000 },
     });
   });
 

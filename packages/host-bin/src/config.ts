@@ -43,9 +43,14 @@ export const hostConfigSchema = z.object({
       /** Faults (uncaught errors, rejections, extension faults) tolerated within the window. */
       faultBudget: z.number().int().min(1).default(20),
       faultWindowMs: z.number().int().min(1000).default(60_000),
+      /**
+       * Time each extension gets to stop. Above the orchestrator's default `shutdownDeadlineMs` (10 s), so
+       * turns are interrupted and recorded before the store under them is closed.
+       */
+      shutdownTimeoutMs: z.number().int().min(100).default(15_000),
     })
     .strict()
-    .default({ faultBudget: 20, faultWindowMs: 60_000 }),
+    .default({ faultBudget: 20, faultWindowMs: 60_000, shutdownTimeoutMs: 15_000 }),
 });
 
 /** The host-owned part of the config, parsed. */

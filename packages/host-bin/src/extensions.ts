@@ -7,7 +7,7 @@ import { memTelemetryExtension } from "@dispatch/mem-telemetry";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
 import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
-import { sshPoolExtension } from "@dispatch/ssh-pool";
+import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";

@@ -47,6 +47,7 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
     version: hostVersion,
     logger,
     disabled: config.host.extensions.disabled,
+    shutdownTimeoutMs: config.host.guards.shutdownTimeoutMs,
   });
   logger.info("starting", {
     version: hostVersion,

@@ -2,8 +2,7 @@ import { defineExtension } from "@dispatch/kernel";
 import { executionBackendsRef } from "@dispatch/workspace-tools";
 import { hostsConfigSchema } from "./config.ts";
 import { registerSshMetrics } from "./pool-metrics.ts";
-import { createRemoteBackend } from "./remote-backend.ts";
-import { SshPool } from "./ssh-pool.ts";
+import type { SshPool } from "./ssh-pool.ts";
 import { type SshPools, sshPoolsRef } from "./types.ts";
 
 /** Period of the one upkeep timer shared by every pool (idle eviction, stuck connects, breaker). */
@@ -17,26 +16,31 @@ export const sshPoolExtension = defineExtension({
   manifest: { id: "ssh-pool", version: "0.1.0", dependsOn: ["workspace-tools"] },
   provides: [sshPoolsRef],
   config: { key: "hosts", schema: hostsConfigSchema },
-  activate(ctx) {
+  async activate(ctx) {
     const backends = ctx.use(executionBackendsRef);
     const pools = new Map<string, SshPool>();
     const allStats = () => [...pools.values()].map((pool) => pool.stats());
     const metrics = registerSshMetrics(ctx.metrics, allStats);
     ctx.onDispose(() => metrics.unregister());
 
-    for (const host of ctx.config) {
-      const pool = new SshPool({
-        config: host,
-        logger: ctx.logger.child({ hostId: host.id }),
-        onFailure: () => metrics.countFailure(host.id),
-      });
-      pools.set(host.id, pool);
-      ctx.onDispose(() => pool.dispose());
-      ctx.onDispose(backends.register(host.id, createRemoteBackend(pool)));
-      if (host.hostKeySha256 === undefined) {
-        ctx.logger.warn("host has no hostKeySha256: connections will be refused until it is set", {
-          hostId: host.id,
+    // ssh2 and the pool are loaded only when a host is configured: most hosts have none, and the
+    // module graph costs several MB of idle RSS and start-up time.
+    if (ctx.config.length > 0) {
+      const { SshPool, createRemoteBackend } = await import("./pool-runtime.ts");
+      for (const host of ctx.config) {
+        const pool = new SshPool({
+          config: host,
+          logger: ctx.logger.child({ hostId: host.id }),
+          onFailure: () => metrics.countFailure(host.id),
         });
+        pools.set(host.id, pool);
+        ctx.onDispose(() => pool.dispose());
+        ctx.onDispose(backends.register(host.id, createRemoteBackend(pool)));
+        if (host.hostKeySha256 === undefined) {
+          ctx.logger.warn("host has no hostKeySha256: connections will be refused until it is set", {
+            hostId: host.id,
+          });
+        }
       }
     }
     if (pools.size > 0) {
