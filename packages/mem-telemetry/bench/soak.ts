@@ -5,6 +5,7 @@
  *
  *   bun packages/mem-telemetry/bench/soak.ts [--turns 10000] [--checkpoint 2000] [--every 2000]
  *       [--conversations 50] [--max-concurrent 4] [--max-growth 0.05] [--snapshots DIR]
+ *       [--turn-timeout-ms 30000]
  *
  * Every built-in extension runs in this process (so `Bun.gc(true)` and `bun:jsc` see the server's
  * heap), with a zero-delay scripted provider. Each conversation has one client that keeps an SSE
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     conversations: { type: "string", default: "50" },
     "max-concurrent": { type: "string", default: "4" },
     "max-growth": { type: "string", default: "0.05" },
+    /** A turn whose final event has not arrived by then fails the drill (instead of hanging it). */
+    "turn-timeout-ms": { type: "string", default: "30000" },
     /** Writes V8-format heap snapshots at the checkpoint and the end into this dir (for snapshot-diff.ts). */
     snapshots: { type: "string" },
   },
@@ -39,6 +42,15 @@ const checkpoint = Number(args.checkpoint);
 const every = Number(args.every);
 const conversationCount = Number(args.conversations);
 const maxGrowth = Number(args["max-growth"]);
+const turnTimeoutMs = Number(args["turn-timeout-ms"]);
+// Bun's fetch client runs at most BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) requests at once; every
+// watcher holds one for the whole run, and a request past the cap waits forever.
+const maxHttpRequests = Number(process.env.BUN_CONFIG_MAX_HTTP_REQUESTS ?? 256);
+if (conversationCount + 8 > maxHttpRequests) {
+  throw new Error(
+    `--conversations ${conversationCount} needs more than ${maxHttpRequests} concurrent fetches: set BUN_CONFIG_MAX_HTTP_REQUESTS`,
+  );
+}
 if (!(checkpoint > 0 && checkpoint < totalTurns && every > 0 && conversationCount > 0)) {
   throw new Error("expected 0 < --checkpoint < --turns, --every > 0, --conversations > 0");
 }
@@ -86,6 +98,19 @@ async function read(turns: number, turnsPerS: number | null): Promise<Reading> {
   return reading;
 }
 
+/** Rejects when `promise` has not settled within `ms`; the timer is cleared either way (no pile-up). */
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not finished within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 let issued = 0;
 let failed = 0;
 /** Runs turns until `target` have been issued in total; each watcher's client keeps one turn in flight. */
@@ -102,7 +127,7 @@ async function runUntil(target: number): Promise<number> {
       });
       if (res.status !== 202) throw new Error(`POST message: ${res.status} ${await res.text()}`);
       const { turnId } = (await res.json()) as { turnId: string };
-      const final = await watcher.finished(turnId);
+      const final = await withTimeout(watcher.finished(turnId), turnTimeoutMs, `turn ${turnId}`);
       if (final !== "turn.completed") failed += 1;
     }
   };
@@ -118,7 +143,7 @@ try {
   );
   for (let i = 0; i < conversationCount; i += 1) {
     const id = await createConversation(stack.url, `soak ${i}`);
-    watchers.push(await TurnWatcher.open(stack.url, id));
+    watchers.push(await withTimeout(TurnWatcher.open(stack.url, id), 10_000, `opening the stream of ${id}`));
   }
   await read(0, null);
   const marks = new Set<number>([checkpoint, totalTurns]);
