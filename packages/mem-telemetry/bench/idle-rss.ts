@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { builtinExtensions } from "../../host-bin/src/index.ts";
-import { mib, procStatus } from "./settled-memory.ts";
+import { mib, procStatus } from "./harness/settled-memory.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -19,9 +19,15 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
-import { createConversation, startDrillStack } from "./drill-stack.ts";
-import { dirBytes, mib, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
-import { TurnWatcher } from "./turn-watcher.ts";
+import { createConversation, startDrillStack } from "./harness/drill-stack.ts";
+import {
+  dirBytes,
+  mib,
+  type SettledMemory,
+  settledMemory,
+  typeCountGrowth,
+} from "./harness/settled-memory.ts";
+import { TurnWatcher } from "./harness/turn-watcher.ts";
 
 const { values: args } = parseArgs({
   options: {

@@ -18,8 +18,8 @@
  */
 import { parseArgs } from "node:util";
 import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
-import { createConversation, type DrillStack, startDrillStack } from "./drill-stack.ts";
-import { mib, type SettledMemory, settledMemory, typeCountGrowth } from "./settled-memory.ts";
+import { createConversation, type DrillStack, startDrillStack } from "./harness/drill-stack.ts";
+import { mib, type SettledMemory, settledMemory, typeCountGrowth } from "./harness/settled-memory.ts";
 
 const { values: args } = parseArgs({
   options: {

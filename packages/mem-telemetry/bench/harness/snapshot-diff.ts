@@ -3,7 +3,7 @@
  * by object name, and prints, for the names that grew most, the containers holding the new objects
  * and one retaining path from a GC root.
  *
- *   bun packages/mem-telemetry/bench/snapshot-diff.ts <before.heapsnapshot> <after.heapsnapshot> [top]
+ *   bun packages/mem-telemetry/bench/harness/snapshot-diff.ts <before.heapsnapshot> <after.heapsnapshot> [top]
  */
 import { readFileSync } from "node:fs";
 
@@ -113,14 +113,18 @@ export function loadHeapGraph(file: string): HeapGraph {
   return new HeapGraph(JSON.parse(readFileSync(file, "utf8")) as Snapshot);
 }
 
-function countByName(g: HeapGraph): Map<string, { count: number; bytes: number }> {
+/** Groups nodes as "(string)" or "<type> <name>". */
+function groupOf(g: HeapGraph, i: number): string {
+  const type = g.type(i);
+  if (type === "string" || type === "concatenated string" || type === "sliced string") return "(string)";
+  return `${type} ${g.name(i).slice(0, 60)}`;
+}
+
+/** Live count and self size per group. */
+function countByGroup(g: HeapGraph): Map<string, { count: number; bytes: number }> {
   const out = new Map<string, { count: number; bytes: number }>();
   for (let i = 0; i < g.nodeCount; i += 1) {
-    const type = g.type(i);
-    const key =
-      type === "string" || type === "concatenated string" || type === "sliced string"
-        ? "(string)"
-        : `${type} ${g.name(i).slice(0, 60)}`;
+    const key = groupOf(g, i);
     const row = out.get(key) ?? { count: 0, bytes: 0 };
     row.count += 1;
     row.bytes += g.selfSize(i);
@@ -129,46 +133,66 @@ function countByName(g: HeapGraph): Map<string, { count: number; bytes: number }
   return out;
 }
 
+/** For nodes of the given groups: "<group> <- <retainer group>.<edge>" counts, and a few holders of each. */
+function retainedBy(
+  g: HeapGraph,
+  groups: ReadonlySet<string>,
+): Map<string, { count: number; holders: Map<number, number> }> {
+  const out = new Map<string, { count: number; holders: Map<number, number> }>();
+  for (let i = 0; i < g.nodeCount; i += 1) {
+    const group = groupOf(g, i);
+    if (!groups.has(group)) continue;
+    const holder = g.retainersOf(i)[0];
+    if (holder === undefined) continue;
+    let edge = "?";
+    for (const [type, name, to] of g.edgesOf(holder)) {
+      if (to === i) {
+        edge = type === "element" ? "[i]" : name;
+        break;
+      }
+    }
+    const key = `${group} <- ${groupOf(g, holder)}.${edge}`;
+    const row = out.get(key) ?? { count: 0, holders: new Map<number, number>() };
+    row.count += 1;
+    row.holders.set(holder, (row.holders.get(holder) ?? 0) + 1);
+    out.set(key, row);
+  }
+  return out;
+}
+
 if (import.meta.main) {
   const [beforeFile, afterFile, topArg] = process.argv.slice(2);
   if (!beforeFile || !afterFile) throw new Error("usage: snapshot-diff.ts <before> <after> [top]");
-  const top = Number(topArg ?? 10);
+  const top = Number(topArg ?? 8);
   const before = loadHeapGraph(beforeFile);
   const after = loadHeapGraph(afterFile);
-  const a = countByName(before);
-  const b = countByName(after);
-  const rows = [...b.entries()]
-    .map(([key, row]) => ({
-      key,
-      before: a.get(key)?.count ?? 0,
+  const a = countByGroup(before);
+  const grown = [...countByGroup(after).entries()]
+    .map(([group, row]) => ({
+      group,
+      before: a.get(group)?.count ?? 0,
       after: row.count,
-      bytes: row.bytes - (a.get(key)?.bytes ?? 0),
+      delta: row.count - (a.get(group)?.count ?? 0),
+      deltaBytes: row.bytes - (a.get(group)?.bytes ?? 0),
     }))
-    .map((r) => ({ ...r, delta: r.after - r.before }))
     .sort((x, y) => y.delta - x.delta)
     .slice(0, top);
-  console.log(`nodes: ${before.nodeCount} -> ${after.nodeCount}`);
-  console.table(rows);
+  console.log(`nodes: ${before.nodeCount} -> ${after.nodeCount}; groups that grew most:`);
+  console.table(grown);
 
-  // Objects present only in the later snapshot, grouped by the node that holds them.
-  const oldIds = new Set<number>();
-  for (let i = 0; i < before.nodeCount; i += 1) oldIds.add(before.id(i));
-  const holders = new Map<number, number>();
-  const sampleOf = new Map<number, number>();
-  for (let i = 0; i < after.nodeCount; i += 1) {
-    if (oldIds.has(after.id(i))) continue;
-    for (const r of after.retainersOf(i)) {
-      holders.set(r, (holders.get(r) ?? 0) + 1);
-      if (!sampleOf.has(r)) sampleOf.set(r, i);
-    }
-  }
-  const biggest = [...holders.entries()].sort((x, y) => y[1] - x[1]).slice(0, top);
-  console.log("\nnodes holding the most new objects:");
-  for (const [holder, count] of biggest) {
-    const sample = sampleOf.get(holder) as number;
-    console.log(
-      `\n${count} new objects held by ${after.label(holder)} (id ${after.id(holder)}), e.g. ${after.label(sample)}`,
-    );
-    for (const step of after.pathToRoot(holder).slice(0, 14)) console.log(`   <- ${step}`);
+  // Object ids are not stable between two JSC snapshots, so new objects are found by where they hang.
+  const groups = new Set(grown.filter((r) => r.delta > 0).map((r) => r.group));
+  const was = retainedBy(before, groups);
+  const now = [...retainedBy(after, groups).entries()]
+    .map(([key, row]) => ({ key, row, delta: row.count - (was.get(key)?.count ?? 0) }))
+    .sort((x, y) => y.delta - x.delta)
+    .slice(0, top);
+  console.log("\nwhere the growth hangs (first retainer and edge):");
+  console.table(now.map(({ key, row, delta }) => ({ retained: key, after: row.count, delta })));
+  for (const { key, row } of now.slice(0, 2)) {
+    const holders = [...row.holders.entries()].sort((x, y) => y[1] - x[1]);
+    const [holder, count] = holders[0] as [number, number];
+    console.log(`\n${key}: ${holders.length} holders; the largest holds ${count}; its path from a root:`);
+    for (const step of after.pathToRoot(holder).reverse()) console.log(`   ${step}`);
   }
 }
