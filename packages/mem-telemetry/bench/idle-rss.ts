@@ -74,6 +74,16 @@ async function healthy(child: Bun.Subprocess, port: number): Promise<unknown> {
 }
 
 const problems: string[] = [];
+/** The server being measured, so an interrupted drill does not leave it running. */
+let running: Bun.Subprocess | undefined;
+const onSignal = (signal: NodeJS.Signals) => {
+  process.stderr.write(`drill interrupted by ${signal}; cleaning up\n`);
+  running?.kill("SIGKILL");
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(130);
+};
+process.once("SIGINT", onSignal);
+process.once("SIGTERM", onSignal);
 
 async function measure(kind: "dispatch" | "bare", run: number): Promise<Sample> {
   const port = freePort();
@@ -103,6 +113,7 @@ async function measure(kind: "dispatch" | "bare", run: number): Promise<Sample> 
     stdout: Bun.file(logFile),
     stderr: Bun.file(logFile),
   });
+  running = child;
   let exitCode: number | null = null;
   try {
     const health = (await healthy(child, port)) as { extensions?: Array<{ id: string; state: string }> };
@@ -135,6 +146,7 @@ async function measure(kind: "dispatch" | "bare", run: number): Promise<Sample> 
       child.kill("SIGKILL");
       await child.exited;
     }
+    running = undefined;
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

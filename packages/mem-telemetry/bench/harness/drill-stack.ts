@@ -88,6 +88,26 @@ export async function startDrillStack(options: DrillStackOptions): Promise<Drill
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error("the HTTP server did not start");
   }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      try {
+        await host.stop();
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    })();
+    return stopping;
+  };
+  // An interrupted drill still stops the server and removes its data dir.
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`drill interrupted by ${signal}; cleaning up\n`);
+    void stop().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   return {
     host,
     orchestrator: host.get(orchestratorRef),
@@ -95,13 +115,7 @@ export async function startDrillStack(options: DrillStackOptions): Promise<Drill
     dataDir,
     extensionIds: host.order,
     warnings,
-    stop: async () => {
-      try {
-        await host.stop();
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
+    stop,
   };
 }
 
