@@ -83,7 +83,8 @@ describe("MemoryMonitor", () => {
     const lines = records.filter((r) => r.msg === "memory sample");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(JSON.stringify(lines[0]))).toMatchObject({
-      level: "info",
+      // Per-turn (on-demand) samples log at debug; interval samples at info (next test).
+      level: "debug",
       pressure: "warn",
       source: "on-demand",
       rssBytes: Math.round(7.5 * gib),
@@ -98,6 +99,9 @@ describe("MemoryMonitor", () => {
     expect(await value("dispatch_process_memory_bytes", { kind: "array_buffers" })).toBe(44);
     expect(await value("dispatch_memory_limit_bytes")).toBe(10 * gib);
     expect(await value("dispatch_memory_pressure_level")).toBe(1);
+    const { monitor, records: intervalRecords } = setup();
+    monitor.sample("interval");
+    expect(intervalRecords.find((r) => r.msg === "memory sample")?.level).toBe("info");
   });
 
   test("without a limit nothing is ever refused and the limit gauge reads 0", async () => {

@@ -53,8 +53,10 @@ export class MemoryMonitor implements MemoryTelemetry {
     const pressure = this.#gauge.level;
     metrics?.record(sample, limit.bytes, pressure);
     const { at: _at, ...bytes } = sample;
-    // `pressure`, not `level`: a `level` field would overwrite the log record's own level.
-    logger.info("memory sample", {
+    // `pressure`, not `level`: a `level` field would overwrite the log record's own level. Per-turn
+    // (on-demand) samples log at debug: two info lines per turn would drown the log under load.
+    const log = source === "on-demand" ? logger.debug : logger.info;
+    log("memory sample", {
       source,
       ...bytes,
       limitBytes: limit.bytes,

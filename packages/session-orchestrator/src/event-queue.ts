@@ -1,6 +1,9 @@
-/** A FIFO with amortized O(1) push and shift (an array with a moving head, compacted lazily). */
+/**
+ * A FIFO with amortized O(1) push and shift (an array with a moving head, compacted lazily). A shifted
+ * slot is cleared at once: the queue must not keep delivered items alive until the next compaction.
+ */
 export class EventQueue<T> {
-  #items: T[] = [];
+  #items: Array<T | undefined> = [];
   #head = 0;
 
   /** Number of queued items. */
@@ -17,8 +20,12 @@ export class EventQueue<T> {
   shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head] as T;
+    this.#items[this.#head] = undefined;
     this.#head += 1;
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+    if (this.#head === this.#items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
