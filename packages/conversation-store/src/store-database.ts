@@ -43,6 +43,9 @@ export class StoreDatabase {
   readonly #begin: Statement;
   readonly #commit: Statement;
   readonly #rollback: Statement;
+  readonly #dataVersion: Statement;
+  /** Commits made through this connection (SQLite's `data_version` counts only other connections'). */
+  #commits = 0;
   #closed = false;
 
   private constructor(sqlite: Database, options: StoreDatabaseOptions) {
@@ -57,6 +60,7 @@ export class StoreDatabase {
     this.#begin = sqlite.prepare("BEGIN IMMEDIATE");
     this.#commit = sqlite.prepare("COMMIT");
     this.#rollback = sqlite.prepare("ROLLBACK");
+    this.#dataVersion = sqlite.prepare("PRAGMA data_version");
   }
 
   /** Opens the file and sets the connection's pragmas; refuses a second open of one file in one process. */
@@ -107,6 +111,7 @@ export class StoreDatabase {
     try {
       result = fn(emit);
       this.#commit.run();
+      this.#commits += 1;
     } catch (error) {
       if (this.sqlite.inTransaction) this.#rollback.run();
       throw error;
@@ -120,6 +125,16 @@ export class StoreDatabase {
       }
     }
     return result;
+  }
+
+  /**
+   * A token that changes whenever the database may have changed: after a commit through this connection
+   * or by any other connection. Lets a read cache its result and stay correct across processes.
+   */
+  version(): string {
+    this.#assertOpen();
+    const row = this.#dataVersion.get() as { data_version: number };
+    return `${this.#commits}.${row.data_version}`;
   }
 
   /** Runs a read on the connection; fails clearly once the store is closed. */

@@ -233,4 +233,22 @@ describe("workspaces", () => {
     expect((await temp.store.workspaces.get("proj"))?.starred).toBe(false);
     expect(temp.published).toEqual([]);
   });
+
+  test("list() answers from its cache only while nothing changed, in this process or another", async () => {
+    const temp = tempStore();
+    const { store } = temp;
+    await store.workspaces.create({ id: "b", name: "Bee", root: "/b" });
+    expect((await store.workspaces.list()).map((w) => w.id)).toEqual(["b", "default"]);
+    await store.workspaces.star("default");
+    expect((await store.workspaces.list()).map((w) => w.id)).toEqual(["default", "b"]);
+    // A write by another connection (another process) is seen too.
+    const other = new Database(temp.path);
+    try {
+      other.run("UPDATE workspaces SET name = 'Aardvark' WHERE id = 'b'");
+    } finally {
+      other.close();
+    }
+    const names = (await store.workspaces.list()).map((w) => w.name);
+    expect(names).toEqual(["Default", "Aardvark"]);
+  });
 });

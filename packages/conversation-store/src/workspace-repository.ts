@@ -35,6 +35,11 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
   // idempotent star/unstar are hot paths of the API).
   readonly #byId;
   readonly #ordered;
+  /**
+   * All workspaces as last read, and the database version they were read at. Reads (GET /workspaces,
+   * the idempotent star) are far more frequent than workspace writes, and there are few workspaces.
+   */
+  #cache: { version: string; ordered: Workspace[]; byId: Map<string, Workspace> } | undefined;
 
   constructor(db: StoreDatabase) {
     this.#db = db;
@@ -99,13 +104,11 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
   }
 
   async get(id: string): Promise<Workspace | undefined> {
-    const row = this.#db.read(() => this.#byId.get({ id }));
-    return row ? toWorkspace(row) : undefined;
+    return this.#snapshot().byId.get(id);
   }
 
   async list(): Promise<Workspace[]> {
-    const rows = this.#db.read(() => this.#ordered.all());
-    return rows.map(toWorkspace);
+    return [...this.#snapshot().ordered];
   }
 
   async update(
@@ -186,10 +189,21 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
     return rows.map((row) => row.id);
   }
 
+  /** The cached workspaces, re-read when the database changed since. */
+  #snapshot(): { ordered: Workspace[]; byId: Map<string, Workspace> } {
+    const version = this.#db.version();
+    if (this.#cache?.version !== version) {
+      // Frozen: the cached objects are handed to every caller.
+      const ordered = this.#db.read(() => this.#ordered.all()).map((row) => Object.freeze(toWorkspace(row)));
+      this.#cache = { version, ordered, byId: new Map(ordered.map((w) => [w.id, w])) };
+    }
+    return this.#cache;
+  }
+
   #setStarred(id: string, starred: boolean): Workspace {
-    // Already in the wanted state: answer from a read, without taking the write lock.
-    const before = this.#db.read(() => this.#byId.get({ id }));
-    if (before?.starred === starred) return toWorkspace(before);
+    // Already in the wanted state: answer from the cache, without taking the write lock.
+    const before = this.#snapshot().byId.get(id);
+    if (before?.starred === starred) return before;
     return this.#db.write((emit) => {
       const current = this.#row(id);
       if (current.starred === starred) return toWorkspace(current);

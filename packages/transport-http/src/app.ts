@@ -1,13 +1,11 @@
-import type { Logger } from "@dispatch/kernel";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { requestId } from "hono/request-id";
 import type { ApiDeps } from "./deps.ts";
 import { errorBody, errorResponse } from "./error-response.ts";
 import { bearerToken } from "./middleware/auth.ts";
-import { httpMetrics } from "./middleware/http-metrics.ts";
+import { observeRequests } from "./middleware/observe.ts";
 import { openApiDocument } from "./openapi.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -31,34 +29,12 @@ function apiRoutes(deps: ApiDeps, sse: SseHub) {
 /** The route tree's type, for `hc<AppType>(url)` from `hono/client`. */
 export type AppType = ReturnType<typeof apiRoutes>;
 
-/**
- * Logs each request with its id at debug level (a line per request on stderr would cost more than the
- * request itself), and every 5xx at error level with its stack.
- */
-function requestLog(logger: Logger) {
-  return async function requestLog(c: Parameters<Parameters<Hono["use"]>[1]>[0], next: () => Promise<void>) {
-    const started = performance.now();
-    await next();
-    const fields = {
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path.slice(0, 200),
-      status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-    };
-    if (c.res.status >= 500) logger.error("request failed", { ...fields, err: c.error });
-    else logger.debug("request", fields);
-  };
-}
-
 /** Builds the whole HTTP app: middleware in order, the API routes, and JSON errors for everything else. */
 export function createApp(deps: ApiDeps, sse: SseHub): Hono {
   const app = new Hono();
-  app.use(requestId({ headerName: "X-Request-Id" }));
-  app.use(requestLog(deps.logger));
-  app.use(httpMetrics(deps.metrics));
+  app.use(observeRequests({ logger: deps.logger, registry: deps.metrics }));
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
-  app.use(bearerToken({ token: deps.config.token }));
+  if (deps.config.token !== null) app.use(bearerToken({ token: deps.config.token }));
   app.use(
     bodyLimit({
       maxSize: deps.config.bodyLimitBytes,
