@@ -7,6 +7,16 @@ type Env = { Variables: { requestId: string } };
 
 const acceptedId = /^[\w.:-]{1,128}$/;
 
+/** The map's value for `key`, made and stored on first use. */
+function cached<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
 /**
  * One middleware for what every request needs around it: a request id (the caller's `X-Request-Id`
  * when it is sane, else a cheap process-unique one) echoed in the response, the request counter and
@@ -40,12 +50,8 @@ export function observeRequests(options: { logger: Logger; registry: Registry })
     const method = c.req.method;
     const timerKey = `${method} ${route}`;
     const countKey = `${timerKey} ${status}`;
-    let counter = counters.get(countKey);
-    if (!counter) counters.set(countKey, (counter = requests.labels(route, method, String(status))));
-    counter.inc();
-    let timer = timers.get(timerKey);
-    if (!timer) timers.set(timerKey, (timer = duration.labels(route, method)));
-    timer.observe(seconds);
+    cached(counters, countKey, () => requests.labels(route, method, String(status))).inc();
+    cached(timers, timerKey, () => duration.labels(route, method)).observe(seconds);
   };
 
   return async function observeRequests(c, next) {
