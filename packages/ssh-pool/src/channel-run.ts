@@ -1,5 +1,5 @@
+import { OutputCollector } from "@dispatch/workspace-tools";
 import type { ClientChannel } from "ssh2";
-import { OutputBuffer } from "./output-buffer.ts";
 import { PGID_MARK } from "./remote-command.ts";
 
 /** How long an interrupted run waits for the group id and then for the channel to close. */
@@ -44,8 +44,8 @@ export interface RunChannelOptions {
  * signal aborts. Never rejects.
  */
 export function runChannel(channel: ClientChannel, options: RunChannelOptions): Promise<ChannelOutcome> {
-  const stdout = new OutputBuffer(options.maxOutputBytes);
-  const stderr = new OutputBuffer(options.maxOutputBytes);
+  const stdout = new OutputCollector(options.maxOutputBytes);
+  const stderr = new OutputCollector(options.maxOutputBytes);
   let head: Buffer | undefined = options.expectPgid ? Buffer.alloc(0) : undefined;
   let pgid: number | undefined;
   let exitCode: number | null = null;

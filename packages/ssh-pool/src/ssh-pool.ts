@@ -46,6 +46,19 @@ const notRun: ExecResult = {
   timedOut: false,
 };
 
+/** An ended channel as an `ExecResult`: an interrupted run reports SIGKILL, like the local backend. */
+function execResultOf(outcome: ChannelOutcome, timedOut: boolean): ExecResult {
+  const interrupted = outcome.ending === "interrupted";
+  return {
+    exitCode: interrupted ? null : outcome.exitCode,
+    signal: interrupted ? "SIGKILL" : outcome.signal,
+    stdout: outcome.stdout,
+    stderr: outcome.stderr,
+    truncated: outcome.truncated,
+    timedOut: interrupted && timedOut,
+  };
+}
+
 /**
  * The pool for one host: commands over pooled exec channels and files over a reused sftp session.
  * Every failure is a DispatchError; nothing in it can raise an uncaught exception.
@@ -94,30 +107,14 @@ export class SshPool {
         },
       );
     }
-    const interrupted = outcome.ending === "interrupted";
-    return {
-      exitCode: interrupted ? null : outcome.exitCode,
-      signal: interrupted ? "SIGKILL" : outcome.signal,
-      stdout: outcome.stdout,
-      stderr: outcome.stderr,
-      truncated: outcome.truncated,
-      timedOut: interrupted && timedOut,
-    };
+    return execResultOf(outcome, timedOut);
   }
 
   /** Runs `script` as is with the login shell (no cwd, no process-group handling); for short helpers. */
   async run(script: string, options: PoolRunOptions = {}): Promise<ExecResult> {
     const { outcome, timedOut } = await this.#runScript(script, { ...options, expectPgid: false });
     if (outcome.ending === "lost") throw connectionLostError(this.hostId, this.#pool.lastError);
-    const interrupted = outcome.ending === "interrupted";
-    return {
-      exitCode: interrupted ? null : outcome.exitCode,
-      signal: interrupted ? "SIGKILL" : outcome.signal,
-      stdout: outcome.stdout,
-      stderr: outcome.stderr,
-      truncated: outcome.truncated,
-      timedOut: interrupted && timedOut,
-    };
+    return execResultOf(outcome, timedOut);
   }
 
   /** Runs `fn` with the pool's sftp session, bounded by `timeoutMs` and by the connection's life. */
