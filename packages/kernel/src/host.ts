@@ -10,6 +10,16 @@ import { type AnyExtension, type ExtensionManifest, manifestSchema } from "./man
 import { Registry } from "./metrics.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
+/** The start-up problem for a critical extension that failed to activate or to get ready. */
+function activationProblem(runtime: ExtensionRuntime, error: unknown): StartupProblem {
+  return {
+    extensionId: runtime.id,
+    code: "activation_failed",
+    message: `activation failed: ${runtime.reason}`,
+    cause: error,
+  };
+}
+
 /** Options for `createHost`. */
 export interface HostOptions {
   extensions: readonly AnyExtension[];
@@ -184,16 +194,7 @@ export class Host {
     runtime.state = "failed";
     runtime.reason = messageOf(error);
     this.logger.error("extension failed to start", { ext: runtime.id, err: error, critical, phase: "ready" });
-    if (critical) {
-      await this.#abortStartup([
-        {
-          extensionId: runtime.id,
-          code: "activation_failed",
-          message: `activation failed: ${runtime.reason}`,
-          cause: error,
-        },
-      ]);
-    }
+    if (critical) await this.#abortStartup([activationProblem(runtime, error)]);
     const casualties = new Set([runtime.id]);
     for (const id of this.#activated) {
       const deps = this.#runtimes.get(id)?.manifest.dependsOn ?? [];
@@ -240,16 +241,7 @@ export class Host {
     const cleanup = await this.#disposeWithTimeout(runtime, false);
     for (const e of cleanup.errors)
       this.logger.error("cleanup after failed start", { ext: runtime.id, err: e });
-    if (critical) {
-      await this.#abortStartup([
-        {
-          extensionId: runtime.id,
-          code: "activation_failed",
-          message: `activation failed: ${runtime.reason}`,
-          cause: error,
-        },
-      ]);
-    }
+    if (critical) await this.#abortStartup([activationProblem(runtime, error)]);
   }
 
   async #abortStartup(problems: StartupProblem[]): Promise<never> {
@@ -278,12 +270,11 @@ export class Host {
 
   /** A service for code outside any extension (the binary, tests); throws when it is not available. */
   get<T>(ref: ServiceRef<T>): T {
-    const providerId = this.#providerOf.get(ref.id);
-    const runtime = providerId === undefined ? undefined : this.#runtimes.get(providerId);
-    if (runtime?.state !== "active" || !runtime.services.has(ref.id)) {
+    const service = this.tryGet(ref);
+    if (service === undefined) {
       throw new KernelError("service_unavailable", `service "${ref.id}" is not available`);
     }
-    return runtime.services.get(ref.id) as T;
+    return service;
   }
 
   /** Like `get`, but undefined when the service is not available. */
