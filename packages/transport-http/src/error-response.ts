@@ -6,9 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Maps a DispatchError code to its HTTP status; codes outside the table are client errors or internal. */
 export function statusFor(code: string): ContentfulStatusCode {
-  if (code in errorStatus) return errorStatus[code as keyof typeof errorStatus];
-  if (code === "invalid_transition") return 409;
-  return 500;
+  return code in errorStatus ? errorStatus[code as keyof typeof errorStatus] : 500;
 }
 
 /** The one error body shape of the API. */

@@ -194,6 +194,7 @@ export const errorStatus = {
   method_not_allowed: 405,
   conflict: 409,
   conversation_busy: 409,
+  invalid_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   provider_queue_full: 503,
