@@ -1,12 +1,12 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { methodNotAllowed } from "hono/method-not-allowed";
+import { allowedMethodsOf } from "./allowed-methods.ts";
 import type { ApiDeps } from "./deps.ts";
 import { errorBody, errorResponse } from "./error-response.ts";
 import { bearerToken } from "./middleware/auth.ts";
-import { observeRequests } from "./middleware/observe.ts";
+import { requestEdge } from "./middleware/edge.ts";
 import { openApiDocument } from "./openapi.ts";
+import { RequestMetrics } from "./request-metrics.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { providerRoutes } from "./routes/providers.ts";
@@ -32,36 +32,31 @@ export type AppType = ReturnType<typeof apiRoutes>;
 /** Builds the whole HTTP app: middleware in order, the API routes, and JSON errors for everything else. */
 export function createApp(deps: ApiDeps, sse: SseHub): Hono {
   const app = new Hono();
-  app.use(observeRequests({ logger: deps.logger, registry: deps.metrics }));
+  app.use(
+    requestEdge({
+      logger: deps.logger,
+      metrics: new RequestMetrics(deps.metrics),
+      bodyLimitBytes: deps.config.bodyLimitBytes,
+    }),
+  );
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
   if (deps.config.token !== null) app.use(bearerToken({ token: deps.config.token }));
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.bodyLimitBytes,
-      onError: (c) =>
-        c.json(
-          errorBody("payload_too_large", `the body is over the limit of ${deps.config.bodyLimitBytes} bytes`),
-          413,
-        ),
-    }),
-  );
-  app.use(
-    methodNotAllowed({
-      app,
-      onMethodNotAllowed: (c, methods) =>
-        c.json(
-          errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}`),
-          405,
-          {
-            Allow: methods.join(", "),
-          },
-        ),
-    }),
-  );
   app.route("/", apiRoutes(deps, sse));
-  app.notFound((c) =>
-    c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 200)}`), 404),
-  );
+  const allowedMethods = allowedMethodsOf(app);
+  app.notFound((c) => {
+    const allowed = allowedMethods(c.req.path);
+    if (allowed.length > 0) {
+      const list = allowed.join(", ");
+      return c.json(
+        errorBody("method_not_allowed", `${c.req.method} is not allowed here; use ${list}`),
+        405,
+        {
+          Allow: list,
+        },
+      );
+    }
+    return c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path.slice(0, 200)}`), 404);
+  });
   app.onError((error, c) => errorResponse(c, error));
   return app;
 }
