@@ -46,6 +46,9 @@ export class StoreDatabase {
   readonly #dataVersion: Statement;
   /** Commits made through this connection (SQLite's `data_version` counts only other connections'). */
   #commits = 0;
+  /** `data_version` as read in this event-loop turn; forgotten by `#nextTurn`. */
+  #otherVersion: number | undefined;
+  #nextTurn: ReturnType<typeof setImmediate> | undefined;
   #closed = false;
 
   private constructor(sqlite: Database, options: StoreDatabaseOptions) {
@@ -129,12 +132,24 @@ export class StoreDatabase {
 
   /**
    * A token that changes whenever the database may have changed: after a commit through this connection
-   * or by any other connection. Lets a read cache its result and stay correct across processes.
+   * at once, and after a commit by any other connection from the next event-loop turn on. Lets a read
+   * cache its result and stay correct across processes.
+   *
+   * `PRAGMA data_version` opens a read transaction (two lock calls on the WAL index, ~0.8 µs, as much
+   * as the rest of a cached read's HTTP request), so it is read once per event-loop turn. That is
+   * still linearizable: every request handled in a turn arrived before the turn began, so the state
+   * at its first read lies between each request's arrival and its answer.
    */
   version(): string {
     this.#assertOpen();
-    const row = this.#dataVersion.get() as { data_version: number };
-    return `${this.#commits}.${row.data_version}`;
+    if (this.#otherVersion === undefined) {
+      this.#otherVersion = (this.#dataVersion.get() as { data_version: number }).data_version;
+      this.#nextTurn = setImmediate(() => {
+        this.#otherVersion = undefined;
+        this.#nextTurn = undefined;
+      });
+    }
+    return `${this.#commits}.${this.#otherVersion}`;
   }
 
   /** Runs a read on the connection; fails clearly once the store is closed. */
@@ -148,6 +163,7 @@ export class StoreDatabase {
     if (this.#closed) return;
     this.#closed = true;
     openPaths.delete(this.path);
+    if (this.#nextTurn !== undefined) clearImmediate(this.#nextTurn);
     try {
       this.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch (error) {

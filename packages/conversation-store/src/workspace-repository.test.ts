@@ -234,7 +234,7 @@ describe("workspaces", () => {
     expect(temp.published).toEqual([]);
   });
 
-  test("list() answers from its cache only while nothing changed, in this process or another", async () => {
+  test("list() answers from its cache only while nothing changed, in this process or another (from the next turn)", async () => {
     const temp = tempStore();
     const { store } = temp;
     await store.workspaces.create({ id: "b", name: "Bee", root: "/b" });
@@ -248,6 +248,8 @@ describe("workspaces", () => {
     } finally {
       other.close();
     }
+    // Another process's commit reaches this one as an event, so in a later event-loop turn.
+    await new Promise((resolve) => setImmediate(resolve));
     const names = (await store.workspaces.list()).map((w) => w.name);
     expect(names).toEqual(["Default", "Aardvark"]);
   });

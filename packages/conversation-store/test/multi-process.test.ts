@@ -102,6 +102,16 @@ describe("several processes on one database", () => {
     expect(switches).toBeGreaterThan(processes);
   }, 60_000);
 
+  test("a workspace starred by another process is in the next list, though the list was cached", async () => {
+    await store.workspaces.create({ id: "elsewhere", name: "Elsewhere", root: "/elsewhere" });
+    expect((await store.workspaces.get("elsewhere"))?.starred).toBe(false);
+    const child = children[0] as Child;
+    child.send("star elsewhere");
+    expect(await child.next()).toEqual({ ok: true, starred: true });
+    expect((await store.workspaces.get("elsewhere"))?.starred).toBe(true);
+    expect((await store.workspaces.list())[0]?.id).toBe("elsewhere");
+  });
+
   test("simultaneous claims from separate processes: exactly one wins each time", async () => {
     for (let round = 0; round < 5; round++) {
       const conv = await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
