@@ -35,6 +35,7 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
   // idempotent star/unstar are hot paths of the API).
   readonly #byId;
   readonly #ordered;
+  readonly #setStar;
   /**
    * All workspaces as last read, and the database version they were read at. Reads (GET /workspaces,
    * the idempotent star) are far more frequent than workspace writes, and there are few workspaces.
@@ -53,6 +54,13 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
       .from(workspaces)
       // Case-insensitive by name as people read it; the exact name and the id make the order total.
       .orderBy(desc(workspaces.starred), sql`lower(${workspaces.name})`, workspaces.name, workspaces.id)
+      .prepare();
+    this.#setStar = db.orm
+      .update(workspaces)
+      // Placeholders inside sql`` skip the column encoders, so `starred` is bound as 0/1 by the caller.
+      .set({ starred: sql`${sql.placeholder("starred")}`, updatedAt: sql`${sql.placeholder("now")}` })
+      .where(eq(workspaces.id, sql.placeholder("id")))
+      .returning()
       .prepare();
   }
 
@@ -207,12 +215,7 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
     return this.#db.write((emit) => {
       const current = this.#row(id);
       if (current.starred === starred) return toWorkspace(current);
-      const row = this.#db.orm
-        .update(workspaces)
-        .set({ starred, updatedAt: this.#db.now() })
-        .where(eq(workspaces.id, id))
-        .returning()
-        .get() as WorkspaceRow;
+      const row = this.#setStar.get({ id, starred: starred ? 1 : 0, now: this.#db.now() }) as WorkspaceRow;
       const workspace = toWorkspace(row);
       emit(starred ? "workspace.starred" : "workspace.unstarred", { workspace });
       return workspace;

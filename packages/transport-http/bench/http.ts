@@ -5,7 +5,8 @@
  *
  * Throughput: `wrk -t1 -c32` (Debian's `wrk`) against `GET /workspaces` and `PUT /workspaces/:id/star` of
  * the real API, and against a bare Hono route on Bun.serve in the same run (the baseline); reports the
- * median requests/s of several runs and the ratio API/bare.
+ * median requests/s of several runs and the ratio API/bare. Also PUT and DELETE of the star in turn,
+ * where every request commits (a repeated PUT finds the star set and writes nothing).
  * Fan-out: 1,000 SSE subscribers on one conversation, one turn started; the time from the POST to each
  * subscriber's receipt of the first event (p50, p99).
  */
@@ -45,10 +46,22 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN;
 };
 
+/** Lua for wrk: every request uses `method`, or PUT and DELETE in turn for "toggle". */
+function wrkScript(method: string): string {
+  if (method !== "toggle") return `wrk.method = "${method}"\n`;
+  return [
+    "local n = 0",
+    "request = function()",
+    "  n = n + 1",
+    '  return wrk.format(n % 2 == 0 and "DELETE" or "PUT", wrk.path)',
+    "end",
+  ].join("\n");
+}
+
 async function wrk(url: string, method = "GET"): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "dispatch-wrk-"));
   const script = join(dir, "method.lua");
-  writeFileSync(script, `wrk.method = "${method}"\n`);
+  writeFileSync(script, wrkScript(method));
   const proc = Bun.spawn(["wrk", "-t1", "-c32", `-d${seconds}s`, "-s", script, url], { stdout: "pipe" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
@@ -68,11 +81,12 @@ const bare = Bun.serve({
 const api = await startApi({ server: { port: 0 } }, [], createLogger({ level: "info" }));
 try {
   await api.client.workspaces.$post({ json: { id: "bench", name: "Bench" } });
-  const figures: Record<string, number[]> = { bare: [], list: [], star: [] };
+  const figures: Record<string, number[]> = { bare: [], list: [], star: [], toggle: [] };
   for (let i = 0; i < runs; i++) {
     figures.bare?.push(await wrk(`http://127.0.0.1:${bare.port}/`));
     figures.list?.push(await wrk(`${api.url}/workspaces`));
     figures.star?.push(await wrk(`${api.url}/workspaces/bench/star`, "PUT"));
+    figures.toggle?.push(await wrk(`${api.url}/workspaces/bench/star`, "toggle"));
   }
   const b = median(figures.bare ?? []);
   const l = median(figures.list ?? []);
@@ -81,6 +95,9 @@ try {
   console.log(`bare Hono route        ${b.toFixed(0)} req/s`);
   console.log(`GET /workspaces        ${l.toFixed(0)} req/s  ratio ${(l / b).toFixed(2)}`);
   console.log(`PUT /workspaces/:id/star ${s.toFixed(0)} req/s  ratio ${(s / b).toFixed(2)}`);
+  // Repeated PUTs find the star already set and write nothing; alternating commits on every request.
+  const t = median(figures.toggle ?? []);
+  console.log(`PUT/DELETE star in turn ${t.toFixed(0)} req/s  ratio ${(t / b).toFixed(2)} (each one commits)`);
 
   const subscribers = 1000;
   const conv = await (
