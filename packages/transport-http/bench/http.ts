@@ -97,7 +97,9 @@ try {
   console.log(`PUT /workspaces/:id/star ${s.toFixed(0)} req/s  ratio ${(s / b).toFixed(2)}`);
   // Repeated PUTs find the star already set and write nothing; alternating commits on every request.
   const t = median(figures.toggle ?? []);
-  console.log(`PUT/DELETE star in turn ${t.toFixed(0)} req/s  ratio ${(t / b).toFixed(2)} (each one commits)`);
+  console.log(
+    `PUT/DELETE star in turn ${t.toFixed(0)} req/s  ratio ${(t / b).toFixed(2)} (each one commits)`,
+  );
 
   const subscribers = 1000;
   const conv = await (

@@ -14,9 +14,7 @@ const request = fc.record({
 type FinishedRequest = typeof request extends fc.Arbitrary<infer R> ? R : never;
 
 /** What prom-client's own Counter and Histogram export for the same requests. */
-async function promClientText(
-  requests: FinishedRequest[],
-): Promise<string> {
+async function promClientText(requests: FinishedRequest[]): Promise<string> {
   const registry = new Registry();
   const counter = new Counter({
     name: "dispatch_http_requests_total",
