@@ -1,9 +1,9 @@
 import { formatPath } from "@dispatch/kernel";
 import { type Message, MessagePart } from "@dispatch/wire";
-import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { checkUtf8Bytes } from "./field-checks.ts";
-import { conversations, messages, turns } from "./schema.ts";
+import type { messages } from "./schema.ts";
+import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { invalidField, notFound } from "./store-error.ts";
 import type { MessageRepository } from "./types.ts";
@@ -27,10 +27,12 @@ function toMessage(row: MessageRow): Message {
 /** Messages in SQLite, listed in insertion order. */
 export class SqliteMessageRepository implements MessageRepository {
   readonly #db: StoreDatabase;
+  readonly #statements: Statements;
   readonly #maxMessageBytes: number;
 
-  constructor(db: StoreDatabase, maxMessageBytes: number) {
+  constructor(db: StoreDatabase, statements: Statements, maxMessageBytes: number) {
     this.#db = db;
+    this.#statements = statements;
     this.#maxMessageBytes = maxMessageBytes;
   }
 
@@ -53,19 +55,13 @@ export class SqliteMessageRepository implements MessageRepository {
     const text = parts.data.map((part) => (part.type === "text" ? part.text : "")).join("");
     checkUtf8Bytes("parts", text, this.#maxMessageBytes);
     const { conversationId, turnId } = input;
+    const statements = this.#statements;
     return this.#db.write(() => {
-      const conversation = this.#db.orm
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(eq(conversations.id, conversationId))
-        .get();
-      if (!conversation) throw notFound("conversation", conversationId);
+      if (!statements.conversationExists.get({ id: conversationId })) {
+        throw notFound("conversation", conversationId);
+      }
       if (turnId !== null) {
-        const turn = this.#db.orm
-          .select({ conversationId: turns.conversationId })
-          .from(turns)
-          .where(eq(turns.id, turnId))
-          .get();
+        const turn = statements.turnById.get({ id: turnId });
         if (!turn) throw notFound("turn", turnId);
         if (turn.conversationId !== conversationId) {
           throw invalidField("turnId", `names a turn of another conversation (${turn.conversationId})`);
@@ -73,22 +69,15 @@ export class SqliteMessageRepository implements MessageRepository {
       }
       const now = this.#db.now();
       const id = `m_${Bun.randomUUIDv7()}`;
-      this.#db.orm
-        .insert(messages)
-        .values({
-          id,
-          conversationId,
-          turnId,
-          role: role.data,
-          parts: JSON.stringify(parts.data),
-          createdAt: now,
-        })
-        .run();
-      this.#db.orm
-        .update(conversations)
-        .set({ updatedAt: now })
-        .where(eq(conversations.id, conversationId))
-        .run();
+      statements.insertMessage.run({
+        id,
+        conversationId,
+        turnId,
+        role: role.data,
+        parts: JSON.stringify(parts.data),
+        now,
+      });
+      statements.touchConversation.run({ id: conversationId, now });
       const message: Message = {
         id,
         conversationId,
@@ -104,18 +93,10 @@ export class SqliteMessageRepository implements MessageRepository {
   /** `not_found` when the conversation does not exist. */
   async list(conversationId: string): Promise<Message[]> {
     const rows = this.#db.read(() => {
-      const conversation = this.#db.orm
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(eq(conversations.id, conversationId))
-        .get();
-      if (!conversation) throw notFound("conversation", conversationId);
-      return this.#db.orm
-        .select()
-        .from(messages)
-        .where(eq(messages.conversationId, conversationId))
-        .orderBy(asc(messages.createdAt), asc(messages.id))
-        .all();
+      if (!this.#statements.conversationExists.get({ id: conversationId })) {
+        throw notFound("conversation", conversationId);
+      }
+      return this.#statements.messagesOf.all({ conversationId });
     });
     return rows.map(toMessage);
   }

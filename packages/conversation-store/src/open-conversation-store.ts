@@ -8,6 +8,7 @@ import { checkInteger } from "./field-checks.ts";
 import { SqliteLockRepository } from "./lock-repository.ts";
 import { SqliteMessageRepository } from "./message-repository.ts";
 import { applyMigrations, type MigrationReport } from "./migrations.ts";
+import { prepareStatements } from "./statements.ts";
 import { type BusPublisher, StoreDatabase } from "./store-database.ts";
 import { SqliteTurnRepository } from "./turn-repository.ts";
 import type { ConversationStore } from "./types.ts";
@@ -66,6 +67,7 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
   });
   try {
     const migrations = applyMigrations(db.sqlite, db.orm);
+    const statements = prepareStatements(db.orm);
     const workspaces = new SqliteWorkspaceRepository(db);
     const createdDefault = workspaces.ensureDefault(
       options.defaultWorkspaceRoot ?? join(dirname(path), "workspaces", "default"),
@@ -81,8 +83,8 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
       migrations,
       workspaces,
       conversations: new SqliteConversationRepository(db),
-      turns: new SqliteTurnRepository(db, maxMessageBytes),
-      messages: new SqliteMessageRepository(db, maxMessageBytes),
+      turns: new SqliteTurnRepository(db, statements, maxMessageBytes),
+      messages: new SqliteMessageRepository(db, statements, maxMessageBytes),
       events: new SqliteEventLog(db, { onAppended: options.onAppended }),
       locks: new SqliteLockRepository(db),
       close: () => db.close(),

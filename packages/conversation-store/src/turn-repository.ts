@@ -1,7 +1,8 @@
 import { type Message, TurnStatus } from "@dispatch/wire";
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, sql } from "drizzle-orm";
 import { checkUtf8Bytes, invalidFieldOf } from "./field-checks.ts";
-import { conversations, messages, turns, unfinishedStatusesSql } from "./schema.ts";
+import { turns, unfinishedStatusesSql } from "./schema.ts";
+import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { invalidField, notFound, StoreError, sqliteCode } from "./store-error.ts";
 import { isFinal } from "./turn-status.ts";
@@ -35,10 +36,12 @@ function busy(conversationId: string, activeTurnId: string | undefined, cause?: 
 /** Turns in SQLite; the busy check and the claim are one IMMEDIATE transaction. */
 export class SqliteTurnRepository implements TurnRepository {
   readonly #db: StoreDatabase;
+  readonly #statements: Statements;
   readonly #maxMessageBytes: number;
 
-  constructor(db: StoreDatabase, maxMessageBytes: number) {
+  constructor(db: StoreDatabase, statements: Statements, maxMessageBytes: number) {
     this.#db = db;
+    this.#statements = statements;
     this.#maxMessageBytes = maxMessageBytes;
   }
 
@@ -54,32 +57,23 @@ export class SqliteTurnRepository implements TurnRepository {
       throw invalidFieldOf("promptStartedAt", input.promptStartedAt, "must be a finite number (epoch ms)");
     }
     const { conversationId, text } = input;
+    const statements = this.#statements;
     return this.#db.write(() => {
-      const conversation = this.#db.orm
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(eq(conversations.id, conversationId))
-        .get();
-      if (!conversation) throw notFound("conversation", conversationId);
+      if (!statements.conversationExists.get({ id: conversationId })) {
+        throw notFound("conversation", conversationId);
+      }
       const active = this.#activeRow(conversationId);
       if (active) throw busy(conversationId, active.id);
       const now = this.#db.now();
       const turnId = `t_${Bun.randomUUIDv7()}`;
       let turnRow: TurnRow;
       try {
-        turnRow = this.#db.orm
-          .insert(turns)
-          .values({
-            id: turnId,
-            conversationId,
-            status: "queued",
-            promptStartedAt: Math.trunc(input.promptStartedAt),
-            error: null,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .returning()
-          .get();
+        turnRow = statements.insertTurn.get({
+          id: turnId,
+          conversationId,
+          promptStartedAt: Math.trunc(input.promptStartedAt),
+          now,
+        }) as TurnRow;
       } catch (error) {
         // The partial unique index caught a claim that the check above did not (another connection).
         if (sqliteCode(error) === "SQLITE_CONSTRAINT_UNIQUE") throw busy(conversationId, undefined, error);
@@ -87,22 +81,15 @@ export class SqliteTurnRepository implements TurnRepository {
       }
       const parts: Message["parts"] = [{ type: "text", text }];
       const messageId = `m_${Bun.randomUUIDv7()}`;
-      this.#db.orm
-        .insert(messages)
-        .values({
-          id: messageId,
-          conversationId,
-          turnId,
-          role: "user",
-          parts: JSON.stringify(parts),
-          createdAt: now,
-        })
-        .run();
-      this.#db.orm
-        .update(conversations)
-        .set({ updatedAt: now })
-        .where(eq(conversations.id, conversationId))
-        .run();
+      statements.insertMessage.run({
+        id: messageId,
+        conversationId,
+        turnId,
+        role: "user",
+        parts: JSON.stringify(parts),
+        now,
+      });
+      statements.touchConversation.run({ id: conversationId, now });
       const message: Message = {
         id: messageId,
         conversationId,
@@ -116,7 +103,7 @@ export class SqliteTurnRepository implements TurnRepository {
   }
 
   async get(id: string): Promise<Turn | undefined> {
-    const row = this.#db.read(() => this.#db.orm.select().from(turns).where(eq(turns.id, id)).get());
+    const row = this.#db.read(() => this.#statements.turnById.get({ id }));
     return row ? toTurn(row) : undefined;
   }
 
@@ -131,7 +118,7 @@ export class SqliteTurnRepository implements TurnRepository {
           ? `${error.slice(0, maxTurnErrorLength)}… (truncated)`
           : error;
     return this.#db.write(() => {
-      const current = this.#db.orm.select().from(turns).where(eq(turns.id, id)).get();
+      const current = this.#statements.turnById.get({ id });
       if (!current) throw notFound("turn", id);
       const from = current.status as TurnStatus;
       if (isFinal(from)) {
@@ -143,16 +130,12 @@ export class SqliteTurnRepository implements TurnRepository {
           },
         );
       }
-      const row = this.#db.orm
-        .update(turns)
-        .set({
-          status: parsed.data,
-          updatedAt: this.#db.now(),
-          ...(errorText === undefined ? {} : { error: errorText }),
-        })
-        .where(eq(turns.id, id))
-        .returning()
-        .get() as TurnRow;
+      const now = this.#db.now();
+      const row = (
+        errorText === undefined
+          ? this.#statements.setTurnStatus.get({ id, status: parsed.data, now })
+          : this.#statements.setTurnStatusAndError.get({ id, status: parsed.data, error: errorText, now })
+      ) as TurnRow;
       return toTurn(row);
     });
   }
@@ -176,10 +159,6 @@ export class SqliteTurnRepository implements TurnRepository {
   }
 
   #activeRow(conversationId: string): TurnRow | undefined {
-    return this.#db.orm
-      .select()
-      .from(turns)
-      .where(sql`${turns.conversationId} = ${conversationId} and ${turns.status} in ${unfinishedStatusesSql}`)
-      .get();
+    return this.#statements.activeTurn.get({ conversationId });
   }
 }

@@ -1,0 +1,83 @@
+import { asc, eq, sql } from "drizzle-orm";
+import { conversations, messages, turns, unfinishedStatusesSql } from "./schema.ts";
+import type { StoreOrm } from "./store-database.ts";
+
+const p = sql.placeholder;
+
+/**
+ * The queries a turn runs (claim, status changes, messages), prepared once per connection: drizzle
+ * building a query took several times what SQLite takes to run it (notes/benchmarks.md, orchestrator).
+ * Values in `set` are written as sql`${placeholder}` because drizzle's update types refuse a bare
+ * placeholder there; such values skip column encoders, so callers pass what SQLite stores.
+ */
+export function prepareStatements(orm: StoreOrm) {
+  return {
+    conversationExists: orm
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(eq(conversations.id, p("id")))
+      .prepare(),
+    touchConversation: orm
+      .update(conversations)
+      .set({ updatedAt: sql`${p("now")}` })
+      .where(eq(conversations.id, p("id")))
+      .prepare(),
+    turnById: orm
+      .select()
+      .from(turns)
+      .where(eq(turns.id, p("id")))
+      .prepare(),
+    activeTurn: orm
+      .select()
+      .from(turns)
+      .where(
+        sql`${turns.conversationId} = ${p("conversationId")} and ${turns.status} in ${unfinishedStatusesSql}`,
+      )
+      .prepare(),
+    insertTurn: orm
+      .insert(turns)
+      .values({
+        id: p("id"),
+        conversationId: p("conversationId"),
+        status: "queued",
+        promptStartedAt: p("promptStartedAt"),
+        error: null,
+        createdAt: p("now"),
+        updatedAt: p("now"),
+      })
+      .returning()
+      .prepare(),
+    setTurnStatus: orm
+      .update(turns)
+      .set({ status: sql`${p("status")}`, updatedAt: sql`${p("now")}` })
+      .where(eq(turns.id, p("id")))
+      .returning()
+      .prepare(),
+    setTurnStatusAndError: orm
+      .update(turns)
+      .set({ status: sql`${p("status")}`, error: sql`${p("error")}`, updatedAt: sql`${p("now")}` })
+      .where(eq(turns.id, p("id")))
+      .returning()
+      .prepare(),
+    insertMessage: orm
+      .insert(messages)
+      .values({
+        id: p("id"),
+        conversationId: p("conversationId"),
+        turnId: p("turnId"),
+        role: p("role"),
+        parts: p("parts"),
+        createdAt: p("now"),
+      })
+      .prepare(),
+    messagesOf: orm
+      .select()
+      .from(messages)
+      .where(eq(messages.conversationId, p("conversationId")))
+      .orderBy(asc(messages.createdAt), asc(messages.id))
+      .prepare(),
+  };
+}
+
+/** The prepared statements of one connection. */
+export type Statements = ReturnType<typeof prepareStatements>;
