@@ -18,6 +18,7 @@ describe("providers config", () => {
         maxConcurrent: 2,
         maxAttempts: 4,
         stallTimeoutMs: 120_000,
+        maxRetryAfterMs: 60_000,
         backoff: { baseMs: 1000, maxMs: 30_000 },
         script: {
           replies: [],
@@ -37,6 +38,7 @@ describe("providers config", () => {
       maxConcurrent: 1,
       maxAttempts: 4,
       stallTimeoutMs: 120_000,
+      maxRetryAfterMs: 60_000,
       backoff: { baseMs: 1000, maxMs: 30_000 },
     });
     expect(local?.kind === "openai-compatible" && local.apiKeyEnv).toBeUndefined();

@@ -66,6 +66,8 @@ const common = {
   maxConcurrent: z.number().int().min(1).default(1),
   maxAttempts: z.number().int().min(1).max(20).default(4),
   stallTimeoutMs: z.number().int().min(1).default(120_000),
+  /** Longest provider-given delay (Retry-After) a call waits and the provider pauses for. */
+  maxRetryAfterMs: z.number().int().min(0).default(60_000),
   backoff: z
     .object({
       baseMs: z.number().int().min(0).default(1000),
@@ -108,6 +110,7 @@ export const defaultProvidersConfig: ProviderConfig[] = [
     maxConcurrent: 2,
     maxAttempts: 4,
     stallTimeoutMs: 120_000,
+    maxRetryAfterMs: 60_000,
     backoff: { baseMs: 1000, maxMs: 30_000 },
     script: { replies: [], fallback: { steps: [{ text: DEFAULT_SCRIPTED_REPLY, chunks: 1, delayMs: 0 }] } },
   },

@@ -25,6 +25,7 @@ export interface ProviderSettings {
   maxConcurrent: number;
   maxAttempts: number;
   stallTimeoutMs: number;
+  maxRetryAfterMs: number;
   backoff: BackoffOptions;
 }
 
@@ -60,12 +61,18 @@ interface Entry {
 }
 
 /** Adds the attempt count to the provider's last answer, for the final error of a call that gave up. */
-function gaveUp(error: ProviderErrorInfo, attempts: number): ProviderErrorInfo {
+function gaveUp(error: ProviderErrorInfo, attempts: number, why?: string): ProviderErrorInfo {
+  const tried = `gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}`;
   return {
     ...error,
     retryable: false,
-    message: `gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}; last answer: ${error.message}`,
+    message: `${why ? `${why}; ` : ""}${tried}; last answer: ${error.message}`,
   };
+}
+
+/** A delay for a message, e.g. "3600 s". */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }
 
 /**
@@ -126,7 +133,7 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       yield fail(missingKeyError(providerId, apiKeyEnv), 0);
       return;
     }
-    const { maxAttempts, stallTimeoutMs, backoff } = entry.settings;
+    const { maxAttempts, stallTimeoutMs, maxRetryAfterMs, backoff } = entry.settings;
     for (let attempt = 1; ; attempt++) {
       const attemptRun = runAttempt(entry.wrapped, providerId, request, context, attempt, stallTimeoutMs);
       let outcome: Awaited<ReturnType<typeof attemptRun.next>>;
@@ -149,8 +156,15 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       const providerDelay = error.retryAfterMs;
       const paused =
         providerDelay !== undefined && (error.code === "rate_limited" || error.code === "overloaded");
-      // The provider asked everyone to wait, not just this call (even if this call gives up now).
-      if (paused) manager.pauseUntil(providerId, now() + providerDelay);
+      // The provider asked everyone to wait, not just this call (even if this call gives up now); a
+      // pause past the cap would hold every queued turn silently, so it stops at the cap.
+      if (paused) manager.pauseUntil(providerId, now() + Math.min(providerDelay, maxRetryAfterMs));
+      if (providerDelay !== undefined && providerDelay > maxRetryAfterMs) {
+        // Hours of waiting (a spent daily quota) is better said now than spent holding the turn.
+        const why = `the provider asked to wait ${seconds(providerDelay)}, more than maxRetryAfterMs (${seconds(maxRetryAfterMs)})`;
+        yield fail(gaveUp(error, attempt, why), attempt);
+        return;
+      }
       if (attempt >= maxAttempts) {
         yield fail(gaveUp(error, attempt), attempt);
         return;

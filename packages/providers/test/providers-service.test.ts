@@ -396,6 +396,30 @@ describe("retries and the queue", () => {
     expect(manager.snapshot()[0]?.coolingUntil).toBeNull();
   });
 
+  test("a Retry-After over maxRetryAfterMs fails the call at once and pauses the provider only up to the cap", async () => {
+    const { server, service, manager } = rig({ maxConcurrent: 2, maxRetryAfterMs: 200 });
+    let calls = 0;
+    server.setResponder(() => {
+      calls++;
+      return { status: 429, headers: { "retry-after": "3600" } };
+    });
+    const started = Date.now();
+    const parts = await within(
+      collect(service.stream("p1", ask("A"), context("A", 1000))),
+      5_000,
+      "the call",
+    );
+    const error = errorOf(parts);
+    expect(error).toMatchObject({ code: "rate_limited", retryable: false, retryAfterMs: 3_600_000 });
+    expect(error.message).toContain("the provider asked to wait 3600 s, more than maxRetryAfterMs (0.2 s)");
+    expect(error.message).toContain("gave up after 1 attempt");
+    expect(calls).toBe(1);
+    expect(parts.some((p) => p.type === "waiting" && p.reason === "retry")).toBe(false);
+    const cooling = manager.snapshot()[0]?.coolingUntil ?? 0;
+    expect(cooling).toBeGreaterThan(started);
+    expect(cooling).toBeLessThanOrEqual(Date.now() + 200);
+  });
+
   test("a 529 with Retry-After pauses the provider too", async () => {
     const { server, service, manager } = rig({ maxConcurrent: 2 });
     let calls = 0;
