@@ -4,10 +4,12 @@
  *
  *   bun packages/conversation-store/bench/events.ts [rounds]
  */
+
 import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "@dispatch/bench-kit";
 import { type NewEvent, type OpenedConversationStore, openConversationStore } from "../src/index.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -170,14 +172,6 @@ for (let r = 0; r < rounds; r++) {
         .map((k) => `${k} store ${fmt(last(results.store)[k])} / raw ${fmt(last(results.raw)[k])}`)
         .join(" | "),
   );
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function fmt(perSecond: number): string {

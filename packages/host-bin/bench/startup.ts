@@ -9,9 +9,11 @@
  * Idle RSS: VmRSS from /proc/<pid>/status after `idleMs` of no requests.
  * Targets (issue 2): start-up under 300 ms, idle RSS under 80 MB.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { median } from "@dispatch/bench-kit";
 
 const runs = Number(process.argv[2] ?? 8);
 const idleMs = Number(process.argv[3] ?? 2000);
@@ -76,14 +78,6 @@ async function measure(command: (port: number, dataDir: string) => string[]): Pr
     await child.exited;
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const dispatch = (port: number, dataDir: string) => [

@@ -14,10 +14,12 @@
  *
  * Exit status: 0 ok, 1 a check failed (not healthy, an extension not active, unclean exit), 3 over 80 MiB.
  */
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { median } from "@dispatch/bench-kit";
 import { builtinExtensions } from "../../host-bin/src/index.ts";
 import { mib, procStatus } from "./harness/settled-memory.ts";
 
@@ -149,14 +151,6 @@ async function measure(kind: "dispatch" | "bare", run: number): Promise<Sample> 
     running = undefined;
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 let exitCode = 0;

@@ -8,6 +8,7 @@
  *
  *   bun packages/provider-concurrency/bench/provider-concurrency.ts [--rounds N]
  */
+import { median, percentile } from "@dispatch/bench-kit";
 import PQueue from "p-queue";
 import { createConcurrencyManager } from "../src/concurrency-manager.ts";
 import type { AcquireRequest, Lease } from "../src/types.ts";
@@ -49,7 +50,6 @@ function priorities(seed: number) {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const noop = () => undefined;
 
 async function managerUncontended(): Promise<number> {
@@ -201,9 +201,8 @@ const pqueueToggles = await pqueueStarToggle(3);
 const pt = median(pqueueToggles);
 for (const forceGc of [false, true]) {
   const toggles = await managerStarToggle(41, forceGc);
-  const sorted = [...toggles].sort((a, b) => a - b);
   const mt = median(toggles);
-  const p95 = sorted[Math.floor(sorted.length * 0.95)] as number;
+  const p95 = percentile(toggles, 95);
   console.log(
     `star toggle  manager median ${mt.toFixed(3)} ms, p95 ${p95.toFixed(3)} ms, max ${Math.max(...toggles).toFixed(3)} ms, first ${toggles[0]?.toFixed(3)} ms${forceGc ? " (GC forced before each)" : ""}   p-queue setPriority ${pt.toFixed(1)} ms   ratio ${(pt / mt).toFixed(0)}x   (1,000 of 100,000 waiters, ${toggles.length} toggles)`,
   );

@@ -5,6 +5,7 @@
  *
  *   bun packages/providers/bench/service-overhead.ts
  */
+import { median } from "@dispatch/bench-kit";
 import { createConcurrencyManager } from "@dispatch/provider-concurrency";
 import { providerConfigSchema } from "../src/config.ts";
 import { createModelProvider } from "../src/create-model-provider.ts";
@@ -19,11 +20,6 @@ async function drain(stream: AsyncIterable<StreamPart>): Promise<number> {
   let n = 0;
   for await (const _ of stream) n++;
   return n;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 async function compare(

@@ -10,6 +10,7 @@
  * the `turn.finished` bus event. Each conversation takes `turnsPerConversation` turns and is then
  * replaced, so the history a turn loads stays short and the same across runs.
  */
+import { median } from "@dispatch/bench-kit";
 import { providersRef } from "@dispatch/providers";
 import { startOrchestratorHost } from "../test/fixtures/orchestrator-host.ts";
 
@@ -49,14 +50,6 @@ async function bareCall(i: number): Promise<void> {
     if (part.type === "error") throw new Error(part.error.message);
   }
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 let pool: string[] = [];
 let used = 0;

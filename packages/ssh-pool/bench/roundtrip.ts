@@ -9,9 +9,11 @@
  * of every sample of that mode. `pool.exec` runs the full wrapper the tools use (cd, process-group
  * marker, clean-up); `pool.run` sends the bare command, as the ssh client does.
  */
+
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { median } from "@dispatch/bench-kit";
 import { Client } from "ssh2";
 import { hostConfigSchema } from "../src/config.ts";
 import { fingerprintOf, fingerprintsMatch } from "../src/fingerprint.ts";
@@ -85,14 +87,6 @@ const modes: Record<string, () => Promise<unknown>> = {
   "new ssh2 connection": freshConnection,
 };
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(modes).map((name) => [name, []]));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 try {
   // Warm-up: the pool's first connection, the master, and JIT for every path.

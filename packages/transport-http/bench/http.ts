@@ -10,10 +10,12 @@
  * Fan-out: 1,000 SSE subscribers on one conversation, one turn started; the time from the POST to each
  * subscriber's receipt of the first event (p50, p99).
  */
+
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { median, percentile } from "@dispatch/bench-kit";
 import { createLogger } from "@dispatch/kernel";
 import { Hono } from "hono";
 import { startApi } from "../test/harness.ts";
@@ -36,15 +38,6 @@ if (!Bun.which("wrk")) {
   console.error("wrk is missing: apt-get install -y wrk");
   process.exit(1);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? Number.NaN;
-};
 
 /** Lua for wrk: every request uses `method`, or PUT and DELETE in turn for "toggle". */
 function wrkScript(method: string): string {

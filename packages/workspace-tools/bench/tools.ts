@@ -6,10 +6,12 @@
  *
  *   bun packages/workspace-tools/bench/tools.ts [rounds]
  */
+
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { realpath } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "@dispatch/bench-kit";
 import { createMemoryLogger } from "@dispatch/kernel";
 import type { ToolContext } from "@dispatch/session-orchestrator";
 import {
@@ -67,9 +69,6 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   await fn();
   return performance.now() - start;
 }
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 const cases: Record<string, { tool: number[]; base: number[]; unit: string; per: number }> = {
   confine: { tool: [], base: [], unit: "µs/call", per: confineCalls },
