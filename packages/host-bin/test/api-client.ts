@@ -1,4 +1,5 @@
 import type { AppType } from "@dispatch/transport-http";
+import { sseMessages } from "@dispatch/transport-http/testing";
 import { hc } from "hono/client";
 
 /** The typed client for a served host. */
@@ -43,21 +44,12 @@ export async function readEvents(
   const res = await fetch(`${url}/conversations/${conversationId}/events?after=0`, {
     signal: controller.signal,
   });
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
   const events: ApiEvent[] = [];
-  let buffer = "";
   try {
-    while (!done(events)) {
-      const next = await reader.read();
-      if (next.done) break;
-      const value = next.value;
-      buffer += decoder.decode(value, { stream: true });
-      for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
-        const data = /^data: (.*)$/m.exec(buffer.slice(0, cut))?.[1];
-        buffer = buffer.slice(cut + 2);
-        if (data) events.push(JSON.parse(data) as ApiEvent);
-      }
+    if (done(events)) return events;
+    for await (const { data } of sseMessages(res.body as ReadableStream<Uint8Array>)) {
+      events.push(JSON.parse(data) as ApiEvent);
+      if (done(events)) break;
     }
   } finally {
     clearTimeout(timer);

@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { median, percentile } from "@dispatch/bench-kit";
 import { createLogger } from "@dispatch/kernel";
 import { Hono } from "hono";
+import { sseMessages } from "../src/testing.ts";
 import { startApi } from "../test/harness.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string" }, seconds: { type: "string" } } });
@@ -109,16 +110,12 @@ try {
     streams.push(
       (async () => {
         const res = await fetch(`${api.url}/conversations/${conv.id}/events`, { signal: controller.signal });
-        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
         connected++;
-        let text = "";
-        const decoder = new TextDecoder();
-        while (!text.includes("id: ")) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          text += decoder.decode(value);
+        for await (const { id } of sseMessages(res.body as ReadableStream<Uint8Array>)) {
+          if (id === undefined) continue;
+          latencies.push(performance.now() - posted);
+          break;
         }
-        latencies.push(performance.now() - posted);
         controller.abort();
       })().catch(() => undefined),
     );

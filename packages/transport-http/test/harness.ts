@@ -8,6 +8,7 @@ import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { hc } from "hono/client";
 import type { AppType } from "../src/app.ts";
 import { transportHttpExtension } from "../src/extension.ts";
+import { sseMessages } from "../src/testing.ts";
 import { httpRoutesRef } from "../src/types.ts";
 
 /** The built-in extensions the API needs, in no particular order (the host sorts them). */
@@ -79,42 +80,25 @@ export function slowScripted(maxConcurrent: number, chunks: number, delayMs: num
   };
 }
 
-/** One parsed server-sent event. */
-export interface SseMessage {
+/** One server-sent event of the API, its data parsed. */
+export interface ApiSseEvent {
   id: number;
   data: { seq: number; type: string; turnId: string | null; data: Record<string, unknown> };
 }
 
-/** Reads SSE messages from a response until `until` returns true or the stream ends. */
+/** Reads events from a response until `until` returns true or the stream ends. */
 export async function readSse(
   response: Response,
-  until: (message: SseMessage, all: SseMessage[]) => boolean,
-): Promise<SseMessage[]> {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const seen: SseMessage[] = [];
-  let buffer = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return seen;
-      buffer += decoder.decode(value, { stream: true });
-      let cut = buffer.indexOf("\n\n");
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        cut = buffer.indexOf("\n\n");
-        const id = /^id: (\d+)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (id === undefined || data === undefined) continue;
-        const message = { id: Number(id), data: JSON.parse(data) };
-        seen.push(message);
-        if (until(message, seen)) return seen;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+  until: (message: ApiSseEvent, all: ApiSseEvent[]) => boolean,
+): Promise<ApiSseEvent[]> {
+  const seen: ApiSseEvent[] = [];
+  for await (const { id, data } of sseMessages(response.body as ReadableStream<Uint8Array>)) {
+    if (id === undefined) continue;
+    const message = { id, data: JSON.parse(data) as ApiSseEvent["data"] };
+    seen.push(message);
+    if (until(message, seen)) break;
   }
+  return seen;
 }
 
 /** Polls `check` every 10 ms until it returns a value, or fails after `timeoutMs`. */

@@ -4,7 +4,7 @@
  * RSS under 80 MB, read as 80 MiB (83.9 million bytes, as host-bin's startup bench reads it); the
  * figure in decimal megabytes is printed beside it.
  *
- *   bun packages/mem-telemetry/bench/idle-rss.ts [--runs 3] [--idle-ms 5000] [--direct] [--limit-mib 80]
+ *   bun packages/host-bin/bench/idle-rss.ts [--runs 3] [--idle-ms 5000] [--direct] [--limit-mib 80]
  *
  * Each run: a fresh data dir and a free loopback port; wait for `GET /health` 200 and check that every
  * built-in extension is `active`; stay idle `--idle-ms`; read VmRSS (and its anon/file split) from
@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median } from "@dispatch/bench-kit";
-import { builtinExtensions } from "../../host-bin/src/index.ts";
+import { builtinExtensions } from "../src/index.ts";
 import { mib, procStatus } from "./harness/settled-memory.ts";
 
 const { values: args } = parseArgs({

@@ -3,7 +3,7 @@
  * checkpoint and at the end. Target: heap after GC grows less than 5% from the 2,000th to the
  * 10,000th turn.
  *
- *   bun packages/mem-telemetry/bench/soak.ts [--turns 10000] [--checkpoint 2000] [--every 2000]
+ *   bun packages/host-bin/bench/soak.ts [--turns 10000] [--checkpoint 2000] [--every 2000]
  *       [--conversations 50] [--max-concurrent 4] [--max-growth 0.05] [--snapshots DIR]
  *       [--turn-timeout-ms 30000]
  *
@@ -18,7 +18,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
+import { TurnOrchestrator } from "@dispatch/session-orchestrator";
 import { createConversation, startDrillStack } from "./harness/drill-stack.ts";
 import {
   dirBytes,

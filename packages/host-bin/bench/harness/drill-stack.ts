@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHost, createLogger, type Host } from "@dispatch/kernel";
+import { type Orchestrator, orchestratorRef } from "@dispatch/session-orchestrator";
+import { httpRoutesRef } from "@dispatch/transport-http";
 // Relative imports: the drill needs the real built-in list and services, and the mem-telemetry package
 // must not depend on the packages that depend on it (host-bin, session-orchestrator, transport-http).
-import { builtinExtensions } from "../../../host-bin/src/index.ts";
-import { type Orchestrator, orchestratorRef } from "../../../session-orchestrator/src/index.ts";
-import { httpRoutesRef } from "../../../transport-http/src/index.ts";
+import { builtinExtensions } from "../../src/index.ts";
 
 /** A running stack and the handles the drills read. */
 export interface DrillStack {

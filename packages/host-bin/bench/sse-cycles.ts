@@ -2,7 +2,7 @@
  * SSE drill (issue 10): many connect/disconnect cycles on `GET /conversations/:id/events`, then
  * checks that nothing was left behind. Target: no listener and no SSE client left.
  *
- *   bun packages/mem-telemetry/bench/sse-cycles.ts [--cycles 10000] [--parallel 50] [--warmup 500] [--live]
+ *   bun packages/host-bin/bench/sse-cycles.ts [--cycles 10000] [--parallel 50] [--warmup 500] [--live]
  *
  * One cycle: connect, read the first chunk, abort. Half the conversations have a finished turn, so
  * their streams also start replaying stored events when the client goes away; with `--live`, turns keep
@@ -17,7 +17,7 @@
  * Exit status: 0 ok, 1 something was left behind or a cycle failed.
  */
 import { parseArgs } from "node:util";
-import { TurnOrchestrator } from "../../session-orchestrator/src/index.ts";
+import { TurnOrchestrator } from "@dispatch/session-orchestrator";
 import { createConversation, type DrillStack, startDrillStack } from "./harness/drill-stack.ts";
 import { mib, type SettledMemory, settledMemory, typeCountGrowth } from "./harness/settled-memory.ts";
 

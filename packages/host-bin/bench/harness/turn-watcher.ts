@@ -3,6 +3,8 @@
  * reached its final event. Holds at most one entry per unfinished or not-yet-awaited turn.
  */
 
+import { sseMessages } from "@dispatch/transport-http/testing";
+
 const finalTypes = new Set(["turn.completed", "turn.failed", "turn.cancelled", "turn.interrupted"]);
 
 /** The final event type of a turn, e.g. `turn.completed`. */
@@ -65,24 +67,12 @@ export class TurnWatcher {
   }
 
   async #read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let cut = buffer.indexOf("\n\n");
-      while (cut >= 0) {
-        this.#block(buffer.slice(0, cut));
-        buffer = buffer.slice(cut + 2);
-        cut = buffer.indexOf("\n\n");
-      }
-    }
+    for await (const { data } of sseMessages(body)) this.#event(data);
     if (!this.#abort.signal.aborted) throw new Error(`SSE ${this.conversationId} ended by the server`);
   }
 
-  #block(block: string): void {
-    const dataLine = block.split("\n").find((line) => line.startsWith("data: "));
-    if (dataLine === undefined) return; // a comment: connected, heartbeat
-    const event = JSON.parse(dataLine.slice(6)) as { seq: number; type: string; turnId: string | null };
+  #event(data: string): void {
+    const event = JSON.parse(data) as { seq: number; type: string; turnId: string | null };
     if (event.seq !== this.#lastSeq + 1) {
       throw new Error(`SSE ${this.conversationId}: seq ${event.seq} after ${this.#lastSeq}`);
     }

@@ -3,7 +3,7 @@
  * by object name, and prints, for the names that grew most, the containers holding the new objects
  * and one retaining path from a GC root.
  *
- *   bun packages/mem-telemetry/bench/harness/snapshot-diff.ts <before.heapsnapshot> <after.heapsnapshot> [top]
+ *   bun packages/host-bin/bench/harness/snapshot-diff.ts <before.heapsnapshot> <after.heapsnapshot> [top]
  */
 import { readFileSync } from "node:fs";
 
