@@ -1,22 +1,20 @@
 /**
- * Start-up to healthy and idle memory of `dispatch serve`, against a bare `Bun.serve` answering
- * `/health` measured in the same run (same machine, same moment, same polling).
+ * Start-up to healthy of `dispatch serve`, against a bare `Bun.serve` answering `/health` measured in
+ * the same run (same machine, same moment, same polling). Idle memory is `idle-rss.ts`'s job.
  *
- *   bun packages/host-bin/bench/startup.ts [runs] [idleMs]
+ *   bun packages/host-bin/bench/startup.ts [runs]
  *
- * Start-up: from spawn to the first 200 from GET /health, polled every 2 ms; each dispatch run gets a
- * fresh data dir (so it includes creating and migrating the database, the worst case).
- * Idle RSS: VmRSS from /proc/<pid>/status after `idleMs` of no requests.
- * Targets (issue 2): start-up under 300 ms, idle RSS under 80 MB.
+ * From spawn to the first 200 from GET /health, polled every 2 ms; each dispatch run gets a fresh
+ * data dir (so it includes creating and migrating the database, the worst case).
+ * Target (issue 2): start-up under 300 ms.
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { median } from "@dispatch/bench-kit";
 
 const runs = Number(process.argv[2] ?? 8);
-const idleMs = Number(process.argv[3] ?? 2000);
 const mainPath = resolve(import.meta.dir, "../src/main.ts");
 const scratch = mkdtempSync(join(tmpdir(), "dispatch-bench-startup-"));
 const baselinePath = join(scratch, "bare-serve.ts");
@@ -24,11 +22,6 @@ writeFileSync(
   baselinePath,
   `Bun.serve({ hostname: "127.0.0.1", port: Number(process.argv[2]), fetch: () => Response.json({ status: "ok" }) });\n`,
 );
-
-interface Sample {
-  startupMs: number;
-  idleRssMb: number;
-}
 
 /** A port nothing listens on right now (the OS picks it; we release it at once). */
 function freePort(): number {
@@ -38,16 +31,8 @@ function freePort(): number {
   return port;
 }
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
-  const kb = Number(line?.split(/\s+/)[1]);
-  if (!Number.isFinite(kb)) throw new Error(`no VmRSS for ${pid}`);
-  return kb / 1024;
-}
-
-async function measure(command: (port: number, dataDir: string) => string[]): Promise<Sample> {
+/** Milliseconds from spawn to the first healthy answer. */
+async function measure(command: (port: number, dataDir: string) => string[]): Promise<number> {
   const port = freePort();
   const dataDir = mkdtempSync(join(scratch, "data-"));
   const began = performance.now();
@@ -58,21 +43,19 @@ async function measure(command: (port: number, dataDir: string) => string[]): Pr
     env: { ...process.env, DISPATCH_LOG_LEVEL: "warn" },
   });
   try {
-    let startupMs: number | undefined;
-    while (startupMs === undefined) {
+    for (;;) {
       if (child.exitCode !== null)
         throw new Error(`${command(port, dataDir).join(" ")} exited with ${child.exitCode}`);
       if (performance.now() - began > 15_000) throw new Error("not healthy within 15 s");
       try {
         const res = await fetch(`http://127.0.0.1:${port}/health`);
-        if (res.status === 200) startupMs = performance.now() - began;
+        const elapsed = performance.now() - began;
         await res.body?.cancel();
+        if (res.status === 200) return elapsed;
       } catch {
         await Bun.sleep(2);
       }
     }
-    await Bun.sleep(idleMs);
-    return { startupMs, idleRssMb: rssMb(child.pid) };
   } finally {
     child.kill("SIGTERM");
     await child.exited;
@@ -91,7 +74,7 @@ const dispatch = (port: number, dataDir: string) => [
 ];
 const baseline = (port: number) => [process.execPath, baselinePath, String(port)];
 
-const samples: { dispatch: Sample[]; baseline: Sample[] } = { dispatch: [], baseline: [] };
+const samples: { dispatch: number[]; baseline: number[] } = { dispatch: [], baseline: [] };
 try {
   // one unmeasured run each, so the first measured run does not pay for a cold file cache
   await measure(dispatch);
@@ -105,23 +88,12 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
-const row = (name: string, list: Sample[]) => {
-  const startup = list.map((s) => s.startupMs);
-  const rss = list.map((s) => s.idleRssMb);
-  return `${name.padEnd(22)} start-up median ${median(startup).toFixed(0).padStart(4)} ms (min ${Math.min(...startup).toFixed(0)}, max ${Math.max(...startup).toFixed(0)})   idle RSS median ${median(rss).toFixed(1).padStart(5)} MB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)})`;
-};
-const dStart = median(samples.dispatch.map((s) => s.startupMs));
-const bStart = median(samples.baseline.map((s) => s.startupMs));
-const dRss = median(samples.dispatch.map((s) => s.idleRssMb));
-const bRss = median(samples.baseline.map((s) => s.idleRssMb));
-console.log(
-  `dispatch serve start-up and idle memory: ${runs} runs each, idle ${idleMs} ms, bun ${Bun.version}`,
-);
+const row = (name: string, startup: number[]) =>
+  `${name.padEnd(22)} start-up median ${median(startup).toFixed(0).padStart(4)} ms (min ${Math.min(...startup).toFixed(0)}, max ${Math.max(...startup).toFixed(0)})`;
+const dStart = median(samples.dispatch);
+const bStart = median(samples.baseline);
+console.log(`dispatch serve start-up: ${runs} runs each, bun ${Bun.version}`);
 console.log(row("dispatch serve", samples.dispatch));
 console.log(row("bare Bun.serve", samples.baseline));
-console.log(
-  `ratio dispatch / bare   start-up ${(dStart / bStart).toFixed(2)}x   idle RSS ${(dRss / bRss).toFixed(2)}x`,
-);
-console.log(
-  `targets                 start-up < 300 ms: ${dStart < 300 ? "met" : "MISSED"}   idle RSS < 80 MB: ${dRss < 80 ? "met" : "MISSED"}`,
-);
+console.log(`ratio dispatch / bare   ${(dStart / bStart).toFixed(2)}x`);
+console.log(`target                  start-up < 300 ms: ${dStart < 300 ? "met" : "MISSED"}`);
