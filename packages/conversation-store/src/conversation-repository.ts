@@ -53,9 +53,31 @@ function toConversation(row: ConversationRow): Conversation {
 /** Conversations in SQLite. */
 export class SqliteConversationRepository implements ConversationRepository {
   readonly #db: StoreDatabase;
+  // Prepared once: the orchestrator reads a conversation per turn, and building the query costs more
+  // than running it.
+  readonly #byId;
+  readonly #ofWorkspace;
+  readonly #workspaceExists;
 
   constructor(db: StoreDatabase) {
     this.#db = db;
+    const p = sql.placeholder;
+    this.#byId = db.orm
+      .select(conversationColumns)
+      .from(conversations)
+      .where(eq(conversations.id, p("id")))
+      .prepare();
+    this.#ofWorkspace = db.orm
+      .select(conversationColumns)
+      .from(conversations)
+      .where(eq(conversations.workspaceId, p("workspaceId")))
+      .orderBy(desc(conversations.createdAt), desc(conversations.id))
+      .prepare();
+    this.#workspaceExists = db.orm
+      .select({ id: workspaces.id })
+      .from(workspaces)
+      .where(eq(workspaces.id, p("id")))
+      .prepare();
   }
 
   async create(input: {
@@ -91,9 +113,7 @@ export class SqliteConversationRepository implements ConversationRepository {
   }
 
   async get(id: string): Promise<Conversation | undefined> {
-    const row = this.#db.read(() =>
-      this.#db.orm.select(conversationColumns).from(conversations).where(eq(conversations.id, id)).get(),
-    );
+    const row = this.#db.read(() => this.#byId.get({ id }));
     return row ? toConversation(row) : undefined;
   }
 
@@ -101,22 +121,12 @@ export class SqliteConversationRepository implements ConversationRepository {
   async listByWorkspace(workspaceId: string): Promise<Conversation[]> {
     const rows = this.#db.read(() => {
       this.#requireWorkspace(workspaceId);
-      return this.#db.orm
-        .select(conversationColumns)
-        .from(conversations)
-        .where(eq(conversations.workspaceId, workspaceId))
-        .orderBy(desc(conversations.createdAt), desc(conversations.id))
-        .all();
+      return this.#ofWorkspace.all({ workspaceId });
     });
     return rows.map(toConversation);
   }
 
   #requireWorkspace(id: string): void {
-    const found = this.#db.orm
-      .select({ id: workspaces.id })
-      .from(workspaces)
-      .where(eq(workspaces.id, id))
-      .get();
-    if (!found) throw notFound("workspace", id);
+    if (!this.#workspaceExists.get({ id })) throw notFound("workspace", id);
   }
 }
