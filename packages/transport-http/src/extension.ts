@@ -68,8 +68,10 @@ export const transportHttpExtension = defineExtension({
         hostname: config.host,
         port: config.port,
         fetch: app.fetch,
-        // Bun's own cap sits above ours so oversized bodies get our JSON 413, not a bare reset.
-        maxRequestBodySize: config.bodyLimitBytes * 2 + 1024,
+        // No cap of Bun's own: past it Bun answers a bare 413 without our JSON body or request id. Ours
+        // (the edge middleware) refuses on Content-Length before reading, stops a chunked body at the
+        // limit, and closes the connection so the rest is never read.
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
         idleTimeout: 0,
       });
       address = { host: server.hostname ?? config.host, port: server.port ?? config.port };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { ErrorBody, Workspace } from "@dispatch/wire";
 import { type ApiHarness, readSse, startApi } from "./harness.ts";
 
@@ -106,6 +107,55 @@ describe("errors at the edge", () => {
       413,
       "payload_too_large",
     );
+  });
+
+  test("a body far over the limit, declared or chunked, still gets the JSON 413 and the connection closes", async () => {
+    // Declares 100 MB and sends 1 KB: the answer must not wait for the rest.
+    const { port } = new URL(api.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1");
+      let text = "";
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`no close within 5 s; got ${text.slice(0, 200)}`));
+      }, 5_000);
+      socket.on("data", (chunk) => {
+        text += chunk;
+      });
+      socket.on("error", reject);
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      socket.write(
+        "POST /workspaces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n",
+      );
+      socket.write("x".repeat(1024));
+    });
+    expect(answer).toStartWith("HTTP/1.1 413");
+    expect(answer.toLowerCase()).toContain("x-request-id: ");
+    expect(answer).toContain('"code":"payload_too_large"');
+
+    // No Content-Length at all: 3 MiB streamed in 64 KiB chunks is cut off at the limit.
+    let sent = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(120);
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 3 * 1024 * 1024) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    await expectError(
+      await api.fetch("/workspaces", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stream,
+      }),
+      413,
+      "payload_too_large",
+    );
+    expect((await api.fetch("/health")).status).toBe(200);
   });
 
   test("an empty message is 400 and a missing conversation 404", async () => {

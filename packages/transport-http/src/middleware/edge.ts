@@ -25,8 +25,11 @@ export function requestEdge(options: RequestEdgeOptions): MiddlewareHandler {
   const { logger, metrics, bodyLimitBytes } = options;
   const limitBody = bodyLimit({
     maxSize: bodyLimitBytes,
+    // `Connection: close`: otherwise Bun would read and drop the rest of the body to reuse the connection.
     onError: (c) =>
-      c.json(errorBody("payload_too_large", `the body is over the limit of ${bodyLimitBytes} bytes`), 413),
+      c.json(errorBody("payload_too_large", `the body is over the limit of ${bodyLimitBytes} bytes`), 413, {
+        Connection: "close",
+      }),
   });
   const boot = Date.now().toString(36);
   let sequence = 0;
