@@ -12,6 +12,7 @@ import { median, percentile } from "@dispatch/bench-kit";
 import PQueue from "p-queue";
 import { createConcurrencyManager } from "../src/concurrency-manager.ts";
 import type { AcquireRequest, Lease } from "../src/types.ts";
+import { seededRandom } from "../test/seeded-random.ts";
 
 const roundsArg = process.argv.indexOf("--rounds");
 const rounds = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 5;
@@ -21,24 +22,12 @@ const queuedCycles = 200_000;
 const toggleQueue = 100_000;
 const toggleOwned = 1_000;
 
-/** A seeded PRNG (mulberry32) so both sides see the same priorities. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The same priority stream for both sides: 10% of callers are in starred workspaces; prompts are
  * fresh (increasing time) with up to 2 s of jitter, so inserts land throughout the queue.
  */
 function priorities(seed: number) {
-  const next = random(seed);
+  const next = seededRandom(seed);
   // Recent prompts, so none is old enough to age into the starred class.
   let clock = Date.now();
   return () => {
@@ -121,7 +110,7 @@ async function managerStarToggle(toggles: number, forceGc: boolean): Promise<num
   const manager = createConcurrencyManager({ maxQueue: toggleQueue, watchdogIntervalMs: 3_600_000 });
   manager.setLimit("p", 1);
   const held = await manager.acquire({ providerId: "p", workspaceId: "x", promptStartedAt: 0 });
-  const next = random(7);
+  const next = seededRandom(7);
   const pending: Promise<unknown>[] = [];
   for (let i = 0; i < toggleQueue; i++) {
     const workspaceId = i % (toggleQueue / toggleOwned) === 0 ? "target" : `w${Math.floor(next() * 999)}`;
@@ -148,7 +137,7 @@ async function pqueueStarToggle(toggles: number): Promise<number[]> {
   const queue = new PQueue({ concurrency: 1 });
   let unblock = noop as () => void;
   void queue.add(() => new Promise<void>((resolve) => (unblock = resolve)));
-  const next = random(7);
+  const next = seededRandom(7);
   const ids: string[] = [];
   for (let i = 0; i < toggleQueue; i++) {
     const owned = i % (toggleQueue / toggleOwned) === 0;

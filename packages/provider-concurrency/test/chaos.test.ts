@@ -1,17 +1,6 @@
 import { expect, test } from "bun:test";
+import { seededRandom } from "./seeded-random.ts";
 import { StreamHarness } from "./stream-harness.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const operations = 100_000;
 const providers = ["a", "b", "c"];
@@ -19,7 +8,7 @@ const workspaces = ["w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"];
 
 test(`chaos: ${operations} random operations end with no lease held and none reclaimed`, async () => {
   const seed = Number(process.env.CHAOS_SEED ?? 20261122);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pickOf = <T>(list: readonly T[]) => list[int(list.length)] as T;
   const h = new StreamHarness({ providers, agingMs: 2_000, maxQueue: 60, honoursSignal: true });
