@@ -7,8 +7,8 @@
  * the real API, and against a bare Hono route on Bun.serve in the same run (the baseline); reports the
  * median requests/s of several runs and the ratio API/bare. Also PUT and DELETE of the star in turn,
  * where every request commits (a repeated PUT finds the star set and writes nothing).
- * Fan-out: 1,000 SSE subscribers on one conversation, one turn started; the time from the POST to each
- * subscriber's receipt of the first event (p50, p99).
+ * Fan-out: 1,000 SSE subscribers on one conversation (in a separate process), one turn started; the
+ * time from the POST to each subscriber's receipt of the first event (p50, p99).
  */
 
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -18,26 +18,28 @@ import { parseArgs } from "node:util";
 import { median, percentile } from "@dispatch/bench-kit";
 import { createLogger } from "@dispatch/kernel";
 import { Hono } from "hono";
-import { sseMessages } from "../src/testing.ts";
 import { startApi } from "../test/harness.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string" }, seconds: { type: "string" } } });
 const runs = Number(values.runs ?? 3);
 const seconds = Number(values.seconds ?? 5);
 
-// Bun's fetch client queues requests past BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) forever; the
-// fan-out part opens 1,000 streams at once, so run again with a higher cap when it is not set.
-if (process.env.BUN_CONFIG_MAX_HTTP_REQUESTS === undefined) {
-  const child = Bun.spawnSync([process.execPath, ...process.argv.slice(1)], {
-    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
-    stdio: ["inherit", "inherit", "inherit"],
-  });
-  process.exit(child.exitCode ?? 1);
-}
-
 if (!Bun.which("wrk")) {
   console.error("wrk is missing: apt-get install -y wrk");
   process.exit(1);
+}
+
+/** The lines a child process prints, one at a time. */
+async function* subscriberLines(stdout: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stdout) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let cut = buffer.indexOf("\n"); cut >= 0; cut = buffer.indexOf("\n")) {
+      yield buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 1);
+    }
+  }
 }
 
 /** Lua for wrk: every request uses `method`, or PUT and DELETE in turn for "toggle". */
@@ -99,32 +101,29 @@ try {
   const conv = await (
     await api.client.workspaces[":id"].conversations.$post({ param: { id: "bench" }, json: {} })
   ).json();
-  const latencies: number[] = [];
-  let posted = 0;
-  const streams: Array<Promise<void>> = [];
-  const controllers: AbortController[] = [];
-  let connected = 0;
-  for (let i = 0; i < subscribers; i++) {
-    const controller = new AbortController();
-    controllers.push(controller);
-    streams.push(
-      (async () => {
-        const res = await fetch(`${api.url}/conversations/${conv.id}/events`, { signal: controller.signal });
-        connected++;
-        for await (const { id } of sseMessages(res.body as ReadableStream<Uint8Array>)) {
-          if (id === undefined) continue;
-          latencies.push(performance.now() - posted);
-          break;
-        }
-        controller.abort();
-      })().catch(() => undefined),
-    );
-  }
-  while (connected < subscribers) await Bun.sleep(10);
-  posted = performance.now();
+  // The subscribers run in their own process: parsing 1,000 streams on the server's thread would be
+  // counted as delivery time.
+  const subscriberProcess = Bun.spawn(
+    [
+      process.execPath,
+      join(import.meta.dir, "harness", "sse-subscribers.ts"),
+      `${api.url}/conversations/${conv.id}/events`,
+      String(subscribers),
+    ],
+    {
+      stdout: "pipe",
+      stderr: "inherit",
+      // Bun's fetch client queues requests past this (default 256) forever.
+      env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
+    },
+  );
+  const lines = subscriberLines(subscriberProcess.stdout);
+  if ((await lines.next()).value !== "ready") throw new Error("the subscriber process did not get ready");
+  const posted = performance.timeOrigin + performance.now();
   await api.client.conversations[":id"].messages.$post({ param: { id: conv.id }, json: { text: "fan out" } });
-  await Promise.race([Promise.all(streams), Bun.sleep(30_000)]);
-  for (const c of controllers) c.abort();
+  const arrivals = JSON.parse(((await lines.next()).value as string | undefined) ?? "[]") as number[];
+  await subscriberProcess.exited;
+  const latencies = arrivals.map((at) => at - posted);
   console.log(
     `SSE fan-out to ${subscribers} subscribers (${latencies.length} received): p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`,
   );
