@@ -1,21 +1,12 @@
-import { createHost } from "@dispatch/kernel";
 import type { ConfigFlags } from "./cli.ts";
 import type { ConfigInputs } from "./config.ts";
 import { prepare } from "./prepare.ts";
-import { hostVersion } from "./version.ts";
 
 /**
  * `dispatch check-config`: validates the config (ConfigError, exit 2) and the extension graph it
  * produces (StartupError, exit 1) without running any extension; returns the config's source.
  */
 export async function checkConfig(flags: ConfigFlags, io: Omit<ConfigInputs, "flags">): Promise<string> {
-  const { config, extensions } = await prepare({ flags, ...io });
-  createHost({
-    extensions,
-    config: config.raw,
-    dataDir: config.dataDir,
-    version: hostVersion,
-    disabled: config.host.extensions.disabled,
-  }).check();
+  const { config } = await prepare({ flags, ...io });
   return config.source;
 }

@@ -125,6 +125,7 @@ export function checkExtensionConfig(config: LoadedConfig, extensions: readonly 
     }
   });
 
+  // slices whose schema is built from contributions (provider kinds) are left to the kernel's check
   const slices = validateExtensionConfigs(extensions, config.raw);
   if (!slices.ok) issues.push(...slices.issues);
   if (issues.length > 0) throw new ConfigError(issues);

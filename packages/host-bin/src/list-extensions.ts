@@ -1,8 +1,7 @@
-import { createHost, manifestSchema } from "@dispatch/kernel";
+import { manifestSchema } from "@dispatch/kernel";
 import type { ConfigFlags } from "./cli.ts";
 import type { ConfigInputs } from "./config.ts";
 import { prepare } from "./prepare.ts";
-import { hostVersion } from "./version.ts";
 
 /** One row of `dispatch extensions`. */
 export interface ExtensionRow {
@@ -15,21 +14,13 @@ export interface ExtensionRow {
 
 /**
  * The extensions in activation order, without starting anything: config and graph are checked
- * (throws ConfigError or StartupError), no extension code runs.
+ * (throws ConfigError or StartupError), only the (pure) register phases run, no extension activates.
  */
 export async function listExtensions(
   flags: ConfigFlags,
   io: Omit<ConfigInputs, "flags">,
 ): Promise<ExtensionRow[]> {
-  const { config, extensions } = await prepare({ flags, ...io });
-  const host = createHost({
-    extensions,
-    config: config.raw,
-    dataDir: config.dataDir,
-    version: hostVersion,
-    disabled: config.host.extensions.disabled,
-  });
-  host.check();
+  const { config, extensions, host } = await prepare({ flags, ...io });
   const disabled = new Set(config.host.extensions.disabled);
   const byId = new Map(extensions.map((e) => [e.manifest.id, manifestSchema.parse(e.manifest)]));
   return host.order.map((id) => {

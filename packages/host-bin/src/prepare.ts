@@ -1,21 +1,55 @@
-import type { AnyExtension } from "@dispatch/kernel";
-import { type ConfigInputs, checkExtensionConfig, type LoadedConfig, loadConfig } from "./config.ts";
+import { type AnyExtension, createHost, type Host, type Logger, StartupError } from "@dispatch/kernel";
+import {
+  ConfigError,
+  type ConfigInputs,
+  checkExtensionConfig,
+  type LoadedConfig,
+  loadConfig,
+} from "./config.ts";
 import { builtinExtensions, loadExtensionPaths } from "./extensions.ts";
+import { hostVersion } from "./version.ts";
 
-/** A validated config and the full extension list (built-in first, then `extensions.paths`). */
+/** A validated config, the full extension list (built-in first, then `extensions.paths`) and a checked host. */
 export interface Prepared {
   config: LoadedConfig;
   extensions: AnyExtension[];
+  /** Checked (graph, register phase, every config slice) but not started. */
+  host: Host;
 }
 
-/** Everything every command does before it touches the kernel; throws ConfigError (exit 2). */
+/**
+ * Everything every command does before it starts anything: throws ConfigError (exit 2) for config
+ * problems, including options of kinds contributed by extensions, or StartupError (exit 1) for the graph.
+ */
 export async function prepare(
-  inputs: ConfigInputs,
+  inputs: ConfigInputs & { logger?: Logger },
   builtins: readonly AnyExtension[] = builtinExtensions(),
 ): Promise<Prepared> {
   const config = loadConfig(inputs);
   const thirdParty = await loadExtensionPaths(config.host.extensions.paths, config.baseDir);
   const extensions = [...builtins, ...thirdParty];
   checkExtensionConfig(config, extensions);
-  return { config, extensions };
+  const host = createHost({
+    extensions,
+    config: config.raw,
+    dataDir: config.dataDir,
+    version: hostVersion,
+    disabled: config.host.extensions.disabled,
+    shutdownTimeoutMs: config.host.guards.shutdownTimeoutMs,
+    ...(inputs.logger ? { logger: inputs.logger } : {}),
+  });
+  try {
+    host.check();
+  } catch (error) {
+    if (error instanceof StartupError && error.problems.every((p) => p.code === "invalid_config")) {
+      throw new ConfigError(
+        error.problems.map((p) => ({
+          path: p.path ?? "(root)",
+          message: p.message.slice((p.path ?? "").length + 2),
+        })),
+      );
+    }
+    throw error;
+  }
+  return { config, extensions, host };
 }

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { createHost, DispatchError, type Logger, messageOf, StartupError } from "@dispatch/kernel";
+import { DispatchError, type Logger, messageOf, StartupError } from "@dispatch/kernel";
 import type { ServeFlags } from "./cli.ts";
 import { installCrashGuards } from "./crash-guards.ts";
 import { activeConversations } from "./extensions.ts";
@@ -31,7 +31,7 @@ type FinalState = Pick<StatusSnapshot, "state" | "reason">;
 export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<number> {
   const began = performance.now();
   const { logger } = io;
-  const { config, extensions } = await prepare({ flags, env: io.env, cwd: io.cwd });
+  const { config, host } = await prepare({ flags, env: io.env, cwd: io.cwd, logger });
   try {
     mkdirSync(config.dataDir, { recursive: true });
   } catch (error) {
@@ -40,15 +40,6 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
       `cannot create the data dir ${config.dataDir}: ${messageOf(error)}`,
     );
   }
-  const host = createHost({
-    extensions,
-    config: config.raw,
-    dataDir: config.dataDir,
-    version: hostVersion,
-    logger,
-    disabled: config.host.extensions.disabled,
-    shutdownTimeoutMs: config.host.guards.shutdownTimeoutMs,
-  });
   logger.info("starting", {
     version: hostVersion,
     pid: process.pid,
@@ -122,6 +113,8 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
     writeFinal({ state: "crashed", reason: "start-up failed" }, 1);
     return 1;
   }
+  // a signal during start-up: the host stopped what it had started, and shutdown finishes the rest
+  if (stopping) return await stopped.promise;
   status.start(statusIntervalMs);
   logger.info("ready", { startupMs: Math.round(performance.now() - began) });
   return await stopped.promise;

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { ContributionReader } from "./extension-point.ts";
 import type { AnyExtension } from "./manifest.ts";
 
 /** One config error, with the JSON path of the offending value (for example `providers[0].maxConcurrent`). */
@@ -27,16 +28,31 @@ export function issuesFrom(prefix: string, error: z.ZodError): ConfigIssue[] {
   );
 }
 
-/** Validates each extension's slice of the raw config; returns the parsed slices or every issue found. */
+/** True when the extension's config schema is built from contributions (validated after `register`). */
+export function hasBuiltSchema(ext: AnyExtension): boolean {
+  return typeof ext.config?.schema === "function";
+}
+
+/**
+ * Validates each extension's slice of the raw config; returns the parsed slices or every issue found.
+ * Without `readerOf` only fixed schemas are validated; with it, only the schemas built from
+ * contributions (each gets the reader of its own extension points).
+ */
 export function validateExtensionConfigs(
   extensions: readonly AnyExtension[],
   raw: Record<string, unknown>,
+  readerOf?: (extensionId: string) => ContributionReader,
 ): { ok: true; slices: Map<string, unknown> } | { ok: false; issues: ConfigIssue[] } {
   const slices = new Map<string, unknown>();
   const issues: ConfigIssue[] = [];
   for (const ext of extensions) {
-    if (!ext.config) continue;
-    const parsed = ext.config.schema.safeParse(raw[ext.config.key]);
+    if (!ext.config || hasBuiltSchema(ext) !== (readerOf !== undefined)) continue;
+    const spec = ext.config.schema;
+    const schema =
+      typeof spec === "function"
+        ? spec((readerOf as (id: string) => ContributionReader)(ext.manifest.id))
+        : spec;
+    const parsed = schema.safeParse(raw[ext.config.key]);
     if (parsed.success) slices.set(ext.manifest.id, parsed.data);
     else issues.push(...issuesFrom(ext.config.key, parsed.error));
   }

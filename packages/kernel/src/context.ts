@@ -1,5 +1,6 @@
 import type { Registry } from "prom-client";
 import type { ExtensionBus } from "./event-bus.ts";
+import type { Contribution, ExtensionPoint } from "./extension-point.ts";
 import type { Logger } from "./logger.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
@@ -66,6 +67,11 @@ export interface ExtensionContext<C = unknown> {
   setTimeout(fn: () => void | Promise<void>, ms: number): CancelTimer;
   /** Records an error this extension caught but could not handle (counted as a fault). */
   reportFault(kind: string, error: unknown): void;
+  /**
+   * The contributions to an extension point this extension offers, from extensions that are not
+   * disabled, skipped or failed (read it again later to see a contributor that failed since).
+   */
+  contributions<T>(point: ExtensionPoint<T>): readonly Contribution<T>[];
   /** Adds details to this extension's entry in `/health`. */
   setHealth(report: () => Record<string, unknown>): void;
 }

@@ -44,6 +44,8 @@ export interface StartupProblem {
   extensionId: string;
   code: string;
   message: string;
+  /** For `invalid_config`: the JSON path of the offending value (`providers[2].temperature`). */
+  path?: string;
   cause?: unknown;
 }
 

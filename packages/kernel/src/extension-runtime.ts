@@ -1,16 +1,28 @@
 import type { Registry } from "prom-client";
 import type { CancelTimer, ExtensionContext, ExtensionState, HostInfo } from "./context.ts";
-import { KernelError } from "./errors.ts";
+import { KernelError, messageOf } from "./errors.ts";
 import type { EventBus, ExtensionBus } from "./event-bus.ts";
+import type { Contribution, ExtensionPoint } from "./extension-point.ts";
 import type { FaultCounter } from "./faults.ts";
 import type { Logger } from "./logger.ts";
 import type { AnyExtension, ExtensionManifest } from "./manifest.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
-/** What a runtime needs from its host to resolve services. */
+/** What a runtime needs from its host to resolve services and contributions. */
 export interface ServiceDirectory {
   providerOf(serviceId: string): string | undefined;
+  ownerOf(pointId: string): string | undefined;
   runtime(extensionId: string): ExtensionRuntime | undefined;
+  contributionsTo(pointId: string): readonly Contribution<unknown>[];
+}
+
+/** States in which an extension's contributions no longer count. */
+const outOfService: ReadonlySet<ExtensionState> = new Set(["failed", "skipped", "disabled"]);
+
+/** How one extension's shutdown went. */
+export interface StopOutcome {
+  errors: unknown[];
+  timedOut: boolean;
 }
 
 /** Shared pieces every runtime gets from the host. */
@@ -23,17 +35,23 @@ export interface RuntimeDeps {
   directory: ServiceDirectory;
 }
 
-/** The host's record of one extension: its state, services, disposers and context. */
+/**
+ * The host's record of one extension: its services, disposers and context, and the only writer of
+ * its lifecycle state (pending → active → stopped, or disabled, skipped, failed). The host decides
+ * the order; the runtime makes each transition.
+ */
 export class ExtensionRuntime {
   readonly definition: AnyExtension;
   readonly manifest: ExtensionManifest;
-  state: ExtensionState = "pending";
-  reason: string | undefined;
+  #state: ExtensionState = "pending";
+  #reason: string | undefined;
+  /** True once `activate` was called, so `deactivate` is owed at stop. */
+  #activated = false;
   readonly services = new Map<string, unknown>();
   readonly #disposers: Array<() => void | Promise<void>> = [];
   /** Cancel functions of live timers; all are cleared first at shutdown. */
   readonly #timers = new Set<() => void>();
-  readonly readyHooks: Array<() => void | Promise<void>> = [];
+  readonly #readyHooks: Array<() => void | Promise<void>> = [];
   readonly #abort = new AbortController();
   #health: (() => Record<string, unknown>) | undefined;
   readonly #deps: RuntimeDeps;
@@ -46,6 +64,105 @@ export class ExtensionRuntime {
 
   get id(): string {
     return this.manifest.id;
+  }
+
+  get state(): ExtensionState {
+    return this.#state;
+  }
+
+  /** Why it is disabled, skipped or failed. */
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  /** Whether its contributions still count: not disabled, skipped or failed. */
+  get inService(): boolean {
+    return !outOfService.has(this.#state);
+  }
+
+  /** Pending → disabled (config says so) or skipped (a dependency is not active, the host stopped). */
+  notStarted(state: "disabled" | "skipped", reason: string): void {
+    this.#expect("pending", state);
+    this.#state = state;
+    this.#reason = reason;
+  }
+
+  /**
+   * Pending → active. A throw, or a declared service left unprovided, makes it `failed`; what it had
+   * registered is disposed (without `deactivate`: it never finished) and the error is returned.
+   */
+  async activate(
+    config: unknown,
+    timeoutMs: number,
+  ): Promise<{ error: unknown; cleanup: unknown[] } | undefined> {
+    this.#expect("pending", "active");
+    try {
+      await this.definition.activate(this.createContext(config));
+      const missing = (this.definition.provides ?? []).filter((ref) => !this.services.has(ref.id));
+      if (missing.length > 0) {
+        throw new KernelError(
+          "service_not_provided",
+          `declared service(s) ${missing.map((r) => `"${r.id}"`).join(", ")} but did not provide them during activate`,
+        );
+      }
+      this.#activated = true;
+      this.#state = "active";
+      return undefined;
+    } catch (error) {
+      this.#state = "failed";
+      this.#reason = messageOf(error);
+      const { errors } = await this.#disposeWithin(timeoutMs, false);
+      return { error, cleanup: errors };
+    }
+  }
+
+  /** Runs the `onReady` hooks; a throw makes it `failed` (still to be stopped) and is returned. */
+  async ready(): Promise<unknown> {
+    if (this.#state !== "active") return undefined;
+    try {
+      for (const hook of this.#readyHooks) await hook();
+      return undefined;
+    } catch (error) {
+      this.#state = "failed";
+      this.#reason = messageOf(error);
+      return error;
+    }
+  }
+
+  /**
+   * Disposes an activated extension within `timeoutMs` and sets its final state: `stopped`, or
+   * `skipped` with a reason when it is stopped because a dependency failed; a failed one stays failed.
+   */
+  async stop(timeoutMs: number, skippedBecause?: string): Promise<StopOutcome> {
+    const outcome = await this.#disposeWithin(timeoutMs, this.#activated);
+    this.#activated = false;
+    if (skippedBecause !== undefined && this.#state === "active") {
+      this.#state = "skipped";
+      this.#reason = skippedBecause;
+    } else if (this.#state === "active") this.#state = "stopped";
+    return outcome;
+  }
+
+  #expect(from: ExtensionState, to: ExtensionState): void {
+    if (this.#state !== from) {
+      throw new KernelError(
+        "invalid_transition",
+        `extension "${this.id}" cannot go from ${this.#state} to ${to}`,
+      );
+    }
+  }
+
+  /** Disposal under a timeout; a late disposal keeps running but is not awaited. */
+  async #disposeWithin(timeoutMs: number, callDeactivate: boolean): Promise<StopOutcome> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    const outcome = await Promise.race([this.#dispose(callDeactivate), timeout]);
+    clearTimeout(timer);
+    if (outcome === "timeout")
+      return { errors: [new Error(`did not stop within ${timeoutMs} ms`)], timedOut: true };
+    return { errors: outcome, timedOut: false };
   }
 
   /** Timers started through the context that have not fired (one-shot) or been cancelled yet. */
@@ -119,8 +236,9 @@ export class ExtensionRuntime {
         this.#disposers.push(dispose);
       },
       onReady: (ready) => {
-        this.readyHooks.push(ready);
+        this.#readyHooks.push(ready);
       },
+      contributions: (point) => this.contributions(point),
       setInterval: (fn, ms) => timer(true, fn, ms),
       setTimeout: (fn, ms) => timer(false, fn, ms),
       reportFault: (kind, error) => faults.record(id, kind, error),
@@ -141,8 +259,30 @@ export class ExtensionRuntime {
     this.services.set(ref.id, impl);
   }
 
+  /** The live contributions to a point this extension owns (see `ContributionReader`). */
+  contributions<T>(point: ExtensionPoint<T>): readonly Contribution<T>[] {
+    const { directory } = this.#deps;
+    const owner = directory.ownerOf(point.id);
+    if (owner !== this.id) {
+      throw new KernelError(
+        "not_point_owner",
+        `extension "${this.id}" read contributions of extension point "${point.id}", which ${owner === undefined ? "no installed extension offers" : `belongs to "${owner}"`}`,
+      );
+    }
+    return directory
+      .contributionsTo(point.id)
+      .filter((c) => directory.runtime(c.extensionId)?.inService !== false) as readonly Contribution<T>[];
+  }
+
   #use<T>(ref: ServiceRef<T>, optional: boolean): T | undefined {
     const { directory } = this.#deps;
+    const consumes = this.definition.consumes;
+    if (consumes !== undefined && !consumes.some((r) => r.id === ref.id)) {
+      throw new KernelError(
+        "undeclared_service_use",
+        `extension "${this.id}" used service "${ref.id}" without listing it in its definition's \`consumes\``,
+      );
+    }
     const providerId = directory.providerOf(ref.id);
     const listHard = this.manifest.dependsOn.includes(providerId ?? "");
     const listOptional = this.manifest.optionalDependsOn.includes(providerId ?? "");
@@ -175,7 +315,7 @@ export class ExtensionRuntime {
    * Fires the shutdown signal, clears the extension's timers (so none fires mid-shutdown), runs its
    * disposers last-in-first-out, then `deactivate`; returns every error.
    */
-  async dispose(callDeactivate = true): Promise<unknown[]> {
+  async #dispose(callDeactivate: boolean): Promise<unknown[]> {
     this.#abort.abort(new KernelError("shutdown", `extension "${this.id}" is shutting down`));
     for (const cancel of [...this.#timers]) cancel();
     const errors: unknown[] = [];

@@ -1,13 +1,15 @@
-import { validateExtensionConfigs } from "./config.ts";
+import { hasBuiltSchema, validateExtensionConfigs } from "./config.ts";
 import type { ExtensionStatus, HostInfo, HostStatus } from "./context.ts";
 import { KernelError, messageOf, StartupError, type StartupProblem } from "./errors.ts";
 import { EventBus } from "./event-bus.ts";
-import { ExtensionRuntime } from "./extension-runtime.ts";
+import type { ContributionReader } from "./extension-point.ts";
+import { ExtensionRuntime, type StopOutcome } from "./extension-runtime.ts";
 import { FaultCounter } from "./faults.ts";
 import { resolveGraph } from "./graph.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type AnyExtension, type ExtensionManifest, manifestSchema } from "./manifest.ts";
 import { Registry } from "./metrics.ts";
+import { ContributionLedger, type RegisterContext } from "./registration.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
 /** The start-up problem for a critical extension that failed to activate or to get ready. */
@@ -15,7 +17,7 @@ function activationProblem(runtime: ExtensionRuntime, error: unknown): StartupPr
   return {
     extensionId: runtime.id,
     code: "activation_failed",
-    message: `activation failed: ${runtime.reason}`,
+    message: `activation failed: ${runtime.reason ?? messageOf(error)}`,
     cause: error,
   };
 }
@@ -41,7 +43,20 @@ export interface ShutdownReport {
   timedOut: string[];
 }
 
-/** The extension host: checks the graph, activates in order, and shuts down in reverse. */
+/** What `check()` found: the order and everything start-up needs, computed once. */
+interface Checked {
+  order: string[];
+  providerOf: Map<string, string>;
+  ownerOf: Map<string, string>;
+  ledger: ContributionLedger;
+  slices: Map<string, unknown>;
+}
+
+/**
+ * The extension host: checks the graph, runs the register phase, activates in order, and shuts down
+ * in reverse. It owns the host's lifecycle (start, stop, stop while starting); each extension's own
+ * state is owned by its ExtensionRuntime.
+ */
 export class Host {
   readonly logger: Logger;
   readonly metrics = new Registry();
@@ -50,10 +65,13 @@ export class Host {
   readonly info: HostInfo;
   readonly #options: HostOptions;
   readonly #runtimes = new Map<string, ExtensionRuntime>();
-  #providerOf = new Map<string, string>();
-  #order: string[] = [];
+  #checked: Checked | undefined;
+  /** Activated extensions still to be stopped, in activation order. */
   #activated: string[] = [];
+  #starting: Promise<void> | undefined;
+  #stopRequested = false;
   #stopping: Promise<ShutdownReport> | undefined;
+  #stoppedAll: Promise<ShutdownReport> | undefined;
 
   constructor(options: HostOptions) {
     this.#options = options;
@@ -71,14 +89,25 @@ export class Host {
 
   /** Activation order (valid after `check()` or `start()`). */
   get order(): readonly string[] {
-    return this.#order;
+    return this.#checked?.order ?? [];
   }
 
-  /** Validates manifests and config and checks the graph, without running any extension code. */
+  get #timeoutMs(): number {
+    return this.#options.shutdownTimeoutMs ?? 5000;
+  }
+
+  /**
+   * Validates manifests, the graph and config, and runs every extension's `register` phase (pure by
+   * contract), so that a contribution problem or a bad option of a contributed kind is found before
+   * any extension activates. Throws one StartupError naming every problem. Runs once.
+   */
   check(): void {
+    if (this.#checked) return;
+    const extensions = this.#options.extensions;
+    const disabled = new Set(this.#options.disabled ?? []);
     const problems: StartupProblem[] = [];
     const manifests: ExtensionManifest[] = [];
-    for (const [index, ext] of this.#options.extensions.entries()) {
+    for (const [index, ext] of extensions.entries()) {
       const parsed = manifestSchema.safeParse(ext.manifest);
       const label = typeof ext.manifest?.id === "string" ? ext.manifest.id : `#${index}`;
       if (!parsed.success) {
@@ -95,33 +124,36 @@ export class Host {
     if (problems.length > 0) throw new StartupError(problems);
 
     const graph = resolveGraph(
-      manifests.map((manifest, i) => ({
-        manifest,
-        provides: (this.#options.extensions[i]?.provides ?? []).map((r) => r.id),
-      })),
+      manifests.map((manifest, i) => {
+        const ext = extensions[i] as AnyExtension;
+        return {
+          manifest,
+          provides: (ext.provides ?? []).map((r) => r.id),
+          points: (ext.extensionPoints ?? []).map((p) => p.id),
+          consumes: (ext.consumes ?? []).map((r) => r.id),
+        };
+      }),
+      disabled,
     );
     if (!graph.ok) throw new StartupError(graph.problems);
 
-    const configs = validateExtensionConfigs(this.#options.extensions, this.#options.config ?? {});
-    if (!configs.ok) {
-      throw new StartupError(
-        configs.issues.map((i) => ({
-          extensionId: "config",
-          code: "invalid_config",
-          message: `${i.path}: ${i.message}`,
-        })),
-      );
-    }
-    this.#order = graph.order;
-    this.#providerOf = graph.providerOf;
-    this.#runtimes.clear();
+    const raw = this.#options.config ?? {};
+    const fixed = validateExtensionConfigs(extensions, raw);
+    if (!fixed.ok) throw configError(fixed.issues);
+
+    const ledger = new ContributionLedger({
+      ownerOf: (pointId) => graph.ownerOf.get(pointId),
+      extendsOf: (id) => manifests.find((m) => m.id === id)?.extends ?? [],
+    });
     const directory = {
-      providerOf: (serviceId: string) => this.#providerOf.get(serviceId),
+      providerOf: (serviceId: string) => graph.providerOf.get(serviceId),
+      ownerOf: (pointId: string) => graph.ownerOf.get(pointId),
       runtime: (id: string) => this.#runtimes.get(id),
+      contributionsTo: (pointId: string) => ledger.of(pointId),
     };
+    this.#runtimes.clear();
     for (const [i, manifest] of manifests.entries()) {
-      const definition = this.#options.extensions[i] as AnyExtension;
-      const runtime = new ExtensionRuntime(definition, manifest, {
+      const runtime = new ExtensionRuntime(extensions[i] as AnyExtension, manifest, {
         bus: this.bus,
         metrics: this.metrics,
         faults: this.faults,
@@ -131,57 +163,91 @@ export class Host {
       });
       this.#runtimes.set(manifest.id, runtime);
     }
-    this.#slices = configs.slices;
+
+    for (const id of graph.order) {
+      const runtime = this.#runtimes.get(id) as ExtensionRuntime;
+      if (disabled.has(id) || !runtime.definition.register) continue;
+      try {
+        runtime.definition.register(registerContext(runtime, fixed.slices, ledger));
+      } catch (error) {
+        ledger.problems.push({
+          extensionId: id,
+          code: "register_failed",
+          message: `register failed: ${messageOf(error)}`,
+          cause: error,
+        });
+      }
+    }
+    if (ledger.problems.length > 0) throw new StartupError(ledger.problems);
+
+    const readerOf = (id: string): ContributionReader => ({
+      contributions: (point) => (this.#runtimes.get(id) as ExtensionRuntime).contributions(point),
+    });
+    const built = validateExtensionConfigs(extensions, raw, readerOf);
+    if (!built.ok) throw configError(built.issues);
+
+    this.#checked = {
+      order: graph.order,
+      providerOf: graph.providerOf,
+      ownerOf: graph.ownerOf,
+      ledger,
+      slices: new Map([...fixed.slices, ...built.slices]),
+    };
   }
 
-  #slices = new Map<string, unknown>();
+  /**
+   * Activates every extension in order; throws one aggregated StartupError if a critical one fails.
+   * A `stop()` during start-up lets the activation under way finish, activates nothing more, and
+   * then stops what did start; `start()` then resolves with the rest `skipped`.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
 
-  /** Activates every extension in order; throws one aggregated StartupError if a critical one fails. */
-  async start(): Promise<void> {
+  async #start(): Promise<void> {
     this.check();
+    const { order, slices } = this.#checked as Checked;
     const critical = this.#criticalSet();
     const disabled = new Set(this.#options.disabled ?? []);
-    for (const id of this.#order) {
+    for (const id of order) {
       const runtime = this.#runtimes.get(id) as ExtensionRuntime;
       if (disabled.has(id)) {
-        runtime.state = "disabled";
-        runtime.reason = "disabled in config";
+        runtime.notStarted("disabled", "disabled in config");
+        continue;
+      }
+      if (this.#stopRequested) {
+        runtime.notStarted("skipped", "the host was stopped during start-up");
         continue;
       }
       const blocked = runtime.manifest.dependsOn.find((dep) => this.#runtimes.get(dep)?.state !== "active");
       if (blocked !== undefined) {
-        const dep = this.#runtimes.get(blocked);
-        runtime.state = "skipped";
-        runtime.reason = `dependency "${blocked}" is ${dep?.state ?? "missing"}`;
-        this.logger.warn("extension skipped", { ext: id, reason: runtime.reason });
+        const reason = `dependency "${blocked}" is ${this.#runtimes.get(blocked)?.state ?? "missing"}`;
+        runtime.notStarted("skipped", reason);
+        this.logger.warn("extension skipped", { ext: id, reason });
         if (critical.has(id))
-          await this.#abortStartup([{ extensionId: id, code: "skipped", message: runtime.reason }]);
+          await this.#abortStartup([{ extensionId: id, code: "skipped", message: reason }]);
         continue;
       }
-      try {
-        await runtime.definition.activate(runtime.createContext(this.#slices.get(id)));
-        const missing = (runtime.definition.provides ?? []).filter((ref) => !runtime.services.has(ref.id));
-        if (missing.length > 0) {
-          throw new KernelError(
-            "service_not_provided",
-            `declared service(s) ${missing.map((r) => `"${r.id}"`).join(", ")} but did not provide them during activate`,
-          );
-        }
-        runtime.state = "active";
+      const failure = await runtime.activate(slices.get(id), this.#timeoutMs);
+      if (failure === undefined) {
         this.#activated.push(id);
         this.logger.debug("extension active", { ext: id });
-      } catch (error) {
-        await this.#fail(runtime, error, critical.has(id));
+        continue;
       }
+      this.logger.error("extension failed to start", {
+        ext: id,
+        err: failure.error,
+        critical: critical.has(id),
+      });
+      for (const e of failure.cleanup) this.logger.error("cleanup after failed start", { ext: id, err: e });
+      if (critical.has(id)) await this.#abortStartup([activationProblem(runtime, failure.error)]);
     }
+    if (this.#stopRequested) return;
     for (const id of [...this.#activated]) {
       const runtime = this.#runtimes.get(id) as ExtensionRuntime;
-      if (runtime.state !== "active") continue;
-      try {
-        for (const ready of runtime.readyHooks) await ready();
-      } catch (error) {
-        await this.#failWhenReady(runtime, error, critical.has(id));
-      }
+      const error = await runtime.ready();
+      if (error !== undefined) await this.#failWhenReady(runtime, error, critical.has(id));
     }
   }
 
@@ -191,8 +257,6 @@ export class Host {
    * together with its active hard dependents (last activated first), which become `skipped`.
    */
   async #failWhenReady(runtime: ExtensionRuntime, error: unknown, critical: boolean): Promise<void> {
-    runtime.state = "failed";
-    runtime.reason = messageOf(error);
     this.logger.error("extension failed to start", { ext: runtime.id, err: error, critical, phase: "ready" });
     if (critical) await this.#abortStartup([activationProblem(runtime, error)]);
     const casualties = new Set([runtime.id]);
@@ -204,48 +268,19 @@ export class Host {
       if (!casualties.has(id)) continue;
       const victim = this.#runtimes.get(id) as ExtensionRuntime;
       this.#activated.splice(this.#activated.indexOf(id), 1);
-      const outcome = await this.#disposeWithTimeout(victim);
+      const blocked = victim.manifest.dependsOn.find((dep) => casualties.has(dep));
+      const reason =
+        victim === runtime || blocked === undefined
+          ? undefined
+          : `dependency "${blocked}" is ${this.#runtimes.get(blocked)?.state}`;
+      const outcome = await victim.stop(this.#timeoutMs, reason);
       for (const e of outcome.errors) this.logger.error("cleanup after failed start", { ext: id, err: e });
-      if (victim !== runtime) {
-        const blocked = victim.manifest.dependsOn.find((dep) => casualties.has(dep)) as string;
-        victim.state = "skipped";
-        victim.reason = `dependency "${blocked}" is ${this.#runtimes.get(blocked)?.state}`;
-        this.logger.warn("extension skipped", { ext: id, reason: victim.reason });
-      }
+      if (reason !== undefined) this.logger.warn("extension skipped", { ext: id, reason });
     }
-  }
-
-  /** Disposes one extension under the shutdown timeout; a late disposal keeps running but is not awaited. */
-  async #disposeWithTimeout(
-    runtime: ExtensionRuntime,
-    callDeactivate = true,
-  ): Promise<{ errors: unknown[]; timedOut: boolean }> {
-    const timeoutMs = this.#options.shutdownTimeoutMs ?? 5000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const outcome = await Promise.race([runtime.dispose(callDeactivate), timeout]);
-    clearTimeout(timer);
-    if (outcome === "timeout") {
-      return { errors: [new Error(`did not stop within ${timeoutMs} ms`)], timedOut: true };
-    }
-    return { errors: outcome, timedOut: false };
-  }
-
-  /** An `activate` failure: what the extension registered is disposed (without `deactivate`, it never finished). */
-  async #fail(runtime: ExtensionRuntime, error: unknown, critical: boolean): Promise<void> {
-    runtime.state = "failed";
-    runtime.reason = messageOf(error);
-    this.logger.error("extension failed to start", { ext: runtime.id, err: error, critical });
-    const cleanup = await this.#disposeWithTimeout(runtime, false);
-    for (const e of cleanup.errors)
-      this.logger.error("cleanup after failed start", { ext: runtime.id, err: e });
-    if (critical) await this.#abortStartup([activationProblem(runtime, error)]);
   }
 
   async #abortStartup(problems: StartupProblem[]): Promise<never> {
-    const report = await this.stop();
+    const report = await this.#stopActivated();
     for (const e of report.errors) {
       problems.push({
         extensionId: e.extensionId,
@@ -279,14 +314,14 @@ export class Host {
 
   /** Like `get`, but undefined when the service is not available. */
   tryGet<T>(ref: ServiceRef<T>): T | undefined {
-    const providerId = this.#providerOf.get(ref.id);
+    const providerId = this.#checked?.providerOf.get(ref.id);
     const runtime = providerId === undefined ? undefined : this.#runtimes.get(providerId);
     return runtime?.state === "active" ? (runtime.services.get(ref.id) as T | undefined) : undefined;
   }
 
   /** Extension states, health details and fault counts. */
   status(): HostStatus {
-    const extensions: ExtensionStatus[] = this.#order.map((id) => {
+    const extensions: ExtensionStatus[] = this.order.map((id) => {
       const r = this.#runtimes.get(id) as ExtensionRuntime;
       const health = r.state === "active" ? r.health() : undefined;
       return {
@@ -305,19 +340,31 @@ export class Host {
     };
   }
 
-  /** Stops active extensions in exact reverse activation order, each under its own timeout. Never throws. */
+  /**
+   * Stops active extensions in exact reverse activation order, each under its own timeout. Called
+   * during start-up, it waits for the activation under way, so nothing that starts is left running.
+   * Never throws; every call gets the same report.
+   */
   stop(): Promise<ShutdownReport> {
-    this.#stopping ??= this.#stopAll();
+    this.#stopRequested = true;
+    this.#stopping ??= (async () => {
+      await this.#starting?.catch(() => {});
+      return this.#stopActivated();
+    })();
     return this.#stopping;
+  }
+
+  /** Stops everything activated so far, once (a start-up rollback and `stop()` share it). */
+  #stopActivated(): Promise<ShutdownReport> {
+    this.#stoppedAll ??= this.#stopAll();
+    return this.#stoppedAll;
   }
 
   async #stopAll(): Promise<ShutdownReport> {
     const report: ShutdownReport = { stopped: [], errors: [], timedOut: [] };
     for (const id of [...this.#activated].reverse()) {
       const runtime = this.#runtimes.get(id) as ExtensionRuntime;
-      const outcome = await this.#disposeWithTimeout(runtime);
-      // a critical extension whose onReady failed is rolled back here but keeps its `failed` state
-      if (runtime.state === "active") runtime.state = "stopped";
+      const outcome: StopOutcome = await runtime.stop(this.#timeoutMs);
       report.stopped.push(id);
       if (outcome.timedOut) report.timedOut.push(id);
       for (const error of outcome.errors) report.errors.push({ extensionId: id, message: messageOf(error) });
@@ -327,6 +374,40 @@ export class Host {
       this.logger.error("shutdown error", { ext: e.extensionId, message: e.message });
     return report;
   }
+}
+
+/** Config problems as one StartupError whose problems carry the JSON path. */
+function configError(issues: readonly { path: string; message: string }[]): StartupError {
+  return new StartupError(
+    issues.map((i) => ({
+      extensionId: "config",
+      code: "invalid_config",
+      message: `${i.path}: ${i.message}`,
+      path: i.path,
+    })),
+  );
+}
+
+/** The context of one extension's register phase. */
+function registerContext(
+  runtime: ExtensionRuntime,
+  slices: ReadonlyMap<string, unknown>,
+  ledger: ContributionLedger,
+): RegisterContext<unknown> {
+  const built = hasBuiltSchema(runtime.definition);
+  return {
+    id: runtime.id,
+    get config() {
+      if (built) {
+        throw new KernelError(
+          "config_not_ready",
+          `extension "${runtime.id}" builds its config schema from contributions, so its config is not available in register`,
+        );
+      }
+      return slices.get(runtime.id);
+    },
+    contribute: (point, value) => ledger.add(runtime.id, point, value),
+  };
 }
 
 /** Creates a host; call `start()` to activate its extensions. */

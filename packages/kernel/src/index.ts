@@ -2,6 +2,7 @@ export {
   type ConfigIssue,
   extensionConfigKeys,
   formatPath,
+  hasBuiltSchema,
   issuesFrom,
   validateExtensionConfigs,
 } from "./config.ts";
@@ -20,6 +21,13 @@ export {
   type EventName,
   type ExtensionBus,
 } from "./event-bus.ts";
+export {
+  type Contribution,
+  type ContributionReader,
+  createExtensionPoint,
+  type ExtensionPoint,
+  type ExtensionPointOptions,
+} from "./extension-point.ts";
 export { FaultCounter } from "./faults.ts";
 export { type GraphNode, type GraphResult, resolveGraph } from "./graph.ts";
 export { createHost, Host, type HostOptions, type ShutdownReport } from "./host.ts";
@@ -45,6 +53,7 @@ export {
   manifestSchema,
 } from "./manifest.ts";
 export { Counter, Gauge, Histogram, Registry } from "./metrics.ts";
+export type { RegisterContext } from "./registration.ts";
 export { createServiceRef, type ServiceRef } from "./service-ref.ts";
 
 /**

@@ -177,7 +177,12 @@ describe("timers", () => {
       faults: host.faults,
       logger,
       host: host.info,
-      directory: { providerOf: () => undefined, runtime: () => undefined },
+      directory: {
+        providerOf: () => undefined,
+        ownerOf: () => undefined,
+        runtime: () => undefined,
+        contributionsTo: () => [],
+      },
     });
     const ctx = runtime.createContext(undefined);
     let fired = 0;
@@ -207,7 +212,7 @@ describe("timers", () => {
       timersAtDispose = runtime.liveTimers;
       await Bun.sleep(10);
     });
-    await runtime.dispose();
+    await runtime.stop(5000);
     expect(timersAtDispose).toBe(0);
     expect(late).toBe(false);
   });

@@ -145,6 +145,7 @@ describe("activation order", () => {
             version: "1.0.0",
             dependsOn: [...(hard[i] ?? [])],
             optionalDependsOn: [...(soft[i] ?? [])],
+            extends: [],
             critical: false,
           },
           provides: [],

@@ -124,3 +124,42 @@ describe("shutdown", () => {
     expect(journal).toEqual(["activate:a", "activate:c", "deactivate:c"]);
   });
 });
+
+describe("stop during start-up", () => {
+  test("waits for the activation under way, activates nothing more, and stops what started", async () => {
+    const journal: string[] = [];
+    const gate = Promise.withResolvers<void>();
+    let ticks = 0;
+    const { host } = hostOf([
+      fake("a", journal, {
+        activate: async (ctx) => {
+          ctx.setInterval(() => {
+            ticks++;
+          }, 1);
+          await gate.promise;
+        },
+      }),
+      fake("b", journal, { dependsOn: ["a"] }),
+    ]);
+    const starting = host.start();
+    await Bun.sleep(5);
+    let stopped = false;
+    const stopping = host.stop().then((report) => {
+      stopped = true;
+      return report;
+    });
+    await Bun.sleep(5);
+    // it must not claim to be done while "a" is still activating
+    expect(stopped).toBe(false);
+    gate.resolve();
+    await starting;
+    const report = await stopping;
+    expect(report.stopped).toEqual(["a"]);
+    expect(journal).toEqual(["activate:a", "deactivate:a"]);
+    const states = Object.fromEntries(host.status().extensions.map((e) => [e.id, e.state]));
+    expect(states).toEqual({ a: "stopped", b: "skipped" });
+    const after = ticks;
+    await Bun.sleep(10);
+    expect(ticks).toBe(after);
+  });
+});
