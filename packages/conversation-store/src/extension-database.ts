@@ -16,11 +16,21 @@ export function extensionDatabase<S extends Record<string, unknown>>(
   schema: S,
 ): ExtensionDatabase<S> {
   checkTables(db, schema);
-  return drizzle(
+  const handle = drizzle(
     (sql, params, method) => db.execute(sql, params, method),
     (batch) => db.executeBatch(batch),
     { schema },
   );
+  // drizzle's own transaction would send BEGIN through the callback, which the store refuses (its
+  // queries would otherwise be a transaction the store does not know of); say so plainly instead.
+  return Object.assign(handle, {
+    transaction: async (): Promise<never> => {
+      throw new StoreError(
+        "invalid_request",
+        "an extension's database handle does not open transactions: use store.transaction(fn), which spans core and extension tables",
+      );
+    },
+  });
 }
 
 /** Refuses a schema with a core table (use the repositories) or a table no migration created. */

@@ -124,10 +124,20 @@ function readMigrations(extensionId: string, folder: string): MigrationFile[] {
     return {
       tag,
       when,
-      statements: text.split("--> statement-breakpoint").filter((statement) => statement.trim() !== ""),
+      statements: text.split("--> statement-breakpoint").filter(hasSql),
       hash: createHash("sha256").update(text).digest("hex"),
     };
   });
+}
+
+/** False for a chunk of only comments and blanks (a fresh `--custom` file), which SQLite refuses to run. */
+function hasSql(chunk: string): boolean {
+  return (
+    chunk
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/--[^\n]*/g, "")
+      .trim() !== ""
+  );
 }
 
 function applyPlan(
