@@ -170,6 +170,29 @@ describe("StoreDatabase.transaction", () => {
     expect(temp.peek("SELECT id FROM workspaces WHERE id = 'lost'")).toEqual([]);
   });
 
+  test("transactions from two contexts run one after the other", async () => {
+    const temp = tempStore();
+    const order: string[] = [];
+    let proceed!: () => void;
+    const held = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    const first = temp.store.transaction(async () => {
+      order.push("first begins");
+      await held;
+      await temp.store.workspaces.create({ id: "one", root: "/1" });
+      order.push("first ends");
+    });
+    const second = temp.store.transaction(async () => {
+      order.push("second begins");
+      expect(await temp.store.workspaces.get("one")).toBeDefined();
+      order.push("second ends");
+    });
+    proceed();
+    await Promise.all([first, second]);
+    expect(order).toEqual(["first begins", "first ends", "second begins", "second ends"]);
+  });
+
   test("a cached read made inside a transaction that rolls back is not served after it", async () => {
     const temp = tempStore();
     expect((await temp.store.workspaces.list()).map((w) => w.id)).toEqual(["default"]);

@@ -181,7 +181,7 @@ export class StoreDatabase {
    */
   async transaction<T>(fn: (emit: Emit) => T | Promise<T>): Promise<T> {
     this.#assertOpen();
-    if (this.#insideOpen() !== undefined) {
+    if (this.#open !== undefined && this.#scope.getStore() === this.#open) {
       throw new StoreError(
         "conflict",
         "store.transaction does not nest: this call is already inside a transaction, so make its reads and writes directly",
