@@ -2,15 +2,17 @@ import { conversationStoreRef } from "@dispatch/conversation-store";
 import { defineExtension } from "@dispatch/kernel";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { executionBackendsRef } from "./backend.ts";
+import { executionBackendsPoint, LOCAL_HOST_ID } from "./backend-point.ts";
 import { toolsConfigSchema } from "./config.ts";
-import { createExecutionBackends } from "./execution-backends.ts";
+import { executionBackendsFrom } from "./execution-backends.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { sweepLocks } from "./lock-maintenance.ts";
 import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
 
 /**
  * The workspace tools: registers read_file, write_file, edit_file, list_dir, grep and bash with the
- * orchestrator, provides the execution backends (local, plus any the SSH extension registers),
+ * orchestrator, provides the execution backends contributed to its point (the local one is its own
+ * contribution, the SSH extension adds one per host),
  * releases a turn's file locks when it finishes and sweeps stale ones on one timer.
  */
 export const workspaceToolsExtension = defineExtension({
@@ -20,11 +22,15 @@ export const workspaceToolsExtension = defineExtension({
     dependsOn: ["conversation-store", "session-orchestrator"],
   },
   provides: [executionBackendsRef],
+  extensionPoints: [executionBackendsPoint],
   config: { key: "tools", schema: toolsConfigSchema },
+  register(reg) {
+    reg.contribute(executionBackendsPoint, { hostId: LOCAL_HOST_ID, create: () => createLocalBackend() });
+  },
   activate(ctx) {
     const store = ctx.use(conversationStoreRef);
     const orchestrator = ctx.use(orchestratorRef);
-    const backends = createExecutionBackends(createLocalBackend());
+    const backends = executionBackendsFrom(() => ctx.contributions(executionBackendsPoint));
     ctx.provide(executionBackendsRef, backends);
 
     const tools = createWorkspaceTools({ backends, locks: store.locks, config: ctx.config });
