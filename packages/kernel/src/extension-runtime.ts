@@ -2,6 +2,7 @@ import type { Registry } from "prom-client";
 import type { CancelTimer, ExtensionContext, ExtensionState, HostInfo } from "./context.ts";
 import { KernelError } from "./errors.ts";
 import type { EventBus, ExtensionBus } from "./event-bus.ts";
+import { extensionDataDir } from "./extension-data-dir.ts";
 import type { FaultCounter } from "./faults.ts";
 import type { Logger } from "./logger.ts";
 import type { AnyExtension, ExtensionManifest } from "./manifest.ts";
@@ -112,6 +113,9 @@ export class ExtensionRuntime {
       metrics,
       signal: this.#abort.signal,
       host,
+      get dataDir() {
+        return extensionDataDir(host.dataDir, id);
+      },
       provide: (ref, impl) => this.#provide(ref, impl),
       use: (ref) => this.#use(ref, false) as never,
       useOptional: (ref) => this.#use(ref, true) as never,
