@@ -30,7 +30,7 @@ export function installImportGuard(root: string = repoRoot): void {
           const source = readFileSync(args.path, "utf8");
           const loader = loaders[args.path.slice(args.path.lastIndexOf(".") + 1)] ?? "ts";
           const problems = checkImports(args.path, importsOf(source, loader), packages, root);
-          if (problems.length > 0) throw new DispatchError("bad_dispatch_import", problems.join("\n"));
+          if (problems.length > 0) throw new DispatchError("bad_dispatch_import", problems.join("; "));
           return { contents: source, loader };
         },
       );
