@@ -1,8 +1,9 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Registry } from "prom-client";
 import type { CancelTimer, ExtensionContext, ExtensionState, HostInfo } from "./context.ts";
 import { KernelError } from "./errors.ts";
 import type { EventBus, ExtensionBus } from "./event-bus.ts";
-import { extensionDataDir } from "./extension-data-dir.ts";
 import type { FaultCounter } from "./faults.ts";
 import type { Logger } from "./logger.ts";
 import type { AnyExtension, ExtensionManifest } from "./manifest.ts";
@@ -113,8 +114,12 @@ export class ExtensionRuntime {
       metrics,
       signal: this.#abort.signal,
       host,
+      // made on first read, so extensions that never write leave nothing behind; ids are slugs, so
+      // the path stays inside extensions/
       get dataDir() {
-        return extensionDataDir(host.dataDir, id);
+        const dir = join(host.dataDir, "extensions", id);
+        mkdirSync(dir, { recursive: true });
+        return dir;
       },
       provide: (ref, impl) => this.#provide(ref, impl),
       use: (ref) => this.#use(ref, false) as never,
