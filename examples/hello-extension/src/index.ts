@@ -1,7 +1,10 @@
 /**
  * A third-party Dispatch extension: it adds `GET /hello` to the HTTP API and listens on the event bus.
- * Load it with `"extensions": { "paths": ["path/to/examples/hello-extension/src/index.ts"] }` in the
- * config file; its own settings live under the top-level key `hello`.
+ * It lives like an extension outside the repo would (the scaffold's package.json and tsconfig, only
+ * public `@dispatch/*` entries, resolved through `bin/dispatch link`), so it is tested with
+ * `bin/dispatch test examples/hello-extension`. Load it with
+ * `"extensions": { "paths": ["path/to/examples/hello-extension/src/index.ts"] }` in the config file;
+ * its own settings live under the top-level key `hello`.
  */
 // Imported for its types only: the store declares the `workspace.*` events this extension listens to.
 import type {} from "@dispatch/conversation-store";
