@@ -6,7 +6,9 @@ import type { ToolContext } from "@dispatch/session-orchestrator";
 import { type ToolsConfig, toolsConfigSchema } from "../src/config.ts";
 import { createExecutionBackends } from "../src/execution-backends.ts";
 import { createLocalBackend } from "../src/local-backend.ts";
+import { RootPins } from "../src/root-pins.ts";
 import type { ToolDeps } from "../src/tool-kit.ts";
+import { TurnFiles } from "../src/turn-files.ts";
 import { createWorkspaceTools, type WorkspaceTools } from "../src/workspace-tools.ts";
 import { MemoryLocks } from "./memory-locks.ts";
 
@@ -67,6 +69,8 @@ export function makeTools(config: Partial<ToolsConfig> = {}): {
     backends: createExecutionBackends(createLocalBackend({ killGraceMs: 500, drainMs: 200 })),
     locks,
     config: toolsConfigSchema.parse(config),
+    pins: new RootPins(),
+    turnFiles: new TurnFiles(),
   };
   return { tools: createWorkspaceTools(deps), locks, deps };
 }
