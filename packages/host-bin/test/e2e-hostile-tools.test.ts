@@ -9,7 +9,10 @@ setDefaultTimeout(120_000);
 afterEach(cleanup);
 
 /** Polls `/health` back to back until `done` settles; returns the slowest answer in ms. */
-async function slowestHealth(url: string, done: Promise<unknown>): Promise<{ slowestMs: number; polls: number }> {
+async function slowestHealth(
+  url: string,
+  done: Promise<unknown>,
+): Promise<{ slowestMs: number; polls: number }> {
   let finished = false;
   void done.finally(() => {
     finished = true;
@@ -58,7 +61,9 @@ test("a catastrophic regex in grep is a tool error at its time limit, and /healt
   expect(elapsedMs).toBeLessThan(15_000);
   expect(health.polls).toBeGreaterThan(10);
   expect(health.slowestMs).toBeLessThan(100);
-  console.log(`redos: turn ${elapsedMs.toFixed(0)} ms, /health slowest ${health.slowestMs.toFixed(1)} ms over ${health.polls} polls`);
+  console.log(
+    `redos: turn ${elapsedMs.toFixed(0)} ms, /health slowest ${health.slowestMs.toFixed(1)} ms over ${health.polls} polls`,
+  );
 });
 
 test("cancel stops a runaway grep at once", async () => {
@@ -131,13 +136,15 @@ test("two conversations of one workspace: 1,000 file operations raced against sy
       ? { tool: "write_file", input: { path: "f.txt", content: `written by the tools ${i}\n` } }
       : { tool: "write_file", input: { path: "d/w.txt", content: `written by the tools ${i}\n` } },
   );
-  const reads = Array.from({ length: 500 }, (_, i) =>
-    [
-      { tool: "read_file", input: { path: "r.txt" } },
-      { tool: "read_file", input: { path: "d/inner.txt" } },
-      { tool: "list_dir", input: { path: "d" } },
-      { tool: "read_file", input: { path: "f.txt" } },
-    ][i % 4],
+  const reads = Array.from(
+    { length: 500 },
+    (_, i) =>
+      [
+        { tool: "read_file", input: { path: "r.txt" } },
+        { tool: "read_file", input: { path: "d/inner.txt" } },
+        { tool: "list_dir", input: { path: "d" } },
+        { tool: "read_file", input: { path: "f.txt" } },
+      ][i % 4],
   );
   const config = writeConfig(
     dir,
@@ -178,7 +185,9 @@ test("two conversations of one workspace: 1,000 file operations raced against sy
 
   const outcomes = [...(await toolOutcomes(url, writer)), ...(await toolOutcomes(url, reader))];
   expect(outcomes).toHaveLength(1000);
-  const leaked = outcomes.filter((o) => o.output.includes("OUTSIDE-SECRET") || o.output.includes("outside-marker"));
+  const leaked = outcomes.filter(
+    (o) => o.output.includes("OUTSIDE-SECRET") || o.output.includes("outside-marker"),
+  );
   expect(leaked).toEqual([]);
   // Nothing outside was written, created or replaced.
   expect(readFileSync(join(outside, "f-target.txt"), "utf8")).toBe("OUTSIDE-SECRET f\n");
@@ -186,7 +195,9 @@ test("two conversations of one workspace: 1,000 file operations raced against sy
   expect(readdirSync(join(outside, "d")).sort()).toEqual(["inner.txt", "outside-marker"]);
   expect(readdirSync(outside).sort()).toEqual(["d", "f-target.txt", "r-target.txt"]);
   const succeeded = outcomes.filter((o) => !o.isError).length;
-  console.log(`race: ${succeeded} of ${outcomes.length} operations succeeded, ${outcomes.length - succeeded} refused`);
+  console.log(
+    `race: ${succeeded} of ${outcomes.length} operations succeeded, ${outcomes.length - succeeded} refused`,
+  );
   // Both sides of the race happened: some calls got through, some were refused.
   expect(succeeded).toBeGreaterThan(0);
   expect(succeeded).toBeLessThan(outcomes.length);

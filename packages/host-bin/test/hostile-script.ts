@@ -38,7 +38,8 @@ export async function waitForStatus(url: string, conversationId: string, status:
   for (;;) {
     const conv = await (await client.conversations[":id"].$get({ param: { id: conversationId } })).json();
     if (conv.status === status) return;
-    if (Date.now() > deadline) throw new Error(`conversation ${conversationId} is ${conv.status}, not ${status}`);
+    if (Date.now() > deadline)
+      throw new Error(`conversation ${conversationId} is ${conv.status}, not ${status}`);
     await Bun.sleep(25);
   }
 }

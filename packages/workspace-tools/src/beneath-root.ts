@@ -95,13 +95,7 @@ async function openParent(
           if (codeOf(error) !== "EEXIST") throw error;
         });
       }
-      let next: FileHandle;
-      try {
-        next = await open(at(dir, part), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      } catch (error) {
-        if (codeOf(error) === "ELOOP") throw changed(path, part, error);
-        throw error;
-      }
+      const next = await openLast(path, dir, part, O_RDONLY | O_DIRECTORY);
       await dir.close();
       dir = next;
     }
@@ -112,12 +106,20 @@ async function openParent(
   return { dir, name: parts.at(-1) };
 }
 
-/** Opens the last component with `flags` plus `O_NOFOLLOW`; the caller closes both handles. */
+/**
+ * Opens entry `name` of `dir` with `flags` plus `O_NOFOLLOW`; the caller closes it. A symlink there
+ * is a `path_changed` refusal: confinement resolved every link, so one now was swapped in since.
+ */
 async function openLast(path: ConfinedPath, dir: FileHandle, name: string, flags: number, mode?: number) {
   try {
     return await open(at(dir, name), flags | O_NOFOLLOW, mode);
   } catch (error) {
-    if (codeOf(error) === "ELOOP") throw changed(path, name, error);
+    const code = codeOf(error);
+    // With O_DIRECTORY, Linux answers a symlink with ENOTDIR rather than ELOOP.
+    if (code === "ELOOP") throw changed(path, name, error);
+    if (code === "ENOTDIR" && (await lstat(at(dir, name)).catch(() => undefined))?.isSymbolicLink()) {
+      throw changed(path, name, error);
+    }
     throw error;
   }
 }

@@ -65,10 +65,15 @@ export function makeTools(config: Partial<ToolsConfig> = {}): {
   deps: ToolDeps;
 } {
   const locks = new MemoryLocks();
+  const parsed = toolsConfigSchema.parse(config);
+  const local = createLocalBackend(
+    { killGraceMs: 500, drainMs: 200 },
+    { secretEnvNames: parsed.secretEnvNames },
+  );
   const deps: ToolDeps = {
-    backends: createExecutionBackends(createLocalBackend({ killGraceMs: 500, drainMs: 200 })),
+    backends: createExecutionBackends(local),
     locks,
-    config: toolsConfigSchema.parse(config),
+    config: parsed,
     pins: new RootPins(),
     turnFiles: new TurnFiles(),
   };
