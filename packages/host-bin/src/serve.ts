@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { createHost, DispatchError, type Logger, messageOf, StartupError } from "@dispatch/kernel";
+import { endLeftoverToolProcesses } from "@dispatch/workspace-tools";
 import type { ServeFlags } from "./cli.ts";
 import { installCrashGuards } from "./crash-guards.ts";
 import { activeConversations } from "./extensions.ts";
 import { prepare } from "./prepare.ts";
+import { dropSecretsFromEnvironment, secretEnvNames } from "./secret-env.ts";
 import { installSignalHandlers } from "./signals.ts";
 import { StatusFile, type StatusSnapshot } from "./status-file.ts";
 import { hostVersion } from "./version.ts";
@@ -110,6 +112,13 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
     },
   });
 
+  // Before the host starts: the orchestrator's recovery marks the turns of these tools interrupted,
+  // and none of them may still be running (or about to write) by then.
+  const leftovers = await endLeftoverToolProcesses(config.dataDir);
+  if (leftovers.ended.length > 0) {
+    logger.warn("ended tool processes left running by the previous run", { processGroups: leftovers.ended });
+  }
+
   starting = host.start();
   try {
     await starting;
@@ -122,6 +131,16 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
     writeFinal({ state: "crashed", reason: "start-up failed" }, 1);
     return 1;
   }
+  // Every extension has read what it needs (provider keys, the token); the agent must not find them
+  // in this process's environment.
+  const dropped = await dropSecretsFromEnvironment(secretEnvNames(config.raw), io.env);
+  if (dropped.problem !== undefined) {
+    logger.warn("could not blank secrets in the process's initial environment", { problem: dropped.problem });
+  }
+  logger.info("dropped secrets from the host's environment", {
+    removed: dropped.removed,
+    blanked: dropped.blanked.length,
+  });
   status.start(statusIntervalMs);
   logger.info("ready", { startupMs: Math.round(performance.now() - began) });
   return await stopped.promise;
