@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { DispatchError } from "@dispatch/kernel";
-import type { ExecutionBackend } from "@dispatch/workspace-tools";
+import { childPath, type ExecutionBackend } from "@dispatch/workspace-tools";
 import { shellQuote } from "./remote-command.ts";
 import {
   isNoSuchFile,
@@ -31,7 +31,7 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     }
     return result.stdout;
   };
-  return {
+  const backend: ExecutionBackend = {
     id: pool.hostId,
     async realpath(path) {
       // -z ends the answer with NUL instead of a newline, so names with newlines survive.
@@ -49,6 +49,13 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
       } catch (error) {
         throw sftpError(error, absolute);
       }
+    },
+    readFiles(dir, names, maxBytes) {
+      return Promise.all(
+        names.map((name) =>
+          backend.readFile(childPath(dir, name), maxBytes).catch(() => undefined),
+        ),
+      );
     },
     async writeFile({ absolute }, data) {
       const write = () => pool.withSftp((sftp) => writeFileOverSftp(sftp, absolute, data));
@@ -90,4 +97,5 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
       return pool.exec(command, options);
     },
   };
+  return backend;
 }

@@ -76,6 +76,16 @@ export interface ExecutionBackend {
     maxBytes: number,
     access?: FileAccess,
   ): Promise<{ data: Uint8Array; truncated: boolean }>;
+  /**
+   * Reads several files of the directory `dir` (names as its listing spells them), each at most
+   * `maxBytes`; a file that cannot be read is undefined. For searches: one walk to the directory.
+   */
+  readFiles(
+    dir: ConfinedPath,
+    names: readonly string[],
+    maxBytes: number,
+    access?: FileAccess,
+  ): Promise<Array<{ data: Uint8Array; truncated: boolean } | undefined>>;
   /** Creates or replaces a file, and its missing parent directories; says what it created. */
   writeFile(
     path: ConfinedPath,

@@ -3,6 +3,7 @@ import { type FileHandle, lstat, mkdir, open, readdir } from "node:fs/promises";
 import { posix } from "node:path";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ConfinedPath, EntryKind, FileAccess, FileId } from "./backend.ts";
+import { childPath } from "./confine-path.ts";
 
 /**
  * File operations that act on the object confinement checked, not on whatever a path names by the
@@ -145,9 +146,51 @@ export async function readBeneath(
   access?: FileAccess,
 ): Promise<{ data: Uint8Array; truncated: boolean }> {
   const { dir, name } = await openParent(path, false);
-  let file: FileHandle | undefined;
   try {
     if (name === undefined) throw new DispatchError("io_error", `${path.display} is a directory`);
+    return await readEntry(path, dir, name, maxBytes, access);
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * Reads several files of one directory (entry names, as a listing spells them) through a single
+ * handle on it: the walk to the directory is paid once, not per file. A file that cannot be read
+ * (gone, refused, not a regular file) is undefined in the answer.
+ */
+export async function readManyBeneath(
+  dir: ConfinedPath,
+  names: readonly string[],
+  maxBytes: number,
+  access?: FileAccess,
+): Promise<Array<{ data: Uint8Array; truncated: boolean } | undefined>> {
+  const { dir: parent, name } = await openParent(dir, false);
+  let listed: FileHandle | undefined;
+  try {
+    listed = name === undefined ? parent : await openLast(dir, parent, name, O_RDONLY | O_DIRECTORY);
+    const handle = listed;
+    return await Promise.all(
+      names.map((entry) => readEntry(childPath(dir, entry), handle, entry, maxBytes, access).catch(() => undefined)),
+    );
+  } catch (error) {
+    throw failure(dir, error);
+  } finally {
+    if (listed !== parent) await listed?.close();
+    await parent.close();
+  }
+}
+
+/** Reads entry `name` of the open directory `dir`, which `path` names. */
+async function readEntry(
+  path: ConfinedPath,
+  dir: FileHandle,
+  name: string,
+  maxBytes: number,
+  access: FileAccess | undefined,
+): Promise<{ data: Uint8Array; truncated: boolean }> {
+  let file: FileHandle | undefined;
+  try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
     file = await openLast(path, dir, name, O_RDONLY | O_NONBLOCK);
     const info = await file.stat();
@@ -165,7 +208,6 @@ export async function readBeneath(
     throw failure(path, error);
   } finally {
     await file?.close();
-    await dir.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { lstat, mkdir, readdir, readlink, realpath, stat } from "node:fs/promise
 import { posix } from "node:path";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ExecutionBackend } from "./backend.ts";
-import { readBeneath, readdirBeneath, statBeneath, writeBeneath } from "./beneath-root.ts";
+import { readBeneath, readdirBeneath, readManyBeneath, statBeneath, writeBeneath } from "./beneath-root.ts";
 import { execLocal, type LocalExecTuning } from "./local-exec.ts";
 import type { ToolProcessRecords } from "./tool-process-records.ts";
 
@@ -114,6 +114,7 @@ export function createLocalBackend(
       }
     },
     readFile: readBeneath,
+    readFiles: readManyBeneath,
     writeFile: writeBeneath,
     stat: statBeneath,
     readdir: readdirBeneath,

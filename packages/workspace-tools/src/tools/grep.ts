@@ -89,6 +89,32 @@ interface Search {
   maxMatches: number;
 }
 
+/** Reads `files` (paths below the search's directory) with one backend call per directory they sit in. */
+async function readByDirectory(
+  s: Search,
+  files: readonly string[],
+): Promise<Array<{ data: Uint8Array; truncated: boolean } | undefined>> {
+  const byDir = new Map<string, number[]>();
+  files.forEach((file, i) => {
+    const dir = posix.dirname(file);
+    byDir.set(dir, [...(byDir.get(dir) ?? []), i]);
+  });
+  const contents: Array<{ data: Uint8Array; truncated: boolean } | undefined> = files.map(() => undefined);
+  await Promise.all(
+    [...byDir].map(async ([dir, indexes]) => {
+      const path = dir === "." ? s.target : childPath(s.target, dir);
+      const names = indexes.map((i) => posix.basename(files[i] as string));
+      const read = await s.workspace.backend
+        .readFiles(path, names, grepMaxFileBytes, s.access)
+        .catch(() => names.map(() => undefined));
+      indexes.forEach((fileIndex, k) => {
+        contents[fileIndex] = read[k];
+      });
+    }),
+  );
+  return contents;
+}
+
 /** Walks and reads on this thread (I/O only) and hands each batch of files to the matcher's worker. */
 async function search(s: Search): Promise<ToolResult> {
   const { target, kind, maxFiles, maxMatches } = s;
@@ -97,23 +123,28 @@ async function search(s: Search): Promise<ToolResult> {
   let scanned = 0;
   let filesCapped = false;
   let partial = 0;
+  let matching: Promise<void> = Promise.resolve();
   const scan = async (files: string[]) => {
-    const contents = await Promise.all(
-      files.map((file) =>
-        s.workspace.backend
-          .readFile(kind === "directory" ? childPath(target, file) : target, grepMaxFileBytes, s.access)
-          // A file that vanished or cannot be read since the walk saw it is skipped, not fatal.
-          .catch(() => ({ data: new Uint8Array(0), truncated: false })),
-      ),
-    );
+    // A file that vanished or cannot be read (or is refused) since the walk saw it is skipped, not fatal.
+    const contents =
+      kind === "file"
+        ? [await s.workspace.backend.readFile(target, grepMaxFileBytes, s.access).catch(() => undefined)]
+        : await readByDirectory(s, files);
     const batch: GrepFile[] = [];
-    for (const [i, { data, truncated }] of contents.entries()) {
-      if (looksBinary(data)) continue;
+    for (const [i, content] of contents.entries()) {
+      if (content === undefined || looksBinary(content.data)) continue;
+      const { data, truncated } = content;
       if (truncated) partial++;
       batch.push({ shown: kind === "directory" ? prefix + files[i] : target.display, data });
     }
+    // The worker matches this batch while the next one is read: one match in flight at a time.
+    await matching;
     if (batch.length === 0 || matches.length >= maxMatches) return;
-    matches.push(...(await s.matcher.match(batch, maxMatches - matches.length)));
+    matching = s.matcher.match(batch, maxMatches - matches.length).then((found) => {
+      matches.push(...found.slice(0, maxMatches - matches.length));
+    });
+    // Awaited later (its error thrown there); meanwhile a failure must not count as unhandled.
+    matching.catch(() => {});
   };
 
   if (kind === "file") {
@@ -137,6 +168,7 @@ async function search(s: Search): Promise<ToolResult> {
     }
     if (matches.length < maxMatches) await scan(batch);
   }
+  await matching;
 
   if (s.signal.aborted) return toolError("grep was cancelled");
   const notes: string[] = [];
