@@ -73,7 +73,15 @@ test("five running bash tools do not survive a kill -9 of bin/dispatch serve and
   // Killing the host alone ends nothing: the tools run on, orphaned.
   for (const pgid of groups) expect(runningIn(pgid).length).toBeGreaterThan(0);
 
-  const second = new DispatchProcess(["serve", "--data-dir", first.dataDir, "--port", "0", "--config", config]);
+  const second = new DispatchProcess([
+    "serve",
+    "--data-dir",
+    first.dataDir,
+    "--port",
+    "0",
+    "--config",
+    config,
+  ]);
   const url2 = await second.url();
   for (const pgid of groups) expect(runningIn(pgid)).toEqual([]);
   // They were ended before recovery marked their turns interrupted.

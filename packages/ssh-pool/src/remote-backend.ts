@@ -52,9 +52,7 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     },
     readFiles(dir, names, maxBytes) {
       return Promise.all(
-        names.map((name) =>
-          backend.readFile(childPath(dir, name), maxBytes).catch(() => undefined),
-        ),
+        names.map((name) => backend.readFile(childPath(dir, name), maxBytes).catch(() => undefined)),
       );
     },
     async writeFile({ absolute }, data) {

@@ -171,7 +171,9 @@ export async function readManyBeneath(
     listed = name === undefined ? parent : await openLast(dir, parent, name, O_RDONLY | O_DIRECTORY);
     const handle = listed;
     return await Promise.all(
-      names.map((entry) => readEntry(childPath(dir, entry), handle, entry, maxBytes, access).catch(() => undefined)),
+      names.map((entry) =>
+        readEntry(childPath(dir, entry), handle, entry, maxBytes, access).catch(() => undefined),
+      ),
     );
   } catch (error) {
     throw failure(dir, error);
