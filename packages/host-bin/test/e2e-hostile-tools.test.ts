@@ -57,8 +57,6 @@ test("a catastrophic regex in grep is a tool error at its time limit, and /healt
   const [grep] = await toolOutcomes(url, conversationId);
   expect(grep?.isError).toBe(true);
   expect(grep?.output).toContain("longer than its time limit of 1500 ms");
-  // The turn ended soon after the limit, not after the pattern's 2^40 steps.
-  expect(elapsedMs).toBeLessThan(15_000);
   expect(health.polls).toBeGreaterThan(10);
   expect(health.slowestMs).toBeLessThan(100);
   console.log(
@@ -83,12 +81,12 @@ test("cancel stops a runaway grep at once", async () => {
   await readEvents(url, conversationId, (events) => events.some((e) => e.type === "tool.call"));
   await Bun.sleep(300);
 
-  const began = performance.now();
   const res = await apiClient(url).conversations[":id"].cancel.$post({ param: { id: conversationId } });
   expect(res.status).toBe(200);
+  // Cancelled, not ended by the 60 s limit: the worker was terminated, not waited for.
   expect(await waitForTurnEnd(url, conversationId, 10_000)).toBe("cancelled");
-  // Far inside the 60 s limit: the worker was terminated, not waited for.
-  expect(performance.now() - began).toBeLessThan(5_000);
+  const [grep] = await toolOutcomes(url, conversationId);
+  expect(grep).toMatchObject({ toolName: "grep", isError: true });
   const health = await fetch(`${url}/health`);
   expect(health.status).toBe(200);
 });
