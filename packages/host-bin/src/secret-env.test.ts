@@ -35,7 +35,7 @@ test("dropSecretsFromEnvironment deletes the named variables and blanks secret e
   const script = `
     import { readFileSync } from "node:fs";
     import { dropSecretsFromEnvironment } from ${JSON.stringify(module)};
-    const dropped = await dropSecretsFromEnvironment(["LLM_GATEWAY_AUTH"]);
+    const dropped = dropSecretsFromEnvironment(["LLM_GATEWAY_AUTH"]);
     const environ = readFileSync("/proc/self/environ", "latin1");
     console.log(JSON.stringify({ dropped, environ, env: process.env.LLM_GATEWAY_AUTH ?? null, other: process.env.OTHER_TOKEN ?? null }));
   `;

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { providersConfigSchema } from "@dispatch/providers";
 import { isSecretEnvName } from "@dispatch/workspace-tools";
 
@@ -53,17 +52,18 @@ export interface DroppedSecrets {
  * with NUL bytes through `/proc/self/mem` (a process may write its own memory; the block is
  * ordinary writable stack). Blanked are the config-named variables and every name that looks
  * secret (`isSecretEnvName`), though only the config-named ones are deleted from `process.env`.
- * Linux only; elsewhere, or when the write is refused, `problem` says why.
+ * Linux only; elsewhere, or when the write is refused, `problem` says why. Synchronous, so nothing
+ * else runs between start-up and the drop.
  */
-export async function dropSecretsFromEnvironment(
+export function dropSecretsFromEnvironment(
   names: readonly string[],
   env: Record<string, string | undefined> = process.env,
-): Promise<DroppedSecrets> {
+): DroppedSecrets {
   const removed = names.filter((name) => env[name] !== undefined);
   for (const name of removed) delete env[name];
   const named = new Set(names);
   try {
-    const blanked = await blankEnvironBlock((name) => named.has(name) || isSecretEnvName(name));
+    const blanked = blankEnvironBlock((name) => named.has(name) || isSecretEnvName(name));
     return { removed, blanked };
   } catch (error) {
     return { removed, blanked: [], problem: error instanceof Error ? error.message : String(error) };
@@ -71,7 +71,7 @@ export async function dropSecretsFromEnvironment(
 }
 
 /** Overwrites the entries of this process's initial environment block whose names `drop` picks. */
-async function blankEnvironBlock(drop: (name: string) => boolean): Promise<string[]> {
+function blankEnvironBlock(drop: (name: string) => boolean): string[] {
   const stat = readFileSync("/proc/self/stat", "utf8");
   // Fields after the command name start at field 3; env_start and env_end are fields 50 and 51.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -82,7 +82,7 @@ async function blankEnvironBlock(drop: (name: string) => boolean): Promise<strin
   }
   const block = readFileSync("/proc/self/environ");
   const blanked: string[] = [];
-  const mem = await open("/proc/self/mem", "r+");
+  const mem = openSync("/proc/self/mem", "r+");
   try {
     let at = 0;
     while (at < block.length) {
@@ -91,13 +91,13 @@ async function blankEnvironBlock(drop: (name: string) => boolean): Promise<strin
       const entry = block.subarray(at, stop).toString("latin1");
       const name = entry.slice(0, Math.max(0, entry.indexOf("=")));
       if (name !== "" && drop(name)) {
-        await mem.write(new Uint8Array(stop - at), 0, stop - at, start + at);
+        writeSync(mem, new Uint8Array(stop - at), 0, stop - at, start + at);
         blanked.push(name);
       }
       at = stop + 1;
     }
   } finally {
-    await mem.close();
+    closeSync(mem);
   }
   return blanked;
 }

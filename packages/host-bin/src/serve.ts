@@ -42,6 +42,12 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
       `cannot create the data dir ${config.dataDir}: ${messageOf(error)}`,
     );
   }
+  // Before the host starts (and before any signal handler could begin a shutdown): the orchestrator's
+  // recovery marks the turns of these tools interrupted, and none may still run (or write) by then.
+  const leftovers = await endLeftoverToolProcesses(config.dataDir);
+  if (leftovers.ended.length > 0) {
+    logger.warn("ended tool processes left running by the previous run", { processGroups: leftovers.ended });
+  }
   const host = createHost({
     extensions,
     config: config.raw,
@@ -112,13 +118,6 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
     },
   });
 
-  // Before the host starts: the orchestrator's recovery marks the turns of these tools interrupted,
-  // and none of them may still be running (or about to write) by then.
-  const leftovers = await endLeftoverToolProcesses(config.dataDir);
-  if (leftovers.ended.length > 0) {
-    logger.warn("ended tool processes left running by the previous run", { processGroups: leftovers.ended });
-  }
-
   starting = host.start();
   try {
     await starting;
@@ -133,7 +132,7 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
   }
   // Every extension has read what it needs (provider keys, the token); the agent must not find them
   // in this process's environment.
-  const dropped = await dropSecretsFromEnvironment(secretEnvNames(config.raw), io.env);
+  const dropped = dropSecretsFromEnvironment(secretEnvNames(config.raw), io.env);
   if (dropped.problem !== undefined) {
     logger.warn("could not blank secrets in the process's initial environment", { problem: dropped.problem });
   }
