@@ -3,7 +3,9 @@ import { lstat, mkdir, open, readdir, readlink, realpath, writeFile } from "node
 import { posix } from "node:path";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { EntryKind, ExecutionBackend } from "./backend.ts";
+import { confinePath } from "./confine-path.ts";
 import { execLocal, type LocalExecTuning } from "./local-exec.ts";
+import { spawnLocal } from "./local-spawn.ts";
 
 /** Linux's limit on symlinks followed in one lookup. */
 const maxSymlinks = 40;
@@ -70,7 +72,7 @@ export async function resolveRealPath(path: string): Promise<string> {
 
 /** The backend that runs tools on this machine. */
 export function createLocalBackend(tuning?: LocalExecTuning): ExecutionBackend {
-  return {
+  const backend: ExecutionBackend = {
     id: "local",
     realpath: (path) => resolveRealPath(path),
     async readFile(path, maxBytes) {
@@ -132,5 +134,15 @@ export function createLocalBackend(tuning?: LocalExecTuning): ExecutionBackend {
         throw fsError(error, options.cwd);
       }
     },
+    async spawn(command, options) {
+      const cwd = await confinePath(backend, options.root, options.cwd ?? ".");
+      try {
+        return await spawnLocal(command, { ...options, cwd: cwd.absolute }, tuning);
+      } catch (error) {
+        if (DispatchError.isInstance(error)) throw error;
+        throw fsError(error, cwd.absolute);
+      }
+    },
   };
+  return backend;
 }

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import type { ExecOptions, ExecResult } from "./backend.ts";
 import { OutputCollector } from "./output-cap.ts";
 import { terminateGroup } from "./process-group.ts";
@@ -12,7 +12,25 @@ export interface LocalExecTuning {
   drainMs: number;
 }
 
-const defaultTuning: LocalExecTuning = { killGraceMs: 2000, drainMs: 500 };
+/** The tuning `execLocal` and `spawnLocal` use unless given one. */
+export const defaultTuning: LocalExecTuning = { killGraceMs: 2000, drainMs: 500 };
+
+/**
+ * Starts `bash -c command` in `cwd` as the leader of a new process group (and session), with the
+ * host's secrets scrubbed from its environment. `exec` and `spawn` both start their processes here,
+ * so anything that must know every tool process group (recording it, say) hooks in once.
+ */
+export function startToolProcess(
+  command: string,
+  options: { cwd: string; env?: Record<string, string>; stdin: "ignore" | "pipe" },
+): ChildProcess {
+  return spawn("bash", ["-c", command], {
+    cwd: options.cwd,
+    env: { ...scrubEnv(process.env), ...options.env },
+    detached: true,
+    stdio: [options.stdin, "pipe", "pipe"],
+  });
+}
 
 /**
  * Runs `bash -c command` on this machine in its own process group (and session). On timeout or
@@ -31,12 +49,7 @@ export function execLocal(
       resolve({ exitCode: null, signal: null, stdout: "", stderr: "", truncated: false, timedOut: false });
       return;
     }
-    const child = spawn("bash", ["-c", command], {
-      cwd: options.cwd,
-      env: { ...scrubEnv(process.env), ...options.env },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = startToolProcess(command, { cwd: options.cwd, env: options.env, stdin: "ignore" });
     let timedOut = false;
     let exit: { code: number | null; signal: string | null } | undefined;
     let terminating: Promise<unknown> | undefined;
