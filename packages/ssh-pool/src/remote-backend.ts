@@ -1,5 +1,5 @@
 import { DispatchError } from "@dispatch/kernel";
-import type { ExecutionBackend } from "@dispatch/workspace-tools";
+import { confinePath, type ExecutionBackend } from "@dispatch/workspace-tools";
 import { shellQuote } from "./remote-command.ts";
 import {
   isNoSuchFile,
@@ -30,7 +30,7 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     }
     return result.stdout;
   };
-  return {
+  const backend: ExecutionBackend = {
     id: pool.hostId,
     async realpath(path) {
       // -z ends the answer with NUL instead of a newline, so names with newlines survive.
@@ -74,5 +74,10 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     exec(command, options) {
       return pool.exec(command, options);
     },
+    async spawn(command, options) {
+      const cwd = await confinePath(backend, options.root, options.cwd ?? ".");
+      return pool.spawn(command, { ...options, cwd: cwd.absolute });
+    },
   };
+  return backend;
 }

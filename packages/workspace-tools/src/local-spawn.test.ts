@@ -77,6 +77,13 @@ describe("spawn on the local backend", () => {
     await session.kill();
   });
 
+  test("output written before a kill can still be read after it", async () => {
+    const session = await spawn("echo before; sleep 100");
+    for (let i = 0; i < 500 && session.bufferedBytes === 0; i++) await Bun.sleep(10);
+    await session.kill();
+    expect(await readAll(session)).toEqual({ stdout: "before\n", stderr: "" });
+  });
+
   test("kill starts with the given signal, and SIGKILLs what ignores it", async () => {
     const hup = await spawn('echo "PIDS $$ $$"; sleep 100');
     await pidsOf(hup);
