@@ -61,7 +61,7 @@ describe("buildRemoteCommand", () => {
   test("killGroupCommand refuses pids that would hit every process", () => {
     expect(() => killGroupCommand(1)).toThrow();
     expect(() => killGroupCommand(-5)).toThrow();
-    expect(killGroupCommand(1234)).toContain("-1234");
+    expect(killGroupCommand(1234)).toContain("p=1234");
   });
 });
 

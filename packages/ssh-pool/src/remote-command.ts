@@ -46,11 +46,26 @@ export function buildRemoteCommand(
   return parts.join(" && ");
 }
 
-/** A command that kills process group `pgid` (or the process itself when it leads no group). */
+/** Defines `alive` for group `$p`: true while a member runs (zombies, which run nothing, do not count where `ps` exists). */
+const aliveFunction =
+  "alive() { if command -v ps >/dev/null 2>&1; then ps -e -o pgid= -o stat= | awk -v p=$p '$1 == p && $2 !~ /^Z/ { f = 1 } END { exit !f }'; else kill -0 -$p 2>/dev/null; fi; }";
+/** Waits, bounded at 5 s as locally, until nothing of group `$p` runs: SIGKILL is not instant either. */
+const awaitGroupEnd = "i=0; while alive && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done";
+
+/**
+ * A command that kills process group `pgid` (or the process itself when it leads no group) and
+ * returns once nothing of the group runs, so a caller that waited for it finds nothing left.
+ */
 export function killGroupCommand(pgid: number): string {
   if (!Number.isInteger(pgid) || pgid <= 1)
     throw new RangeError(`Expected \`pgid\` to be an integer > 1, got \`${pgid}\``);
-  return `kill -KILL -${pgid} 2>/dev/null || kill -KILL ${pgid} 2>/dev/null; true`;
+  return [
+    `p=${pgid}`,
+    aliveFunction,
+    `kill -KILL -$p 2>/dev/null || { kill -KILL $p 2>/dev/null; exit 0; }`,
+    awaitGroupEnd,
+    "true",
+  ].join("; ");
 }
 
 /**
@@ -67,12 +82,11 @@ export function terminateGroupCommand(pgid: number, signal: string, graceMs: num
   const steps = Math.max(1, Math.ceil(graceMs / 50));
   return [
     `p=${pgid}`,
-    "alive() { if command -v ps >/dev/null 2>&1; then ps -e -o pgid= -o stat= | awk -v p=$p '$1 == p && $2 !~ /^Z/ { f = 1 } END { exit !f }'; else kill -0 -$p 2>/dev/null; fi; }",
+    aliveFunction,
     `kill -${name} -$p 2>/dev/null || exit 0`,
     "i=0",
     `while alive && [ $i -lt ${steps} ]; do i=$((i + 1)); sleep 0.05; done`,
-    // SIGKILL is not instant either: wait (bounded, as locally) until nothing of the group runs.
-    "if alive; then kill -KILL -$p 2>/dev/null; i=0; while alive && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done; fi",
+    `if alive; then kill -KILL -$p 2>/dev/null; ${awaitGroupEnd}; fi`,
     "true",
   ].join("; ");
 }
