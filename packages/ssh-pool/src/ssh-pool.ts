@@ -147,71 +147,7 @@ export class SshPool {
     if (options.signal?.aborted) throw spawnCancelledError();
     const cwd = options.cwd ?? ".";
     const script = buildRemoteCommand(command, cwd, options.env, { stdin: true });
-    const timeoutMs = options.startTimeoutMs ?? this.#pool.config.commandTimeoutMs;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    let timedOut = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-        reject(
-          new DispatchError(
-            "unavailable",
-            `the session on host "${this.hostId}" did not start within ${timeoutMs} ms`,
-            { details: { hostId: this.hostId, timeoutMs } },
-          ),
-        );
-      }, timeoutMs);
-    });
-    deadline.catch(() => {});
-    let channel: ChannelSession;
-    try {
-      let lease: ChannelLease<ChannelSession>;
-      try {
-        lease = await this.#pool.lease(
-          (connection) =>
-            connection.openExec(
-              script,
-              (opened) =>
-                new ChannelSession(opened, {
-                  hostId: this.hostId,
-                  cwd,
-                  maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
-                  onConnectionClosed: (listener) => connection.whenClosed(listener),
-                  lostError: () => connectionLostError(this.hostId, this.#pool.lastError),
-                }),
-            ),
-          { signal: controller.signal },
-        );
-      } catch (error) {
-        if (timedOut) throw queueTimeoutError(this.hostId, timeoutMs, this.#pool.lastError);
-        if (options.signal?.aborted) throw spawnCancelledError();
-        throw error;
-      }
-      channel = lease.value;
-      // The session owns the slot until its channel is gone.
-      void channel.closed.then(() => lease.release());
-      // An abort from here on kills the started session (below), as the local backend does.
-      options.signal?.removeEventListener("abort", onAbort);
-      try {
-        await Promise.race([channel.started, deadline]);
-      } catch (error) {
-        // Not started in time: should it start after all, it must not run on unowned.
-        void channel.started.then(
-          (pgid) => this.#terminateGroup(pgid, "SIGKILL"),
-          () => {},
-        );
-        channel.close();
-        throw error;
-      }
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-    }
-    const pgid = await channel.started;
+    const { channel, pgid } = await this.#startSession(script, cwd, options);
     // A lost connection leaves the group running unowned: end it once the host can be reached again.
     void channel.exited.catch(() => this.#terminateGroup(pgid, "SIGTERM"));
     return createExecutionSession({
@@ -239,6 +175,80 @@ export class SshPool {
       },
       release: () => channel.close(),
     });
+  }
+
+  /**
+   * Leases a channel for a session's wrapper and waits for its group id, both within the start
+   * timeout. The lease is released when the channel is gone, so the session holds it for its life.
+   * An abort while waiting for the channel rejects with `cancelled`; once the channel is open the
+   * caller's session handles the abort (it kills what started).
+   */
+  async #startSession(
+    script: string,
+    cwd: string,
+    options: PoolSpawnOptions,
+  ): Promise<{ channel: ChannelSession; pgid: number }> {
+    const timeoutMs = options.startTimeoutMs ?? this.#pool.config.commandTimeoutMs;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+        reject(
+          new DispatchError(
+            "unavailable",
+            `the session on host "${this.hostId}" did not start within ${timeoutMs} ms`,
+            { details: { hostId: this.hostId, timeoutMs } },
+          ),
+        );
+      }, timeoutMs);
+    });
+    deadline.catch(() => {});
+    try {
+      let lease: ChannelLease<ChannelSession>;
+      try {
+        lease = await this.#pool.lease(
+          (connection) =>
+            connection.openExec(
+              script,
+              (opened) =>
+                new ChannelSession(opened, {
+                  hostId: this.hostId,
+                  cwd,
+                  maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+                  onConnectionClosed: (listener) => connection.whenClosed(listener),
+                  lostError: () => connectionLostError(this.hostId, this.#pool.lastError),
+                }),
+            ),
+          { signal: controller.signal },
+        );
+      } catch (error) {
+        if (timedOut) throw queueTimeoutError(this.hostId, timeoutMs, this.#pool.lastError);
+        if (options.signal?.aborted) throw spawnCancelledError();
+        throw error;
+      }
+      const channel = lease.value;
+      void channel.closed.then(() => lease.release());
+      options.signal?.removeEventListener("abort", onAbort);
+      try {
+        return { channel, pgid: await Promise.race([channel.started, deadline]) };
+      } catch (error) {
+        // Not started in time: should it start after all, it must not run on unowned.
+        void channel.started.then(
+          (pgid) => this.#terminateGroup(pgid, "SIGKILL"),
+          () => {},
+        );
+        channel.close();
+        throw error;
+      }
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   /** Runs `script` as is with the login shell (no cwd, no process-group handling); for short helpers. */

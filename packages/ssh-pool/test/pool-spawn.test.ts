@@ -207,6 +207,17 @@ describe("spawn over SSH", () => {
     await waitFor(() => pool.stats().channelsInUse === 0, "the channels to be released");
   });
 
+  test("a spawn that waits past its start timeout for a channel fails with unavailable", async () => {
+    const { pool } = remote({ maxConnections: 1, maxChannelsPerConnection: 1 });
+    const blocker = pool.exec("sleep 1", { cwd: "/" });
+    await waitFor(() => pool.stats().channelsInUse === 1, "the exec to hold the only channel");
+    const error = await rejectionOf(pool.spawn("true", { cwd: "/", startTimeoutMs: 100 }));
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("no SSH channel");
+    expect(pool.stats().queued).toBe(0);
+    await blocker;
+  });
+
   test("stdin refuses writes once the process is gone", async () => {
     const { backend } = remote();
     const session = await spawnOn(backend, "exit 0");
