@@ -16,6 +16,7 @@ const conversationColumns = {
   title: conversations.title,
   provider: conversations.provider,
   model: conversations.model,
+  runner: conversations.runner,
   createdAt: conversations.createdAt,
   updatedAt: conversations.updatedAt,
   latestStatus: sql<TurnStatus | null>`(select t.status from turns t where t.conversation_id = conversations.id order by t.created_at desc, t.id desc limit 1)`,
@@ -30,6 +31,7 @@ interface ConversationRow {
   title: string | null;
   provider: string;
   model: string;
+  runner: string;
   createdAt: number;
   updatedAt: number;
   latestStatus: TurnStatus | null;
@@ -43,6 +45,7 @@ function toConversation(row: ConversationRow): Conversation {
     title: row.title,
     provider: row.provider,
     model: row.model,
+    runner: row.runner,
     status: row.latestStatus ?? "idle",
     activeTurnId: row.activeTurnId,
     createdAt: new Date(row.createdAt).toISOString(),
@@ -85,6 +88,7 @@ export class SqliteConversationRepository implements ConversationRepository {
     title?: string | null;
     provider: string;
     model: string;
+    runner?: string;
   }): Promise<Conversation> {
     const title =
       input.title === null || input.title === undefined
@@ -92,6 +96,7 @@ export class SqliteConversationRepository implements ConversationRepository {
         : checkText("title", input.title, { max: limits.conversationTitle });
     const provider = checkText("provider", input.provider, { min: 1, max: limits.modelName });
     const model = checkText("model", input.model, { min: 1, max: limits.modelName });
+    const runner = checkText("runner", input.runner ?? "model", { min: 1, max: limits.runnerName });
     return this.#db.write(() => {
       this.#requireWorkspace(input.workspaceId);
       const now = this.#db.now();
@@ -103,6 +108,7 @@ export class SqliteConversationRepository implements ConversationRepository {
           title,
           provider,
           model,
+          runner,
           createdAt: now,
           updatedAt: now,
         })

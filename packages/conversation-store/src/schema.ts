@@ -30,6 +30,8 @@ export const conversations = sqliteTable(
     title: text("title"),
     provider: text("provider").notNull(),
     model: text("model").notNull(),
+    // Added by migration 0002: conversations from before it ran the built-in loop.
+    runner: text("runner").notNull().default("model"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -46,6 +46,8 @@ export interface ConversationRepository {
     title?: string | null;
     provider: string;
     model: string;
+    /** `model` (default) or `<runner id>[:<argument>]`; the orchestrator checks it is installed. */
+    runner?: string;
   }): Promise<Conversation>;
   get(id: string): Promise<Conversation | undefined>;
   listByWorkspace(workspaceId: string): Promise<Conversation[]>;

@@ -65,7 +65,7 @@ describe("migrations", () => {
   test("a fresh database gets every migration, tracked in drizzle's journal", () => {
     const path = tempPath();
     const store = open(path);
-    expect(store.migrations).toEqual({ baselined: false, applied: 2 });
+    expect(store.migrations).toEqual({ baselined: false, applied: 3 });
     store.close();
     expect(open(path).migrations).toEqual({ baselined: false, applied: 0 });
   });
@@ -80,7 +80,7 @@ describe("migrations", () => {
     ).toBeNull();
 
     const store = open(legacy);
-    expect(store.migrations).toEqual({ baselined: true, applied: 1 });
+    expect(store.migrations).toEqual({ baselined: true, applied: 2 });
 
     // Old rows read as not starred; everything else is as it was.
     expect(await store.workspaces.get("legacy")).toEqual({
@@ -117,7 +117,7 @@ describe("migrations", () => {
     withRaw(legacy, (db) => {
       expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
       expect(db.query("PRAGMA foreign_key_check").all()).toEqual([]);
-      expect(db.query("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual({ n: 2 });
+      expect(db.query("SELECT count(*) AS n FROM __drizzle_migrations").get()).toEqual({ n: 3 });
     });
 
     const again = open(legacy);

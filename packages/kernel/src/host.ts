@@ -168,7 +168,7 @@ export class Host {
       const runtime = this.#runtimes.get(id) as ExtensionRuntime;
       if (disabled.has(id) || !runtime.definition.register) continue;
       try {
-        runtime.definition.register(registerContext(runtime, fixed.slices, ledger));
+        runtime.definition.register(registerContext(runtime, this.info, fixed.slices, ledger));
       } catch (error) {
         ledger.problems.push({
           extensionId: id,
@@ -391,12 +391,14 @@ function configError(issues: readonly { path: string; message: string }[]): Star
 /** The context of one extension's register phase. */
 function registerContext(
   runtime: ExtensionRuntime,
+  host: HostInfo,
   slices: ReadonlyMap<string, unknown>,
   ledger: ContributionLedger,
 ): RegisterContext<unknown> {
   const built = hasBuiltSchema(runtime.definition);
   return {
     id: runtime.id,
+    host,
     get config() {
       if (built) {
         throw new KernelError(

@@ -53,6 +53,7 @@ export {
   manifestSchema,
 } from "./manifest.ts";
 export { Counter, Gauge, Histogram, Registry } from "./metrics.ts";
+export { perHost } from "./per-host.ts";
 export type { RegisterContext } from "./registration.ts";
 export { createServiceRef, type ServiceRef } from "./service-ref.ts";
 

@@ -1,9 +1,12 @@
+import type { HostInfo } from "./context.ts";
 import type { StartupProblem } from "./errors.ts";
 import type { Contribution, ExtensionPoint } from "./extension-point.ts";
 
 /** What an extension's `register` phase gets: its config and a way to contribute to points. */
 export interface RegisterContext<C = unknown> {
   readonly id: string;
+  /** The host, the same object `ctx.host` is at activation (see `perHost`). */
+  readonly host: HostInfo;
   /**
    * This extension's config slice. Not available to an extension whose config schema is built from
    * contributions (it is validated after every `register` has run): reading it then throws.

@@ -1,10 +1,13 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { defineExtension } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
+import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
+import { createModelRunner } from "./model-runner.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
+import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";
 
 /** The Prometheus metrics this extension registers. */
@@ -17,8 +20,10 @@ function processMemory(): MemorySample {
 }
 
 /**
- * The turn engine as an extension. Critical: without it the host cannot do its job. It depends on
- * `provider-concurrency` without calling it, so that the slot manager outlives every turn at shutdown.
+ * The turn engine as an extension. Critical: without it the host cannot do its job. It offers two
+ * extension points, runners and tools; its own `model` runner comes in through the first like any
+ * other. It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
+ * slot manager outlives every turn at shutdown.
  */
 export const sessionOrchestratorExtension = defineExtension({
   manifest: {
@@ -29,7 +34,12 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
+  extensionPoints: [turnRunnersPoint, toolsPoint],
+  consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
+  register(reg) {
+    reg.contribute(turnRunnersPoint, createModelRunner(reg.config));
+  },
   async activate(ctx) {
     const store = ctx.use(conversationStoreRef);
     const providers = ctx.use(providersRef);
@@ -43,6 +53,8 @@ export const sessionOrchestratorExtension = defineExtension({
     const orchestrator = new TurnOrchestrator({
       store,
       providers,
+      runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
+      slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,
       config: ctx.config,
@@ -68,6 +80,16 @@ export const sessionOrchestratorExtension = defineExtension({
       ctx.bus.subscribe(event, ({ workspace }) => orchestrator.forgetWorkspace(workspace.id));
     }
     ctx.bus.subscribe("workspace.deleted", ({ id }) => orchestrator.forgetWorkspace(id));
+    const contributedTools = () => ctx.contributions(toolsPoint);
+    const removers = new Map(contributedTools().map((c) => [c.value, orchestrator.tools.register(c.value)]));
+    ctx.onDispose(() => {
+      for (const remove of removers.values()) remove();
+    });
+    // a contributor that failed to activate since takes its tools with it
+    ctx.onReady(() => {
+      const live = new Set(contributedTools().map((c) => c.value));
+      for (const [tool, remove] of removers) if (!live.has(tool)) remove();
+    });
     const recovered = await orchestrator.recoverUnfinished();
     if (recovered > 0)
       ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });

@@ -1,9 +1,22 @@
 export { type OrchestratorConfig, orchestratorConfigSchema } from "./config.ts";
 export { sessionOrchestratorExtension } from "./extension.ts";
+export { createModelRunner, modelRunnerId } from "./model-runner.ts";
 export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 export { MapToolRegistry } from "./tool-registry.ts";
 export { type OrchestratorDeps, TurnOrchestrator } from "./turn-orchestrator.ts";
 export {
+  type ConversationInfo,
+  parseRunnerName,
+  type RunnerEvent,
+  type RunnerOutcome,
+  type RunnerTools,
+  type TurnRunner,
+  type TurnRunnerContext,
+  toolsPoint,
+  turnRunnersPoint,
+} from "./turn-runner.ts";
+export {
+  type CreateConversationInput,
   type EventSubscription,
   type MemorySample,
   type Orchestrator,

@@ -33,7 +33,7 @@ export interface ToolCallResult {
  */
 export async function executeToolCall(
   call: RequestedToolCall,
-  registry: ToolRegistry,
+  registry: Pick<ToolRegistry, "get" | "list">,
   context: ToolContext,
   abortedOutput: () => string,
 ): Promise<ToolCallResult> {

@@ -1,23 +1,30 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
 import { DispatchError, type ExtensionBus, type Logger, messageOf } from "@dispatch/kernel";
+import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
-import type { ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
+import type { Conversation, ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
 import { z } from "zod";
 import type { OrchestratorConfig } from "./config.ts";
 import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import { createModelRunner, modelRunnerId } from "./model-runner.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
 import { type ConversationInfo, TurnRun } from "./turn-run.ts";
-import type { EventSubscription, MemorySample, Orchestrator } from "./types.ts";
+import { parseRunnerName, type TurnRunner } from "./turn-runner.ts";
+import type { CreateConversationInput, EventSubscription, MemorySample, Orchestrator } from "./types.ts";
 
 /** What the orchestrator is built from; the extension wires the real services in. */
 export interface OrchestratorDeps {
   store: ConversationStore;
-  providers: Pick<ProvidersService, "stream">;
+  providers: Pick<ProvidersService, "stream"> & Partial<Pick<ProvidersService, "get" | "list">>;
+  /** The installed runners (default: the built-in `model` runner only). Read at each turn. */
+  runners?: () => readonly TurnRunner[];
+  /** Provider slots for runners that hold one without a model call (default: refuse). */
+  slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
   logger: Logger;
   config: OrchestratorConfig;
@@ -44,6 +51,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly tools = new MapToolRegistry();
   readonly defaults: { provider: string; model: string };
   readonly #deps: OrchestratorDeps;
+  readonly #runners: () => readonly TurnRunner[];
   readonly #active = new Map<string, TurnRun>();
   readonly #hub = new SubscriptionHub();
   readonly #subscriptions = new Set<ConversationSubscription>();
@@ -61,6 +69,8 @@ export class TurnOrchestrator implements Orchestrator {
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
     this.defaults = { provider: deps.config.provider, model: deps.config.model };
+    const builtin = [createModelRunner(deps.config)];
+    this.#runners = deps.runners ?? (() => builtin);
     const fault = (kind: string) => (error: unknown) => {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
@@ -96,8 +106,18 @@ export class TurnOrchestrator implements Orchestrator {
     const { turn, message } = claimed;
     const run = new TurnRun(turn, conversation, {
       workspaceOf: (id) => this.#workspaceOf(id),
+      runner: this.#runnerFor(conversation.runner),
+      text,
+      messageId: message.id,
       store: this.#deps.store,
       providers: this.#deps.providers,
+      acquireSlot: (request) => {
+        const slots = this.#deps.slots;
+        if (slots === undefined) {
+          return Promise.reject(new DispatchError("unavailable", "this host has no provider slots to hold"));
+        }
+        return slots.acquire(request);
+      },
       tools: this.tools,
       writer: this.#writer,
       ticker: this.#ticker,
@@ -116,6 +136,63 @@ export class TurnOrchestrator implements Orchestrator {
     if (this.#closing) run.stop("shutdown");
     run.start();
     return { turnId: turn.id, messageId: message.id };
+  }
+
+  /**
+   * Creates a conversation of a workspace: provider and model default from config (a provider's
+   * first model when only the provider is given), and the runner must be installed and accept its
+   * argument. Errors: `not_found` (workspace), `invalid_request` naming the field.
+   */
+  async createConversation(input: CreateConversationInput): Promise<Conversation> {
+    const providers = this.#deps.providers;
+    const provider = input.provider ?? this.defaults.provider;
+    if (providers.get !== undefined && providers.get(provider) === undefined) {
+      const known = (providers.list?.() ?? []).map((p) => p.id).join(", ");
+      throw new DispatchError(
+        "invalid_request",
+        `provider "${provider}" is not configured (configured: ${known})`,
+        {
+          details: { field: "provider" },
+        },
+      );
+    }
+    const model =
+      input.model ??
+      (provider === this.defaults.provider
+        ? this.defaults.model
+        : (providers.get?.(provider)?.models[0] ?? this.defaults.model));
+    const runner = input.runner ?? modelRunnerId;
+    const found = this.#runnerFor(runner);
+    if ("missing" in found)
+      throw new DispatchError("invalid_request", found.missing, { details: { field: "runner" } });
+    const refusal = found.validate?.(parseRunnerName(runner).argument);
+    if (refusal !== undefined) {
+      throw new DispatchError("invalid_request", `runner "${runner}": ${refusal}`, {
+        details: { field: "runner" },
+      });
+    }
+    return this.#deps.store.conversations.create({
+      workspaceId: input.workspaceId,
+      title: input.title ?? null,
+      provider,
+      model,
+      runner,
+    });
+  }
+
+  /** The runners a conversation can name, by id. */
+  listRunners(): Array<{ id: string; description: string }> {
+    return this.#runners().map(({ id, description }) => ({ id, description }));
+  }
+
+  #runnerFor(name: string): TurnRunner | { missing: string } {
+    const { id } = parseRunnerName(name);
+    const runners = this.#runners();
+    const runner = runners.find((r) => r.id === id);
+    if (runner !== undefined) return runner;
+    return {
+      missing: `runner "${id}" is not installed (installed: ${runners.map((r) => r.id).join(", ") || "none"})`,
+    };
   }
 
   /** Cancels the conversation's active turn and waits for it to settle. */
@@ -233,8 +310,8 @@ export class TurnOrchestrator implements Orchestrator {
     if (conversation === undefined) {
       throw new DispatchError("not_found", `conversation "${conversationId}" does not exist`);
     }
-    const { id, workspaceId, provider, model } = conversation;
-    return remember(this.#conversations, conversationId, { id, workspaceId, provider, model });
+    const { id, workspaceId, provider, model, runner } = conversation;
+    return remember(this.#conversations, conversationId, { id, workspaceId, provider, model, runner });
   }
 
   async #workspaceOf(id: string): Promise<Workspace | undefined> {

@@ -1,15 +1,12 @@
 import type { ConversationStore, NewEvent, Turn } from "@dispatch/conversation-store";
 import { type Logger, messageOf } from "@dispatch/kernel";
-import type { ModelRequest, ProvidersService } from "@dispatch/providers";
-import type { Conversation, TurnStatus, Workspace } from "@dispatch/wire";
+import type { AcquireRequest, Lease } from "@dispatch/provider-concurrency";
+import type { ProvidersService } from "@dispatch/providers";
+import type { TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
-import { toModelMessages } from "./model-messages.ts";
-import { type StepAnswer, streamModelStep } from "./model-step.ts";
-import { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
-import { executeToolCall, type ToolCallResult, toolResultEventData } from "./tool-execution.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
   failedOutcome,
@@ -19,37 +16,40 @@ import {
   stopReason,
   type TurnOutcome,
 } from "./turn-outcome.ts";
+import type { ConversationInfo, RunnerEvent, TurnRunner, TurnRunnerContext } from "./turn-runner.ts";
 import type { MemorySample } from "./types.ts";
 
-/** The parts of a conversation a turn uses; none of them can change after the conversation is created. */
-export type ConversationInfo = Pick<Conversation, "id" | "workspaceId" | "provider" | "model">;
+export type { ConversationInfo } from "./turn-runner.ts";
 
 /** What a turn needs from the orchestrator. */
 export interface TurnRunDeps {
   /** The workspace, or undefined when it no longer exists. */
   workspaceOf(id: string): Promise<Workspace | undefined>;
+  /** The conversation's runner, or undefined (with the reason) when it is not installed. */
+  runner: TurnRunner | { missing: string };
+  /** The text of the user's message that started the turn. */
+  text: string;
+  messageId: string;
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
+  acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
   writer: EventWriter;
   ticker: FlushTicker;
   logger: Logger;
   sampleMemory: () => MemorySample;
-  config: Pick<OrchestratorConfig, "maxSteps" | "coalesceBytes" | "systemPrompt" | "turnTimeoutMs">;
+  config: Pick<OrchestratorConfig, "coalesceBytes" | "turnTimeoutMs">;
   /** Called once the final status is stored, before the final event is published. Must not throw. */
   onSettled(run: TurnRun): void;
   /** Called after the final event is published. Must not throw. */
   onFinished(run: TurnRun, status: TurnStatus): void;
 }
 
-/** An event of this turn before the store gives it a `seq`. */
-type TurnEvent = Omit<NewEvent, "turnId">;
-
 /**
- * One turn, from `turn.started` to its single final event. The loop (DESIGN §5): build the request,
- * stream one model call through the providers service (which holds a slot only while it streams), run
- * the requested tools with no slot held, repeat until the model answers without tools or `maxSteps`.
- * Every event goes through the conversation's writer, so it is persisted before it is published.
+ * One turn, from `turn.started` to its single final event, whatever runner does the work: the runner
+ * reports through the context's sink; this class gives every event the next `seq` (persisted before
+ * it is published), coalesces text, and records the final status, also when the turn is stopped from
+ * outside (cancel, deadline, shutdown).
  */
 export class TurnRun {
   readonly turn: Turn;
@@ -62,10 +62,9 @@ export class TurnRun {
   #resolveSettled!: (status: TurnStatus) => void;
   #stopKind: StopKind | undefined;
   #status: TurnStatus;
-  #coalescer: TextCoalescer | undefined;
+  readonly #coalescer: TextCoalescer;
   #writeFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
-  #steps = 0;
   readonly #usage = { inputTokens: 0, outputTokens: 0 };
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
@@ -74,6 +73,9 @@ export class TurnRun {
     this.#deps = deps;
     this.#status = turn.status;
     this.#logger = deps.logger.child({ turnId: turn.id, conversationId: conversation.id });
+    this.#coalescer = new TextCoalescer(deps.ticker, deps.config.coalesceBytes, (text) =>
+      this.#writeText(text),
+    );
     this.settled = new Promise((resolve) => {
       this.#resolveSettled = resolve;
     });
@@ -108,127 +110,77 @@ export class TurnRun {
   async #run(): Promise<void> {
     let outcome: TurnOutcome;
     try {
-      outcome = await this.#loop();
+      outcome = await this.#runRunner();
     } catch (error) {
-      outcome = this.#stopped() ?? failedOutcome(messageOf(error));
+      outcome = failedOutcome(messageOf(error));
       if (this.#stopKind === undefined) this.#logger.error("turn failed", { err: error });
     }
-    await this.finalize(outcome);
+    await this.finalize(this.#stopped() ?? outcome);
   }
 
-  async #loop(): Promise<TurnOutcome> {
-    const { store, config, tools } = this.#deps;
+  async #runRunner(): Promise<TurnOutcome> {
     const conversation = this.conversation;
     await this.#emit([
       {
         type: "turn.started",
-        data: { provider: conversation.provider, model: conversation.model, memory: this.#sample() },
+        data: {
+          provider: conversation.provider,
+          model: conversation.model,
+          runner: conversation.runner,
+          memory: this.#sample(),
+        },
       },
     ]);
+    const { runner } = this.#deps;
+    if ("missing" in runner) return failedOutcome(runner.missing, { code: "runner_unavailable" });
     const workspace = await this.#deps.workspaceOf(conversation.workspaceId);
     if (workspace === undefined)
       return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
-    const [history, agentsFile] = await Promise.all([
-      store.messages.list(conversation.id),
-      readAgentsFile(workspace),
-    ]);
-    const definitions = tools.list();
-    const request: ModelRequest = {
-      model: conversation.model,
-      system: buildSystemPrompt({ workspace, tools: definitions, agentsFile, extra: config.systemPrompt }),
-      messages: toModelMessages(history),
-      tools: definitions.map((tool) => tools.specOf(tool)),
-    };
-    for (let step = 1; step <= config.maxSteps; step += 1) {
-      const before = this.#stopped();
-      if (before) return before;
-      this.#steps = step;
-      const answer = await this.#modelStep(step, request);
-      if (answer.parts.length > 0) {
-        await store.messages.append({
-          conversationId: conversation.id,
-          turnId: this.turn.id,
-          role: "assistant",
-          parts: answer.parts,
-        });
-        request.messages.push({ role: "assistant", parts: answer.parts });
-      }
-      const stopped = this.#stopped();
-      if (stopped) return stopped;
-      if (answer.error !== undefined) {
-        return failedOutcome(answer.error.message, { code: answer.error.code, step });
-      }
-      if (answer.calls.length === 0)
-        return { status: "completed", data: { finishReason: answer.finishReason } };
-      const results = await this.#runTools(workspace, answer);
-      await store.messages.append({
-        conversationId: conversation.id,
-        turnId: this.turn.id,
-        role: "tool",
-        parts: results.map((r) => ({ type: "tool-result", ...r })),
-      });
-      request.messages.push({ role: "tool", results });
-      const afterTools = this.#stopped();
-      if (afterTools) return afterTools;
-    }
-    return failedOutcome(
-      `reached maxSteps (${config.maxSteps}) while the model was still calling tools; the turn stopped there`,
-      { code: "max_steps" },
-    );
+    const result = await runner.run(this.#context(workspace));
+    if (result.status === "completed") return { status: "completed", data: result.data ?? {} };
+    return failedOutcome(result.error, { ...result.data, ...(result.code ? { code: result.code } : {}) });
   }
 
-  async #modelStep(step: number, request: ModelRequest): Promise<StepAnswer> {
+  #context(workspace: Workspace): TurnRunnerContext {
     const deps = this.#deps;
-    const coalescer = new TextCoalescer(deps.ticker, deps.config.coalesceBytes, (text) =>
-      this.#writeText(text),
-    );
-    this.#coalescer = coalescer;
-    const answer = await streamModelStep({
-      step,
-      providerId: this.conversation.provider,
-      request: { ...request, messages: [...request.messages] },
-      providers: deps.providers,
-      context: {
-        signal: this.#controller.signal,
-        workspaceId: this.conversation.workspaceId,
-        conversationId: this.conversation.id,
-        turnId: this.turn.id,
-        promptStartedAt: this.turn.promptStartedAt,
+    const { store } = deps;
+    const turnId = this.turn.id;
+    const conversationId = this.conversation.id;
+    const signal = this.#controller.signal;
+    return {
+      turn: { id: turnId, promptStartedAt: this.turn.promptStartedAt },
+      conversation: this.conversation,
+      workspace,
+      message: { id: deps.messageId, text: deps.text },
+      signal,
+      logger: this.#logger,
+      history: () => store.messages.list(conversationId),
+      appendMessage: async (role, parts) => {
+        await store.messages.append({ conversationId, turnId, role, parts });
       },
-      onText: (text) => coalescer.push(text),
       emit: (events, status) => this.#emit(events, status),
-    });
-    this.#usage.inputTokens += answer.usage.inputTokens;
-    this.#usage.outputTokens += answer.usage.outputTokens;
-    await this.#emit([]);
-    this.#coalescer = undefined;
-    return answer;
-  }
-
-  async #runTools(workspace: Workspace, answer: StepAnswer): Promise<ToolCallResult[]> {
-    const results: ToolCallResult[] = [];
-    for (const call of answer.calls) {
-      const context = {
-        workspace,
-        conversationId: this.conversation.id,
-        turnId: this.turn.id,
-        signal: this.#controller.signal,
-        logger: this.#logger.child({ tool: call.toolName, toolCallId: call.toolCallId }),
-      };
-      const result = await executeToolCall(call, this.#deps.tools, context, () => this.#abortedToolOutput());
-      results.push(result);
-      await this.#emit([{ type: "tool.result", data: toolResultEventData(result) }]);
-    }
-    return results;
-  }
-
-  #abortedToolOutput(): string {
-    const reason = this.#controller.signal.reason;
-    return `The tool did not run to the end: ${messageOf(reason)}.`;
+      text: (delta) => this.#coalescer.push(delta),
+      addUsage: ({ inputTokens, outputTokens }) => {
+        this.#usage.inputTokens += inputTokens;
+        this.#usage.outputTokens += outputTokens;
+      },
+      tools: deps.tools,
+      locks: store.locks,
+      providers: deps.providers,
+      acquireSlot: (providerId) =>
+        deps.acquireSlot({
+          providerId,
+          workspaceId: this.conversation.workspaceId,
+          promptStartedAt: this.turn.promptStartedAt,
+          signal,
+          turnId,
+          conversationId,
+        }),
+    };
   }
 
   /** Persists (then publishes) events of this turn, after any buffered text, optionally moving the status. */
-  async #emit(events: readonly TurnEvent[], status?: TurnStatus): Promise<void> {
+  async #emit(events: readonly RunnerEvent[], status?: TurnStatus): Promise<void> {
     const batch = [...this.#pendingText(), ...events.map((event) => ({ ...event, turnId: this.turn.id }))];
     const move = status !== undefined && status !== this.#status ? status : undefined;
     if (move !== undefined) this.#status = move;
@@ -244,7 +196,7 @@ export class TurnRun {
   }
 
   #pendingText(): NewEvent[] {
-    const text = this.#coalescer?.take();
+    const text = this.#coalescer.take();
     return text === undefined ? [] : textDeltaEvents(this.turn.id, text);
   }
 
@@ -280,12 +232,10 @@ export class TurnRun {
     const data = {
       ...outcome.data,
       ...(error === undefined ? {} : { error }),
-      steps: this.#steps,
       usage: { ...this.#usage },
       memory: this.#sample(),
     };
     const batch = [...this.#pendingText(), { type: finalEventTypes[status], turnId: this.turn.id, data }];
-    this.#coalescer = undefined;
     this.#status = status;
     let settled = false;
     const settle = () => {

@@ -1,5 +1,5 @@
 import { createServiceRef, type Logger } from "@dispatch/kernel";
-import type { ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
+import type { Conversation, ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
 import type { z } from "zod";
 
 /** What a tool gets besides its input. */
@@ -41,11 +41,26 @@ export interface EventSubscription extends AsyncIterable<ConversationEvent> {
   readonly closedReason: string | undefined;
 }
 
+/** What `createConversation` takes; everything but the workspace has a default. */
+export interface CreateConversationInput {
+  workspaceId: string;
+  title?: string | null;
+  provider?: string;
+  model?: string;
+  /** `model` (default) or `<runner id>[:<argument>]`, for example `cli:claude`. */
+  runner?: string;
+}
+
 /** The turn engine. Errors are DispatchErrors: `not_found`, `conversation_busy`, `memory_pressure`. */
 export interface Orchestrator {
-  readonly tools: ToolRegistry;
+  /** The tools turns offer (contributed through `toolsPoint`). */
+  readonly tools: Pick<ToolRegistry, "get" | "list">;
   /** Provider and model a new conversation gets (config `defaults`). */
   readonly defaults: { provider: string; model: string };
+  /** Creates a conversation; validates its provider and runner (`invalid_request` naming the field). */
+  createConversation(input: CreateConversationInput): Promise<Conversation>;
+  /** The runners a conversation can name. */
+  listRunners(): Array<{ id: string; description: string }>;
   /** Claims the conversation and starts a turn in the background. */
   startTurn(input: { conversationId: string; text: string }): Promise<{ turnId: string; messageId: string }>;
   /** Cancels the conversation's active turn; returns its final status (or `idle` when none was active). */

@@ -180,6 +180,19 @@ describe("errors at the edge", () => {
       400,
       "invalid_request",
     );
+    const unknownRunner = await api.client.workspaces[":id"].conversations.$post({
+      param: { id: "default" },
+      json: { runner: "cli:claude" },
+    });
+    expect(unknownRunner.status as number).toBe(400);
+    expect(await unknownRunner.json()).toMatchObject({
+      error: { code: "invalid_request", message: 'runner "cli" is not installed (installed: model)' },
+    });
+    const created = await api.client.workspaces[":id"].conversations.$post({
+      param: { id: "default" },
+      json: { runner: "model" },
+    });
+    expect(await created.json()).toMatchObject({ runner: "model" });
   });
 
   test("every response carries a request id", async () => {

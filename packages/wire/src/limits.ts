@@ -5,6 +5,7 @@ export const limits = {
   hostId: 63,
   conversationTitle: 500,
   modelName: 200,
+  runnerName: 165,
   /** Default cap on a user message's text; the store's `maxMessageBytes` config can change it. */
   messageTextBytes: 1024 * 1024,
   /** Cap on one event's JSON payload. */

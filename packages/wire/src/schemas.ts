@@ -59,6 +59,8 @@ export const Conversation = z.object({
   title: z.string().nullable(),
   provider: z.string(),
   model: z.string(),
+  /** How its turns run: `model` (the built-in loop) or `<runner>[:<argument>]`, e.g. `cli:claude`. */
+  runner: z.string(),
   status: z.union([z.literal("idle"), TurnStatus]),
   activeTurnId: z.string().nullable(),
   createdAt: IsoTime,
@@ -72,6 +74,13 @@ export const CreateConversationBody = z
     title: z.string().max(limits.conversationTitle).optional(),
     provider: Slug.optional(),
     model: z.string().min(1).max(limits.modelName).optional(),
+    runner: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9-]{0,62}(?::[A-Za-z0-9._-]{1,100})?$/,
+        "must be a runner id, optionally with :argument",
+      )
+      .optional(),
   })
   .strict();
 export type CreateConversationBody = z.infer<typeof CreateConversationBody>;

@@ -1,15 +1,29 @@
+import type { LockRepository } from "@dispatch/conversation-store";
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
-import { orchestratorRef } from "@dispatch/session-orchestrator";
-import { executionBackendsRef } from "./backend.ts";
+import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
+import { toolsPoint } from "@dispatch/session-orchestrator";
+import { type ExecutionBackends, executionBackendsRef } from "./backend.ts";
 import { toolsConfigSchema } from "./config.ts";
 import { createExecutionBackends } from "./execution-backends.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { sweepLocks } from "./lock-maintenance.ts";
 import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
 
+/** What the tools need at run time; filled in when the extension activates. */
+interface Running {
+  backends?: ExecutionBackends;
+  locks?: LockRepository;
+  toolNames: string[];
+}
+const runningOn = perHost((): Running => ({ toolNames: [] }));
+
+function running<T>(value: T | undefined): T {
+  if (value === undefined) throw new KernelError("not_active", "the workspace-tools extension is not active");
+  return value;
+}
+
 /**
- * The workspace tools: registers read_file, write_file, edit_file, list_dir, grep and bash with the
+ * The workspace tools: contributes read_file, write_file, edit_file, list_dir, grep and bash with the
  * orchestrator, provides the execution backends (local, plus any the SSH extension registers),
  * releases a turn's file locks when it finishes and sweeps stale ones on one timer.
  */
@@ -17,18 +31,38 @@ export const workspaceToolsExtension = defineExtension({
   manifest: {
     id: "workspace-tools",
     version: "0.1.0",
-    dependsOn: ["conversation-store", "session-orchestrator"],
+    dependsOn: ["conversation-store"],
+    extends: ["session-orchestrator"],
   },
   provides: [executionBackendsRef],
+  consumes: [conversationStoreRef],
   config: { key: "tools", schema: toolsConfigSchema },
+  register(reg) {
+    const state = runningOn(reg.host);
+    // The tools read their backends and locks when they run, which is only once everything is active.
+    const tools = createWorkspaceTools({
+      config: reg.config,
+      get backends() {
+        return running(state.backends);
+      },
+      get locks() {
+        return running(state.locks);
+      },
+    });
+    for (const tool of toolList(tools)) reg.contribute(toolsPoint, tool);
+    state.toolNames = toolList(tools).map((tool) => tool.name);
+  },
   activate(ctx) {
     const store = ctx.use(conversationStoreRef);
-    const orchestrator = ctx.use(orchestratorRef);
+    const state = runningOn(ctx.host);
     const backends = createExecutionBackends(createLocalBackend());
     ctx.provide(executionBackendsRef, backends);
-
-    const tools = createWorkspaceTools({ backends, locks: store.locks, config: ctx.config });
-    for (const tool of toolList(tools)) ctx.onDispose(orchestrator.tools.register(tool));
+    state.backends = backends;
+    state.locks = store.locks;
+    ctx.onDispose(() => {
+      state.backends = undefined;
+      state.locks = undefined;
+    });
 
     const stats = { released: 0, expired: 0, orphaned: 0, lastSweepAt: null as string | null };
     ctx.bus.subscribe("turn.finished", async ({ turnId }) => {
@@ -55,7 +89,7 @@ export const workspaceToolsExtension = defineExtension({
     // Locks left by the previous run's last turns go at once, not a sweep interval later.
     ctx.onReady(sweep);
     ctx.setHealth(() => ({
-      tools: toolList(tools).map((tool) => tool.name),
+      tools: state.toolNames,
       locks: { ...stats },
     }));
   },

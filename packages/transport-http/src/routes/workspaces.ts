@@ -78,27 +78,7 @@ export function workspaceRoutes(deps: ApiDeps) {
     .post("/workspaces/:id/conversations", jsonBody(CreateConversationBody), async (c) => {
       const ws = await existing(c.req.param("id"));
       const body = c.req.valid("json");
-      const provider = body.provider ?? deps.orchestrator.defaults.provider;
-      if (!deps.providers.get(provider)) {
-        const known = deps.providers
-          .list()
-          .map((p) => p.id)
-          .join(", ");
-        throw invalidRequest(`provider "${provider}" is not configured (configured: ${known})`, {
-          field: "provider",
-        });
-      }
-      const model =
-        body.model ??
-        (provider === deps.orchestrator.defaults.provider
-          ? deps.orchestrator.defaults.model
-          : (deps.providers.get(provider)?.models[0] ?? deps.orchestrator.defaults.model));
-      const conv = await store.conversations.create({
-        workspaceId: ws.id,
-        title: body.title ?? null,
-        provider,
-        model,
-      });
+      const conv = await deps.orchestrator.createConversation({ workspaceId: ws.id, ...body });
       return c.json(conv, 201);
     });
 }

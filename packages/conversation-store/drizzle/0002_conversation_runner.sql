@@ -1,0 +1,1 @@
+ALTER TABLE `conversations` ADD `runner` text DEFAULT 'model' NOT NULL;
