@@ -29,15 +29,13 @@ export const providersExtension = defineExtension({
   },
   activate(ctx) {
     const manager = ctx.use(concurrencyManagerRef);
-    const kinds = ctx.contributions(providerKindsPoint);
+    const contributions = ctx.contributions(providerKindsPoint);
+    const kinds = contributions.map((c) => c.value);
     const built = ctx.config.map((config) => ({
       config,
-      built: createModelProvider(
-        config,
-        process.env,
-        kinds.map((c) => c.value),
-      ),
-      from: kinds.find((c) => c.value.kind === config.kind)?.extensionId,
+      built: createModelProvider(config, process.env, kinds),
+      /** The extension that contributed the entry's kind, for the start-up log. */
+      from: contributions.find((c) => c.value.kind === config.kind)?.extensionId,
     }));
 
     const retries = new Counter({
