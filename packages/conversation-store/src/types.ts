@@ -1,4 +1,4 @@
-import { createServiceRef } from "@dispatch/kernel";
+import { createServiceRef, type DispatchEvents, type EventName } from "@dispatch/kernel";
 import type {
   Conversation,
   ConversationEvent,
@@ -7,6 +7,7 @@ import type {
   TurnStatus,
   Workspace,
 } from "@dispatch/wire";
+import type { SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 
 /**
  * The store's repository contract. Every method is async so that a Postgres implementation can follow
@@ -21,7 +22,37 @@ export interface ConversationStore {
   readonly messages: MessageRepository;
   readonly events: EventLog;
   readonly locks: LockRepository;
+  readonly followups: FollowupRepository;
+  /**
+   * Runs `fn` as one transaction across the core tables and the extensions' tables. Repository calls
+   * and extension-handle queries made from `fn` (and what it awaits) are part of it; calls from
+   * elsewhere wait until it ends. Bus events (`workspace.*`, and those queued with `tx.emit`) are
+   * published after COMMIT, in order; when `fn` throws, everything is rolled back, nothing is
+   * published, and the error is rethrown. Does not nest (`conflict`). Keep it short: it holds the
+   * database's write lock, so do not await other work (a network call, another turn) inside it.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => T | Promise<T>): Promise<T>;
+  /**
+   * A drizzle handle for an extension's own tables, typed for `schema`, on the store's one
+   * connection (cached per schema object). Every table of `schema` must have been created by
+   * migrations contributed through `storeSchemasPoint` (`not_found` otherwise); core tables are
+   * refused (`invalid_request`): use the repositories. Transactions go through `transaction`, not
+   * the handle's own `transaction`.
+   */
+  database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S>;
 }
+
+/** What `ConversationStore.transaction` hands its callback. */
+export interface StoreTransaction {
+  /** Queues a bus event; it is published after COMMIT, in order, and dropped on rollback. */
+  emit<K extends EventName>(event: K, payload: DispatchEvents[K]): void;
+}
+
+/**
+ * The drizzle handle an extension gets for its tables: drizzle's async SQLite API, so every query is
+ * awaited (`await db.select().from(t)`), as it will be on the Postgres store.
+ */
+export type ExtensionDatabase<S extends Record<string, unknown>> = SqliteRemoteDatabase<S>;
 
 /** Workspaces; the `default` workspace always exists and cannot be deleted. */
 export interface WorkspaceRepository {
@@ -75,6 +106,8 @@ export interface TurnRepository {
     conversationId: string;
     text: string;
     promptStartedAt: number;
+    /** A queued follow-up this turn starts: removed in the same transaction, its id becomes the message's. */
+    followupId?: string;
   }): Promise<{ turn: Turn; message: Message }>;
   get(id: string): Promise<Turn | undefined>;
   /** Throws `invalid_transition` if the turn is already final. */
@@ -137,6 +170,26 @@ export interface LockRepository {
   /** Removes locks whose `expiresAt` is before `now`; returns how many. */
   sweepExpired(now: number): Promise<number>;
   list(workspaceId: string): Promise<FileLock[]>;
+}
+
+/** A follow-up message waiting for its conversation's active turn to end. */
+export interface QueuedMessage {
+  id: string;
+  conversationId: string;
+  text: string;
+  createdAt: string;
+}
+
+/** Follow-ups posted with `queue: true`; each becomes the next turn of its conversation, in order. */
+export interface FollowupRepository {
+  /** `not_found` for a missing conversation; the text is checked like a message's. */
+  enqueue(input: { conversationId: string; text: string }): Promise<QueuedMessage>;
+  /** The oldest waiting follow-up of the conversation. */
+  peek(conversationId: string): Promise<QueuedMessage | undefined>;
+  /** Removes one (it started its turn); false when it was already gone. */
+  remove(id: string): Promise<boolean>;
+  /** Conversations that have follow-ups waiting (for start-up). */
+  conversationsWithQueued(): Promise<string[]>;
 }
 
 /** The service the `conversation-store` extension provides. */

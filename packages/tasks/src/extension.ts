@@ -1,0 +1,126 @@
+import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
+import { defineExtension } from "@dispatch/kernel";
+import { orchestratorRef } from "@dispatch/session-orchestrator";
+import { httpRoutesRef } from "@dispatch/transport-http";
+import { Counter, Gauge, Histogram } from "prom-client";
+import { tasksConfigSchema } from "./config.ts";
+import { TaskQueue } from "./task-queue.ts";
+import { taskRoutes } from "./task-routes.ts";
+import { TaskScheduler } from "./task-scheduler.ts";
+
+/**
+ * The task queue (DESIGN §12) as an extension on public seams: its tables come in through the
+ * store's schema point, each attempt is a headless conversation started through the orchestrator,
+ * and its routes are mounted like any extension's.
+ */
+export const tasksExtension = defineExtension({
+  manifest: {
+    id: "tasks",
+    version: "0.1.0",
+    dependsOn: ["conversation-store", "session-orchestrator", "transport-http"],
+    extends: ["conversation-store"],
+  },
+  consumes: [conversationStoreRef, orchestratorRef, httpRoutesRef],
+  config: { key: "tasks", schema: tasksConfigSchema },
+  register(reg) {
+    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+  },
+  async activate(ctx) {
+    const store = ctx.use(conversationStoreRef);
+    const orchestrator = ctx.use(orchestratorRef);
+    const clock = () => Date.now();
+    const queue = new TaskQueue({ store, config: ctx.config, clock });
+    const attemptsEnded = new Counter({
+      name: "dispatch_task_attempts_total",
+      help: "Task attempts that ended, by outcome",
+      labelNames: ["outcome"],
+      registers: [ctx.metrics],
+    });
+    const queueWait = new Histogram({
+      name: "dispatch_task_queue_wait_seconds",
+      help: "Time from a task's creation (or retry) to the start of its attempt",
+      buckets: [0.1, 1, 10, 60, 300, 1800, 3600, 86_400],
+      registers: [ctx.metrics],
+    });
+    const scheduler = new TaskScheduler({
+      queue,
+      orchestrator,
+      store,
+      config: ctx.config,
+      logger: ctx.logger,
+      clock,
+      onFault: (kind, error) => ctx.reportFault(kind, error),
+      observe: {
+        attemptEnded: (outcome) => attemptsEnded.inc({ outcome }),
+        queueWait: (ms) => queueWait.observe(ms / 1000),
+      },
+    });
+    let snapshot = { counts: await queue.counts(), budget: await queue.budgetUsed(), breakers: 0 };
+    const refresh = async () => {
+      snapshot = {
+        counts: await queue.counts(),
+        budget: await queue.budgetUsed(),
+        breakers: (await queue.openBreakers()).length,
+      };
+    };
+    new Gauge({
+      name: "dispatch_tasks",
+      help: "Tasks by status",
+      labelNames: ["status"],
+      registers: [ctx.metrics],
+      collect() {
+        for (const [status, n] of Object.entries(snapshot.counts)) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: "dispatch_task_budget_used",
+      help: "Today's task budget used (day in tasks.timeZone), by kind",
+      labelNames: ["kind"],
+      registers: [ctx.metrics],
+      collect() {
+        this.set({ kind: "attempts" }, snapshot.budget.attempts);
+        this.set({ kind: "tokens" }, snapshot.budget.tokens);
+      },
+    });
+    new Gauge({
+      name: "dispatch_task_breakers_open",
+      help: "Workspaces whose task breaker holds their queue back",
+      registers: [ctx.metrics],
+      collect() {
+        this.set(snapshot.breakers);
+      },
+    });
+    ctx.onDispose(() => {
+      for (const name of [
+        "dispatch_task_attempts_total",
+        "dispatch_task_queue_wait_seconds",
+        "dispatch_tasks",
+        "dispatch_task_budget_used",
+        "dispatch_task_breakers_open",
+      ])
+        ctx.metrics.removeSingleMetric(name);
+    });
+
+    const recovered = await queue.recoverRunning();
+    if (recovered > 0)
+      ctx.logger.warn("tasks left running by the last run were interrupted and queued again", { recovered });
+
+    ctx.bus.subscribe("conversation.event", ({ conversationId, event }) =>
+      scheduler.onEvent(conversationId, event),
+    );
+    ctx.bus.subscribe("turn.finished", ({ conversationId, turnId, status }) =>
+      scheduler.onTurnFinished(conversationId, turnId, status),
+    );
+    ctx.bus.subscribe("workspace.starred", ({ workspace }) => queue.setStarred(workspace.id, true));
+    ctx.bus.subscribe("workspace.unstarred", ({ workspace }) => queue.setStarred(workspace.id, false));
+
+    ctx.use(httpRoutesRef).mount("/", taskRoutes(queue, scheduler));
+    ctx.setInterval(async () => {
+      await scheduler.tick();
+      await refresh();
+    }, ctx.config.tickMs);
+    ctx.onReady(() => scheduler.kick());
+    ctx.onDispose(() => scheduler.stop());
+    ctx.setHealth(() => ({ attemptsInThisProcess: scheduler.running, tasks: snapshot.counts }));
+  },
+});
