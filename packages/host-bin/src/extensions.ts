@@ -11,6 +11,7 @@ import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
+import { installImportGuard } from "./import-guard.ts";
 
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
@@ -32,6 +33,8 @@ export function builtinExtensions(): AnyExtension[] {
  * Every bad path is reported at once, by its JSON path.
  */
 export async function loadExtensionPaths(paths: readonly string[], baseDir: string): Promise<AnyExtension[]> {
+  // before the first import, so a bad `@dispatch/*` import is reported with what to do about it
+  if (paths.length > 0) installImportGuard();
   const loaded: AnyExtension[] = [];
   const issues: ConfigIssue[] = [];
   for (const [i, path] of paths.entries()) {

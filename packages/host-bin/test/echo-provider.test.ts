@@ -1,15 +1,29 @@
 import { Database } from "bun:sqlite";
-import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import { join, relative, resolve } from "node:path";
+import { afterEach, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { databaseFileName } from "@dispatch/conversation-store";
+import { linkExtension } from "../src/link-extension.ts";
+import { templateDir } from "../src/new-extension.ts";
 import { apiClient, readEvents, waitForTurnEnd } from "./api-client.ts";
-import { cleanup, DispatchProcess, serveProcess, tempDir, writeConfig } from "./dispatch-process.ts";
+import {
+  cleanup,
+  DispatchProcess,
+  dispatchBin,
+  pathWithoutBun,
+  serveProcess,
+  tempDir,
+  writeConfig,
+} from "./dispatch-process.ts";
 
 // each test starts real processes; on a busy machine that takes more than the default 5 s
 setDefaultTimeout(60_000);
 afterEach(cleanup);
 
 const echoEntry = resolve(import.meta.dir, "../../../examples/echo-provider/src/index.ts");
+const echoDir = dirname(dirname(echoEntry));
+// the example resolves @dispatch/* like an outside extension: through links `dispatch test` also makes
+beforeAll(() => linkExtension(echoDir));
 
 /** A config loading the echo example (relative to the config file) with an echo provider. */
 function echoConfig(dir: string, echo: Record<string, unknown>): string {
@@ -113,3 +127,32 @@ test("a bad option of kind echo makes bin/dispatch serve exit 2 naming its JSON 
     "config error: providers[1].temperature: unknown key",
   ]);
 });
+
+test("the example is laid out as the scaffold makes one, passes `dispatch test` and type-checks alone", async () => {
+  const scaffold = (file: string) => readFileSync(join(templateDir, file), "utf8");
+  expect(readFileSync(join(echoDir, "package.json"), "utf8")).toBe(
+    scaffold("package.json").replaceAll("__ID__", "echo-provider"),
+  );
+  expect(readFileSync(join(echoDir, "tsconfig.json"), "utf8")).toBe(scaffold("tsconfig.json"));
+
+  // its own tests run the way its author runs them: bin/dispatch, with no bun on PATH
+  const run = new DispatchProcess(["test", echoDir], { PATH: pathWithoutBun() }, echoDir, [dispatchBin]);
+  expect(await run.exitWithin(180_000), run.stdout + run.stderr).toBe(0);
+  expect(run.stderr).toContain("3 pass");
+
+  const tsc = Bun.spawn(
+    [process.execPath, join(echoDir, "node_modules/.bin/tsc"), "--noEmit", "-p", echoDir],
+    {
+      cwd: echoDir,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
+  const [code, out, err] = await Promise.all([
+    tsc.exited,
+    new Response(tsc.stdout).text(),
+    new Response(tsc.stderr).text(),
+  ]);
+  expect(out + err).toBe("");
+  expect(code).toBe(0);
+}, 240_000);

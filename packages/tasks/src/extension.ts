@@ -1,12 +1,26 @@
 import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
+import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { httpRoutesPoint } from "@dispatch/transport-http";
 import { Counter, Gauge, Histogram } from "prom-client";
 import { tasksConfigSchema } from "./config.ts";
+import { resumeOperations, taskOperations } from "./task-openapi.ts";
 import { TaskQueue } from "./task-queue.ts";
-import { taskRoutes } from "./task-routes.ts";
+import { resumeRoutes, taskRoutes } from "./task-routes.ts";
 import { TaskScheduler } from "./task-scheduler.ts";
+
+/** The queue and scheduler of one host, for the routes contributed before they exist. */
+const runningOn = perHost((): { queue?: TaskQueue; scheduler?: TaskScheduler } => ({}));
+
+function started(state: { queue?: TaskQueue; scheduler?: TaskScheduler }): {
+  queue: TaskQueue;
+  scheduler: TaskScheduler;
+} {
+  if (state.queue === undefined || state.scheduler === undefined) {
+    throw new KernelError("not_active", "the tasks extension is not active");
+  }
+  return { queue: state.queue, scheduler: state.scheduler };
+}
 
 /**
  * The task queue (DESIGN §12) as an extension on public seams: its tables come in through the
@@ -17,13 +31,30 @@ export const tasksExtension = defineExtension({
   manifest: {
     id: "tasks",
     version: "0.1.0",
-    dependsOn: ["conversation-store", "session-orchestrator", "transport-http"],
-    extends: ["conversation-store"],
+    dependsOn: ["conversation-store", "session-orchestrator"],
+    extends: ["conversation-store", "transport-http"],
   },
-  consumes: [conversationStoreRef, orchestratorRef, httpRoutesRef],
+  consumes: [conversationStoreRef, orchestratorRef],
   config: { key: "tasks", schema: tasksConfigSchema },
   register(reg) {
     reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    const state = runningOn(reg.host);
+    reg.contribute(httpRoutesPoint, {
+      path: "/tasks",
+      routes: () => {
+        const { queue, scheduler } = started(state);
+        return taskRoutes(queue, scheduler);
+      },
+      openapi: taskOperations,
+    });
+    reg.contribute(httpRoutesPoint, {
+      path: "/workspaces",
+      routes: () => {
+        const { queue, scheduler } = started(state);
+        return resumeRoutes(queue, scheduler);
+      },
+      openapi: resumeOperations,
+    });
   },
   async activate(ctx) {
     const store = ctx.use(conversationStoreRef);
@@ -114,13 +145,19 @@ export const tasksExtension = defineExtension({
     ctx.bus.subscribe("workspace.starred", ({ workspace }) => queue.setStarred(workspace.id, true));
     ctx.bus.subscribe("workspace.unstarred", ({ workspace }) => queue.setStarred(workspace.id, false));
 
-    ctx.use(httpRoutesRef).mount("/", taskRoutes(queue, scheduler));
+    const state = runningOn(ctx.host);
+    state.queue = queue;
+    state.scheduler = scheduler;
     ctx.setInterval(async () => {
       await scheduler.tick();
       await refresh();
     }, ctx.config.tickMs);
     ctx.onReady(() => scheduler.kick());
-    ctx.onDispose(() => scheduler.stop());
+    ctx.onDispose(async () => {
+      await scheduler.stop();
+      state.queue = undefined;
+      state.scheduler = undefined;
+    });
     ctx.setHealth(() => ({ attemptsInThisProcess: scheduler.running, tasks: snapshot.counts }));
   },
 });

@@ -7,7 +7,7 @@ import type { TaskScheduler } from "./task-scheduler.ts";
 
 const idPattern = /^[A-Za-z0-9_-]{1,100}$/;
 
-/** The task routes of DESIGN §12. */
+/** The task routes of DESIGN §12, mounted at `/tasks`. */
 export function taskRoutes(queue: TaskQueue, scheduler: TaskScheduler) {
   const existing = async (id: string) => {
     const task = idPattern.test(id) ? await queue.get(id) : undefined;
@@ -15,14 +15,14 @@ export function taskRoutes(queue: TaskQueue, scheduler: TaskScheduler) {
     return task;
   };
   return new Hono()
-    .post("/tasks", jsonBody(CreateTaskBody), async (c) => {
+    .post("/", jsonBody(CreateTaskBody), async (c) => {
       const body = c.req.valid("json");
       const { workspaceId, spec, title, priority, maxAttempts, ...options } = body;
       const task = await queue.create({ workspaceId, spec, title, priority, maxAttempts, options });
       void scheduler.kick();
       return c.json(task, 201);
     })
-    .get("/tasks", async (c) => {
+    .get("/", async (c) => {
       const status = c.req.query("status");
       const parsedStatus = status === undefined ? undefined : TaskStatus.safeParse(status);
       if (parsedStatus !== undefined && !parsedStatus.success) {
@@ -49,26 +49,30 @@ export function taskRoutes(queue: TaskQueue, scheduler: TaskScheduler) {
         breakers: breakers.map((b) => ({ ...b, openUntil: new Date(b.openUntil).toISOString() })),
       });
     })
-    .get("/tasks/:id", async (c) => c.json(await existing(c.req.param("id"))))
-    .post("/tasks/:id/cancel", async (c) => {
+    .get("/:id", async (c) => c.json(await existing(c.req.param("id"))))
+    .post("/:id/cancel", async (c) => {
       const task = await existing(c.req.param("id"));
       return c.json(await scheduler.cancel(task.id));
     })
-    .post("/tasks/:id/retry", async (c) => {
+    .post("/:id/retry", async (c) => {
       const task = await existing(c.req.param("id"));
       const retried = await queue.retry(task.id);
       void scheduler.kick();
       return c.json(retried);
     })
-    .delete("/tasks/:id", async (c) => {
+    .delete("/:id", async (c) => {
       const task = await existing(c.req.param("id"));
       await queue.delete(task.id);
       return c.body(null, 204);
-    })
-    .post("/workspaces/:id/tasks/resume", async (c) => {
-      const workspaceId = c.req.param("id");
-      await queue.resume(workspaceId);
-      void scheduler.kick();
-      return c.json({ workspaceId, resumed: true });
     });
+}
+
+/** `POST /workspaces/:id/tasks/resume`, mounted at `/workspaces`. */
+export function resumeRoutes(queue: TaskQueue, scheduler: TaskScheduler) {
+  return new Hono().post("/:id/tasks/resume", async (c) => {
+    const workspaceId = c.req.param("id");
+    await queue.resume(workspaceId);
+    void scheduler.kick();
+    return c.json({ workspaceId, resumed: true });
+  });
 }
