@@ -8,6 +8,7 @@ import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
 import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
+import { tasksExtension } from "@dispatch/tasks";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
@@ -22,6 +23,7 @@ export function builtinExtensions(): AnyExtension[] {
     providersExtension,
     sessionOrchestratorExtension,
     sshPoolExtension,
+    tasksExtension,
     workspaceToolsExtension,
     transportHttpExtension,
   ];

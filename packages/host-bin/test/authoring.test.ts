@@ -83,7 +83,7 @@ describe("an extension scaffolded outside the repo", () => {
     });
     const listed = await dispatch(["extensions", "--config", config], home);
     expect(listed.proc.exitCode, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(/\n\d+\s+my-ext\s+0\.1\.0\s+installed\s+transport-http\n/);
+    expect(listed.stdout).toMatch(/\n\d+\s+my-ext\s+0\.1\.0\s+installed\s+-\s+transport-http\n/);
 
     const dataDir = tempDir();
     const args = ["serve", "--config", config, "--port", "0", "--data-dir", dataDir];

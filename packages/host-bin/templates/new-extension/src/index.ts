@@ -7,8 +7,8 @@
  */
 // For its types only: the store declares the `workspace.*` events this extension listens to.
 import type {} from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { createServiceRef, defineExtension } from "@dispatch/kernel";
+import { httpRoutesPoint } from "@dispatch/transport-http";
 import { Hono } from "hono";
 import { z } from "zod";
 
@@ -24,10 +24,22 @@ export interface StatusResponse {
   workspacesCreated: number;
 }
 
+/** Our routes, made in `activate`; `register` hands transport-http a getter for them. */
+const routesRef = createServiceRef<Hono>("__ID__.routes");
+
 /** The extension definition; the host finds it as this module's default export. */
 export const extension = defineExtension({
-  manifest: { id: "__ID__", version: "0.1.0", dependsOn: ["transport-http"] },
+  manifest: { id: "__ID__", version: "0.1.0", extends: ["transport-http"] },
+  provides: [routesRef],
   config: { key: "__ID__", schema: configSchema },
+  // runs before anything activates: contributions only, no I/O
+  register(reg) {
+    reg.contribute(httpRoutesPoint, {
+      path: "/__ID__",
+      routes: reg.provided(routesRef),
+      openapi: [{ method: "get", path: "/", summary: "The greeting", ok: { status: 200 }, errors: [401] }],
+    });
+  },
   activate(ctx) {
     let workspacesCreated = 0;
     // removed when the extension stops; a throw in here is logged and counted against it
@@ -37,7 +49,7 @@ export const extension = defineExtension({
     const routes = new Hono().get("/", (c) =>
       c.json<StatusResponse>({ greeting: ctx.config.greeting, workspacesCreated }),
     );
-    ctx.use(httpRoutesRef).mount("/__ID__", routes);
+    ctx.provide(routesRef, routes);
   },
 });
 

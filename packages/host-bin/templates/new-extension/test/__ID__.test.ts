@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { builtinExtensions } from "@dispatch/host-bin";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { httpServerRef } from "@dispatch/transport-http";
 import extension, { type StatusResponse } from "../src/index.ts";
 
 // the scaffold names the route and the config key after the id
@@ -19,7 +19,7 @@ async function start(config: Record<string, unknown> = {}): Promise<string> {
     extensions: [...builtinExtensions(), extension],
     config: { server: { port: 0 }, ...config },
   });
-  const address = running.get(httpRoutesRef).address();
+  const address = running.get(httpServerRef).address();
   if (!address) throw new Error("transport-http is not listening");
   return `http://${address.host}:${address.port}`;
 }
