@@ -3,6 +3,7 @@ import type { ExecOptions, ExecResult } from "./backend.ts";
 import { OutputCollector } from "./output-cap.ts";
 import { terminateGroup } from "./process-group.ts";
 import { scrubEnv } from "./scrub-env.ts";
+import type { ToolProcessRecords } from "./tool-process-records.ts";
 
 /** Tuning for `execLocal`; the defaults suit interactive tools. */
 export interface LocalExecTuning {
@@ -14,15 +15,25 @@ export interface LocalExecTuning {
 
 const defaultTuning: LocalExecTuning = { killGraceMs: 2000, drainMs: 500 };
 
+/** What the host adds to every local command. */
+export interface LocalExecHost {
+  /** Variable names kept out of the command's environment on top of the built-in patterns. */
+  secretEnvNames?: readonly string[];
+  /** Where the running process group is recorded, so a crashed host's successor can end it. */
+  records?: ToolProcessRecords;
+}
+
 /**
  * Runs `bash -c command` on this machine in its own process group (and session). On timeout or
  * abort the whole group is terminated; when the shell exits, whatever it left running in its group
- * is terminated too, so nothing outlives the call. Never rejects for the command's own failures.
+ * is terminated too, so nothing outlives the call. While it runs, its group is recorded in
+ * `host.records`. Never rejects for the command's own failures.
  */
 export function execLocal(
   command: string,
   options: ExecOptions,
   tuning: LocalExecTuning = defaultTuning,
+  host: LocalExecHost = {},
 ): Promise<ExecResult> {
   const stdout = new OutputCollector(options.maxOutputBytes);
   const stderr = new OutputCollector(options.maxOutputBytes);
@@ -33,10 +44,12 @@ export function execLocal(
     }
     const child = spawn("bash", ["-c", command], {
       cwd: options.cwd,
-      env: { ...scrubEnv(process.env), ...options.env },
+      env: { ...scrubEnv(process.env, host.secretEnvNames), ...options.env },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // Forgotten only once nothing of the group runs any more (or it never started).
+    const forget = child.pid === undefined ? () => {} : (host.records?.add(child.pid) ?? (() => {}));
     let timedOut = false;
     let exit: { code: number | null; signal: string | null } | undefined;
     let terminating: Promise<unknown> | undefined;
@@ -94,12 +107,14 @@ export function execLocal(
       settled = true;
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
+      forget();
       reject(error);
     });
     child.once("exit", (code, signal) => {
       exit = { code, signal };
       // The shell is gone; end anything it left in its group, then wait for the pipes (bounded).
       void terminate().then(() => {
+        forget();
         groupDone = true;
         maybeFinish();
         if (!settled) drainTimer = setTimeout(finish, tuning.drainMs);
