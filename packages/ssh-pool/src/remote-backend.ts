@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { DispatchError } from "@dispatch/kernel";
-import { childPath, type ExecutionBackend } from "@dispatch/workspace-tools";
+import { childPath, confinePath, type ExecutionBackend } from "@dispatch/workspace-tools";
 import { shellQuote } from "./remote-command.ts";
 import {
   isNoSuchFile,
@@ -93,6 +93,10 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     },
     exec(command, options) {
       return pool.exec(command, options);
+    },
+    async spawn(command, options) {
+      const cwd = await confinePath(backend, options.root, options.cwd ?? ".");
+      return pool.spawn(command, { ...options, cwd: cwd.absolute });
     },
   };
   return backend;

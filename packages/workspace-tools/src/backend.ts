@@ -1,4 +1,5 @@
 import { createServiceRef } from "@dispatch/kernel";
+import type { ExecutionSession, SpawnOptions } from "./execution-session.ts";
 
 /** What `exec` returns. */
 export interface ExecResult {
@@ -98,6 +99,13 @@ export interface ExecutionBackend {
   mkdirp(path: string): Promise<void>;
   /** Runs `command` with `bash -c` in its own process group; abort or timeout kills the whole group. */
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts `command` with `bash -c` as a long-lived session in its own process group, in `cwd`
+   * confined to `root`, with the same scrubbed environment as `exec`. Resolves once the process
+   * runs; rejects with `path_outside_workspace`, `not_found` (no such cwd), `cancelled` (signal
+   * already aborted) or `unavailable`.
+   */
+  spawn(command: string, options: SpawnOptions): Promise<ExecutionSession>;
 }
 
 /**

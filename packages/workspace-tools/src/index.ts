@@ -13,6 +13,15 @@ export { type ExecutionBackendContribution, executionBackendsPoint, LOCAL_HOST_I
 export { defaultToolsConfig, type ToolsConfig, toolsConfigSchema } from "./config.ts";
 export { childPath, confinePath } from "./confine-path.ts";
 export { createExecutionBackends, executionBackendsFrom } from "./execution-backends.ts";
+export type {
+  ExecutionSession,
+  KillSignal,
+  OutputChunk,
+  OutputStream,
+  SessionExit,
+  SessionInput,
+  SpawnOptions,
+} from "./execution-session.ts";
 export { workspaceToolsExtension } from "./extension.ts";
 export { createLocalBackend, type LocalBackendOptions, resolveRealPath } from "./local-backend.ts";
 export type { LocalExecTuning } from "./local-exec.ts";
@@ -20,6 +29,9 @@ export { type SweepReport, sweepLocks } from "./lock-maintenance.ts";
 export { capText, OutputCollector, truncationNote } from "./output-cap.ts";
 export { RootPins } from "./root-pins.ts";
 export { isSecretEnvName, scrubEnv } from "./scrub-env.ts";
+export { StreamInput } from "./session-input.ts";
+export { createExecutionSession, type SessionParts, spawnCancelledError } from "./session-lifecycle.ts";
+export { DEFAULT_MAX_BUFFERED_BYTES, type OutputFlow, SessionOutput } from "./session-output.ts";
 export type { ToolDeps } from "./tool-kit.ts";
 export {
   endLeftoverToolProcesses,

@@ -4,7 +4,9 @@ import { posix } from "node:path";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ExecutionBackend } from "./backend.ts";
 import { readBeneath, readdirBeneath, readManyBeneath, statBeneath, writeBeneath } from "./beneath-root.ts";
+import { confinePath } from "./confine-path.ts";
 import { execLocal, type LocalExecTuning } from "./local-exec.ts";
+import { spawnLocal } from "./local-spawn.ts";
 import type { ToolProcessRecords } from "./tool-process-records.ts";
 
 /** Linux's limit on symlinks followed in one lookup. */
@@ -100,7 +102,7 @@ export function createLocalBackend(
   tuning?: LocalExecTuning,
   options: LocalBackendOptions = {},
 ): ExecutionBackend {
-  return {
+  const backend: ExecutionBackend = {
     id: "local",
     realpath: (path) => resolveRealPath(path),
     async identify(path) {
@@ -132,5 +134,15 @@ export function createLocalBackend(
         throw fsError(error, execOptions.cwd);
       }
     },
+    async spawn(command, spawnOptions) {
+      const cwd = await confinePath(backend, spawnOptions.root, spawnOptions.cwd ?? ".");
+      try {
+        return await spawnLocal(command, { ...spawnOptions, cwd: cwd.absolute }, tuning, options);
+      } catch (error) {
+        if (DispatchError.isInstance(error)) throw error;
+        throw fsError(error, cwd.absolute);
+      }
+    },
   };
+  return backend;
 }

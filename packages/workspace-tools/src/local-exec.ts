@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import type { ExecOptions, ExecResult } from "./backend.ts";
 import { OutputCollector } from "./output-cap.ts";
 import { terminateGroup } from "./process-group.ts";
@@ -13,7 +13,30 @@ export interface LocalExecTuning {
   drainMs: number;
 }
 
-const defaultTuning: LocalExecTuning = { killGraceMs: 2000, drainMs: 500 };
+/** The tuning `execLocal` and `spawnLocal` use unless given one. */
+export const defaultTuning: LocalExecTuning = { killGraceMs: 2000, drainMs: 500 };
+
+/**
+ * Starts `bash -c command` in `cwd` as the leader of a new process group (and session), with the
+ * host's secrets scrubbed from its environment. `exec` and `spawn` both start their processes here,
+ * so anything that must know every tool process group (recording it, say) hooks in once.
+ */
+export function startToolProcess(
+  command: string,
+  options: {
+    cwd: string;
+    env?: Record<string, string>;
+    stdin: "ignore" | "pipe";
+    secretEnvNames?: readonly string[];
+  },
+): ChildProcess {
+  return spawn("bash", ["-c", command], {
+    cwd: options.cwd,
+    env: { ...scrubEnv(process.env, options.secretEnvNames), ...options.env },
+    detached: true,
+    stdio: [options.stdin, "pipe", "pipe"],
+  });
+}
 
 /** What the host adds to every local command. */
 export interface LocalExecHost {
@@ -42,11 +65,11 @@ export function execLocal(
       resolve({ exitCode: null, signal: null, stdout: "", stderr: "", truncated: false, timedOut: false });
       return;
     }
-    const child = spawn("bash", ["-c", command], {
+    const child = startToolProcess(command, {
       cwd: options.cwd,
-      env: { ...scrubEnv(process.env, host.secretEnvNames), ...options.env },
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      env: options.env,
+      stdin: "ignore",
+      secretEnvNames: host.secretEnvNames,
     });
     // Forgotten only once nothing of the group runs any more (or it never started).
     const forget = child.pid === undefined ? () => {} : (host.records?.add(child.pid) ?? (() => {}));
