@@ -1,7 +1,6 @@
 export { type OrchestratorConfig, orchestratorConfigSchema } from "./config.ts";
 export { sessionOrchestratorExtension } from "./extension.ts";
 export { createModelRunner, modelRunnerId } from "./model-runner.ts";
-export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 export {
   type RunScope,
   runScopesPoint,
@@ -11,6 +10,7 @@ export {
   type ScopeTurnEnd,
   type ScopeTurnRequest,
 } from "./run-scope.ts";
+export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 export { MapToolRegistry } from "./tool-registry.ts";
 export { type OrchestratorDeps, TurnOrchestrator } from "./turn-orchestrator.ts";
 export {

@@ -6,8 +6,8 @@ import type { TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
-import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { ScopedTurn } from "./run-scope.ts";
+import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
   failedOutcome,

@@ -8,7 +8,12 @@ import type { RunScope, ScopeTurnEnd } from "../src/run-scope.ts";
 import { runScopesPoint } from "../src/run-scope.ts";
 import { toolsPoint } from "../src/turn-runner.ts";
 import type { ToolContext } from "../src/types.ts";
-import { type OrchestratorHost, startOrchestratorHost, testScript, waitFor } from "./fixtures/orchestrator-host.ts";
+import {
+  type OrchestratorHost,
+  startOrchestratorHost,
+  testScript,
+  waitFor,
+} from "./fixtures/orchestrator-host.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -138,7 +143,10 @@ describe("run scopes", () => {
     const conversation = await h.orchestrator.createConversation({ workspaceId: "default", worktree: true });
     expect(log.accepted).toEqual(["default"]);
     seen.length = 0;
-    const { turnId } = await h.orchestrator.startTurn({ conversationId: conversation.id, text: "where am I" });
+    const { turnId } = await h.orchestrator.startTurn({
+      conversationId: conversation.id,
+      text: "where am I",
+    });
     const events = await h.untilFinal(conversation.id, turnId);
     const final = events.at(-1);
     expect(final?.type).toBe("turn.completed");
