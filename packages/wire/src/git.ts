@@ -33,8 +33,11 @@ export type ValidationResult = z.infer<typeof ValidationResult>;
 
 /** Who is running in a worktree right now. */
 export const WorktreeHolder = z.object({
-  /** `task`: an attempt of the task (its turn, validation and commit); `conversation`: one turn. */
-  kind: z.enum(["task", "conversation"]),
+  /**
+   * `task`: an attempt of the task (its turn, validation and commit); `conversation`: one turn;
+   * `cleanup`: the host removing the worktree after `git.retainMs` or its task's deletion.
+   */
+  kind: z.enum(["task", "conversation", "cleanup"]),
   /** The task or conversation id. */
   id: z.string(),
   /** The attempt number, for a task. */
