@@ -98,11 +98,11 @@ export const gitWorkflowsExtension = defineExtension({
     let snapshot = await store.counts();
     new Gauge({
       name: metricNames.worktrees,
-      help: "Worktrees by state (active: on disk or made at the next run; removed: after git.retainMs)",
+      help: "Worktrees by state (new: not made yet; active: on disk; removed: after git.retainMs)",
       labelNames: ["state"],
       registers: [ctx.metrics],
       collect() {
-        for (const state of ["active", "removed"]) this.set({ state }, snapshot.states[state] ?? 0);
+        for (const state of ["new", "active", "removed"]) this.set({ state }, snapshot.states[state] ?? 0);
       },
     });
     new Gauge({

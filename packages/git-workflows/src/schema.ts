@@ -24,7 +24,8 @@ export const worktrees = sqliteTable(
     prefix: text("prefix").notNull().default(""),
     /** Bumped each time the directory is (re)made: part of the tools' pin and lock key. */
     generation: integer("generation").notNull().default(0),
-    state: text("state", { enum: ["active", "removed"] }).notNull(),
+    /** `new`: not made yet; `active`: on disk (or vanished, made again at the next run); `removed`: after `retainMs`. */
+    state: text("state", { enum: ["new", "active", "removed"] }).notNull(),
     /** Set when its task was deleted while the worktree was held: removed once free. */
     removeRequested: integer("remove_requested", { mode: "boolean" }).notNull().default(false),
     holderKind: text("holder_kind", { enum: ["task", "conversation", "cleanup"] }),

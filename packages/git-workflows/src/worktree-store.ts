@@ -61,7 +61,7 @@ export class WorktreeStore {
     const now = this.#clock();
     await this.#db
       .insert(worktrees)
-      .values({ ...row, state: "active", lastUsedAt: now, createdAt: now, updatedAt: now })
+      .values({ ...row, state: "new", lastUsedAt: now, createdAt: now, updatedAt: now })
       .onConflictDoNothing();
   }
 

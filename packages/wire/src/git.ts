@@ -59,8 +59,11 @@ export const Worktree = z.object({
   baseRef: z.string(),
   /** The commit the branch started from; null until the worktree was first made. */
   baseSha: z.string().nullable(),
-  /** `active`: on disk (or made at the next run); `removed`: taken away after `git.retainMs`, branch kept. */
-  state: z.enum(["active", "removed"]),
+  /**
+   * `new`: made at its first run; `active`: on disk (a vanished directory is made again at the next
+   * run); `removed`: taken away after `git.retainMs`, branch kept, made again at the next run.
+   */
+  state: z.enum(["new", "active", "removed"]),
   holder: WorktreeHolder.nullable(),
   commits: z.array(GitCommit),
   /** Null while nothing was pushed or when no `git.remote` is configured. */
