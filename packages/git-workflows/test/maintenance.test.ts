@@ -115,3 +115,28 @@ test("a workspace that is no git repository refuses worktree tasks finally, nami
     await Bun.sleep(20);
   }
 });
+
+test("validate without a worktree runs at the workspace root, and the result has no git fields", async () => {
+  const { h, repo } = await start();
+  const created = await h.post("/tasks", {
+    workspaceId: "proj",
+    spec: "task work",
+    validate: { command: "pwd; test -f t.txt && echo found", timeoutMs: 30_000 },
+  });
+  const task = (await created.json()) as { id: string };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const t = (await (await fetch(`${h.url}/tasks/${task.id}`)).json()) as {
+      status: string;
+      result: Record<string, unknown> | null;
+    };
+    if (t.status === "completed") {
+      expect(t.result?.validation).toMatchObject({ status: "passed", output: `${repo}\nfound\n` });
+      expect(t.result?.branch).toBeUndefined();
+      expect(await h.worktree(task.id)).toBeUndefined();
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`task still ${t.status}`);
+    await Bun.sleep(20);
+  }
+});

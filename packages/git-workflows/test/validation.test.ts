@@ -10,7 +10,12 @@ const backend = createLocalBackend();
 describe("runValidation", () => {
   test("exit 0 is passed, with the output of both streams", async () => {
     const root = tempDir();
-    const result = await runValidation({ backend, root, command: "echo out; echo err >&2; pwd", timeoutMs: 30_000 });
+    const result = await runValidation({
+      backend,
+      root,
+      command: "echo out; echo err >&2; pwd",
+      timeoutMs: 30_000,
+    });
     expect(result).toMatchObject({ status: "passed", exitCode: 0 });
     expect(result.output).toContain("out\n");
     expect(result.output).toContain("err\n");

@@ -21,6 +21,8 @@ const behaviour = {
   before: (_n: number): AttemptVerdict | undefined => undefined,
   after: (_n: number): AttemptVerdict | undefined => undefined,
   calls: [] as string[],
+  /** The task as each attempt's attemptEnded saw it, right after that attempt was filed. */
+  filed: new Map<number, Task | undefined>(),
 };
 
 let tasksService: TasksService | undefined;
@@ -41,7 +43,7 @@ const hooksExtension = defineExtension({
       attemptEnded: async ({ n, outcome, task }) => {
         behaviour.calls.push(`ended ${n} ${outcome}`);
         // patched after the attempt was filed: a result written by the filing would overwrite it
-        await tasksService?.patchResult(task.id, { [`ended${n}`]: outcome });
+        behaviour.filed.set(n, await tasksService?.patchResult(task.id, { [`ended${n}`]: outcome }));
       },
     });
   },
@@ -57,6 +59,7 @@ afterEach(async () => {
   behaviour.before = () => undefined;
   behaviour.after = () => undefined;
   behaviour.calls = [];
+  behaviour.filed = new Map();
 });
 
 async function start(): Promise<string> {
@@ -80,7 +83,7 @@ async function start(): Promise<string> {
           script: { fallback: { steps: [{ text: "ok" }] } },
         },
       ],
-      tasks: { tickMs: 20, retryBackoffMs: [10], maxAttempts: 2 },
+      tasks: { tickMs: 20, retryBackoffMs: [200], maxAttempts: 2 },
     },
   });
   const address = host.get(httpServerRef).address();
@@ -121,7 +124,10 @@ test("afterTurn failing the first attempt retries it; results merge into the tas
       : { result: { validation: "passed" } };
   const url = await start();
   const task = await addTask(url);
-  const retrying = await waitForTask(url, task.id, (t) => endedAs(t, 1) !== undefined);
+  await waitForTask(url, task.id, (t) => endedAs(t, 1) !== undefined || t.attempts.length > 1);
+  // as filed: the next attempt's result replaces this one's
+  const retrying = behaviour.filed.get(1) as Task;
+  expect(retrying.status).toBe("queued");
   expect(retrying.attempts[0]?.status).toBe("failed");
   expect(retrying.lastError).toBe("validation failed: exit 1");
   expect(retrying.result).toMatchObject({ validation: "failed", ended1: "failed" });
