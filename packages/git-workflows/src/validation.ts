@@ -1,6 +1,6 @@
 import { messageOf } from "@dispatch/kernel";
 import type { ValidationResult } from "@dispatch/wire";
-import type { ExecutionBackend, ExecutionSession, SessionExit } from "@dispatch/workspace-tools";
+import type { ExecutionBackend, ExecutionSession } from "@dispatch/workspace-tools";
 import { OutputTail } from "./output-tail.ts";
 
 /** How much of a validation's output is kept: its end, where the verdict usually is. */
@@ -49,7 +49,7 @@ export async function runValidation(request: ValidationRequest): Promise<Validat
     const read = (async () => {
       for await (const chunk of session.output) tail.push(chunk.data);
     })();
-    const [exit] = (await Promise.all([session.exited, read])) as [SessionExit, void];
+    const [exit] = await Promise.all([session.exited, read]);
     if (timedOut)
       return { status: "timeout", exitCode: exit.exitCode, output: tail.text(), durationMs: elapsed() };
     if (request.signal?.aborted) {
