@@ -107,6 +107,7 @@ async function runTools(
   for (const call of answer.calls) {
     const context = {
       workspace,
+      ...(ctx.scope === undefined ? {} : { scope: { key: ctx.scope.key } }),
       conversationId: ctx.conversation.id,
       turnId: ctx.turn.id,
       signal: ctx.signal,
