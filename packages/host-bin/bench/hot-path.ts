@@ -4,7 +4,7 @@
  *
  *   bun packages/host-bin/bench/hot-path.ts [--runs 3] [--widths 1,16,64,256] [--turns 10]
  *       [--streams 20,100,200] [--wires openai,anthropic] [--stream-wires openai]
- *       [--only turns,streams,memory] [--memory-turns 256] [--cpu-prof DIR] [--json FILE]
+ *       [--only turns,streams,memory] [--memory-turns 256] [--warmup 5] [--cpu-prof DIR] [--json FILE]
  *
  * Four processes: a loopback model server speaking OpenAI chat-completions and Anthropic Messages SSE
  * (harness/llm-stream-server.ts), the host (`bin/dispatch serve`, all built-in extensions; with
@@ -21,7 +21,9 @@
  *   subscriber (p50/p99, coalescing window included).
  * - memory: RSS of a fresh, warmed host idle, with `--memory-turns` turns in flight, and after.
  *
- * Figures are medians over `--runs`; the 1-minute load average is printed with each table.
+ * The host first runs `--warmup` turns in each of 64 conversations per wire format (JIT tiers keep
+ * compiling for hundreds of turns). Figures are medians over `--runs`; the 1-minute load average is
+ * printed with each table.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     "stream-wires": { type: "string", default: "openai" },
     only: { type: "string", default: "turns,streams,memory" },
     "memory-turns": { type: "string", default: "256" },
+    warmup: { type: "string", default: "5" },
     "cpu-prof": { type: "string" },
     json: { type: "string" },
   },
@@ -52,6 +55,7 @@ const wires = args.wires.split(",") as Array<"openai" | "anthropic">;
 const streamWires = args["stream-wires"].split(",") as Array<"openai" | "anthropic">;
 const only = new Set(args.only.split(","));
 const memoryTurns = Number(args["memory-turns"]);
+const warmupTurns = Number(args.warmup);
 
 const repoRoot = resolve(import.meta.dir, "../../..");
 const harness = resolve(import.meta.dir, "harness");
@@ -191,6 +195,8 @@ interface BareResult {
 interface HostResult {
   wallMs: number;
   hostCpuMs: number;
+  /** CPU ms per host thread name over the measured phase. */
+  hostThreadsMs: Record<string, number>;
   turnMs: number[];
   chunks: number;
   latencies: number[];
@@ -207,10 +213,19 @@ try {
   if (only.has("turns") || only.has("streams")) {
     const host = await startHost(modelServer.baseURL, "host");
     const model = "c8-d10";
-    // Warm-up: JIT, prepared statements, connection pools, for both wire formats.
-    for (const wire of wires) {
-      await runJson<HostResult>("load-generator.ts", ["turns", host.url, host.pid, wire, model, 16, 3]);
-      await runJson<BareResult>("bare-clients.ts", [modelServer.baseURL, wire, model, 16, 3]);
+    // Warm-up: JIT (still compiling after a few hundred turns at C = 1), prepared statements,
+    // connection pools, for both wire formats.
+    for (const wire of new Set([...wires, ...streamWires])) {
+      await runJson<HostResult>("load-generator.ts", [
+        "turns",
+        host.url,
+        host.pid,
+        wire,
+        model,
+        64,
+        warmupTurns,
+      ]);
+      await runJson<BareResult>("bare-clients.ts", [modelServer.baseURL, wire, model, 64, warmupTurns]);
     }
     if (only.has("turns")) {
       const rows: Record<string, unknown>[] = [];
@@ -225,6 +240,7 @@ try {
             bareP50: number;
             bareP99: number;
             bareCpuPerTurn: number;
+            jsPerTurn: number;
             rss: number;
           }> = [];
           for (let run = 0; run < runs; run += 1) {
@@ -254,6 +270,7 @@ try {
               bareP50: percentile(bare.turnMs, 50),
               bareP99: percentile(bare.turnMs, 99),
               bareCpuPerTurn: bare.cpuMs / turns,
+              jsPerTurn: (hosted.hostThreadsMs.bun ?? 0) / turns,
               rss: hosted.peakRss,
             });
           }
@@ -266,6 +283,10 @@ try {
             "ratio range": `${round(Math.min(...perRun.map((r) => r.ratio)))}–${round(Math.max(...perRun.map((r) => r.ratio)))}`,
             "host CPU ms/turn": round(
               m((r) => r.cpuPerTurn),
+              3,
+            ),
+            "JS thread ms/turn": round(
+              m((r) => r.jsPerTurn),
               3,
             ),
             "bare CPU ms/turn": round(
@@ -310,6 +331,7 @@ try {
         for (const count of streamCounts) {
           const perRun: Array<{
             hostPerChunk: number;
+            jsPerChunk: number;
             barePerChunk: number;
             p50: number;
             p99: number;
@@ -336,6 +358,7 @@ try {
             const chunks = count * 200;
             perRun.push({
               hostPerChunk: (hosted.hostCpuMs * 1000) / chunks,
+              jsPerChunk: ((hosted.hostThreadsMs.bun ?? 0) * 1000) / chunks,
               barePerChunk: (bare.cpuMs * 1000) / chunks,
               p50: percentile(hosted.latencies, 50),
               p99: percentile(hosted.latencies, 99),
@@ -349,6 +372,10 @@ try {
             streams: count,
             "host µs/chunk": round(
               m((r) => r.hostPerChunk),
+              1,
+            ),
+            "JS thread µs/chunk": round(
+              m((r) => r.jsPerChunk),
               1,
             ),
             "bare µs/chunk": round(

@@ -13,7 +13,10 @@ export interface SdkProviderOptions extends ErrorSubject {
   kind: string;
   /** The models of this provider; the first is used when a request names none. */
   models: readonly string[];
-  /** Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`). */
+  /**
+   * Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`).
+   * Called once per model id: the provider keeps what it returns for every later call.
+   */
   languageModel(modelId: string): LanguageModelV4;
 }
 
@@ -86,6 +89,9 @@ function mapPart(part: LanguageModelV4StreamPart, subject: ErrorSubject): Stream
 
 const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
 
+/** SDK models kept per provider (one per model id, oldest dropped first). */
+const maxKeptModels = 32;
+
 /**
  * One model call through an AI SDK language model's `doStream`. Never throws for provider
  * failures: they end the stream as an `error` part. The abort signal goes to fetch itself, so
@@ -93,6 +99,7 @@ const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "to
  */
 async function* streamModel(
   options: SdkProviderOptions,
+  modelOf: (modelId: string) => LanguageModelV4,
   request: ModelRequest,
   signal: AbortSignal,
 ): AsyncGenerator<StreamPart> {
@@ -114,7 +121,7 @@ async function* streamModel(
   }
   let stream: ReadableStream<LanguageModelV4StreamPart>;
   try {
-    stream = (await options.languageModel(modelId).doStream(toCallOptions(request, signal))).stream;
+    stream = (await modelOf(modelId).doStream(toCallOptions(request, signal))).stream;
   } catch (error) {
     const info = signal.aborted
       ? abortedError(options.providerId, signal.reason)
@@ -165,9 +172,23 @@ async function* streamModel(
 
 /** A ModelProvider over an AI SDK language model (the anthropic and openai-compatible kinds). */
 export function createSdkProvider(options: SdkProviderOptions): ModelProvider {
+  // An SDK model is a stateless description of the calls; building one (the openai-compatible kind
+  // builds its chunk schemas then) cost several ms per call, and a schema shared by every call stays
+  // monomorphic in the JIT where one per call does not (notes/benchmarks.md, hot path).
+  const models = new Map<string, LanguageModelV4>();
+  const modelOf = (modelId: string): LanguageModelV4 => {
+    let model = models.get(modelId);
+    if (model === undefined) {
+      model = options.languageModel(modelId);
+      // A conversation may name any model: keep the most recent few, not one per name ever seen.
+      if (models.size >= maxKeptModels) models.delete(models.keys().next().value as string);
+      models.set(modelId, model);
+    }
+    return model;
+  };
   return {
     id: options.providerId,
     kind: options.kind,
-    stream: (request, signal) => streamModel(options, request, signal),
+    stream: (request, signal) => streamModel(options, modelOf, request, signal),
   };
 }

@@ -25,7 +25,7 @@ const body = JSON.stringify({
   max_tokens: 1024,
   messages: [{ role: "user", content: "go" }],
 });
-const headers =
+const headers: Record<string, string> =
   wire === "openai"
     ? { "content-type": "application/json" }
     : { "content-type": "application/json", "x-api-key": "bench", "anthropic-version": "2023-06-01" };

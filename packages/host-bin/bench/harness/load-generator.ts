@@ -16,7 +16,7 @@
  * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end.
  */
 import { sseMessages } from "@dispatch/transport-http/testing";
-import { processCpuMs, rssBytes } from "./proc-cpu.ts";
+import { cpuDelta, processCpuMs, rssBytes, threadCpuMs } from "./proc-cpu.ts";
 
 const [mode, url, hostPidArg, provider, model, conversationsArg, turnsArg] = process.argv.slice(2);
 if (url === undefined || provider === undefined || model === undefined || conversationsArg === undefined) {
@@ -157,6 +157,7 @@ if (mode === "turns" || mode === "streams") {
   const rounds = mode === "turns" ? turnsEach : 1;
   const turnMs: number[] = [];
   const sampler = rssSampler(200);
+  const threadsBefore = threadCpuMs(hostPid);
   const cpuBefore = processCpuMs(hostPid);
   const began = performance.now();
   await Promise.all(
@@ -170,10 +171,21 @@ if (mode === "turns" || mode === "streams") {
   );
   const wallMs = performance.now() - began;
   const hostCpuMs = processCpuMs(hostPid) - cpuBefore;
+  const hostThreadsMs = cpuDelta(threadsBefore, threadCpuMs(hostPid));
   const peakRss = sampler.stop();
   const latencies = all.flatMap((c) => c.latencies);
   await Promise.all(all.map((c) => c.close()));
-  console.log(JSON.stringify({ wallMs, hostCpuMs, turnMs, latencies, chunks: latencies.length, peakRss }));
+  console.log(
+    JSON.stringify({
+      wallMs,
+      hostCpuMs,
+      hostThreadsMs,
+      turnMs,
+      latencies,
+      chunks: latencies.length,
+      peakRss,
+    }),
+  );
 } else if (mode === "memory") {
   const settle = async () => {
     await Bun.sleep(3000);

@@ -23,6 +23,34 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU ms per thread name (`comm`: `bun` is the JavaScript thread, `JITWorker`, `HeapHelper`,
+ * `HTTP Client`, `mi-scavenger`, …), threads of one name summed.
+ */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      out[name] = (out[name] ?? 0) + ns / 1e6;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** `after - before` per key (a thread name seen only after counts from zero). */
+export function cpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(after)) out[name] = ms - (before[name] ?? 0);
+  return out;
+}
+
 /** utime + stime of `/proc/<pid>/stat`, in ms (10 ms resolution). */
 export function statCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
