@@ -270,7 +270,7 @@ try {
               bareP50: percentile(bare.turnMs, 50),
               bareP99: percentile(bare.turnMs, 99),
               bareCpuPerTurn: bare.cpuMs / turns,
-              jsPerTurn: (hosted.hostThreadsMs.bun ?? 0) / turns,
+              jsPerTurn: (hosted.hostThreadsMs.main ?? 0) / turns,
               rss: hosted.peakRss,
             });
           }
@@ -358,7 +358,7 @@ try {
             const chunks = count * 200;
             perRun.push({
               hostPerChunk: (hosted.hostCpuMs * 1000) / chunks,
-              jsPerChunk: ((hosted.hostThreadsMs.bun ?? 0) * 1000) / chunks,
+              jsPerChunk: ((hosted.hostThreadsMs.main ?? 0) * 1000) / chunks,
               barePerChunk: (bare.cpuMs * 1000) / chunks,
               p50: percentile(hosted.latencies, 50),
               p99: percentile(hosted.latencies, 99),

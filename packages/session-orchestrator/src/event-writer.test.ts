@@ -1,7 +1,35 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type OpenedConversationStore, openConversationStore } from "@dispatch/conversation-store";
 import type { ConversationEvent } from "@dispatch/wire";
 import { MemoryEventLog } from "../test/fixtures/memory-event-log.ts";
-import { EventWriter } from "./event-writer.ts";
+import { EventWriter, type Transact } from "./event-writer.ts";
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+/** A real SQLite store in a temp dir, and a `Transact` over it that counts its transactions. */
+function sqliteStore(): { store: OpenedConversationStore; transact: Transact; transactions: () => number } {
+  const dir = mkdtempSync(join(tmpdir(), "orch-writer-"));
+  const store = openConversationStore({ path: join(dir, "store.db") });
+  cleanups.push(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let count = 0;
+  return {
+    store,
+    transact: (fn) => {
+      count += 1;
+      return store.transaction(() => fn());
+    },
+    transactions: () => count,
+  };
+}
 
 const ev = (n: number) => ({ type: "test", turnId: null, data: { n } });
 
@@ -48,5 +76,96 @@ describe("EventWriter", () => {
     });
     await expect(failing).rejects.toThrow("status refused");
     expect(order).toEqual(["hook", "publish 1", "publish 2"]);
+  });
+
+  test("writes made inside batch() are stored in one transaction and published in order", async () => {
+    const { store, transact, transactions } = sqliteStore();
+    const ids = await Promise.all(
+      [1, 2, 3].map(
+        async () =>
+          (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id,
+      ),
+    );
+    const published: string[] = [];
+    const writer = new EventWriter(
+      store.events,
+      (c, e) => published.push(`${ids.indexOf(c)}:${e.seq}`),
+      transact,
+    );
+    const writes: Promise<ConversationEvent[]>[] = [];
+    writer.batch(() => {
+      for (const id of ids) writes.push(writer.write(id, [ev(1), ev(2)]));
+    });
+    expect(published).toEqual([]);
+    const stored = await Promise.all(writes);
+    expect(transactions()).toBe(1);
+    expect(stored.map((events) => events.map((e) => e.seq))).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
+    expect(published).toEqual(["0:1", "0:2", "1:1", "1:2", "2:1", "2:2"]);
+    for (const id of ids) expect((await store.events.listAfter(id, 0)).length).toBe(2);
+    expect(writer.pendingConversations).toBe(0);
+  });
+
+  test("in a batch a write to a missing conversation fails alone; a conversation with a write in flight waits its turn", async () => {
+    const { store, transact } = sqliteStore();
+    const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
+    const busy = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
+    const published: string[] = [];
+    const writer = new EventWriter(
+      store.events,
+      (c, e) => published.push(`${c === id ? "a" : "b"}${e.seq}`),
+      transact,
+    );
+    const inFlight = writer.write(busy, [ev(1)], { afterPersist: () => Bun.sleep(5) });
+    let missing: Promise<unknown> = Promise.resolve();
+    let ok: Promise<unknown> = Promise.resolve();
+    let after: Promise<unknown> = Promise.resolve();
+    writer.batch(() => {
+      missing = writer.write("c_missing", [ev(1)]);
+      ok = writer.write(id, [ev(1)]);
+      after = writer.write(busy, [ev(2)]);
+    });
+    await expect(missing).rejects.toMatchObject({ code: "not_found" });
+    await Promise.all([inFlight, ok, after]);
+    expect(published.filter((p) => p.startsWith("b"))).toEqual(["b1", "b2"]);
+    expect(published).toContain("a1");
+    expect((await store.events.listAfter(id, 0)).length).toBe(1);
+  });
+
+  test("a batch whose transaction fails publishes nothing and rejects every write in it", async () => {
+    const log = new MemoryEventLog();
+    const published: number[] = [];
+    const failing: Transact = async (fn) => {
+      await fn();
+      throw new Error("COMMIT failed: disk full");
+    };
+    const writer = new EventWriter(log, (_c, e) => published.push(e.seq), failing);
+    const writes: Promise<unknown>[] = [];
+    writer.batch(() => {
+      writes.push(writer.write("a", [ev(1)]), writer.write("b", [ev(1)]));
+    });
+    for (const write of writes) await expect(write).rejects.toThrow("disk full");
+    expect(published).toEqual([]);
+  });
+
+  test("a write with afterPersist stores its events and runs the hook in one transaction, then beforePublish, then publishes", async () => {
+    const { store, transact, transactions } = sqliteStore();
+    const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
+    const { turn } = await store.turns.claim({ conversationId: id, text: "hi", promptStartedAt: Date.now() });
+    const order: string[] = [];
+    const writer = new EventWriter(store.events, (_c, e) => order.push(`publish ${e.seq}`), transact);
+    await writer.write(id, [ev(1)], {
+      afterPersist: async () => {
+        await store.turns.setStatus(turn.id, "running");
+        order.push("status");
+      },
+      beforePublish: () => order.push("before publish"),
+    });
+    expect(transactions()).toBe(1);
+    expect(order).toEqual(["status", "before publish", "publish 1"]);
+    expect((await store.turns.get(turn.id))?.status).toBe("running");
   });
 });

@@ -10,6 +10,7 @@ import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
+import { reusingRecent } from "./recent-sample.ts";
 import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
@@ -67,6 +68,8 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #ticker: FlushTicker;
   readonly #deadlines: DeadlineWatch;
   readonly #deadlineOf = new Map<TurnRun, () => void>();
+  /** Per-turn memory readings, shared by the turns that start or end within a quarter second. */
+  readonly #sampleMemory: () => MemorySample;
   // Each saves a store read per turn. A conversation's provider, model and workspace never change; a
   // workspace can, so `forgetWorkspace` (wired to the store's bus events) drops it on update or delete.
   readonly #conversations = new Map<string, ConversationInfo>();
@@ -83,11 +86,17 @@ export class TurnOrchestrator implements Orchestrator {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
     };
-    this.#writer = new EventWriter(deps.store.events, (conversationId, event) =>
-      this.#publish(conversationId, event),
+    // A status change and its event share a transaction, and so do the texts one flush tick writes.
+    this.#writer = new EventWriter(
+      deps.store.events,
+      (conversationId, event) => this.#publish(conversationId, event),
+      (fn) => deps.store.transaction(() => fn()),
     );
-    this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
+    this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"), (flushAll) =>
+      this.#writer.batch(flushAll),
+    );
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
+    this.#sampleMemory = reusingRecent(deps.sampleMemory);
   }
 
   /** Claims the conversation and starts a turn in the background. */
@@ -143,7 +152,7 @@ export class TurnOrchestrator implements Orchestrator {
       writer: this.#writer,
       ticker: this.#ticker,
       logger: this.#deps.logger,
-      sampleMemory: this.#deps.sampleMemory,
+      sampleMemory: this.#sampleMemory,
       config: this.#deps.config,
       onSettled: (settled) => this.#untrack(settled),
       onFinished: (finished, status) => this.#finished(finished, status),

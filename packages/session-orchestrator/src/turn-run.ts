@@ -268,13 +268,9 @@ export class TurnRun {
     };
     try {
       await writer.write(this.conversation.id, batch, {
-        afterPersist: async () => {
-          try {
-            await store.turns.setStatus(this.turn.id, status, error ?? null);
-          } finally {
-            settle();
-          }
-        },
+        // In the final event's transaction; the run is untracked once both are committed.
+        afterPersist: () => store.turns.setStatus(this.turn.id, status, error ?? null),
+        beforePublish: settle,
       });
     } catch (writeError) {
       // The store refused the end of the turn; crash recovery marks it interrupted at the next start.

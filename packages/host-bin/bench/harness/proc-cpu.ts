@@ -24,14 +24,15 @@ export function processCpuMs(pid: number): number {
 }
 
 /**
- * CPU ms per thread name (`comm`: `bun` is the JavaScript thread, `JITWorker`, `HeapHelper`,
- * `HTTP Client`, `mi-scavenger`, …), threads of one name summed.
+ * CPU ms per thread name (`comm`: `JITWorker`, `HeapHelper`, `HTTP Client`, `mi-scavenger`, …),
+ * threads of one name summed; the main (JavaScript) thread is `main` whatever its name.
  */
 export function threadCpuMs(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const name =
+        tid === String(pid) ? "main" : readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
       const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
       out[name] = (out[name] ?? 0) + ns / 1e6;
     } catch {
