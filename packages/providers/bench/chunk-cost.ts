@@ -11,8 +11,9 @@
  *   benchmark's bare clients do);
  * - sdk doStream: the AI SDK language model's `doStream`, read to the end (one model per call, as
  *   before issue 25, and one model kept for every call);
- * - provider: our `ModelProvider.stream` over the SDK (the part mapping on top);
- * - service: `ProvidersService.stream` (slot, retries, the part pump) over that provider.
+ * - provider: our `ModelProvider.stream` over the SDK (the part mapping on top), reading the SDK's
+ *   own stream (`streamDecoder: "sdk"`) or decoding the body itself (`"dispatch"`, the default);
+ * - service: `ProvidersService.stream` (slot, retries, the model-call loop) over the dispatch one.
  *
  * Figures are CPU µs per chunk (process.cpuUsage over the round), median of the rounds; readers
  * alternate within each round.
@@ -23,8 +24,11 @@ import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { median } from "@dispatch/bench-kit";
 import { createConcurrencyManager } from "@dispatch/provider-concurrency";
+import { anthropicMessagesDecoder } from "../src/anthropic-messages-decoder.ts";
+import { openAIChatDecoder } from "../src/openai-chat-decoder.ts";
 import { createProvidersService } from "../src/providers-service.ts";
 import { createSdkProvider } from "../src/sdk-provider.ts";
+import { interceptEventStreams } from "../src/stream-intercept.ts";
 import { anthropicWire, openaiWire } from "../src/testing/index.ts";
 import { toCallOptions } from "../src/to-call-options.ts";
 import type { ModelRequest, StreamPart } from "../src/types.ts";
@@ -63,9 +67,9 @@ const fakeFetch = (async () =>
     { headers: { "content-type": "text/event-stream" } },
   )) as unknown as typeof fetch;
 
-function languageModel(): LanguageModelV4 {
+function languageModel(fetchImpl: typeof fetch = fakeFetch): LanguageModelV4 {
   if (wire === anthropicWire) {
-    return createAnthropic({ apiKey: "k", baseURL: "http://127.0.0.1:9/v1", fetch: fakeFetch }).languageModel(
+    return createAnthropic({ apiKey: "k", baseURL: "http://127.0.0.1:9/v1", fetch: fetchImpl }).languageModel(
       "m",
     );
   }
@@ -73,18 +77,27 @@ function languageModel(): LanguageModelV4 {
     name: "bench",
     baseURL: "http://127.0.0.1:9/v1",
     includeUsage: true,
-    fetch: fakeFetch,
+    fetch: fetchImpl,
   }).chatModel("m");
 }
 
 const request: ModelRequest = { model: "m", messages: [{ role: "user", content: "go" }], tools: [] };
 const kept = languageModel();
-const provider = createSdkProvider({
+const sdkProvider = createSdkProvider({
   kind: "openai-compatible",
   providerId: "bench",
   secrets: [],
   models: ["m"],
   languageModel: () => kept,
+});
+const intercepting = languageModel(interceptEventStreams(fakeFetch));
+const provider = createSdkProvider({
+  kind: "openai-compatible",
+  providerId: "bench",
+  secrets: [],
+  models: ["m"],
+  languageModel: () => intercepting,
+  decoder: wire === anthropicWire ? anthropicMessagesDecoder : openAIChatDecoder,
 });
 const manager = createConcurrencyManager();
 const service = createProvidersService({
@@ -147,7 +160,8 @@ const allReaders: Record<string, () => Promise<number>> = {
   bare,
   "sdk doStream, new model per call": () => sdk(languageModel()),
   "sdk doStream, model kept": () => sdk(kept),
-  provider: () => drain(provider.stream(request, new AbortController().signal)),
+  "provider, sdk decoder": () => drain(sdkProvider.stream(request, new AbortController().signal)),
+  "provider, dispatch decoder": () => drain(provider.stream(request, new AbortController().signal)),
   service: () =>
     drain(
       service.stream("bench", request, {

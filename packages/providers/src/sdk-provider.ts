@@ -4,6 +4,9 @@ import type {
   LanguageModelV4StreamPart,
 } from "@ai-sdk/provider";
 import { abortedError, classifyProviderError, type ErrorSubject } from "./classify-error.ts";
+import { decodedPartSource, type PartSource, sdkPartSource } from "./part-source.ts";
+import type { StreamDecoderFactory } from "./stream-decoder.ts";
+import { eventStreamAnswerOf } from "./stream-intercept.ts";
 import { toCallOptions } from "./to-call-options.ts";
 import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./types.ts";
 
@@ -18,6 +21,11 @@ export interface SdkProviderOptions extends ErrorSubject {
    * Called once per model id: the provider keeps what it returns for every later call.
    */
   languageModel(modelId: string): LanguageModelV4;
+  /**
+   * Decodes successful event streams instead of the SDK (its models must then be built with
+   * `interceptEventStreams()` as their `fetch`); without it the SDK's own stream is read.
+   */
+  decoder?: StreamDecoderFactory;
 }
 
 /** Parses a tool call's JSON arguments; an empty string means "no arguments". */
@@ -119,23 +127,28 @@ async function* streamModel(
     };
     return;
   }
-  let stream: ReadableStream<LanguageModelV4StreamPart>;
+  let source: PartSource;
   try {
-    stream = (await modelOf(modelId).doStream(toCallOptions(request, signal))).stream;
+    source = sdkPartSource((await modelOf(modelId).doStream(toCallOptions(request, signal))).stream);
   } catch (error) {
-    const info = signal.aborted
-      ? abortedError(options.providerId, signal.reason)
-      : classifyProviderError(options, error);
-    yield { type: "error", error: info };
-    return;
+    // A successful event stream that our decoder takes over arrives here, as what fetch threw.
+    const answer = options.decoder === undefined ? undefined : eventStreamAnswerOf(error);
+    if (answer === undefined || signal.aborted) {
+      const info = signal.aborted
+        ? abortedError(options.providerId, signal.reason)
+        : classifyProviderError(options, error);
+      answer?.response.body?.cancel().catch(() => {});
+      yield { type: "error", error: info };
+      return;
+    }
+    source = decodedPartSource(answer.response, options.decoder as StreamDecoderFactory);
   }
-  const reader = stream.getReader();
   let sawContent = false;
   try {
     while (true) {
-      let next: Awaited<ReturnType<typeof reader.read>>;
+      let batch: LanguageModelV4StreamPart[] | null;
       try {
-        next = await reader.read();
+        batch = await source.read();
       } catch (error) {
         const info = signal.aborted
           ? abortedError(options.providerId, signal.reason)
@@ -143,17 +156,19 @@ async function* streamModel(
         yield { type: "error", error: sawContent ? { ...info, retryable: false } : info };
         return;
       }
-      if (next.done) break;
-      const parts = mapPart(next.value, options);
-      if (!parts) continue;
-      for (const part of parts) {
-        if (part.type === "error") {
-          yield { type: "error", error: sawContent ? { ...part.error, retryable: false } : part.error };
-          return;
+      if (batch === null) break;
+      for (const sdkPart of batch) {
+        const parts = mapPart(sdkPart, options);
+        if (!parts) continue;
+        for (const part of parts) {
+          if (part.type === "error") {
+            yield { type: "error", error: sawContent ? { ...part.error, retryable: false } : part.error };
+            return;
+          }
+          if (contentTypes.has(part.type)) sawContent = true;
+          yield part;
+          if (part.type === "finish") return;
         }
-        if (contentTypes.has(part.type)) sawContent = true;
-        yield part;
-        if (part.type === "finish") return;
       }
     }
     yield {
@@ -166,7 +181,7 @@ async function* streamModel(
     };
   } finally {
     // Stops the body (and so the HTTP connection) when the consumer leaves early.
-    reader.cancel().catch(() => {});
+    source.cancel();
   }
 }
 
