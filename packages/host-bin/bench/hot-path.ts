@@ -327,6 +327,8 @@ try {
       const rows: Record<string, unknown>[] = [];
       const load: number[] = [];
       const streamModel = "c200-d20-stamp";
+      /** Host CPU µs per chunk by thread, each run (for where the time outside JavaScript goes). */
+      const threadsPerChunk: Record<string, number>[] = [];
       for (const wire of streamWires) {
         for (const count of streamCounts) {
           const perRun: Array<{
@@ -356,6 +358,14 @@ try {
               count,
             ]);
             const chunks = count * 200;
+            threadsPerChunk.push(
+              Object.fromEntries(
+                Object.entries(hosted.hostThreadsMs).map(([name, ms]) => [
+                  name,
+                  round((ms * 1000) / chunks, 1),
+                ]),
+              ),
+            );
             perRun.push({
               hostPerChunk: (hosted.hostCpuMs * 1000) / chunks,
               jsPerChunk: ((hosted.hostThreadsMs.main ?? 0) * 1000) / chunks,
@@ -407,7 +417,9 @@ try {
         `\nstreams: N long streams at once (200 chunks, 20 ms apart), an SSE subscriber each; load avg ${round(median(load), 1)} (${round(Math.min(...load), 1)}–${round(Math.max(...load), 1)})`,
       );
       console.table(rows);
-      report.streams = { rows, load };
+      console.log("host CPU µs per chunk by thread, each run:");
+      for (const threads of threadsPerChunk) console.log(`  ${JSON.stringify(threads)}`);
+      report.streams = { rows, load, threadsPerChunk };
     }
     const code = await host.stop();
     if (code !== 0) {
