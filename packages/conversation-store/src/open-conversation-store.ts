@@ -5,6 +5,7 @@ import { limits } from "@dispatch/wire";
 import { SqliteConversationRepository } from "./conversation-repository.ts";
 import { SqliteEventLog } from "./event-log.ts";
 import { checkInteger } from "./field-checks.ts";
+import { SqliteFollowupRepository } from "./followup-repository.ts";
 import { SqliteLockRepository } from "./lock-repository.ts";
 import { SqliteMessageRepository } from "./message-repository.ts";
 import { applyMigrations, type MigrationReport } from "./migrations.ts";
@@ -87,6 +88,7 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
       messages: new SqliteMessageRepository(db, statements, maxMessageBytes),
       events: new SqliteEventLog(db, { onAppended: options.onAppended }),
       locks: new SqliteLockRepository(db),
+      followups: new SqliteFollowupRepository(db, maxMessageBytes),
       close: () => db.close(),
     };
   } catch (error) {

@@ -128,3 +128,21 @@ export const locks = sqliteTable(
     index("locks_expires_idx").on(t.expiresAt),
   ],
 );
+
+/**
+ * Follow-up messages posted with `queue: true` while a turn ran (migration 0003): each starts the
+ * next turn of its conversation, in `seq` order, and survives a restart until it does.
+ */
+export const queuedMessages = sqliteTable(
+  "queued_messages",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull().unique(),
+    conversationId: text("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    text: text("text").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("queued_messages_conversation_idx").on(t.conversationId, t.seq)],
+);

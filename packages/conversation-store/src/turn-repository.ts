@@ -1,7 +1,7 @@
 import { type Message, TurnStatus } from "@dispatch/wire";
-import { asc, sql } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { checkUtf8Bytes, invalidFieldOf } from "./field-checks.ts";
-import { turns, unfinishedStatusesSql } from "./schema.ts";
+import { queuedMessages, turns, unfinishedStatusesSql } from "./schema.ts";
 import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { invalidField, notFound, StoreError, sqliteCode } from "./store-error.ts";
@@ -49,6 +49,7 @@ export class SqliteTurnRepository implements TurnRepository {
     conversationId: string;
     text: string;
     promptStartedAt: number;
+    followupId?: string;
   }): Promise<{ turn: Turn; message: Message }> {
     if (typeof input.text !== "string") throw invalidField("text", "must be a string");
     if (input.text.length === 0) throw invalidField("text", "must not be empty");
@@ -80,7 +81,17 @@ export class SqliteTurnRepository implements TurnRepository {
         throw error;
       }
       const parts: Message["parts"] = [{ type: "text", text }];
-      const messageId = `m_${Bun.randomUUIDv7()}`;
+      const messageId = input.followupId ?? `m_${Bun.randomUUIDv7()}`;
+      if (input.followupId !== undefined) {
+        const taken = this.#db.orm
+          .delete(queuedMessages)
+          .where(eq(queuedMessages.id, input.followupId))
+          .returning()
+          .all();
+        // another caller started this follow-up already: this claim must not run it twice
+        if (taken.length === 0)
+          throw new StoreError("conflict", `follow-up "${input.followupId}" was already started`);
+      }
       statements.insertMessage.run({
         id: messageId,
         conversationId,

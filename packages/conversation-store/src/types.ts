@@ -21,6 +21,7 @@ export interface ConversationStore {
   readonly messages: MessageRepository;
   readonly events: EventLog;
   readonly locks: LockRepository;
+  readonly followups: FollowupRepository;
 }
 
 /** Workspaces; the `default` workspace always exists and cannot be deleted. */
@@ -75,6 +76,8 @@ export interface TurnRepository {
     conversationId: string;
     text: string;
     promptStartedAt: number;
+    /** A queued follow-up this turn starts: removed in the same transaction, its id becomes the message's. */
+    followupId?: string;
   }): Promise<{ turn: Turn; message: Message }>;
   get(id: string): Promise<Turn | undefined>;
   /** Throws `invalid_transition` if the turn is already final. */
@@ -137,6 +140,26 @@ export interface LockRepository {
   /** Removes locks whose `expiresAt` is before `now`; returns how many. */
   sweepExpired(now: number): Promise<number>;
   list(workspaceId: string): Promise<FileLock[]>;
+}
+
+/** A follow-up message waiting for its conversation's active turn to end. */
+export interface QueuedMessage {
+  id: string;
+  conversationId: string;
+  text: string;
+  createdAt: string;
+}
+
+/** Follow-ups posted with `queue: true`; each becomes the next turn of its conversation, in order. */
+export interface FollowupRepository {
+  /** `not_found` for a missing conversation; the text is checked like a message's. */
+  enqueue(input: { conversationId: string; text: string }): Promise<QueuedMessage>;
+  /** The oldest waiting follow-up of the conversation. */
+  peek(conversationId: string): Promise<QueuedMessage | undefined>;
+  /** Removes one (it started its turn); false when it was already gone. */
+  remove(id: string): Promise<boolean>;
+  /** Conversations that have follow-ups waiting (for start-up). */
+  conversationsWithQueued(): Promise<string[]>;
 }
 
 /** The service the `conversation-store` extension provides. */

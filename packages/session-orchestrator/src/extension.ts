@@ -93,6 +93,10 @@ export const sessionOrchestratorExtension = defineExtension({
     const recovered = await orchestrator.recoverUnfinished();
     if (recovered > 0)
       ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    // follow-ups queued before a restart run once everything is up
+    ctx.onReady(async () => {
+      for (const id of await store.followups.conversationsWithQueued()) await orchestrator.drainFollowups(id);
+    });
     ctx.onDispose(async () => {
       await orchestrator.cancelAll(ctx.config.shutdownDeadlineMs);
       orchestrator.dispose();

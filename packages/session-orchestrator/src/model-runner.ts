@@ -39,9 +39,10 @@ async function runModelLoop(
     messages: toModelMessages(history),
     tools: definitions.map((tool) => tools.specOf(tool)),
   };
+  const maxSteps = ctx.limits.maxSteps ?? config.maxSteps;
   let steps = 0;
   const ended = (outcome: RunnerOutcome): RunnerOutcome => ({ ...outcome, data: { ...outcome.data, steps } });
-  for (let step = 1; step <= config.maxSteps; step += 1) {
+  for (let step = 1; step <= maxSteps; step += 1) {
     if (ctx.signal.aborted) return ended({ status: "failed", error: messageOf(ctx.signal.reason) });
     steps = step;
     const answer = await modelStep(ctx, step, request);
@@ -69,7 +70,7 @@ async function runModelLoop(
   }
   return ended({
     status: "failed",
-    error: `reached maxSteps (${config.maxSteps}) while the model was still calling tools; the turn stopped there`,
+    error: `reached maxSteps (${maxSteps}) while the model was still calling tools; the turn stopped there`,
     code: "max_steps",
   });
 }

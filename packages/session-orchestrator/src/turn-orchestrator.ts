@@ -38,7 +38,12 @@ export interface OrchestratorDeps {
 }
 
 const StartTurnInput = z
-  .object({ conversationId: z.string().min(1), text: z.string().min(1, "must not be empty") })
+  .object({
+    conversationId: z.string().min(1),
+    text: z.string().min(1, "must not be empty"),
+    maxSteps: z.number().int().min(1).max(10_000).optional(),
+    followupId: z.string().min(1).optional(),
+  })
   .strict();
 
 /** Extra time shutdown gives turns it had to close itself after the deadline. */
@@ -86,17 +91,25 @@ export class TurnOrchestrator implements Orchestrator {
   async startTurn(input: {
     conversationId: string;
     text: string;
+    maxSteps?: number;
+    /** (Internal) the queued follow-up this turn starts. */
+    followupId?: string;
   }): Promise<{ turnId: string; messageId: string }> {
     const parsed = StartTurnInput.safeParse(input);
     if (!parsed.success) throw new DispatchError("invalid_request", z.prettifyError(parsed.error));
     if (this.#closing) throw new DispatchError("shutting_down", "the host is shutting down; no new turns");
     const refusal = this.#deps.admitTurn?.();
     if (refusal !== undefined) throw refusal;
-    const { conversationId, text } = parsed.data;
+    const { conversationId, text, maxSteps, followupId } = parsed.data;
     const conversation = await this.#conversationInfo(conversationId);
     let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
     try {
-      claimed = await this.#deps.store.turns.claim({ conversationId, text, promptStartedAt: Date.now() });
+      claimed = await this.#deps.store.turns.claim({
+        conversationId,
+        text,
+        promptStartedAt: Date.now(),
+        ...(followupId === undefined ? {} : { followupId }),
+      });
     } catch (error) {
       // A cached conversation may have gone with its workspace; the claim is the authority.
       if (DispatchError.isInstance(error) && error.code === "not_found")
@@ -109,6 +122,7 @@ export class TurnOrchestrator implements Orchestrator {
       runner: this.#runnerFor(conversation.runner),
       text,
       messageId: message.id,
+      limits: maxSteps === undefined ? {} : { maxSteps },
       store: this.#deps.store,
       providers: this.#deps.providers,
       acquireSlot: (request) => {
@@ -193,6 +207,50 @@ export class TurnOrchestrator implements Orchestrator {
     return {
       missing: `runner "${id}" is not installed (installed: ${runners.map((r) => r.id).join(", ") || "none"})`,
     };
+  }
+
+  /**
+   * Posts a follow-up: it starts a turn now when the conversation is idle and nothing is queued
+   * before it, otherwise it waits (stored, so a restart keeps it) and runs as a later turn, in order.
+   */
+  async queueMessage(input: {
+    conversationId: string;
+    text: string;
+  }): Promise<{ queued: false; turnId: string; messageId: string } | { queued: true; messageId: string }> {
+    const { followups } = this.#deps.store;
+    if ((await followups.peek(input.conversationId)) === undefined) {
+      try {
+        return { queued: false, ...(await this.startTurn(input)) };
+      } catch (error) {
+        if (!DispatchError.isInstance(error) || error.code !== "conversation_busy") throw error;
+      }
+    }
+    const queued = await followups.enqueue(input);
+    // the active turn may have ended between the busy answer and the enqueue
+    void this.drainFollowups(input.conversationId);
+    return { queued: true, messageId: queued.id };
+  }
+
+  /** Starts the next queued follow-up of an idle conversation (no-op while a turn is active). */
+  async drainFollowups(conversationId: string): Promise<void> {
+    if (this.#closing || this.#active.has(conversationId)) return;
+    const { followups } = this.#deps.store;
+    const next = await followups.peek(conversationId);
+    if (next === undefined) return;
+    try {
+      await this.startTurn({ conversationId, text: next.text, followupId: next.id });
+    } catch (error) {
+      const code = DispatchError.isInstance(error) ? error.code : undefined;
+      // busy or taken: the turn that won drains the rest when it ends; refused now: try at its end
+      if (code === "conversation_busy" || code === "conflict" || code === "shutting_down") return;
+      this.#deps.logger.error("a queued follow-up could not start; it is dropped", {
+        conversationId,
+        messageId: next.id,
+        err: error,
+      });
+      await followups.remove(next.id);
+      void this.drainFollowups(conversationId);
+    }
   }
 
   /** Cancels the conversation's active turn and waits for it to settle. */
@@ -348,6 +406,7 @@ export class TurnOrchestrator implements Orchestrator {
     } catch (error) {
       this.#deps.logger.error("turn.finished handler failed", { err: messageOf(error) });
     }
+    this.drainFollowups(conversation.id).catch((error: unknown) => this.#deps.onFault?.("follow-up", error));
   }
 }
 

@@ -30,6 +30,8 @@ export interface TurnRunDeps {
   /** The text of the user's message that started the turn. */
   text: string;
   messageId: string;
+  /** Limits this turn was started with (a task's `maxSteps`). */
+  limits: { maxSteps?: number };
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
@@ -152,6 +154,7 @@ export class TurnRun {
       conversation: this.conversation,
       workspace,
       message: { id: deps.messageId, text: deps.text },
+      limits: deps.limits,
       signal,
       logger: this.#logger,
       history: () => store.messages.list(conversationId),

@@ -29,6 +29,8 @@ export interface TurnRunnerContext {
   readonly workspace: Workspace;
   /** The user's message that started this turn (already stored, last in `history()`). */
   readonly message: { readonly id: string; readonly text: string };
+  /** Limits the turn was started with; a runner honours those it understands (`maxSteps`: model calls). */
+  readonly limits: { readonly maxSteps?: number };
   /** Aborts on cancel, the turn deadline and shutdown; the runner must stop what it started. */
   readonly signal: AbortSignal;
   readonly logger: Logger;

@@ -62,7 +62,17 @@ export interface Orchestrator {
   /** The runners a conversation can name. */
   listRunners(): Array<{ id: string; description: string }>;
   /** Claims the conversation and starts a turn in the background. */
-  startTurn(input: { conversationId: string; text: string }): Promise<{ turnId: string; messageId: string }>;
+  startTurn(input: {
+    conversationId: string;
+    text: string;
+    /** Caps this turn's model calls below the configured `maxSteps`. */
+    maxSteps?: number;
+  }): Promise<{ turnId: string; messageId: string }>;
+  /** Starts a turn, or queues the message (stored) to run after the active turn and those queued before it. */
+  queueMessage(input: {
+    conversationId: string;
+    text: string;
+  }): Promise<{ queued: false; turnId: string; messageId: string } | { queued: true; messageId: string }>;
   /** Cancels the conversation's active turn; returns its final status (or `idle` when none was active). */
   cancelTurn(conversationId: string): Promise<{ turnId: string | null; status: TurnStatus | "idle" }>;
   /** Interrupts every active turn and waits at most `deadlineMs` for them to settle. */

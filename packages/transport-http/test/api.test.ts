@@ -214,7 +214,9 @@ describe("turns over HTTP", () => {
       json: { text: "hi" },
     });
     expect(posted.status).toBe(202);
-    const { turnId } = await posted.json();
+    const body = await posted.json();
+    if (!("turnId" in body)) throw new Error("a message to an idle conversation starts a turn");
+    const { turnId } = body;
     expect(turnId.length).toBeGreaterThan(0);
 
     const events = await api.fetch(`/conversations/${conv.id}/events`);

@@ -22,3 +22,13 @@ export {
   UpdateWorkspaceBody,
   Workspace,
 } from "./schemas.ts";
+export {
+  AttemptStatus,
+  CreateTaskBody,
+  Task,
+  TaskAttempt,
+  TaskList,
+  TaskStatus,
+  TaskValidate,
+  taskLimits,
+} from "./tasks.ts";

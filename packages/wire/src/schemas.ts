@@ -116,11 +116,20 @@ export const Message = z.object({
 export type Message = z.infer<typeof Message>;
 
 /** Body of `POST /conversations/:id/messages`. The byte limit is checked separately (it is configurable). */
-export const PostMessageBody = z.object({ text: z.string().min(1, "must not be empty") }).strict();
+export const PostMessageBody = z
+  .object({
+    text: z.string().min(1, "must not be empty"),
+    /** While a turn is active: wait and run as the next turn (202 `{queued: true}`) instead of 409. */
+    queue: z.boolean().optional(),
+  })
+  .strict();
 export type PostMessageBody = z.infer<typeof PostMessageBody>;
 
 /** 202 answer to a posted message. */
-export const PostMessageResult = z.object({ turnId: z.string(), messageId: z.string() });
+export const PostMessageResult = z.union([
+  z.object({ turnId: z.string(), messageId: z.string() }),
+  z.object({ queued: z.literal(true), messageId: z.string() }),
+]);
 export type PostMessageResult = z.infer<typeof PostMessageResult>;
 
 /** Answer to `POST /conversations/:id/cancel`. */
@@ -206,6 +215,7 @@ export const errorStatus = {
   invalid_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  queue_full: 429,
   provider_queue_full: 503,
   memory_pressure: 503,
   shutting_down: 503,

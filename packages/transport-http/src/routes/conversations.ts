@@ -34,7 +34,16 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
     })
     .post("/conversations/:id/messages", jsonBody(PostMessageBody), async (c) => {
       const conv = await existing(c.req.param("id"));
-      const { text } = c.req.valid("json");
+      const { text, queue } = c.req.valid("json");
+      if (queue === true) {
+        const result = await orchestrator.queueMessage({ conversationId: conv.id, text });
+        return c.json(
+          result.queued
+            ? { queued: true as const, messageId: result.messageId }
+            : { turnId: result.turnId, messageId: result.messageId },
+          202,
+        );
+      }
       const result = await orchestrator.startTurn({ conversationId: conv.id, text });
       return c.json(result, 202);
     })

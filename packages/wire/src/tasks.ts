@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { Slug } from "./schemas.ts";
+
+const IsoTime = z.string().describe("ISO-8601 time");
+
+/** Input limits of a task (DESIGN §12). */
+export const taskLimits = {
+  specBytes: 1024 * 1024,
+  title: 200,
+  priority: 1000,
+} as const;
+
+/** Lifecycle of a task; `completed`, `failed` and `cancelled` are final, `stuck` is retried or fails. */
+export const TaskStatus = z.enum(["queued", "running", "completed", "failed", "stuck", "cancelled"]);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** How one attempt ended (or `running`). */
+export const AttemptStatus = z.enum(["running", "completed", "failed", "stuck", "interrupted", "cancelled"]);
+export type AttemptStatus = z.infer<typeof AttemptStatus>;
+
+/** A validation command run in the task's worktree after the agent finishes (DESIGN §13). */
+export const TaskValidate = z
+  .object({
+    command: z.string().min(1).max(4096),
+    timeoutMs: z.number().int().min(1).max(3_600_000).default(300_000),
+  })
+  .strict();
+
+/** One attempt of a task: a headless conversation of its workspace. */
+export const TaskAttempt = z.object({
+  n: z.number().int(),
+  conversationId: z.string().nullable(),
+  turnId: z.string().nullable(),
+  status: AttemptStatus,
+  startedAt: IsoTime,
+  endedAt: IsoTime.nullable(),
+  error: z.string().nullable(),
+});
+export type TaskAttempt = z.infer<typeof TaskAttempt>;
+
+/** A task as the API shows it. */
+export const Task = z.object({
+  id: z.string(),
+  workspaceId: Slug,
+  title: z.string(),
+  spec: z.string(),
+  status: TaskStatus,
+  priority: z.number().int(),
+  attempt: z.number().int(),
+  maxAttempts: z.number().int(),
+  nextRunAt: IsoTime.nullable(),
+  conversationId: z.string().nullable(),
+  lastError: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  attempts: z.array(TaskAttempt),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type Task = z.infer<typeof Task>;
+
+/** Body of `POST /tasks`. */
+export const CreateTaskBody = z
+  .object({
+    workspaceId: Slug,
+    spec: z
+      .string()
+      .min(1, "must not be empty")
+      .refine(
+        (s) => Buffer.byteLength(s, "utf8") <= taskLimits.specBytes,
+        `must be at most ${taskLimits.specBytes} bytes`,
+      ),
+    title: z.string().min(1).max(taskLimits.title).optional(),
+    priority: z.number().int().min(-taskLimits.priority).max(taskLimits.priority).optional(),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+    maxSteps: z.number().int().min(1).max(1000).optional(),
+    runner: z.string().min(1).max(165).optional(),
+    provider: Slug.optional(),
+    model: z.string().min(1).max(200).optional(),
+    worktree: z.boolean().optional(),
+    validate: TaskValidate.optional(),
+  })
+  .strict();
+export type CreateTaskBody = z.input<typeof CreateTaskBody>;
+
+/** `GET /tasks` answer. */
+export const TaskList = z.object({ tasks: z.array(Task), nextCursor: z.string().nullable() });
+export type TaskList = z.infer<typeof TaskList>;
