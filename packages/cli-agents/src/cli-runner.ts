@@ -15,13 +15,16 @@ export function createCliRunner(
   supervisor: () => AgentSupervisor | { unavailable: string },
 ): TurnRunner {
   const agents = new Map(settings.agents.map((agent) => [agent.id, agent]));
-  const configured = () => (agents.size === 0 ? "none; add them under cliAgents" : [...agents.keys()].join(", "));
+  const configured = () =>
+    agents.size === 0 ? "none; add them under cliAgents" : [...agents.keys()].join(", ");
   return {
     id: cliRunnerId,
     description: "an external CLI agent driven in tmux: cli:<agent id>",
     validate(argument) {
-      if (argument === undefined || argument === "") return `name the agent as cli:<id> (configured: ${configured()})`;
-      if (!agents.has(argument)) return `no CLI agent "${argument}" is configured (configured: ${configured()})`;
+      if (argument === undefined || argument === "")
+        return `name the agent as cli:<id> (configured: ${configured()})`;
+      if (!agents.has(argument))
+        return `no CLI agent "${argument}" is configured (configured: ${configured()})`;
       return undefined;
     },
     async run(ctx) {
@@ -35,7 +38,8 @@ export function createCliRunner(
         };
       }
       const found = supervisor();
-      if ("unavailable" in found) return { status: "failed", code: "tmux_unavailable", error: found.unavailable };
+      if ("unavailable" in found)
+        return { status: "failed", code: "tmux_unavailable", error: found.unavailable };
       return runCliTurn(ctx, found, agent);
     },
   };

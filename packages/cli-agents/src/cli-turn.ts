@@ -4,9 +4,8 @@ import type { RunnerEvent, RunnerOutcome, TurnRunnerContext } from "@dispatch/se
 import type { AgentSession } from "./agent-session.ts";
 import { type AgentConfig, backoffFor } from "./config.ts";
 import { screenEvent, screenText } from "./screen.ts";
-import type { SessionEnding } from "./supervisor.ts";
-import type { AgentSupervisor } from "./supervisor.ts";
 import type { WatchSignal } from "./session-watch.ts";
+import type { AgentSupervisor, SessionEnding } from "./supervisor.ts";
 
 /** The error code of a turn that ended because its agent kept crashing. */
 export const crashedCode = "agent_crashed";
@@ -78,13 +77,15 @@ class CliTurn {
 
   get #watch() {
     const watch = this.#session.watch;
-    if (watch === undefined) throw new DispatchError("internal", `session ${this.#session.name} lost its watch`);
+    if (watch === undefined)
+      throw new DispatchError("internal", `session ${this.#session.name} lost its watch`);
     return watch;
   }
 
   async run(): Promise<RunnerOutcome> {
     const session = this.#session;
-    const replaced = session.spawned && (session.dead || session.health === "crashed") ? session.healthReason : undefined;
+    const replaced =
+      session.spawned && (session.dead || session.health === "crashed") ? session.healthReason : undefined;
     if (!session.spawned || replaced !== undefined) {
       const pid = await this.#supervisor.spawn(session, this.#ctx.workspace.root);
       await this.#emit([
@@ -116,7 +117,9 @@ class CliTurn {
       case "exited":
         if (this.#phase === "backoff") return undefined;
         return this.#crashed(
-          signal.signal === null ? `exited with status ${signal.exitStatus ?? "unknown"}` : `killed by signal ${signal.signal}`,
+          signal.signal === null
+            ? `exited with status ${signal.exitStatus ?? "unknown"}`
+            : `killed by signal ${signal.signal}`,
           { exitStatus: signal.exitStatus, signal: signal.signal },
         );
       case "crashed":
@@ -152,13 +155,19 @@ class CliTurn {
       ]);
     }
     await this.#supervisor.paste(session, this.#ctx.message.text, this.#ctx.turn.id);
-    await this.#emit([{ type: "agent.input", data: { agentId: this.#agent.id, bytes: Buffer.byteLength(this.#ctx.message.text) } }]);
+    await this.#emit([
+      {
+        type: "agent.input",
+        data: { agentId: this.#agent.id, bytes: Buffer.byteLength(this.#ctx.message.text) },
+      },
+    ]);
     this.#phase = "answer";
     this.#watch.awaitQuiet(true);
   }
 
   async #output(signal: Extract<WatchSignal, { kind: "output" }>): Promise<void> {
-    if (signal.skipped > 0) this.#ctx.text(`[… ${signal.skipped} lines scrolled past before they could be read …]\n`);
+    if (signal.skipped > 0)
+      this.#ctx.text(`[… ${signal.skipped} lines scrolled past before they could be read …]\n`);
     if (signal.lines.length > 0) {
       const text = `${signal.lines.join("\n")}\n`;
       this.#text.push(text);
@@ -169,11 +178,19 @@ class CliTurn {
 
   async #crashed(reason: string, details: Record<string, unknown>): Promise<RunnerOutcome | undefined> {
     const session = this.#session;
+    const last = await this.#supervisor.captureNow(session).catch(() => undefined);
+    if (last !== undefined) {
+      const { lines, skipped } = session.lines.take(last);
+      await this.#output({ kind: "output", capture: last, lines, skipped });
+    }
     const attempt = this.#supervisor.recordCrash(session);
     const screen = session.capture === undefined ? "" : screenText(session.capture).text;
     const max = this.#agent.respawn.maxAttempts;
     await this.#emit([
-      { type: "agent.crashed", data: { agentId: this.#agent.id, attempt, maxAttempts: max, reason, ...details, screen } },
+      {
+        type: "agent.crashed",
+        data: { agentId: this.#agent.id, attempt, maxAttempts: max, reason, ...details, screen },
+      },
     ]);
     if (attempt > max) {
       return {
@@ -200,7 +217,12 @@ class CliTurn {
 
   async #completed(): Promise<RunnerOutcome> {
     const text = this.#text.join("");
-    const answer = text.trim() !== "" ? text : this.#session.capture === undefined ? "" : screenText(this.#session.capture).text;
+    const answer =
+      text.trim() !== ""
+        ? text
+        : this.#session.capture === undefined
+          ? ""
+          : screenText(this.#session.capture).text;
     if (answer !== "") await this.#ctx.appendMessage("assistant", [{ type: "text", text: answer }]);
     return { status: "completed", data: { agentId: this.#agent.id } };
   }

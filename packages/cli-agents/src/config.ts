@@ -26,7 +26,9 @@ export const agentConfigSchema = z
       .strict()
       .prefault({}),
     /** Extra environment for the agent (its API keys, for example). */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment name"), z.string()).default({}),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment name"), z.string())
+      .default({}),
     /** Terminal size of the agent's pane. */
     cols: z.number().int().min(20).max(1000).default(160),
     rows: z.number().int().min(5).max(500).default(48),

@@ -54,7 +54,10 @@ export function chain(commands: readonly (readonly string[])[]): string[] {
  * the first incomplete pane (a later command failed). Rows are counted, never searched for, so no
  * row content can be mistaken for a marker. `historyLines` must match what was asked for each pane.
  */
-export function parseCaptures(stdout: string, historyLines: (name: string) => number = () => 0): PaneCapture[] {
+export function parseCaptures(
+  stdout: string,
+  historyLines: (name: string) => number = () => 0,
+): PaneCapture[] {
   const captures: PaneCapture[] = [];
   let at = 0;
   while (at < stdout.length && stdout[at] === mark) {
@@ -65,7 +68,13 @@ export function parseCaptures(stdout: string, historyLines: (name: string) => nu
     const historySize = Number(hs);
     const height = Number(h);
     // display-message of a missing pane still prints, with empty fields; its capture then fails
-    if (name === undefined || hs === "" || h === "" || !Number.isFinite(historySize) || !Number.isFinite(height))
+    if (
+      name === undefined ||
+      hs === "" ||
+      h === "" ||
+      !Number.isFinite(historySize) ||
+      !Number.isFinite(height)
+    )
       break;
     const fromHistory = Math.min(historyLines(name), historySize);
     let end = metaEnd + 1;

@@ -5,8 +5,13 @@ import { rowsOf } from "./pane-capture.ts";
 export const maxScreenBytes = 64 * 1024;
 
 /** The visible rows of a capture as text, trailing blank rows dropped, cut to its last `maxBytes`. */
-export function screenText(capture: PaneCapture, maxBytes = maxScreenBytes): { text: string; truncated: boolean } {
-  const rows = rowsOf(capture).slice(capture.firstLine < capture.historySize ? capture.historySize - capture.firstLine : 0);
+export function screenText(
+  capture: PaneCapture,
+  maxBytes = maxScreenBytes,
+): { text: string; truncated: boolean } {
+  const rows = rowsOf(capture).slice(
+    capture.firstLine < capture.historySize ? capture.historySize - capture.firstLine : 0,
+  );
   while (rows.length > 0 && rows.at(-1) === "") rows.pop();
   return capBytes(rows.join("\n"), maxBytes);
 }

@@ -13,7 +13,8 @@ export class SessionTable {
   }
 
   add(session: AgentSession): void {
-    if (this.#sessions.has(session.conversationId)) throw new Error(`session ${session.name} is already in the table`);
+    if (this.#sessions.has(session.conversationId))
+      throw new Error(`session ${session.name} is already in the table`);
     this.#sessions.set(session.conversationId, session);
     this.#bump(session.state, 1);
     session.observe((from, to) => {

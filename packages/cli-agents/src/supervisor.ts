@@ -6,9 +6,16 @@ import { AttemptRecords } from "./attempts.ts";
 import { captureHost, type Sighting } from "./capture-tick.ts";
 import type { AgentConfig, CliAgentsSettings } from "./config.ts";
 import { checkHost, type HealthFindings } from "./health-tick.ts";
+import type { PaneCapture } from "./pane-capture.ts";
 import { SessionTable } from "./session-table.ts";
 import { SessionWatch } from "./session-watch.ts";
-import { clearHistoryCommand, historyLimit, optionCommands, type PaneStatus, type TmuxClient } from "./tmux-client.ts";
+import {
+  clearHistoryCommand,
+  historyLimit,
+  optionCommands,
+  type PaneStatus,
+  type TmuxClient,
+} from "./tmux-client.ts";
 
 /** One agent session as `GET /agents` lists it (a copy; nothing in it is live). */
 export interface AgentInfo {
@@ -167,7 +174,12 @@ export class AgentSupervisor {
    * the last turn or re-attached), or a new entry not yet spawned. A session still stopping after a
    * cancel is killed first.
    */
-  async attach(conversationId: string, workspaceId: string, hostId: string | null, agent: AgentConfig): Promise<AgentSession> {
+  async attach(
+    conversationId: string,
+    workspaceId: string,
+    hostId: string | null,
+    agent: AgentConfig,
+  ): Promise<AgentSession> {
     this.#open();
     let session = this.table.get(conversationId);
     if (session !== undefined && (session.state === "stopping" || session.agent.id !== agent.id)) {
@@ -212,7 +224,12 @@ export class AgentSupervisor {
     }
     let pid: number | null;
     if (!session.spawned) {
-      const options = { conversation: session.conversationId, workspace: session.workspaceId, agent: agent.id, next: "0" };
+      const options = {
+        conversation: session.conversationId,
+        workspace: session.workspaceId,
+        agent: agent.id,
+        next: "0",
+      };
       const size = { cols: agent.cols, rows: agent.rows };
       // a session left by a kill that failed would make new-session refuse the name
       await tmux.kill(session.name);
@@ -228,7 +245,12 @@ export class AgentSupervisor {
     const input = text.replace(/\r?\n$/, "");
     session.inputLines = input.split(/\r?\n/).map((line) => line.trim());
     const tmux = this.#deps.tmuxFor(session.hostId);
-    await tmux.paste(session.name, input, session.agent.submitKeys, optionCommands(session.name, { turn: turnId }));
+    await tmux.paste(
+      session.name,
+      input,
+      session.agent.submitKeys,
+      optionCommands(session.name, { turn: turnId }),
+    );
     session.state = "busy";
   }
 
@@ -242,8 +264,32 @@ export class AgentSupervisor {
       );
     }
     const tmux = this.#deps.tmuxFor(session.hostId);
-    if ("text" in input) await tmux.paste(session.name, input.text, []);
-    else await tmux.sendKeys(session.name, input.keys);
+    try {
+      if ("text" in input) await tmux.paste(session.name, input.text, []);
+      else await tmux.sendKeys(session.name, input.keys);
+    } catch (error) {
+      // the session went away between the lookup and the send, or tmux refused a key name
+      throw new DispatchError("conflict", `could not send input to ${session.name}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Captures the session's pane now, outside the tick (after a crash, so the last screen and lines
+   * are reported even when the health tick saw the exit before the capture tick saw the output).
+   */
+  async captureNow(session: AgentSession): Promise<PaneCapture | undefined> {
+    const tmux = this.#deps.tmuxFor(session.hostId);
+    const [visible] = (await tmux.captureMany([session.name])).captures;
+    if (visible === undefined) return undefined;
+    const history = session.lines.historyNeeded(visible);
+    const capture =
+      history === 0
+        ? visible
+        : (await tmux.captureMany([session.name], () => history + visible.height)).captures[0];
+    if (capture !== undefined) session.capture = capture;
+    return capture;
   }
 
   /** Counts a crash in the session's turn; returns its attempt number. */
@@ -281,7 +327,10 @@ export class AgentSupervisor {
           return;
       }
     } catch (error) {
-      this.#deps.logger.warn("could not settle the agent session", { session: session.name, err: messageOf(error) });
+      this.#deps.logger.warn("could not settle the agent session", {
+        session: session.name,
+        err: messageOf(error),
+      });
     }
   }
 
@@ -311,7 +360,10 @@ export class AgentSupervisor {
     try {
       if (session.spawned) await this.#deps.tmuxFor(session.hostId).kill(session.name);
     } catch (error) {
-      this.#deps.logger.warn("could not kill the agent session", { session: session.name, err: messageOf(error) });
+      this.#deps.logger.warn("could not kill the agent session", {
+        session: session.name,
+        err: messageOf(error),
+      });
     } finally {
       this.#killing.delete(session);
       this.forget(session);
@@ -336,7 +388,9 @@ export class AgentSupervisor {
    * still names a configured agent is re-attached (watched again by the ticks, and reported to the
    * conversation's next turn); every other one is killed.
    */
-  async reattach(store: Pick<ConversationStore, "conversations" | "turns">): Promise<{ reattached: number; killed: number }> {
+  async reattach(
+    store: Pick<ConversationStore, "conversations" | "turns">,
+  ): Promise<{ reattached: number; killed: number }> {
     const tmux = this.#deps.tmuxFor(null);
     const agents = new Map(this.settings.agents.map((a) => [a.id, a]));
     let reattached = 0;
@@ -410,7 +464,8 @@ export class AgentSupervisor {
   }
 
   #open(): void {
-    if (this.#closed) throw new DispatchError("shutting_down", "the host is shutting down; no agent sessions start");
+    if (this.#closed)
+      throw new DispatchError("shutting_down", "the host is shutting down; no agent sessions start");
   }
 
   /** Spawned sessions grouped by host, each with its generation (see `Sighting`). */
@@ -461,7 +516,10 @@ export class AgentSupervisor {
     const next = Math.max(0, session.lines.next - capture.historySize);
     await this.#deps
       .tmuxFor(session.hostId)
-      .run([clearHistoryCommand(session.name), ...optionCommands(session.name, { next: String(next) })], "clear history");
+      .run(
+        [clearHistoryCommand(session.name), ...optionCommands(session.name, { next: String(next) })],
+        "clear history",
+      );
     session.lines.reset(next);
     session.persistedNext = next;
     session.hash = undefined;

@@ -103,7 +103,17 @@ export class TmuxClient {
   async respawn(name: string, spec: SpawnSpec): Promise<number | null> {
     const result = await this.transport.run(
       chain([
-        ["respawn-pane", "-k", "-t", paneTarget(name), "-c", spec.cwd, ...envArgs(spec.env), "--", ...spec.command],
+        [
+          "respawn-pane",
+          "-k",
+          "-t",
+          paneTarget(name),
+          "-c",
+          spec.cwd,
+          ...envArgs(spec.env),
+          "--",
+          ...spec.command,
+        ],
         ["clear-history", "-t", paneTarget(name)],
         ["display-message", "-p", "-t", paneTarget(name), "#{pane_pid}"],
         ...optionCommands(name, { next: "0" }),
@@ -132,7 +142,10 @@ export class TmuxClient {
     if (submitKeys.length > 0) commands.push(["send-keys", "-t", paneTarget(name), ...submitKeys]);
     commands.push(...after.map((command) => [...command]));
     if (commands.length === 0) return;
-    check(await this.transport.run(chain(commands), text.length > 0 ? text : undefined), `send input to ${name}`);
+    check(
+      await this.transport.run(chain(commands), text.length > 0 ? text : undefined),
+      `send input to ${name}`,
+    );
   }
 
   /** Sends tmux key names (`C-c`, `Enter`, `y`) to the session's pane. */
@@ -202,7 +215,8 @@ export class TmuxClient {
     extra: (name: string) => readonly (readonly string[])[] = () => [],
   ): Promise<{ captures: PaneCapture[]; failed: string | undefined; result: TmuxResult }> {
     const commands: string[][] = [];
-    for (const name of names) commands.push(captureCommands(name, history(name)), ...extra(name).map((c) => [...c]));
+    for (const name of names)
+      commands.push(captureCommands(name, history(name)), ...extra(name).map((c) => [...c]));
     const result = await this.transport.run(chain(commands));
     const captures = parseCaptures(result.stdout, history);
     const failed = result.code === 0 ? undefined : names[captures.length];
@@ -216,7 +230,10 @@ export class TmuxClient {
 }
 
 /** `set-option` commands storing Dispatch's options on a session. */
-export function optionCommands(name: string, options: Partial<Record<SessionOptionName, string>>): string[][] {
+export function optionCommands(
+  name: string,
+  options: Partial<Record<SessionOptionName, string>>,
+): string[][] {
   return Object.entries(options).map(([option, value]) => [
     "set-option",
     "-t",

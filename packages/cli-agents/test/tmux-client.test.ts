@@ -14,7 +14,9 @@ afterEach(async () => {
 
 function client(): TmuxClient {
   const dir = mkdtempSync(join(tmpdir(), "cli-agents-tmux-"));
-  const tmux = new TmuxClient(localTmux({ program: "tmux", socketPath: join(dir, "t.sock"), env: { PATH: process.env.PATH ?? "" } }));
+  const tmux = new TmuxClient(
+    localTmux({ program: "tmux", socketPath: join(dir, "t.sock"), env: { PATH: process.env.PATH ?? "" } }),
+  );
   cleanups.push(async () => {
     await tmux.transport.run(["kill-server"]);
     rmSync(dir, { recursive: true, force: true });
@@ -36,7 +38,12 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean): Prom
 describe("tmux client", () => {
   test("captures many panes in one call; a missing pane stops the chain and is named", async () => {
     const tmux = client();
-    await tmux.newSession("dispatch-a", shell("echo alpha; sleep 60"), { cols: 40, rows: 5 }, { conversation: "a" });
+    await tmux.newSession(
+      "dispatch-a",
+      shell("echo alpha; sleep 60"),
+      { cols: 40, rows: 5 },
+      { conversation: "a" },
+    );
     await tmux.newSession("dispatch-b", shell("echo beta; sleep 60"), { cols: 40, rows: 6 }, {});
     const both = await until(
       () => tmux.captureMany(["dispatch-a", "dispatch-b"]),
@@ -59,7 +66,12 @@ describe("tmux client", () => {
 
   test("lines that scrolled into history are read back with the visible rows", async () => {
     const tmux = client();
-    await tmux.newSession("dispatch-h", shell("for i in $(seq 1 30); do echo line-$i; done; sleep 60"), { cols: 40, rows: 5 }, {});
+    await tmux.newSession(
+      "dispatch-h",
+      shell("for i in $(seq 1 30); do echo line-$i; done; sleep 60"),
+      { cols: 40, rows: 5 },
+      {},
+    );
     const tracker = new LineTracker();
     const first = await until(
       () => tmux.captureMany(["dispatch-h"]),
@@ -78,7 +90,10 @@ describe("tmux client", () => {
   test("a dead pane stays, with its exit status; kill of a missing session is no error", async () => {
     const tmux = client();
     await tmux.newSession("dispatch-x", shell("echo bye; exit 3"), { cols: 40, rows: 5 }, {});
-    const panes = await until(() => tmux.listPanes(), (p) => p.get("dispatch-x")?.dead === true);
+    const panes = await until(
+      () => tmux.listPanes(),
+      (p) => p.get("dispatch-x")?.dead === true,
+    );
     expect(panes.get("dispatch-x")).toMatchObject({ dead: true, exitStatus: 3 });
     await tmux.kill("dispatch-x");
     await tmux.kill("dispatch-x");

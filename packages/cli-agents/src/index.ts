@@ -1,0 +1,11 @@
+export { cliAgentMetricNames } from "./agent-metrics.ts";
+export { type AgentSession, type SessionHealth, type SessionState, sessionName } from "./agent-session.ts";
+export { cliRunnerId, createCliRunner } from "./cli-runner.ts";
+export { crashedCode } from "./cli-turn.ts";
+export { type AgentConfig, type CliAgentsSettings, cliAgentsConfigSchema } from "./config.ts";
+export { agentEnvironment, cliAgentsExtension, socketPathOf } from "./extension.ts";
+export { AgentInputBody, type AgentsResponse } from "./routes.ts";
+export { type CliAgentsService, cliAgentsRef } from "./service.ts";
+export { type AgentInfo, type AgentInput, AgentSupervisor } from "./supervisor.ts";
+export { TmuxClient } from "./tmux-client.ts";
+export { localTmux, type TmuxResult, type TmuxTransport } from "./tmux-transport.ts";
