@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { DispatchError, defineExtension, messageOf, perHost } from "@dispatch/kernel";
@@ -108,7 +108,10 @@ export const cliAgentsExtension = defineExtension({
       onFault: (kind, error) => ctx.reportFault(kind, error),
     });
     if (version !== undefined) {
-      const { reattached, killed } = await supervisor.reattach(store);
+      // no socket yet: no server ever ran here, so there is nothing to re-attach (and no call to make)
+      const { reattached, killed } = existsSync(socketPath)
+        ? await supervisor.reattach(store)
+        : { reattached: 0, killed: 0 };
       if (reattached + killed > 0)
         ctx.logger.info("agent sessions found at start-up", { reattached, killed });
       supervisor.start();

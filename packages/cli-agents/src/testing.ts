@@ -14,6 +14,23 @@ export async function tmuxSessionNames(socketPath: string, program = "tmux"): Pr
   return code === 0 ? out.split("\n").filter((line) => line !== "") : [];
 }
 
+/** The pid of the process in a session's pane, or undefined when there is no such session. */
+export async function panePid(
+  socketPath: string,
+  session: string,
+  program = "tmux",
+): Promise<number | undefined> {
+  const child = Bun.spawn(
+    [program, "-S", socketPath, "display-message", "-p", "-t", `=${session}:`, "#{pane_pid}"],
+    {
+      stdout: "pipe",
+      stderr: "ignore",
+    },
+  );
+  const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  return code === 0 && out.trim() !== "" ? Number(out.trim()) : undefined;
+}
+
 /** Kills the tmux server on a socket (test cleanup: the host leaves its sessions running by design). */
 export async function killTmuxServer(socketPath: string, program = "tmux"): Promise<void> {
   const child = Bun.spawn([program, "-S", socketPath, "kill-server"], { stdout: "ignore", stderr: "ignore" });

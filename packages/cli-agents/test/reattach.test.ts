@@ -1,4 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
+import { panePid } from "../src/testing.ts";
 import { type AgentHost, startAgentHost, textOf, waitFor } from "./fixtures/agent-host.ts";
 
 const hosts: AgentHost[] = [];
@@ -9,16 +10,6 @@ afterEach(async () => {
   }
 });
 
-async function panePid(socketPath: string, name: string): Promise<string> {
-  const child = Bun.spawn(
-    ["tmux", "-S", socketPath, "display-message", "-p", "-t", `=${name}:`, "#{pane_pid}"],
-    {
-      stdout: "pipe",
-    },
-  );
-  return (await new Response(child.stdout).text()).trim();
-}
-
 test("a restarted host re-attaches a running session; its next turn reports what happened and is answered", async () => {
   const first = await startAgentHost();
   const id = await first.conversation();
@@ -26,6 +17,7 @@ test("a restarted host re-attaches a running session; its next turn reports what
   const { turnId } = await first.orchestrator.startTurn({ conversationId: id, text: "SLOW work" });
   await waitFor(() => first.agents.list()[0]?.state === "busy");
   const pid = await panePid(first.socketPath, `dispatch-${id}`);
+  expect(pid).toBeNumber();
   await first.stop();
 
   // a session whose conversation does not exist is killed at start-up

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { cliAgentsExtension } from "@dispatch/cli-agents";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
@@ -15,6 +16,7 @@ import { ConfigError } from "./config.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    cliAgentsExtension,
     conversationStoreExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,
