@@ -1,12 +1,15 @@
 /**
  * A third-party Dispatch extension: it adds `GET /hello` to the HTTP API and listens on the event bus.
- * Load it with `"extensions": { "paths": ["path/to/examples/hello-extension/src/index.ts"] }` in the
- * config file; its own settings live under the top-level key `hello`.
+ * It lives like an extension outside the repo would (the scaffold's package.json and tsconfig, only
+ * public `@dispatch/*` entries, resolved through `bin/dispatch link`), so it is tested with
+ * `bin/dispatch test examples/hello-extension`. Load it with
+ * `"extensions": { "paths": ["path/to/examples/hello-extension/src/index.ts"] }` in the config file;
+ * its own settings live under the top-level key `hello`.
  */
 // Imported for its types only: the store declares the `workspace.*` events this extension listens to.
 import type {} from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { createServiceRef, defineExtension } from "@dispatch/kernel";
+import { httpRoutesPoint } from "@dispatch/transport-http";
 import { Hono } from "hono";
 import { z } from "zod";
 
@@ -23,15 +26,34 @@ export interface HelloResponse {
   workspacesCreated: number;
 }
 
+/** Our routes, made in `activate`; `register` hands transport-http a getter for them. */
+const helloRoutesRef = createServiceRef<Hono>("hello.routes");
+
 /** The extension definition; the host finds it as this module's default export. */
 export const helloExtension = defineExtension({
   manifest: {
     id: "hello",
     version: "0.1.0",
-    // transport-http provides the route mounting service we `use` below
-    dependsOn: ["transport-http"],
+    // we contribute routes to transport-http's extension point
+    extends: ["transport-http"],
   },
+  provides: [helloRoutesRef],
   config: { key: "hello", schema: helloConfigSchema },
+  register(reg) {
+    reg.contribute(httpRoutesPoint, {
+      path: "/hello",
+      routes: reg.provided(helloRoutesRef),
+      openapi: [
+        {
+          method: "get",
+          path: "/",
+          summary: "A greeting and a count of new workspaces",
+          ok: { status: 200 },
+          errors: [401],
+        },
+      ],
+    });
+  },
   activate(ctx) {
     let workspacesCreated = 0;
     // removed automatically when the extension stops; a throw here would be counted against "hello"
@@ -43,7 +65,7 @@ export const helloExtension = defineExtension({
     const routes = new Hono().get("/", (c) =>
       c.json<HelloResponse>({ message: ctx.config.message, workspacesCreated }),
     );
-    ctx.use(httpRoutesRef).mount("/hello", routes);
+    ctx.provide(helloRoutesRef, routes);
     ctx.setHealth(() => ({ workspacesCreated }));
   },
 });

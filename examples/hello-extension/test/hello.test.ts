@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { builtinExtensions } from "@dispatch/host-bin";
 import { StartupError } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { httpServerRef } from "@dispatch/transport-http";
 import helloExtension, { type HelloResponse } from "../src/index.ts";
 
 let running: TestHost | undefined;
@@ -18,7 +18,7 @@ async function startWith(hello: Record<string, unknown> | undefined): Promise<{ 
     config: { server: { port: 0 }, ...(hello === undefined ? {} : { hello }) },
   });
   running = t;
-  const address = t.get(httpRoutesRef).address();
+  const address = t.get(httpServerRef).address();
   if (!address) throw new Error("transport-http is not listening");
   return { base: `http://${address.host}:${address.port}`, t };
 }

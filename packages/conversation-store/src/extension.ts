@@ -4,15 +4,20 @@ import { defineExtension } from "@dispatch/kernel";
 import { Counter } from "prom-client";
 import { storeConfigSchema } from "./config.ts";
 import { openConversationStore } from "./open-conversation-store.ts";
+import { storeSchemasPoint } from "./store-schemas.ts";
 import { conversationStoreRef } from "./types.ts";
 
 /** File name of the database inside the host's data dir. */
 export const databaseFileName = "dispatch.db";
 
-/** The conversation store: `<dataDir>/dispatch.db`, migrated at activation, closed at shutdown. */
+/**
+ * The conversation store: `<dataDir>/dispatch.db`, migrated at activation (the core's migrations, then
+ * those contributed through `storeSchemasPoint`), closed at shutdown.
+ */
 export const conversationStoreExtension = defineExtension({
   manifest: { id: "conversation-store", version: "0.1.0", critical: true },
   provides: [conversationStoreRef],
+  extensionPoints: [storeSchemasPoint],
   config: { key: "store", schema: storeConfigSchema },
   activate(ctx) {
     const dataDir = ctx.host.dataDir;
@@ -31,11 +36,18 @@ export const conversationStoreExtension = defineExtension({
       busyTimeoutMs: ctx.config.busyTimeoutMs,
       defaultWorkspaceRoot: defaultRoot,
       onAppended: (count) => appended.inc(count),
+      schemas: ctx.contributions(storeSchemasPoint),
     });
     ctx.onDispose(() => store.close());
     // The default workspace's tools need its root to exist on a fresh install.
     mkdirSync(defaultRoot, { recursive: true });
     ctx.provide(conversationStoreRef, store);
-    ctx.setHealth(() => ({ path: store.path, schemaMigrationsApplied: store.migrations.applied }));
+    ctx.setHealth(() => ({
+      path: store.path,
+      schemaMigrationsApplied: store.migrations.applied,
+      extensionMigrationsApplied: Object.fromEntries(
+        store.extensionMigrations.map((report) => [report.extensionId, report.applied.length]),
+      ),
+    }));
   },
 });

@@ -1,6 +1,7 @@
 export { type StoreConfig, storeConfigSchema } from "./config.ts";
 export { eventPage } from "./event-log.ts";
 export { conversationStoreExtension, databaseFileName } from "./extension.ts";
+export { type ExtensionMigrationReport, extensionJournalTable } from "./extension-migrations.ts";
 export { type MigrationReport, migrationsFolder } from "./migrations.ts";
 export {
   type OpenConversationStoreOptions,
@@ -10,16 +11,24 @@ export {
 export type { BusPublisher } from "./store-database.ts";
 export { StoreError, type StoreErrorCode } from "./store-error.ts";
 export {
+  type FolderLocation,
+  type StoreSchemaContribution,
+  storeSchemasPoint,
+  tablePrefix,
+} from "./store-schemas.ts";
+export {
   type ConversationRepository,
   type ConversationStore,
   conversationStoreRef,
   type EventLog,
+  type ExtensionDatabase,
   type FileLock,
   type FollowupRepository,
   type LockRepository,
   type MessageRepository,
   type NewEvent,
   type QueuedMessage,
+  type StoreTransaction,
   type Turn,
   type TurnRepository,
   type WorkspaceRepository,

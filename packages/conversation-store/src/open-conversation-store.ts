@@ -1,18 +1,22 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Logger } from "@dispatch/kernel";
+import type { Contribution, Logger } from "@dispatch/kernel";
 import { limits } from "@dispatch/wire";
 import { SqliteConversationRepository } from "./conversation-repository.ts";
 import { SqliteEventLog } from "./event-log.ts";
+import { extensionDatabase } from "./extension-database.ts";
+import { applyExtensionMigrations, type ExtensionMigrationReport } from "./extension-migrations.ts";
 import { checkInteger } from "./field-checks.ts";
 import { SqliteFollowupRepository } from "./followup-repository.ts";
+import { gated } from "./gated.ts";
 import { SqliteLockRepository } from "./lock-repository.ts";
 import { SqliteMessageRepository } from "./message-repository.ts";
 import { applyMigrations, type MigrationReport } from "./migrations.ts";
 import { prepareStatements } from "./statements.ts";
 import { type BusPublisher, StoreDatabase } from "./store-database.ts";
+import type { StoreSchemaContribution } from "./store-schemas.ts";
 import { SqliteTurnRepository } from "./turn-repository.ts";
-import type { ConversationStore } from "./types.ts";
+import type { ConversationStore, ExtensionDatabase } from "./types.ts";
 import { SqliteWorkspaceRepository } from "./workspace-repository.ts";
 
 /** Options for `openConversationStore`. */
@@ -32,6 +36,11 @@ export interface OpenConversationStoreOptions {
   onAppended?: (count: number) => void;
   /** Time source in epoch ms (tests pin it). */
   clock?: () => number;
+  /**
+   * Extensions' migrations (what `storeSchemasPoint` collected), applied after the core's in this
+   * order: the kernel's activation order, so dependencies first.
+   */
+  schemas?: readonly Contribution<StoreSchemaContribution>[];
 }
 
 /** A store bound to one open database file. */
@@ -40,6 +49,8 @@ export interface OpenedConversationStore extends ConversationStore {
   readonly path: string;
   /** What opening did to the schema. */
   readonly migrations: MigrationReport;
+  /** What opening did to each contributing extension's tables, in the order they were migrated. */
+  readonly extensionMigrations: readonly ExtensionMigrationReport[];
   /** Checkpoints and closes the database; later calls fail with `store_closed`. Idempotent. */
   close(): void;
 }
@@ -68,6 +79,18 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
   });
   try {
     const migrations = applyMigrations(db.sqlite, db.orm);
+    const extensionMigrations = applyExtensionMigrations(db.sqlite, options.schemas ?? []);
+    for (const report of extensionMigrations) {
+      if (report.edited.length > 0) {
+        options.logger?.warn(
+          "extension migrations changed after they were applied; add a new migration instead",
+          {
+            ext: report.extensionId,
+            edited: report.edited,
+          },
+        );
+      }
+    }
     const statements = prepareStatements(db.orm);
     const workspaces = new SqliteWorkspaceRepository(db);
     const createdDefault = workspaces.ensureDefault(
@@ -78,17 +101,30 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
       migrationsApplied: migrations.applied,
       baselined: migrations.baselined,
       createdDefaultWorkspace: createdDefault,
+      extensionMigrations: extensionMigrations.map((r) => `${r.extensionId}: ${r.applied.length} applied`),
     });
+    const handles = new WeakMap<object, ExtensionDatabase<Record<string, unknown>>>();
     return {
       path,
       migrations,
-      workspaces,
-      conversations: new SqliteConversationRepository(db),
-      turns: new SqliteTurnRepository(db, statements, maxMessageBytes),
-      messages: new SqliteMessageRepository(db, statements, maxMessageBytes),
-      events: new SqliteEventLog(db, { onAppended: options.onAppended }),
-      locks: new SqliteLockRepository(db),
-      followups: new SqliteFollowupRepository(db, maxMessageBytes),
+      extensionMigrations,
+      workspaces: gated(db, workspaces),
+      conversations: gated(db, new SqliteConversationRepository(db)),
+      turns: gated(db, new SqliteTurnRepository(db, statements, maxMessageBytes)),
+      messages: gated(db, new SqliteMessageRepository(db, statements, maxMessageBytes)),
+      events: gated(db, new SqliteEventLog(db, { onAppended: options.onAppended })),
+      locks: gated(db, new SqliteLockRepository(db)),
+      followups: gated(db, new SqliteFollowupRepository(db, maxMessageBytes)),
+      transaction: (fn) => db.transaction((emit) => fn({ emit })),
+      database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S> {
+        let handle = handles.get(schema);
+        if (handle === undefined) {
+          handle = extensionDatabase(db, schema);
+          handles.set(schema, handle);
+        }
+        // The cache is keyed by the schema object itself, so the handle was built for this `S`.
+        return handle as unknown as ExtensionDatabase<S>;
+      },
       close: () => db.close(),
     };
   } catch (error) {

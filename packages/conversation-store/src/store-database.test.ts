@@ -119,3 +119,91 @@ describe("StoreDatabase", () => {
     expect(write.code).toBe("store_closed");
   });
 });
+
+describe("StoreDatabase.transaction", () => {
+  test("a call whose promise chain began inside a transaction runs on its own after it ended", async () => {
+    const temp = tempStore();
+    let later!: () => void;
+    const released = new Promise<void>((resolve) => {
+      later = resolve;
+    });
+    let afterwards: Promise<unknown> | undefined;
+    await temp.store.transaction(async () => {
+      // Registered inside, so it carries the transaction's async context; it runs after the commit.
+      afterwards = released.then(() => temp.store.workspaces.create({ id: "late", root: "/l" }));
+      await temp.store.workspaces.create({ id: "early", root: "/e" });
+    });
+    const before = temp.published.length;
+    later();
+    await afterwards;
+    expect(temp.published.slice(before).map((p) => p.event)).toEqual(["workspace.created"]);
+    expect(temp.peek<{ id: string }>("SELECT id FROM workspaces ORDER BY id").map((r) => r.id)).toEqual([
+      "default",
+      "early",
+      "late",
+    ]);
+  });
+
+  test("closing the store during a transaction rolls it back; those waiting get store_closed", async () => {
+    const temp = tempStore();
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let proceed!: () => void;
+    const held = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    const tx = temp.store.transaction(async () => {
+      await temp.store.workspaces.create({ id: "lost", root: "/l" });
+      entered();
+      await held;
+    });
+    await inside;
+    const before = temp.published.length;
+    const waiting = temp.store.workspaces.list();
+    temp.store.close();
+    proceed();
+    expect((await rejectionOf(tx)).code).toBe("store_closed");
+    expect((await rejectionOf(waiting)).code).toBe("store_closed");
+    expect(temp.published.length).toBe(before);
+    expect(temp.peek("SELECT id FROM workspaces WHERE id = 'lost'")).toEqual([]);
+  });
+
+  test("transactions from two contexts run one after the other", async () => {
+    const temp = tempStore();
+    const order: string[] = [];
+    let proceed!: () => void;
+    const held = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    const first = temp.store.transaction(async () => {
+      order.push("first begins");
+      await held;
+      await temp.store.workspaces.create({ id: "one", root: "/1" });
+      order.push("first ends");
+    });
+    const second = temp.store.transaction(async () => {
+      order.push("second begins");
+      expect(await temp.store.workspaces.get("one")).toBeDefined();
+      order.push("second ends");
+    });
+    proceed();
+    await Promise.all([first, second]);
+    expect(order).toEqual(["first begins", "first ends", "second begins", "second ends"]);
+  });
+
+  test("a cached read made inside a transaction that rolls back is not served after it", async () => {
+    const temp = tempStore();
+    expect((await temp.store.workspaces.list()).map((w) => w.id)).toEqual(["default"]);
+    await rejectionOf(
+      temp.store.transaction(async () => {
+        await temp.store.workspaces.create({ id: "gone", root: "/g" });
+        expect((await temp.store.workspaces.list()).map((w) => w.id)).toEqual(["default", "gone"]);
+        throw new Error("undo");
+      }),
+    );
+    expect((await temp.store.workspaces.list()).map((w) => w.id)).toEqual(["default"]);
+    expect(await temp.store.workspaces.get("gone")).toBeUndefined();
+  });
+});

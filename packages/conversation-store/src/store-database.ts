@@ -1,4 +1,5 @@
-import { Database, type Statement } from "bun:sqlite";
+import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve } from "node:path";
 import type { DispatchEvents, EventName, Logger } from "@dispatch/kernel";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
@@ -25,6 +26,21 @@ export interface StoreDatabaseOptions {
   clock?: () => number;
 }
 
+/** How an extension's drizzle handle asks for a statement's result (drizzle's sqlite-proxy methods). */
+export type StatementMethod = "run" | "all" | "values" | "get";
+
+/** An open `transaction`: its queued events, and a promise that settles when it has ended. */
+interface TransactionScope {
+  readonly pending: Array<() => void>;
+  readonly ended: Promise<void>;
+  end(): void;
+}
+
+// Statements that would take transaction control away from `transaction` and `write`.
+const transactionControl = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
+// Anything but a plain SELECT may change rows (INSERT … RETURNING arrives as "all").
+const plainSelect = /^\s*select\b/i;
+
 // One connection per file per process: it is the only writer this process has, so every write is
 // serialised by bun:sqlite's synchronous API and no two transactions of ours can interleave.
 const openPaths = new Set<string>();
@@ -43,9 +59,22 @@ export class StoreDatabase {
   readonly #begin: Statement;
   readonly #commit: Statement;
   readonly #rollback: Statement;
+  readonly #savepoint: Statement;
+  readonly #release: Statement;
+  readonly #rollbackToSavepoint: Statement;
   readonly #dataVersion: Statement;
-  /** Commits made through this connection (SQLite's `data_version` counts only other connections'). */
-  #commits = 0;
+  /**
+   * Changes made through this connection (SQLite's `data_version` counts only other connections'):
+   * commits, and inside an open `transaction` each write and the rollback, so a cached read made
+   * inside it is never served after it.
+   */
+  #changes = 0;
+  /** The `transaction` that holds the connection, if any; other async contexts wait for it to end. */
+  #open: TransactionScope | undefined;
+  /** Which async context runs inside `#open`: its callback and everything it awaits. */
+  readonly #scope = new AsyncLocalStorage<TransactionScope>();
+  /** True while a `write` callback runs, so a nested write is caught inside a transaction too. */
+  #writing = false;
   /** `data_version` as read in this event-loop turn; forgotten by `#nextTurn`. */
   #otherVersion: number | undefined;
   #nextTurn: ReturnType<typeof setImmediate> | undefined;
@@ -63,6 +92,9 @@ export class StoreDatabase {
     this.#begin = sqlite.prepare("BEGIN IMMEDIATE");
     this.#commit = sqlite.prepare("COMMIT");
     this.#rollback = sqlite.prepare("ROLLBACK");
+    this.#savepoint = sqlite.prepare("SAVEPOINT dispatch_write");
+    this.#release = sqlite.prepare("RELEASE dispatch_write");
+    this.#rollbackToSavepoint = sqlite.prepare("ROLLBACK TO dispatch_write");
     this.#dataVersion = sqlite.prepare("PRAGMA data_version");
   }
 
@@ -100,10 +132,14 @@ export class StoreDatabase {
 
   /**
    * Runs `fn` in one BEGIN IMMEDIATE transaction. Events passed to `emit` are published after COMMIT,
-   * in order; a throw rolls back and drops them. Not reentrant: a nested call is a bug.
+   * in order; a throw rolls back and drops them. Not reentrant: a nested call is a bug. Inside an open
+   * `transaction` it runs as a savepoint of that transaction, and its events wait for its COMMIT.
    */
   write<T>(fn: (emit: Emit) => T): T {
     this.#assertOpen();
+    if (this.#writing) throw new Error("nested StoreDatabase.write: writes must not nest");
+    const open = this.#insideOpen();
+    if (open !== undefined) return this.#writeInside(open, fn);
     if (this.sqlite.inTransaction) throw new Error("nested StoreDatabase.write: writes must not nest");
     const pending: Array<() => void> = [];
     const emit: Emit = (event, payload) => {
@@ -111,23 +147,97 @@ export class StoreDatabase {
     };
     this.#begin.run();
     let result: T;
+    this.#writing = true;
     try {
       result = fn(emit);
       this.#commit.run();
-      this.#commits += 1;
+      this.#changes += 1;
     } catch (error) {
       if (this.sqlite.inTransaction) this.#rollback.run();
       throw error;
+    } finally {
+      this.#writing = false;
     }
-    for (const publish of pending) {
-      try {
-        publish();
-      } catch (error) {
-        // The change is committed; a subscriber's failure must not turn it into an error for the caller.
-        this.#logger?.error("bus publish failed after commit", { err: error });
-      }
-    }
+    this.#publish(pending);
     return result;
+  }
+
+  /**
+   * Runs `fn` now, unless another async context's `transaction` holds the connection: then once that
+   * has ended. Every repository call goes through here, so none reads or writes inside a transaction
+   * it is not part of (on one connection it would see, or be rolled back with, uncommitted rows).
+   */
+  gate<T>(fn: () => T): T | Promise<T> {
+    const open = this.#open;
+    if (open === undefined || this.#scope.getStore() === open) return fn();
+    return open.ended.then(() => this.gate(fn));
+  }
+
+  /**
+   * Runs `fn` in one BEGIN IMMEDIATE transaction that spans its awaits. Repository calls and extension
+   * statements made from `fn`'s async context join it; those from any other context wait until it
+   * ends. Events queued with `emit` (and by the repositories) are published after COMMIT, in order; a
+   * throw rolls everything back and publishes nothing. Does not nest.
+   */
+  async transaction<T>(fn: (emit: Emit) => T | Promise<T>): Promise<T> {
+    this.#assertOpen();
+    if (this.#open !== undefined && this.#scope.getStore() === this.#open) {
+      throw new StoreError(
+        "conflict",
+        "store.transaction does not nest: this call is already inside a transaction, so make its reads and writes directly",
+      );
+    }
+    while (this.#open !== undefined) await this.#open.ended;
+    this.#assertOpen();
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const scope: TransactionScope = { pending: [], ended, end };
+    this.#begin.run();
+    this.#open = scope;
+    const emit: Emit = (event, payload) => {
+      scope.pending.push(() => this.#bus?.publish(event, payload));
+    };
+    let result: T;
+    try {
+      result = await this.#scope.run(scope, () => fn(emit));
+      this.#assertOpen();
+      this.#commit.run();
+    } catch (error) {
+      if (!this.#closed && this.sqlite.inTransaction) this.#rollback.run();
+      throw error;
+    } finally {
+      this.#changes += 1;
+      if (this.#open === scope) this.#open = undefined;
+      scope.end();
+    }
+    this.#publish(scope.pending);
+    return result;
+  }
+
+  /**
+   * Runs one statement for an extension's drizzle handle (drizzle's sqlite-proxy protocol): inside
+   * the caller's transaction, or on its own (autocommit) once no other context's transaction is open.
+   */
+  async execute(
+    sql: string,
+    params: readonly unknown[],
+    method: StatementMethod,
+  ): Promise<{ rows: unknown[] }> {
+    return this.gate(() => {
+      this.#assertOpen();
+      return this.#statement(sql, params, method);
+    });
+  }
+
+  /** Runs an extension handle's `batch` as one write: all its statements or none. */
+  async executeBatch(
+    batch: ReadonlyArray<{ sql: string; params: readonly unknown[]; method: StatementMethod }>,
+  ): Promise<Array<{ rows: unknown[] }>> {
+    return this.gate(() =>
+      this.write(() => batch.map(({ sql, params, method }) => this.#statement(sql, params, method))),
+    );
   }
 
   /**
@@ -149,12 +259,13 @@ export class StoreDatabase {
         this.#nextTurn = undefined;
       });
     }
-    return `${this.#commits}.${this.#otherVersion}`;
+    return `${this.#changes}.${this.#otherVersion}`;
   }
 
   /** Runs a read on the connection; fails clearly once the store is closed. */
   read<T>(fn: () => T): T {
     this.#assertOpen();
+    this.#insideOpen();
     return fn();
   }
 
@@ -164,12 +275,85 @@ export class StoreDatabase {
     this.#closed = true;
     openPaths.delete(this.path);
     if (this.#nextTurn !== undefined) clearImmediate(this.#nextTurn);
+    // A transaction still open is rolled back; whoever waits for it wakes up to `store_closed`.
+    if (this.sqlite.inTransaction) this.#rollback.run();
+    this.#open?.end();
+    this.#open = undefined;
     try {
       this.sqlite.run("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch (error) {
       this.#logger?.warn("WAL checkpoint at close failed", { err: error });
     }
     this.sqlite.close();
+  }
+
+  /**
+   * The open transaction when the caller runs inside it; undefined when none is open. A caller from
+   * another context got past `gate`, which is a bug in this package.
+   */
+  #insideOpen(): TransactionScope | undefined {
+    const open = this.#open;
+    if (open === undefined) return undefined;
+    if (this.#scope.getStore() !== open) {
+      throw new Error("StoreDatabase used outside the open transaction without going through gate()");
+    }
+    return open;
+  }
+
+  #writeInside<T>(open: TransactionScope, fn: (emit: Emit) => T): T {
+    const mark = open.pending.length;
+    const emit: Emit = (event, payload) => {
+      open.pending.push(() => this.#bus?.publish(event, payload));
+    };
+    this.#savepoint.run();
+    this.#writing = true;
+    try {
+      const result = fn(emit);
+      this.#release.run();
+      return result;
+    } catch (error) {
+      // Undo this write alone: the transaction goes on if its callback catches the error.
+      this.#rollbackToSavepoint.run();
+      this.#release.run();
+      open.pending.length = mark;
+      throw error;
+    } finally {
+      this.#writing = false;
+      this.#changes += 1;
+    }
+  }
+
+  #statement(sql: string, params: readonly unknown[], method: StatementMethod): { rows: unknown[] } {
+    if (transactionControl.test(sql)) {
+      throw new StoreError(
+        "invalid_request",
+        `an extension's database handle cannot run \`${sql.trim().split(/\s+/)[0]}\`: use store.transaction(fn) for a transaction`,
+      );
+    }
+    const statement = this.sqlite.query(sql);
+    const bindings = params as SQLQueryBindings[];
+    try {
+      if (method === "run") {
+        statement.run(...bindings);
+        return { rows: [] };
+      }
+      const rows = statement.values(...bindings) as unknown[];
+      // sqlite-proxy takes the single row itself as `rows` for "get".
+      return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
+    } finally {
+      if (!plainSelect.test(sql)) this.#changes += 1;
+    }
+  }
+
+  #publish(pending: ReadonlyArray<() => void>): void {
+    for (const publish of pending) {
+      try {
+        publish();
+      } catch (error) {
+        // The change is committed; a subscriber's failure must not turn it into an error for the caller.
+        this.#logger?.error("bus publish failed after commit", { err: error });
+      }
+    }
   }
 
   #assertOpen(): void {

@@ -8,7 +8,11 @@ export type StoreErrorCode =
   | "invalid_transition"
   | "conversation_busy"
   | "store_closed"
-  | "store_schema_unknown";
+  | "store_schema_unknown"
+  /** An extension's contributed migrations failed, or could not be read. */
+  | "extension_migration_failed"
+  /** An extension's migrations touch a schema object that is not its own (see `storeSchemasPoint`). */
+  | "extension_schema_refused";
 
 /** A DispatchError raised by the conversation store; `code` says what went wrong. */
 export class StoreError extends DispatchError {

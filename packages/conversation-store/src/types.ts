@@ -1,4 +1,4 @@
-import { createServiceRef } from "@dispatch/kernel";
+import { createServiceRef, type DispatchEvents, type EventName } from "@dispatch/kernel";
 import type {
   Conversation,
   ConversationEvent,
@@ -7,6 +7,7 @@ import type {
   TurnStatus,
   Workspace,
 } from "@dispatch/wire";
+import type { SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 
 /**
  * The store's repository contract. Every method is async so that a Postgres implementation can follow
@@ -22,7 +23,36 @@ export interface ConversationStore {
   readonly events: EventLog;
   readonly locks: LockRepository;
   readonly followups: FollowupRepository;
+  /**
+   * Runs `fn` as one transaction across the core tables and the extensions' tables. Repository calls
+   * and extension-handle queries made from `fn` (and what it awaits) are part of it; calls from
+   * elsewhere wait until it ends. Bus events (`workspace.*`, and those queued with `tx.emit`) are
+   * published after COMMIT, in order; when `fn` throws, everything is rolled back, nothing is
+   * published, and the error is rethrown. Does not nest (`conflict`). Keep it short: it holds the
+   * database's write lock, so do not await other work (a network call, another turn) inside it.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => T | Promise<T>): Promise<T>;
+  /**
+   * A drizzle handle for an extension's own tables, typed for `schema`, on the store's one
+   * connection (cached per schema object). Every table of `schema` must have been created by
+   * migrations contributed through `storeSchemasPoint` (`not_found` otherwise); core tables are
+   * refused (`invalid_request`): use the repositories. Transactions go through `transaction`, not
+   * the handle's own `transaction`.
+   */
+  database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S>;
 }
+
+/** What `ConversationStore.transaction` hands its callback. */
+export interface StoreTransaction {
+  /** Queues a bus event; it is published after COMMIT, in order, and dropped on rollback. */
+  emit<K extends EventName>(event: K, payload: DispatchEvents[K]): void;
+}
+
+/**
+ * The drizzle handle an extension gets for its tables: drizzle's async SQLite API, so every query is
+ * awaited (`await db.select().from(t)`), as it will be on the Postgres store.
+ */
+export type ExtensionDatabase<S extends Record<string, unknown>> = SqliteRemoteDatabase<S>;
 
 /** Workspaces; the `default` workspace always exists and cannot be deleted. */
 export interface WorkspaceRepository {

@@ -48,3 +48,26 @@ describe("parseCli", () => {
     expect(usageError(["serve", "--verbose"])).toContain("--verbose");
   });
 });
+
+describe("extension folder commands", () => {
+  test("new-extension, link and test take one DIR; test passes what follows `--` to bun test", () => {
+    expect(parseCli(["new-extension", "../my-ext"])).toEqual({ command: "new-extension", dir: "../my-ext" });
+    expect(parseCli(["link", "x"])).toEqual({ command: "link", dir: "x" });
+    expect(parseCli(["test", "x"])).toEqual({ command: "test", dir: "x", bunArgs: [] });
+    expect(parseCli(["test", "x", "--", "--bail", "-t", "route"])).toEqual({
+      command: "test",
+      dir: "x",
+      bunArgs: ["--bail", "-t", "route"],
+    });
+  });
+
+  test("a missing DIR, a second one, a flag or a stray `--` is a UsageError", () => {
+    expect(usageError(["new-extension"])).toBe(
+      '"new-extension" needs the extension\'s directory: dispatch new-extension DIR',
+    );
+    expect(usageError(["test", "a", "b"])).toBe('unexpected argument "b"');
+    expect(usageError(["link", "a", "--config", "c.json"])).toBe('--config is not accepted by "link"');
+    expect(usageError(["link", "a", "--", "x"])).toBe('"--" is only accepted by "test"');
+    expect(usageError(["serve", "--", "x"])).toBe('"--" is only accepted by "test"');
+  });
+});

@@ -5,6 +5,8 @@ export type CliCommand =
   | { command: "serve"; flags: ServeFlags }
   | { command: "extensions"; flags: ConfigFlags }
   | { command: "check-config"; flags: ConfigFlags }
+  | { command: "new-extension" | "link"; dir: string }
+  | { command: "test"; dir: string; bunArgs: string[] }
   | { command: "help" }
   | { command: "version" };
 
@@ -35,6 +37,12 @@ Commands:
   serve          start the host (the default when no command is given)
   extensions     print the extensions in activation order with their versions, dependencies and states
   check-config   validate the config file and exit (0: ok, 2: errors)
+  new-extension DIR
+                 scaffold an extension outside this repo in DIR (new or empty; its name is the id)
+  test DIR [-- BUN_TEST_ARGS]
+                 run the tests of the extension in DIR with this checkout's Bun; exits with their status
+  link DIR       link this checkout's @dispatch/* packages, hono, zod, drizzle-orm, @types/bun and
+                 typescript into DIR/node_modules (new-extension and test do it themselves)
 
 Options:
   --config FILE     JSON config file (default: $DISPATCH_CONFIG, else the embedded default)
@@ -49,20 +57,28 @@ Environment:
 `;
 
 const commands = new Set(["serve", "extensions", "check-config"]);
+/** Commands about an extension folder: one DIR argument and no flags. */
+const folderCommands = new Set(["new-extension", "test", "link"]);
 
 /** Parses `argv` (without the runtime and script); throws UsageError on anything unknown. */
 export function parseCli(argv: readonly string[]): CliCommand {
+  // everything after `--` belongs to `bun test`, unparsed
+  const dash = argv.indexOf("--");
+  const own = dash < 0 ? argv : argv.slice(0, dash);
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(argv);
+    parsed = parse(own);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const { values, positionals } = parsed;
   if (values.help) return { command: "help" };
   if (values.version) return { command: "version" };
-  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const command = positionals[0] ?? "serve";
+  if (folderCommands.has(command))
+    return folderCommand(command, values, positionals, argv.slice(dash + 1), dash);
+  if (dash >= 0) throw new UsageError(`"--" is only accepted by "test"`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   if (!commands.has(command)) throw new UsageError(`unknown command "${command}"`);
 
   const flags: ServeFlags = {};
@@ -77,6 +93,24 @@ export function parseCli(argv: readonly string[]): CliCommand {
   if (values["data-dir"] !== undefined) flags.dataDir = values["data-dir"];
   if (values.port !== undefined) flags.port = parsePort(values.port);
   return { command: "serve", flags };
+}
+
+function folderCommand(
+  command: string,
+  values: ReturnType<typeof parse>["values"],
+  positionals: readonly string[],
+  rest: string[],
+  dash: number,
+): CliCommand {
+  const flag = Object.keys(values)[0];
+  if (flag !== undefined) throw new UsageError(`--${flag} is not accepted by "${command}"`);
+  const dir = positionals[1];
+  if (dir === undefined)
+    throw new UsageError(`"${command}" needs the extension's directory: dispatch ${command} DIR`);
+  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
+  if (command === "test") return { command, dir, bunArgs: dash < 0 ? [] : rest };
+  if (dash >= 0) throw new UsageError(`"--" is only accepted by "test"`);
+  return { command: command as "new-extension" | "link", dir };
 }
 
 function parse(argv: readonly string[]) {

@@ -9,9 +9,11 @@ import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
 import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
+import { tasksExtension } from "@dispatch/tasks";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
+import { installImportGuard } from "./import-guard.ts";
 
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
@@ -23,6 +25,7 @@ export function builtinExtensions(): AnyExtension[] {
     providersExtension,
     sessionOrchestratorExtension,
     sshPoolExtension,
+    tasksExtension,
     workspaceToolsExtension,
     transportHttpExtension,
   ];
@@ -34,6 +37,8 @@ export function builtinExtensions(): AnyExtension[] {
  * Every bad path is reported at once, by its JSON path.
  */
 export async function loadExtensionPaths(paths: readonly string[], baseDir: string): Promise<AnyExtension[]> {
+  // before the first import, so a bad `@dispatch/*` import is reported with what to do about it
+  if (paths.length > 0) installImportGuard();
   const loaded: AnyExtension[] = [];
   const issues: ConfigIssue[] = [];
   for (const [i, path] of paths.entries()) {

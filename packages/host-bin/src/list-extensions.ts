@@ -10,6 +10,8 @@ export interface ExtensionRow {
   state: "installed" | "disabled";
   dependsOn: string[];
   optionalDependsOn: string[];
+  /** Extensions whose extension points it contributes to. */
+  extends: string[];
 }
 
 /**
@@ -31,6 +33,7 @@ export async function listExtensions(
       state: disabled.has(id) ? "disabled" : "installed",
       dependsOn: manifest?.dependsOn ?? [],
       optionalDependsOn: manifest?.optionalDependsOn ?? [],
+      extends: manifest?.extends ?? [],
     };
   });
 }
@@ -43,8 +46,9 @@ export function formatExtensionTable(rows: readonly ExtensionRow[]): string {
     r.version,
     r.state,
     [...r.dependsOn, ...r.optionalDependsOn.map((d) => `${d}?`)].join(", ") || "-",
+    r.extends.join(", ") || "-",
   ]);
-  const header = ["#", "ID", "VERSION", "STATE", "DEPENDS ON (? = optional)"];
+  const header = ["#", "ID", "VERSION", "STATE", "DEPENDS ON (? = optional)", "EXTENDS"];
   const widths = header.map((h, c) => Math.max(h.length, ...cells.map((row) => (row[c] as string).length)));
   const line = (row: string[]) =>
     row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] as number))).join("  ");

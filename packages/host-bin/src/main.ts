@@ -2,16 +2,23 @@
  * The `dispatch` binary: `bin/dispatch` runs `bun packages/host-bin/src/main.ts <args>`.
  * Exit status: 0 ok, 1 start-up failure, 2 usage or config error, 70 fault budget spent, 130 second signal.
  */
+
+import { join, resolve } from "node:path";
 import { createLogger, DispatchError, parseLogLevel } from "@dispatch/kernel";
 import { checkConfig } from "./check-config.ts";
 import { parseCli, UsageError, usage } from "./cli.ts";
 import { ConfigError } from "./config.ts";
+import { repoRoot } from "./host-packages.ts";
+import { linkExtension } from "./link-extension.ts";
 import { formatExtensionTable, listExtensions } from "./list-extensions.ts";
+import { newExtension } from "./new-extension.ts";
 import { serve } from "./serve.ts";
+import { testExtension } from "./test-extension.ts";
 import { hostVersion } from "./version.ts";
 
 const logger = createLogger({ level: parseLogLevel(process.env.DISPATCH_LOG_LEVEL) });
 const io = { env: process.env, cwd: process.cwd() };
+const repoBin = join(repoRoot, "bin", "dispatch");
 
 async function main(argv: readonly string[]): Promise<number> {
   const cli = parseCli(argv);
@@ -30,6 +37,24 @@ async function main(argv: readonly string[]): Promise<number> {
     case "extensions":
       process.stdout.write(formatExtensionTable(await listExtensions(cli.flags, io)));
       return 0;
+    case "new-extension": {
+      const made = newExtension(resolve(io.cwd, cli.dir));
+      process.stdout.write(
+        `created extension "${made.id}" in ${made.dir}: ${made.files.join(", ")}\n` +
+          `test it:  ${repoBin} test ${made.dir}\n` +
+          `load it:  "extensions": { "paths": ["${made.dir}/src/index.ts"] }\n`,
+      );
+      return 0;
+    }
+    case "link": {
+      const { linked, kept } = linkExtension(resolve(io.cwd, cli.dir));
+      process.stdout.write(
+        `linked ${linked.length} modules${kept.length ? `; kept your own ${kept.join(", ")}` : ""}\n`,
+      );
+      return 0;
+    }
+    case "test":
+      return await testExtension(resolve(io.cwd, cli.dir), cli.bunArgs);
     case "serve":
       return await serve(cli.flags, { ...io, logger, exitNow: (code) => process.exit(code) });
   }

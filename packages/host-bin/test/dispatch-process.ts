@@ -1,11 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 
 /** The real entry point, as bin/dispatch runs it. */
 export const mainPath = resolve(import.meta.dir, "../src/main.ts");
+/** The script a user runs; it bootstraps Bun itself. */
+export const dispatchBin = resolve(import.meta.dir, "../../../bin/dispatch");
 export const fixturesDir = resolve(import.meta.dir, "fixtures");
+
+/** PATH without any directory that holds a `bun`, so a child proves bin/dispatch finds Bun by itself. */
+export function pathWithoutBun(): string {
+  return (process.env.PATH ?? "")
+    .split(":")
+    .filter((dir) => dir !== "" && !existsSync(join(dir, "bun")))
+    .join(":");
+}
 
 /** A temp directory removed by `cleanup()`. */
 export function tempDir(prefix = "dispatch-bin-test-"): string {
@@ -46,8 +56,14 @@ export class DispatchProcess {
   readonly exited: Promise<number>;
   stdout = "";
 
-  constructor(args: string[], env: Record<string, string> = {}, cwd?: string) {
-    const proc = Bun.spawn([process.execPath, mainPath, ...args], {
+  /** `command` defaults to this Bun running main.ts; pass `[dispatchBin]` to go through the script. */
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    cwd?: string,
+    command: string[] = [process.execPath, mainPath],
+  ) {
+    const proc = Bun.spawn([...command, ...args], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",

@@ -1,5 +1,6 @@
-import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import { relative, resolve } from "node:path";
+import { afterEach, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
+import { dirname, relative, resolve } from "node:path";
+import { linkExtension } from "../src/link-extension.ts";
 import { cleanup, serveProcess, tempDir, writeConfig } from "./dispatch-process.ts";
 
 // each test starts real processes; on a busy machine that takes more than the default 5 s
@@ -7,6 +8,8 @@ setDefaultTimeout(30_000);
 afterEach(cleanup);
 
 const helloEntry = resolve(import.meta.dir, "../../../examples/hello-extension/src/index.ts");
+// the example resolves @dispatch/* like an outside extension: through links `dispatch test` also makes
+beforeAll(() => linkExtension(dirname(dirname(helloEntry))));
 
 test("the example extension loads through extensions.paths (relative to the config file) and serves /hello", async () => {
   const dir = tempDir();

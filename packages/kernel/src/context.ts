@@ -51,6 +51,8 @@ export interface ExtensionContext<C = unknown> {
   /** Fires when this extension starts shutting down. */
   readonly signal: AbortSignal;
   readonly host: HostInfo;
+  /** This extension's own directory, `<dataDir>/extensions/<id>`; created when first read. */
+  readonly dataDir: string;
   /** Makes `impl` available to dependents; `ref` must be listed in the definition's `provides`. */
   provide<T>(ref: ServiceRef<T>, impl: T): void;
   /** A service of an extension listed in `dependsOn`; throws `undeclared_dependency` otherwise. */

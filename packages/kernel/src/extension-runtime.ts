@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Registry } from "prom-client";
 import type { CancelTimer, ExtensionContext, ExtensionState, HostInfo } from "./context.ts";
 import { KernelError, messageOf } from "./errors.ts";
@@ -229,6 +231,13 @@ export class ExtensionRuntime {
       metrics,
       signal: this.#abort.signal,
       host,
+      // made on first read, so extensions that never write leave nothing behind; ids are slugs, so
+      // the path stays inside extensions/
+      get dataDir() {
+        const dir = join(host.dataDir, "extensions", id);
+        mkdirSync(dir, { recursive: true });
+        return dir;
+      },
       provide: (ref, impl) => this.#provide(ref, impl),
       use: (ref) => this.#use(ref, false) as never,
       useOptional: (ref) => this.#use(ref, true) as never,

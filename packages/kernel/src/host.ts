@@ -409,6 +409,23 @@ function registerContext(
       return slices.get(runtime.id);
     },
     contribute: (point, value) => ledger.add(runtime.id, point, value),
+    provided: <T>(ref: ServiceRef<T>) => {
+      if (!(runtime.definition.provides ?? []).some((r) => r.id === ref.id)) {
+        throw new KernelError(
+          "undeclared_service",
+          `extension "${runtime.id}" asked for its own service "${ref.id}" without listing it in its definition's \`provides\``,
+        );
+      }
+      return () => {
+        if (!runtime.services.has(ref.id)) {
+          throw new KernelError(
+            "service_unavailable",
+            `service "${ref.id}" of extension "${runtime.id}" is not available (state: ${runtime.state})`,
+          );
+        }
+        return runtime.services.get(ref.id) as T;
+      };
+    },
   };
 }
 

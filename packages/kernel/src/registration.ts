@@ -1,6 +1,7 @@
 import type { HostInfo } from "./context.ts";
 import type { StartupProblem } from "./errors.ts";
 import type { Contribution, ExtensionPoint } from "./extension-point.ts";
+import type { ServiceRef } from "./service-ref.ts";
 
 /** What an extension's `register` phase gets: its config and a way to contribute to points. */
 export interface RegisterContext<C = unknown> {
@@ -14,6 +15,13 @@ export interface RegisterContext<C = unknown> {
   readonly config: C;
   /** Adds `value` to `point`; the point's owner must be this extension or listed in `manifest.extends`. */
   contribute<T>(point: ExtensionPoint<T>, value: T): void;
+  /**
+   * A getter for service `ref` of this extension (listed in its `provides`), so that a contribution
+   * made now can reach this extension's running state later: register runs once per host before
+   * activate, and the definition is shared by every host in the process, so a closure cannot link
+   * the two. The getter throws `service_unavailable` until activate provided `ref`, and after stop.
+   */
+  provided<T>(ref: ServiceRef<T>): () => T;
 }
 
 /** Who may contribute where: the owner of each point, and what each extension extends. */

@@ -280,6 +280,56 @@ describe("extension points", () => {
     await good.host.stop();
   });
 
+  test("reg.provided reaches the contributor's running state in the host it runs in, and only then", async () => {
+    const counter = createServiceRef<{ count: number }>("test.counter");
+    const seen: Array<() => string> = [];
+    const reader = defineExtension({
+      manifest: { id: "owner", version: "1.0.0" },
+      extensionPoints: [kindsPoint],
+      activate(ctx) {
+        for (const c of ctx.contributions(kindsPoint)) seen.push(() => c.value.make());
+      },
+    });
+    // One definition shared by two hosts, as the built-in extensions are.
+    let started = 0;
+    const counting = defineExtension({
+      manifest: { id: "counting", version: "1.0.0", extends: ["owner"] },
+      provides: [counter],
+      register(reg) {
+        const state = reg.provided(counter);
+        expect(() => state()).toThrow(
+          'service "test.counter" of extension "counting" is not available (state: pending)',
+        );
+        reg.contribute(kindsPoint, { name: "count", make: () => String(state().count) });
+      },
+      activate: (ctx) => ctx.provide(counter, { count: ++started }),
+    });
+    const first = hostOf([reader, counting]).host;
+    const second = hostOf([reader, counting]).host;
+    await first.start();
+    await second.start();
+    expect(seen.map((make) => make())).toEqual(["1", "2"]);
+    await first.stop();
+    expect(() => seen[0]?.()).toThrow("(state: stopped)");
+    await second.stop();
+  });
+
+  test("reg.provided of a service the extension does not provide fails the check", () => {
+    const other = createServiceRef<number>("test.other");
+    const ext = defineExtension({
+      manifest: { id: "grabby", version: "1.0.0" },
+      register: (reg) => void reg.provided(other),
+      activate: () => {},
+    });
+    expect(problemsOf(thrownBy(() => hostOf([ext]).host.check()))).toEqual([
+      {
+        code: "register_failed",
+        message:
+          'register failed: extension "grabby" asked for its own service "test.other" without listing it in its definition\'s `provides`',
+      },
+    ]);
+  });
+
   test("register of an extension with a built config schema cannot read its config", () => {
     const self = createExtensionPoint<string>({ id: "self.point" });
     const ext = defineExtension({

@@ -1,5 +1,5 @@
-import { defineExtension } from "@dispatch/kernel";
-import { executionBackendsRef } from "@dispatch/workspace-tools";
+import { createServiceRef, DispatchError, defineExtension } from "@dispatch/kernel";
+import { type ExecutionBackend, executionBackendsPoint } from "@dispatch/workspace-tools";
 import { hostsConfigSchema } from "./config.ts";
 import { registerSshMetrics } from "./pool-metrics.ts";
 import type { SshPool } from "./ssh-pool.ts";
@@ -9,16 +9,37 @@ import { type SshPools, sshPoolsRef } from "./types.ts";
 const MAINTENANCE_INTERVAL_MS = 1_000;
 
 /**
+ * The remote backends by host id, made at activation (where the ssh2 code is loaded): this
+ * extension's own, not exported, so that its contributions to workspace-tools can reach them.
+ */
+const remoteBackendsRef = createServiceRef<ReadonlyMap<string, ExecutionBackend>>("ssh-pool.backends");
+
+/**
  * SSH pools for the configured `hosts`: each host gets a pool (connected lazily, so a host that is
- * down cannot stop start-up) and a remote execution backend registered with workspace-tools.
+ * down cannot stop start-up) and a remote execution backend contributed to workspace-tools.
  */
 export const sshPoolExtension = defineExtension({
-  manifest: { id: "ssh-pool", version: "0.1.0", dependsOn: ["workspace-tools"] },
-  provides: [sshPoolsRef],
+  manifest: { id: "ssh-pool", version: "0.1.0", extends: ["workspace-tools"] },
+  provides: [sshPoolsRef, remoteBackendsRef],
   config: { key: "hosts", schema: hostsConfigSchema },
+  register(reg) {
+    // The backends exist once this extension has activated; workspace-tools asks on first use.
+    const backends = reg.provided(remoteBackendsRef);
+    for (const { id } of reg.config) {
+      reg.contribute(executionBackendsPoint, {
+        hostId: id,
+        create: () => {
+          const backend = backends().get(id);
+          if (backend === undefined)
+            throw new DispatchError("internal", `no remote backend was made for host "${id}"`);
+          return backend;
+        },
+      });
+    }
+  },
   async activate(ctx) {
-    const backends = ctx.use(executionBackendsRef);
     const pools = new Map<string, SshPool>();
+    const backends = new Map<string, ExecutionBackend>();
     const allStats = () => [...pools.values()].map((pool) => pool.stats());
     const metrics = registerSshMetrics(ctx.metrics, allStats);
     ctx.onDispose(() => metrics.unregister());
@@ -34,8 +55,8 @@ export const sshPoolExtension = defineExtension({
           onFailure: () => metrics.countFailure(host.id),
         });
         pools.set(host.id, pool);
+        backends.set(host.id, createRemoteBackend(pool));
         ctx.onDispose(() => pool.dispose());
-        ctx.onDispose(backends.register(host.id, createRemoteBackend(pool)));
         if (host.hostKeySha256 === undefined) {
           ctx.logger.warn("host has no hostKeySha256: connections will be refused until it is set", {
             hostId: host.id,
@@ -51,6 +72,7 @@ export const sshPoolExtension = defineExtension({
 
     const service: SshPools = { get: (hostId) => pools.get(hostId), stats: allStats };
     ctx.provide(sshPoolsRef, service);
+    ctx.provide(remoteBackendsRef, backends);
     ctx.setHealth(() => ({
       hosts: Object.fromEntries(allStats().map(({ hostId, ...state }) => [hostId, state])),
     }));

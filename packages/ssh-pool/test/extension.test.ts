@@ -142,9 +142,19 @@ test("each host gets a remote backend; a host that is down does not stop start-u
   const pools = host.get(sshPoolsRef);
   await host.stop();
   env = undefined;
-  // Shutdown ended every client.
+  // Shutdown ended every client, and the backends refuse work.
   expect(pools.stats().map((s) => s.connections)).toEqual([0, 0]);
-  expect(() => backends.forHost("test-box")).toThrow(/no execution backend/);
+  const afterStop = await rejectionOf(
+    backends.forHost("test-box").exec("true", { cwd: "/", timeoutMs: 1_000, maxOutputBytes: 100 }),
+  );
+  expect(afterStop.message).toBe('the SSH pool for host "test-box" is shut down');
+});
+
+test("a configured host named `local` fails the check, naming both contributors of that backend", async () => {
+  const error = await rejectionOf(start([{ ...sshd.hostConfig(), id: "local" }]));
+  expect(error.message).toContain(
+    '"local" is contributed to extension point "workspace-tools.backends" by both "workspace-tools" and "ssh-pool"',
+  );
 });
 
 test("a remote workspace: a scripted turn writes a file and runs bash on the host", async () => {

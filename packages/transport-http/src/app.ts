@@ -5,7 +5,6 @@ import type { ApiDeps } from "./deps.ts";
 import { errorBody, errorResponse } from "./error-response.ts";
 import { bearerToken } from "./middleware/auth.ts";
 import { requestEdge } from "./middleware/edge.ts";
-import { openApiDocument } from "./openapi.ts";
 import { RequestMetrics } from "./request-metrics.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -13,14 +12,17 @@ import { providerRoutes } from "./routes/providers.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 import type { SseHub } from "./sse-hub.ts";
 
-/** The API's routes, chained so that `hono/client` can type every call from `AppType`. */
-function apiRoutes(deps: ApiDeps, sse: SseHub) {
+/**
+ * The core routes, chained so that `hono/client` can type every call from `AppType`; transport-http
+ * contributes them at `/` like any other routes. `openApi` builds the document of everything mounted.
+ */
+export function apiRoutes(deps: ApiDeps, sse: SseHub, openApi: () => Record<string, unknown>) {
   return new Hono()
     .route("/", healthRoutes(deps.host))
     .get("/metrics", async (c) =>
       c.body(await deps.metrics.metrics(), 200, { "Content-Type": deps.metrics.contentType }),
     )
-    .get("/openapi.json", (c) => c.json(openApiDocument(deps.host.version)))
+    .get("/openapi.json", (c) => c.json(openApi()))
     .route("/", workspaceRoutes(deps))
     .route("/", conversationRoutes(deps, sse))
     .route("/", providerRoutes(deps));
@@ -29,8 +31,11 @@ function apiRoutes(deps: ApiDeps, sse: SseHub) {
 /** The route tree's type, for `hc<AppType>(url)` from `hono/client`. */
 export type AppType = ReturnType<typeof apiRoutes>;
 
-/** Builds the whole HTTP app: middleware in order, the API routes, and JSON errors for everything else. */
-export function createApp(deps: ApiDeps, sse: SseHub): Hono {
+/**
+ * Builds the HTTP app: middleware in order, and JSON errors for everything else. The routes, the
+ * core ones included, are mounted on it from the contributions to `httpRoutesPoint`.
+ */
+export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
   app.use(
     requestEdge({
@@ -41,7 +46,6 @@ export function createApp(deps: ApiDeps, sse: SseHub): Hono {
   );
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
   if (deps.config.token !== null) app.use(bearerToken({ token: deps.config.token }));
-  app.route("/", apiRoutes(deps, sse));
   const allowedMethods = allowedMethodsOf(app);
   app.notFound((c) => {
     const allowed = allowedMethods(c.req.path);

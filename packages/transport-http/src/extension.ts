@@ -1,15 +1,22 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { DispatchError, defineExtension } from "@dispatch/kernel";
+import { createServiceRef, DispatchError, defineExtension } from "@dispatch/kernel";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { executionBackendsRef } from "@dispatch/workspace-tools";
+import type { Hono } from "hono";
 import { Gauge } from "prom-client";
-import { createApp } from "./app.ts";
+import { apiRoutes, createApp } from "./app.ts";
 import { isLoopback, serverConfigSchema } from "./config.ts";
 import type { ApiDeps } from "./deps.ts";
+import { liveOpenApi, type MountedRoutes, mountRoutes } from "./mount-routes.ts";
+import { operations } from "./openapi.ts";
+import { httpRoutesPoint } from "./routes-point.ts";
 import { SseHub } from "./sse-hub.ts";
-import { type HttpRoutes, httpRoutesRef } from "./types.ts";
+import { type HttpServer, httpServerRef } from "./types.ts";
+
+/** The core routes, made at activation: transport-http's own, so that its contribution can reach them. */
+const coreRoutesRef = createServiceRef<Hono>("transport-http.core-routes");
 
 /** The HTTP transport: serves the API with Hono on Bun.serve once every extension has activated. */
 export const transportHttpExtension = defineExtension({
@@ -20,8 +27,12 @@ export const transportHttpExtension = defineExtension({
     dependsOn: ["conversation-store", "provider-concurrency", "providers", "session-orchestrator"],
     optionalDependsOn: ["workspace-tools"],
   },
-  provides: [httpRoutesRef],
+  provides: [httpServerRef, coreRoutesRef],
+  extensionPoints: [httpRoutesPoint],
   config: { key: "server", schema: serverConfigSchema },
+  register(reg) {
+    reg.contribute(httpRoutesPoint, { path: "/", routes: reg.provided(coreRoutesRef), openapi: operations });
+  },
   activate(ctx) {
     const config = ctx.config;
     if (!isLoopback(config.host) && config.token === null) {
@@ -42,7 +53,18 @@ export const transportHttpExtension = defineExtension({
       backends: ctx.useOptional(executionBackendsRef),
     };
     const sse = new SseHub({ heartbeatMs: config.heartbeatMs, maxUnread: 64 });
-    const app = createApp(deps, sse);
+    const app = createApp(deps);
+    let mounted: readonly MountedRoutes[] = [];
+    const inService = (extensionId: string) =>
+      ctx.contributions(httpRoutesPoint).some((c) => c.extensionId === extensionId);
+    ctx.provide(
+      coreRoutesRef,
+      apiRoutes(
+        deps,
+        sse,
+        liveOpenApi(ctx.host.version, () => mounted, inService),
+      ),
+    );
     new Gauge({
       name: "dispatch_sse_clients",
       help: "Open server-sent event streams",
@@ -53,17 +75,15 @@ export const transportHttpExtension = defineExtension({
     });
 
     let address: { host: string; port: number } | undefined;
-    const routes: HttpRoutes = {
-      mount(path, sub) {
-        if (address)
-          throw new DispatchError("too_late", `cannot mount ${path}: the server is already listening`);
-        app.route(path, sub);
-      },
-      address: () => address,
-    };
-    ctx.provide(httpRoutesRef, routes);
+    ctx.provide(httpServerRef, { address: () => address } satisfies HttpServer);
 
     ctx.onReady(() => {
+      // Every extension is active now, so route factories can use their contributors' state.
+      mounted = mountRoutes(app, ctx.contributions(httpRoutesPoint), {
+        owner: ctx.id,
+        inService,
+        warn: (message, fields) => ctx.logger.warn(message, fields),
+      });
       const server = Bun.serve({
         hostname: config.host,
         port: config.port,

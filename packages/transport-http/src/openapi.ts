@@ -15,7 +15,12 @@ import {
 } from "@dispatch/wire";
 import { z } from "zod";
 
-interface Operation {
+/**
+ * One operation in the OpenAPI document: `path` in OpenAPI form (`/workspaces/{id}`), the JSON
+ * request `body` schema, the success status with its schema (or another content type), and the
+ * error statuses it may answer (each with the API's error body).
+ */
+export interface Operation {
   method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
   summary: string;
@@ -158,10 +163,10 @@ export const operations: Operation[] = [
 const jsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { target: "draft-2020-12", unrepresentable: "any" });
 
-/** Builds the OpenAPI 3.1 document from `operations`. */
-export function openApiDocument(version: string): Record<string, unknown> {
+/** Builds the OpenAPI 3.1 document from `ops` (the core `operations` and every contributed route's). */
+export function openApiDocument(version: string, ops: readonly Operation[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) {
+  for (const op of ops) {
     const responses: Record<string, unknown> = {
       [op.ok.status]: {
         description: "OK",

@@ -9,7 +9,7 @@ import { hc } from "hono/client";
 import type { AppType } from "../src/app.ts";
 import { transportHttpExtension } from "../src/extension.ts";
 import { sseMessages } from "../src/testing.ts";
-import { httpRoutesRef } from "../src/types.ts";
+import { httpServerRef } from "../src/types.ts";
 
 /** The built-in extensions the API needs, in no particular order (the host sorts them). */
 export const apiExtensions: AnyExtension[] = [
@@ -46,7 +46,7 @@ export async function startApi(
     config: { ...config, server },
     logger,
   });
-  const address = testHost.get(httpRoutesRef).address();
+  const address = testHost.get(httpServerRef).address();
   if (!address) throw new Error("server did not start");
   const url = `http://127.0.0.1:${address.port}`;
   const token = typeof server.token === "string" ? server.token : undefined;

@@ -43,10 +43,11 @@ export interface ExecutionBackend {
   exec(command: string, options: ExecOptions): Promise<ExecResult>;
 }
 
-/** Registry of remote backends by host id; workspaces without a host use the local backend. */
+/**
+ * The execution backends by host id, as contributed to `executionBackendsPoint`; workspaces without a
+ * host use the local one.
+ */
 export interface ExecutionBackends {
-  /** Registers the backend for `hostId`; returns the function that removes it. */
-  register(hostId: string, backend: ExecutionBackend): () => void;
   /** The backend for a workspace's `hostId` (null = local); throws `not_found` for an unknown host. */
   forHost(hostId: string | null): ExecutionBackend;
 }

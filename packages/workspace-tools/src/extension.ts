@@ -3,8 +3,9 @@ import { conversationStoreRef } from "@dispatch/conversation-store";
 import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
 import { toolsPoint } from "@dispatch/session-orchestrator";
 import { type ExecutionBackends, executionBackendsRef } from "./backend.ts";
+import { executionBackendsPoint, LOCAL_HOST_ID } from "./backend-point.ts";
 import { toolsConfigSchema } from "./config.ts";
-import { createExecutionBackends } from "./execution-backends.ts";
+import { executionBackendsFrom } from "./execution-backends.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { sweepLocks } from "./lock-maintenance.ts";
 import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
@@ -24,7 +25,8 @@ function running<T>(value: T | undefined): T {
 
 /**
  * The workspace tools: contributes read_file, write_file, edit_file, list_dir, grep and bash with the
- * orchestrator, provides the execution backends (local, plus any the SSH extension registers),
+ * orchestrator, provides the execution backends contributed to its point (the local one is its own
+ * contribution, the SSH extension adds one per host),
  * releases a turn's file locks when it finishes and sweeps stale ones on one timer.
  */
 export const workspaceToolsExtension = defineExtension({
@@ -35,9 +37,11 @@ export const workspaceToolsExtension = defineExtension({
     extends: ["session-orchestrator"],
   },
   provides: [executionBackendsRef],
+  extensionPoints: [executionBackendsPoint],
   consumes: [conversationStoreRef],
   config: { key: "tools", schema: toolsConfigSchema },
   register(reg) {
+    reg.contribute(executionBackendsPoint, { hostId: LOCAL_HOST_ID, create: () => createLocalBackend() });
     const state = runningOn(reg.host);
     // The tools read their backends and locks when they run, which is only once everything is active.
     const tools = createWorkspaceTools({
@@ -55,7 +59,7 @@ export const workspaceToolsExtension = defineExtension({
   activate(ctx) {
     const store = ctx.use(conversationStoreRef);
     const state = runningOn(ctx.host);
-    const backends = createExecutionBackends(createLocalBackend());
+    const backends = executionBackendsFrom(() => ctx.contributions(executionBackendsPoint));
     ctx.provide(executionBackendsRef, backends);
     state.backends = backends;
     state.locks = store.locks;

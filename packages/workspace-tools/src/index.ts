@@ -6,9 +6,10 @@ export {
   type ExecutionBackends,
   executionBackendsRef,
 } from "./backend.ts";
+export { type ExecutionBackendContribution, executionBackendsPoint, LOCAL_HOST_ID } from "./backend-point.ts";
 export { defaultToolsConfig, type ToolsConfig, toolsConfigSchema } from "./config.ts";
 export { type ConfinedPath, confinePath } from "./confine-path.ts";
-export { createExecutionBackends } from "./execution-backends.ts";
+export { createExecutionBackends, executionBackendsFrom } from "./execution-backends.ts";
 export { workspaceToolsExtension } from "./extension.ts";
 export { createLocalBackend, resolveRealPath } from "./local-backend.ts";
 export type { LocalExecTuning } from "./local-exec.ts";

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHost, createLogger, type Host } from "@dispatch/kernel";
 import { type Orchestrator, orchestratorRef } from "@dispatch/session-orchestrator";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { httpServerRef } from "@dispatch/transport-http";
 // Relative imports: the drill needs the real built-in list and services, and the mem-telemetry package
 // must not depend on the packages that depend on it (host-bin, session-orchestrator, transport-http).
 import { builtinExtensions } from "../../src/index.ts";
@@ -82,7 +82,7 @@ export async function startDrillStack(options: DrillStackOptions): Promise<Drill
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const address = host.get(httpRoutesRef).address();
+  const address = host.get(httpServerRef).address();
   if (!address) {
     await host.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,85 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * Tasks. `starred` copies the workspace's star so that the claim's order can walk an index instead
+ * of joining every queued row to its workspace; the bus keeps it current.
+ */
+export const tasks = sqliteTable(
+  "tasks_tasks",
+  {
+    id: text("id").primaryKey(),
+    /** Arrival order, the last tie-break of the claim order. */
+    seq: integer("seq").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    title: text("title").notNull(),
+    spec: text("spec").notNull(),
+    status: text("status").notNull(),
+    priority: integer("priority").notNull(),
+    starred: integer("starred", { mode: "boolean" }).notNull(),
+    attempt: integer("attempt").notNull(),
+    maxAttempts: integer("max_attempts").notNull(),
+    /** Options of each attempt's conversation and turn: runner, provider, model, maxSteps, worktree, validate. */
+    options: text("options").notNull(),
+    /** Epoch ms; a queued task is not claimed before it. */
+    nextRunAt: integer("next_run_at").notNull(),
+    conversationId: text("conversation_id"),
+    lastError: text("last_error"),
+    result: text("result"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("tasks_tasks_claim_idx")
+      .on(t.starred, sql`${t.priority} desc`, t.createdAt, t.seq)
+      .where(sql`${t.status} in ('queued', 'stuck')`),
+    index("tasks_tasks_aged_idx").on(t.starred, t.createdAt).where(sql`${t.status} in ('queued', 'stuck')`),
+    index("tasks_tasks_status_idx").on(t.status, t.seq),
+    index("tasks_tasks_workspace_idx").on(t.workspaceId, t.seq),
+  ],
+);
+
+/** One row per attempt: a headless conversation and its turn. */
+export const attempts = sqliteTable(
+  "tasks_attempts",
+  {
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    n: integer("n").notNull(),
+    conversationId: text("conversation_id"),
+    turnId: text("turn_id"),
+    status: text("status").notNull(),
+    startedAt: integer("started_at").notNull(),
+    endedAt: integer("ended_at"),
+    error: text("error"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.taskId, t.n] }),
+    index("tasks_attempts_started_idx").on(t.startedAt),
+    index("tasks_attempts_turn_idx").on(t.turnId),
+  ],
+);
+
+/**
+ * The daily budget: one counter row per day (in `tasks.timeZone`), created by the claim that first
+ * needs it, so there is no reset step that could clobber a count.
+ */
+export const days = sqliteTable("tasks_days", {
+  day: text("day").primaryKey(),
+  attempts: integer("attempts").notNull(),
+  tokens: integer("tokens").notNull(),
+});
+
+/** A workspace's run of failed attempts; open (`openUntil` in the future) holds its queued tasks back. */
+export const breakers = sqliteTable("tasks_breakers", {
+  workspaceId: text("workspace_id").primaryKey(),
+  failures: integer("failures").notNull(),
+  openUntil: integer("open_until"),
+});
+
+/** The single row that serialises claims across processes and holds the time of the last start. */
+export const claimLock = sqliteTable("tasks_claim_lock", {
+  id: integer("id").primaryKey(),
+  lastStartedAt: integer("last_started_at"),
+});
