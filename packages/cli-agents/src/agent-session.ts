@@ -1,3 +1,4 @@
+import { type AgentHealth, AgentState } from "@dispatch/wire";
 import type { AgentConfig } from "./config.ts";
 import { LineTracker } from "./line-tracker.ts";
 import type { PaneCapture } from "./pane-capture.ts";
@@ -9,20 +10,13 @@ import type { SessionWatch } from "./session-watch.ts";
  * (crashed, waiting out its backoff), `exited` (its process ended between turns), `stopping` (sent
  * `C-c` on cancel; killed after the grace).
  */
-export type SessionState = "starting" | "idle" | "busy" | "respawning" | "exited" | "stopping";
+export type SessionState = AgentState;
 
 /** Every state, for metrics. */
-export const sessionStates: readonly SessionState[] = [
-  "starting",
-  "idle",
-  "busy",
-  "respawning",
-  "exited",
-  "stopping",
-];
+export const sessionStates: readonly SessionState[] = AgentState.options;
 
 /** What the health tick last found: `unknown` until it has looked (a re-attached session). */
-export type SessionHealth = "ok" | "crashed" | "exited" | "unknown";
+export type SessionHealth = AgentHealth;
 
 /** The tmux session name of a conversation's agent. */
 export function sessionName(conversationId: string): string {

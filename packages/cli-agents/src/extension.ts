@@ -1,14 +1,14 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { conversationStoreRef } from "@dispatch/conversation-store";
+import { type ConversationStore, conversationStoreRef } from "@dispatch/conversation-store";
 import { DispatchError, defineExtension, messageOf, perHost } from "@dispatch/kernel";
 import { providersRef } from "@dispatch/providers";
 import { turnRunnersPoint } from "@dispatch/session-orchestrator";
-import { httpRoutesRef } from "@dispatch/transport-http";
+import { httpRoutesPoint } from "@dispatch/transport-http";
 import { registerAgentMetrics } from "./agent-metrics.ts";
 import { createCliRunner } from "./cli-runner.ts";
 import { type CliAgentsSettings, cliAgentsConfigSchema } from "./config.ts";
-import { agentRoutes } from "./routes.ts";
+import { agentInputOperations, agentInputRoutes, agentListOperations, agentListRoutes } from "./routes.ts";
 import { cliAgentsRef } from "./service.ts";
 import { AgentSupervisor } from "./supervisor.ts";
 import { TmuxClient } from "./tmux-client.ts";
@@ -18,10 +18,12 @@ import { localTmux } from "./tmux-transport.ts";
 interface HostState {
   supervisor: AgentSupervisor | undefined;
   unavailable: string;
+  store: ConversationStore | undefined;
 }
 const stateOf = perHost<HostState>(() => ({
   supervisor: undefined,
   unavailable: "the cli-agents extension is not active",
+  store: undefined,
 }));
 
 /** The environment the tmux server (and so every agent) starts with: the host's, minus Dispatch's own settings. */
@@ -51,23 +53,36 @@ export const cliAgentsExtension = defineExtension({
   manifest: {
     id: "cli-agents",
     version: "0.1.0",
-    dependsOn: ["conversation-store", "providers", "session-orchestrator", "transport-http"],
-    extends: ["session-orchestrator"],
+    dependsOn: ["conversation-store", "providers", "session-orchestrator"],
+    extends: ["session-orchestrator", "transport-http"],
   },
   provides: [cliAgentsRef],
-  consumes: [conversationStoreRef, providersRef, httpRoutesRef],
+  consumes: [conversationStoreRef, providersRef],
   config: { key: "cliAgents", schema: cliAgentsConfigSchema },
   register(reg) {
     const state = stateOf(reg.host);
-    reg.contribute(
-      turnRunnersPoint,
-      createCliRunner(reg.config, () => state.supervisor ?? { unavailable: state.unavailable }),
-    );
+    const current = () => state.supervisor ?? { unavailable: state.unavailable };
+    reg.contribute(turnRunnersPoint, createCliRunner(reg.config, current));
+    reg.contribute(httpRoutesPoint, {
+      path: "/agents",
+      routes: () => agentListRoutes({ supervisor: current }),
+      openapi: agentListOperations,
+    });
+    reg.contribute(httpRoutesPoint, {
+      path: "/conversations",
+      routes: () => {
+        const { store } = state;
+        if (store === undefined) throw new DispatchError("internal", "cli-agents did not activate");
+        return agentInputRoutes({ supervisor: current, store });
+      },
+      openapi: agentInputOperations,
+    });
   },
   async activate(ctx) {
     const settings = ctx.config;
     const state = stateOf(ctx.host);
     const store = ctx.use(conversationStoreRef);
+    state.store = store;
     const providers = ctx.use(providersRef);
     for (const [i, agent] of settings.agents.entries()) {
       if (agent.provider !== undefined && providers.get(agent.provider) === undefined) {
@@ -125,9 +140,7 @@ export const cliAgentsExtension = defineExtension({
     ctx.bus.subscribe("workspace.deleted", ({ id }) => {
       void supervisor.forgetWorkspace(id);
     });
-    const routes = ctx.use(httpRoutesRef);
     const current = () => state.supervisor ?? { unavailable: state.unavailable };
-    for (const { path, app } of agentRoutes({ supervisor: current, store })) routes.mount(path, app);
     ctx.provide(cliAgentsRef, {
       tmuxVersion: version,
       get unavailable() {

@@ -4,7 +4,7 @@ export { cliRunnerId, createCliRunner } from "./cli-runner.ts";
 export { crashedCode } from "./cli-turn.ts";
 export { type AgentConfig, type CliAgentsSettings, cliAgentsConfigSchema } from "./config.ts";
 export { agentEnvironment, cliAgentsExtension, socketPathOf } from "./extension.ts";
-export { AgentInputBody, type AgentsResponse } from "./routes.ts";
+export { agentInputOperations, agentListOperations } from "./routes.ts";
 export { type CliAgentsService, cliAgentsRef } from "./service.ts";
 export { type AgentInfo, type AgentInput, AgentSupervisor } from "./supervisor.ts";
 export { TmuxClient } from "./tmux-client.ts";

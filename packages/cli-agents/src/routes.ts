@@ -1,34 +1,14 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
 import { DispatchError } from "@dispatch/kernel";
-import { jsonBody } from "@dispatch/transport-http";
+import { type ApiOperation, jsonBody } from "@dispatch/transport-http";
+import {
+  AgentInputBody,
+  type AgentInputResult,
+  AgentList,
+  AgentInputResult as InputResultSchema,
+} from "@dispatch/wire";
 import { Hono } from "hono";
-import { z } from "zod";
-import type { AgentInfo, AgentInput, AgentSupervisor } from "./supervisor.ts";
-
-/** A tmux key name: `Enter`, `C-c`, `M-x`, `F1`, `y`, `BSpace` (tmux sends an unknown name as its letters). */
-const keyName = z
-  .string()
-  .min(1)
-  .max(32)
-  .regex(/^[\x21-\x7e]+$/, "must be a tmux key name such as Enter, C-c or y");
-
-/** The body of `POST /conversations/:id/input`: literal text, or keys. */
-export const AgentInputBody = z.union([
-  z
-    .object({
-      text: z
-        .string()
-        .min(1)
-        .max(1024 * 1024),
-    })
-    .strict(),
-  z.object({ keys: z.array(keyName).min(1).max(64) }).strict(),
-]);
-
-/** `GET /agents`. */
-export interface AgentsResponse {
-  agents: AgentInfo[];
-}
+import type { AgentSupervisor } from "./supervisor.ts";
 
 /** What the routes need. */
 export interface AgentRoutesDeps {
@@ -36,26 +16,51 @@ export interface AgentRoutesDeps {
   store: Pick<ConversationStore, "conversations">;
 }
 
-/** The sub-apps this extension mounts, by path prefix (the mount itself is the extension's). */
-export function agentRoutes(deps: AgentRoutesDeps): Array<{ path: string; app: Hono }> {
-  const agents = new Hono().get("/", (c) => {
+/** `GET /agents` (mounted at `/agents`): every CLI agent session, as copies. */
+export function agentListRoutes(deps: Pick<AgentRoutesDeps, "supervisor">): Hono {
+  return new Hono().get("/", (c) => {
     const supervisor = deps.supervisor();
-    const body: AgentsResponse = { agents: "unavailable" in supervisor ? [] : supervisor.list() };
+    const body: AgentList = { agents: "unavailable" in supervisor ? [] : supervisor.list() };
     return c.json(body);
   });
-  const input = new Hono().post("/:id/input", jsonBody(AgentInputBody), async (c) => {
+}
+
+/** `POST /conversations/:id/input` (mounted at `/conversations`): raw input to the agent's session. */
+export function agentInputRoutes(deps: AgentRoutesDeps): Hono {
+  return new Hono().post("/:id/input", jsonBody(AgentInputBody), async (c) => {
     const id = c.req.param("id");
     if ((await deps.store.conversations.get(id)) === undefined) {
       throw new DispatchError("not_found", `conversation "${id}" does not exist`);
     }
     const supervisor = deps.supervisor();
     if ("unavailable" in supervisor) throw new DispatchError("conflict", supervisor.unavailable);
-    const body = c.req.valid("json") as AgentInput;
+    const body = c.req.valid("json");
     await supervisor.input(id, body);
-    return c.json({ conversationId: id, sent: "text" in body ? "text" : "keys" }, 202);
+    const result: AgentInputResult = { conversationId: id, sent: "text" in body ? "text" : "keys" };
+    return c.json(result, 202);
   });
-  return [
-    { path: "/agents", app: agents },
-    { path: "/conversations", app: input },
-  ];
 }
+
+/** OpenAPI entries of `/agents` (paths relative to it). */
+export const agentListOperations: ApiOperation[] = [
+  {
+    method: "get",
+    path: "/",
+    summary: "CLI agent sessions: state, health, attempts in the running turn, last output",
+    ok: { status: 200, schema: AgentList },
+    errors: [401],
+  },
+];
+
+/** OpenAPI entries of the input route (paths relative to `/conversations`). */
+export const agentInputOperations: ApiOperation[] = [
+  {
+    method: "post",
+    path: "/{id}/input",
+    summary:
+      "Send raw input to the conversation's CLI agent: {text} pasted as is, or {keys} (tmux key names)",
+    body: AgentInputBody,
+    ok: { status: 202, schema: InputResultSchema },
+    errors: [400, 401, 404, 409, 415],
+  },
+];

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import type { ConversationStore } from "@dispatch/conversation-store";
 import { type CancelTimer, DispatchError, type Logger, messageOf } from "@dispatch/kernel";
-import { AgentSession, type SessionHealth, type SessionState, sessionName } from "./agent-session.ts";
+import type { AgentInfo, AgentInputBody } from "@dispatch/wire";
+import { AgentSession, sessionName } from "./agent-session.ts";
 import { AttemptRecords } from "./attempts.ts";
 import { captureHost, type Sighting } from "./capture-tick.ts";
 import type { AgentConfig, CliAgentsSettings } from "./config.ts";
@@ -18,22 +19,10 @@ import {
 } from "./tmux-client.ts";
 
 /** One agent session as `GET /agents` lists it (a copy; nothing in it is live). */
-export interface AgentInfo {
-  conversationId: string;
-  workspaceId: string;
-  agentId: string;
-  state: SessionState;
-  health: SessionHealth;
-  /** Why `health` is not `ok`. */
-  reason?: string;
-  /** Crashes in the running turn. */
-  attempts: number;
-  lastOutputAt: string | null;
-  hostId: string | null;
-}
+export type { AgentInfo } from "@dispatch/wire";
 
 /** What `POST /conversations/:id/input` sends: literal text (pasted) or tmux key names. */
-export type AgentInput = { text: string } | { keys: string[] };
+export type AgentInput = AgentInputBody;
 
 /** Counters the supervisor reports into (metrics). */
 export interface SupervisorCounters {

@@ -168,6 +168,10 @@ test("through bin/dispatch serve: turns complete, a crash respawns, too many fai
   expect(cli?.state).toBe("active");
   expect(cli?.health).toMatchObject({ tmux: expect.stringMatching(/^tmux \d/), sessions: 1, timers: 2 });
 
+  const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, object> };
+  expect(Object.keys(openapi.paths["/agents"] ?? {})).toEqual(["get"]);
+  expect(Object.keys(openapi.paths["/conversations/{id}/input"] ?? {})).toEqual(["post"]);
+
   // cancel: C-c, then the session is killed; nothing is left
   const slow = await post(url, `/conversations/${id}/messages`, { text: "SLOW" });
   expect(slow.status).toBe(202);

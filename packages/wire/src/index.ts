@@ -1,3 +1,11 @@
+export {
+  AgentHealth,
+  AgentInfo,
+  AgentInputBody,
+  AgentInputResult,
+  AgentList,
+  AgentState,
+} from "./agents.ts";
 export { limits, slugPattern } from "./limits.ts";
 export {
   CancelResult,
