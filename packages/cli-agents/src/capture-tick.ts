@@ -59,24 +59,41 @@ export async function captureHost(
   return missing;
 }
 
-/** Reads back the lines that scrolled past, for the panes that need it, in one call. */
+/**
+ * Reads back the lines that scrolled past, for the panes that need it: all in one call, with a
+ * screen's worth of slack for lines written since the tick's capture. A pane that wrote even more
+ * in between is read again on its own with what the last capture showed it needs (a few times at
+ * most; what is still out of reach then is reported as skipped).
+ */
 async function readHistory(
   tmux: TmuxClient,
   sightings: readonly Sighting[],
   isCurrent: (sighting: Sighting) => boolean,
 ): Promise<void> {
-  const byName = new Map(sightings.map((s) => [s.session.name, s]));
-  const lines = (name: string) => {
-    const session = byName.get(name)?.session;
-    const capture = session?.capture;
-    if (session === undefined || capture === undefined) return 0;
-    // a screen's worth of slack for lines written between the two calls
-    return Math.min(maxHistoryRead, session.lines.historyNeeded(capture) + capture.height);
-  };
-  const { captures } = await tmux.captureMany([...byName.keys()], lines);
-  for (const capture of captures) {
-    const sighting = byName.get(capture.name);
-    if (sighting !== undefined && isCurrent(sighting)) report(sighting.session, capture);
+  const want = new Map<string, number>();
+  const byName = new Map<string, Sighting>();
+  for (const sighting of sightings) {
+    const { session } = sighting;
+    const capture = session.capture;
+    if (capture === undefined) continue;
+    byName.set(session.name, sighting);
+    want.set(session.name, session.lines.historyNeeded(capture) + capture.height);
+  }
+  for (let pass = 0; pass < 4 && want.size > 0; pass++) {
+    const lines = (name: string) => Math.min(maxHistoryRead, want.get(name) ?? 0);
+    const { captures } = await tmux.captureMany([...want.keys()], lines);
+    want.clear();
+    for (const capture of captures) {
+      const sighting = byName.get(capture.name);
+      if (sighting === undefined || !isCurrent(sighting)) continue;
+      const { session } = sighting;
+      const short = capture.firstLine - session.lines.next;
+      if (short > 0 && pass < 3 && lines(capture.name) < maxHistoryRead) {
+        want.set(capture.name, lines(capture.name) + short + capture.height * 2 ** (pass + 1));
+        continue;
+      }
+      report(session, capture);
+    }
   }
 }
 

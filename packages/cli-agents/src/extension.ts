@@ -5,6 +5,7 @@ import { DispatchError, defineExtension, messageOf, perHost } from "@dispatch/ke
 import { providersRef } from "@dispatch/providers";
 import { turnRunnersPoint } from "@dispatch/session-orchestrator";
 import { httpRoutesPoint } from "@dispatch/transport-http";
+import { executionBackendsRef } from "@dispatch/workspace-tools";
 import { registerAgentMetrics } from "./agent-metrics.ts";
 import { createCliRunner } from "./cli-runner.ts";
 import { type CliAgentsSettings, cliAgentsConfigSchema } from "./config.ts";
@@ -12,7 +13,7 @@ import { agentInputOperations, agentInputRoutes, agentListOperations, agentListR
 import { cliAgentsRef } from "./service.ts";
 import { AgentSupervisor } from "./supervisor.ts";
 import { TmuxClient } from "./tmux-client.ts";
-import { localTmux } from "./tmux-transport.ts";
+import { localTmux, remoteTmux } from "./tmux-transport.ts";
 
 /** What `register` and `activate` share on one host: the supervisor, once there is one. */
 interface HostState {
@@ -38,6 +39,14 @@ export function agentEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
   return out;
 }
 
+/**
+ * The tmux socket name (`-L`) on remote hosts: one per Dispatch data dir, so two hosts sharing a
+ * remote account do not share sessions, and never the user's default server.
+ */
+export function remoteSocketName(dataDir: string): string {
+  return `dispatch-${Bun.hash(dataDir).toString(36).slice(0, 10)}`;
+}
+
 /** The tmux socket: configured, or `<dataDir>/tmux/dispatch.sock`. */
 export function socketPathOf(settings: CliAgentsSettings, dataDir: string): string {
   return settings.socketPath ?? join(dataDir, "tmux", "dispatch.sock");
@@ -54,10 +63,11 @@ export const cliAgentsExtension = defineExtension({
     id: "cli-agents",
     version: "0.1.0",
     dependsOn: ["conversation-store", "providers", "session-orchestrator"],
+    optionalDependsOn: ["workspace-tools"],
     extends: ["session-orchestrator", "transport-http"],
   },
   provides: [cliAgentsRef],
-  consumes: [conversationStoreRef, providersRef],
+  consumes: [conversationStoreRef, providersRef, executionBackendsRef],
   config: { key: "cliAgents", schema: cliAgentsConfigSchema },
   register(reg) {
     const state = stateOf(reg.host);
@@ -108,15 +118,28 @@ export const cliAgentsExtension = defineExtension({
     }
     const metrics = registerAgentMetrics(ctx.metrics, () => state.supervisor?.table);
     ctx.onDispose(() => metrics.unregister());
-    const supervisor = new AgentSupervisor({
-      settings,
-      tmuxFor: (hostId) => {
-        if (hostId === null) return local;
+    const backends = ctx.useOptional(executionBackendsRef);
+    const remotes = new Map<string, TmuxClient>();
+    const remoteSocket = remoteSocketName(ctx.host.dataDir);
+    const tmuxFor = (hostId: string | null): TmuxClient => {
+      if (hostId === null) return local;
+      const known = remotes.get(hostId);
+      if (known !== undefined) return known;
+      if (backends === undefined) {
         throw new DispatchError(
           "unavailable",
-          `CLI agents cannot run in workspaces on host "${hostId}" yet: only local workspaces are supported`,
+          `CLI agents in workspaces on host "${hostId}" need the workspace-tools and ssh-pool extensions, which are not active`,
         );
-      },
+      }
+      const client = new TmuxClient(
+        remoteTmux({ hostId, backend: backends.forHost(hostId), socketName: remoteSocket }),
+      );
+      remotes.set(hostId, client);
+      return client;
+    };
+    const supervisor = new AgentSupervisor({
+      settings,
+      tmuxFor,
       logger: ctx.logger,
       counters: metrics.counters,
       schedule: (fn, ms) => ctx.setInterval(fn, ms),
@@ -131,6 +154,14 @@ export const cliAgentsExtension = defineExtension({
         ctx.logger.info("agent sessions found at start-up", { reattached, killed });
       supervisor.start();
       state.supervisor = supervisor;
+      // remote hosts are looked at once everything runs (their backends come from other extensions)
+      ctx.onReady(async () => {
+        if (backends === undefined || settings.agents.length === 0) return;
+        const hosts = new Set(
+          (await store.workspaces.list()).flatMap((w) => (w.hostId === null ? [] : [w.hostId])),
+        );
+        for (const hostId of hosts) supervisor.reattachLater(store, hostId);
+      });
       ctx.onDispose(() => {
         state.supervisor = undefined;
         state.unavailable = "the host is shutting down";

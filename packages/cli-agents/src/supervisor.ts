@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import type { ConversationStore } from "@dispatch/conversation-store";
 import { type CancelTimer, DispatchError, type Logger, messageOf } from "@dispatch/kernel";
 import type { AgentInfo, AgentInputBody } from "@dispatch/wire";
@@ -63,6 +62,7 @@ export class AgentSupervisor {
   #checking = false;
   #closed = false;
   readonly #killing = new Set<AgentSession>();
+  readonly #reattaching = new Map<string, Promise<void>>();
 
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
@@ -170,6 +170,7 @@ export class AgentSupervisor {
     agent: AgentConfig,
   ): Promise<AgentSession> {
     this.#open();
+    if (hostId !== null) await this.#reattaching.get(hostId);
     let session = this.table.get(conversationId);
     if (session !== undefined && (session.state === "stopping" || session.agent.id !== agent.id)) {
       await this.kill(session);
@@ -201,16 +202,15 @@ export class AgentSupervisor {
     const agent = session.agent;
     const spec = { cwd, command: agent.command, env: agent.env };
     const tmux = this.#deps.tmuxFor(session.hostId);
-    if (session.hostId === null) {
-      const program = agent.command[0] as string;
-      if (Bun.which(program, { PATH: agent.env.PATH ?? process.env.PATH ?? "" }) === null) {
-        throw new DispatchError(
-          "agent_spawn_failed",
-          `the command "${program}" of CLI agent "${agent.id}" is not on PATH; fix cliAgents[].command or install it`,
-        );
-      }
-      mkdirSync(cwd, { recursive: true });
+    const program = agent.command[0] as string;
+    if (!(await tmux.transport.hasProgram(program, agent.env.PATH))) {
+      const where = session.hostId === null ? "" : ` of host "${session.hostId}"`;
+      throw new DispatchError(
+        "agent_spawn_failed",
+        `the command "${program}" of CLI agent "${agent.id}" is not on the PATH${where}; fix cliAgents[].command or install it`,
+      );
     }
+    await tmux.transport.mkdirp(cwd);
     let pid: number | null;
     if (!session.spawned) {
       const options = {
@@ -379,8 +379,9 @@ export class AgentSupervisor {
    */
   async reattach(
     store: Pick<ConversationStore, "conversations" | "turns">,
+    hostId: string | null = null,
   ): Promise<{ reattached: number; killed: number }> {
-    const tmux = this.#deps.tmuxFor(null);
+    const tmux = this.#deps.tmuxFor(hostId);
     const agents = new Map(this.settings.agents.map((a) => [a.id, a]));
     let reattached = 0;
     let killed = 0;
@@ -407,7 +408,7 @@ export class AgentSupervisor {
         {
           conversationId,
           workspaceId: conversation.workspaceId,
-          hostId: null,
+          hostId,
           agent,
           state: "busy",
           spawned: true,
@@ -420,6 +421,26 @@ export class AgentSupervisor {
       reattached += 1;
     }
     return { reattached, killed };
+  }
+
+  /**
+   * Re-attaches the sessions of a remote host in the background (connecting to every host at
+   * start-up must not hold the host up); a turn on that host waits for it first.
+   */
+  reattachLater(store: Pick<ConversationStore, "conversations" | "turns">, hostId: string): void {
+    if (this.#reattaching.has(hostId)) return;
+    const done = this.reattach(store, hostId).then(
+      (found) => {
+        if (found.reattached + found.killed > 0)
+          this.#deps.logger.info("agent sessions found on a host", { hostId, ...found });
+      },
+      (error: unknown) =>
+        this.#deps.logger.warn("could not look for agent sessions on a host", {
+          hostId,
+          err: messageOf(error),
+        }),
+    );
+    this.#reattaching.set(hostId, done);
   }
 
   /** Every session, as copies. */

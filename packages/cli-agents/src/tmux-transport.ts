@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { DispatchError } from "@dispatch/kernel";
 
 /** What one tmux client call printed, and how it ended. */
@@ -12,9 +13,13 @@ export interface TmuxResult {
  * optional stdin. Local servers run the client as a child process; a remote one runs it over SSH.
  */
 export interface TmuxTransport {
-  /** `local` or the SSH host id. */
+  /** `null` for this machine, or the SSH host id. */
   readonly hostId: string | null;
   run(args: readonly string[], input?: string): Promise<TmuxResult>;
+  /** Whether `program` is found on the host's PATH (a missing agent command is a clear error, not a dead pane). */
+  hasProgram(program: string, path: string | undefined): Promise<boolean>;
+  /** Creates a directory (and its parents) on the host: the workspace root the agent starts in. */
+  mkdirp(dir: string): Promise<void>;
 }
 
 /** Longest one tmux client call may take before it is killed (a wedged server must not wedge a tick). */
@@ -65,7 +70,79 @@ export function localTmux(options: LocalTmuxOptions): TmuxTransport {
       ]);
       return { code, stdout, stderr };
     },
+    async hasProgram(program, path) {
+      return Bun.which(program, { PATH: path ?? options.env.PATH ?? "" }) !== null;
+    },
+    async mkdirp(dir) {
+      mkdirSync(dir, { recursive: true });
+    },
   };
+}
+
+/** What a remote transport needs of an SSH execution backend (workspace-tools' `ExecutionBackend`). */
+export interface RemoteBackend {
+  exec(
+    command: string,
+    options: { cwd: string; timeoutMs: number; maxOutputBytes: number },
+  ): Promise<{ exitCode: number | null; stdout: string; stderr: string; truncated: boolean }>;
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  mkdirp(path: string): Promise<void>;
+}
+
+/** Most one remote tmux call may print (a capture of every pane on that host). */
+const maxRemoteOutputBytes = 16 * 1024 * 1024;
+
+/**
+ * A tmux server on an SSH host, driven through its execution backend: every call is one remote
+ * command `tmux -u -f /dev/null -L <socketName> …` (its own socket there too). Input (a paste) is
+ * written to a temp file over SFTP and fed to tmux on stdin, so its size is not bound by the exec
+ * request; the file is removed by the same command.
+ */
+export function remoteTmux(options: {
+  hostId: string;
+  backend: RemoteBackend;
+  socketName: string;
+}): TmuxTransport {
+  const { hostId, backend } = options;
+  const prefix = ["tmux", "-u", "-f", "/dev/null", "-L", options.socketName];
+  const exec = async (command: string) => {
+    const result = await backend.exec(command, {
+      cwd: "/",
+      timeoutMs: callTimeoutMs,
+      maxOutputBytes: maxRemoteOutputBytes,
+    });
+    return { code: result.exitCode ?? 1, stdout: result.stdout, stderr: result.stderr };
+  };
+  return {
+    hostId,
+    async run(args, input) {
+      let command = [...prefix, ...args].map(shellQuote).join(" ");
+      if (input !== undefined) {
+        const file = `/tmp/dispatch-input-${crypto.randomUUID()}`;
+        await backend.writeFile(file, new TextEncoder().encode(input));
+        command = `${command} < ${shellQuote(file)}; code=$?; rm -f ${shellQuote(file)}; exit $code`;
+      }
+      const result = await exec(command);
+      if (result.code === 127 && /tmux: (command )?not found/.test(result.stderr)) {
+        throw new DispatchError(
+          "tmux_unavailable",
+          `tmux is not installed on host "${hostId}": install it there (Debian: apt-get install tmux)`,
+        );
+      }
+      return result;
+    },
+    async hasProgram(program, path) {
+      const lookup = `command -v ${shellQuote(program)}`;
+      const result = await exec(path === undefined ? lookup : `PATH=${shellQuote(path)} ${lookup}`);
+      return result.code === 0;
+    },
+    mkdirp: (dir) => backend.mkdirp(dir),
+  };
+}
+
+/** Quotes one word for a POSIX shell. */
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 function spawnTmux(argv: string[], env: Record<string, string>, input: string | undefined) {

@@ -82,7 +82,7 @@ describe("every exit path empties the attempt records (and the session table, wh
     });
     rmSync(dir, { recursive: true, force: true });
     const events = await h.untilFinal(id, turnId);
-    expect(String(events.at(-1)?.data.error)).toContain("is not on PATH");
+    expect(String(events.at(-1)?.data.error)).toContain("is not on the PATH");
     expect(h.agents.stats()).toMatchObject({ sessions: 0, attempts: 0 });
     expect(await tmuxSessionNames(h.socketPath)).toEqual([]);
   });

@@ -153,12 +153,12 @@ describe("cli turns", () => {
     expect(h.agents.stats()).toMatchObject({ sessions: 0, attempts: 0 });
   });
 
-  test("an agent whose command is not on PATH fails the turn with a clear error", async () => {
+  test("an agent whose command is not on the PATH fails the turn with a clear error", async () => {
     const h = await host({ agents: [fakeAgent({ command: ["no-such-agent-here"] })] });
     const id = await h.conversation();
     const turn = await h.turn(id, "hello");
     expect(turn.at(-1)?.data.error).toBe(
-      'the command "no-such-agent-here" of CLI agent "fake" is not on PATH; fix cliAgents[].command or install it',
+      'the command "no-such-agent-here" of CLI agent "fake" is not on the PATH; fix cliAgents[].command or install it',
     );
     expect(h.agents.stats()).toMatchObject({ sessions: 0, attempts: 0 });
   });

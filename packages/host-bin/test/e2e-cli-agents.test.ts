@@ -1,5 +1,8 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { remoteSocketName } from "@dispatch/cli-agents";
 import {
   fakeAgentPath,
   killTmuxServer,
@@ -7,6 +10,7 @@ import {
   processesWithEnv,
   tmuxSessionNames,
 } from "@dispatch/cli-agents/testing";
+import { startSshd } from "@dispatch/ssh-pool/testing";
 import { type ApiEvent, readEvents, waitForTurnEnd } from "./api-client.ts";
 import { cleanup, DispatchProcess, serveProcess, tempDir, writeConfig } from "./dispatch-process.ts";
 
@@ -229,3 +233,78 @@ test("kill -9 of the host and a restart: the running session is re-attached and 
   second.proc.kill("SIGTERM");
   expect(await second.exitWithin(10_000)).toBe(0);
 });
+
+test("a workspace on an SSH host runs its CLI agent in tmux there", async () => {
+  const sshd = await startSshd();
+  const remoteDir = mkdtempSync(join(tmpdir(), "dispatch-remote-agent-"));
+  let socketName: string | undefined;
+  try {
+    const config = writeConfig(tempDir(), {
+      hosts: [sshd.hostConfig({ id: "box" })],
+      providers: [{ id: "scripted", kind: "scripted", maxConcurrent: 1 }],
+      cliAgents: {
+        captureIntervalMs: 100,
+        healthIntervalMs: 100,
+        agents: [
+          {
+            id: "fake",
+            command: ["bash", fakeAgentPath],
+            crashPatterns: ["FATAL"],
+            idleMs: 500,
+            cols: 80,
+            rows: 24,
+          },
+          { id: "ghost", command: ["no-such-agent-anywhere"], idleMs: 500 },
+        ],
+      },
+    });
+    const { child, dataDir } = serveProcess({ config });
+    socketName = remoteSocketName(dataDir);
+    const url = await child.url();
+    const created = await post(url, "/workspaces", { id: "far", root: join(remoteDir, "ws"), hostId: "box" });
+    expect(created.status).toBe(201);
+    const res = await post(url, "/workspaces/far/conversations", { runner: "cli:fake" });
+    const { id } = (await res.json()) as { id: string };
+    const first = await turn(url, id, "hello over ssh");
+    expect(first.at(-1)?.type).toBe("turn.completed");
+    expect(textOf(first)).toContain("answer: hello over ssh\n");
+    expect(await agents(url)).toEqual([
+      expect.objectContaining({ conversationId: id, hostId: "box", state: "idle" }),
+    ]);
+    // the session lives on the remote's own socket, not on the local one
+    expect(await tmuxSessionNames(join(dataDir, "tmux", "dispatch.sock"))).toEqual([]);
+    expect(await remoteSessions(socketName)).toEqual([`dispatch-${id}`]);
+
+    const ghost = await post(url, "/workspaces/far/conversations", { runner: "cli:ghost" });
+    const ghostId = ((await ghost.json()) as { id: string }).id;
+    const missing = await turn(url, ghostId, "anyone?");
+    expect(String(missing.at(-1)?.data.error)).toBe(
+      'the command "no-such-agent-anywhere" of CLI agent "ghost" is not on the PATH of host "box"; fix cliAgents[].command or install it',
+    );
+
+    const slow = await post(url, `/conversations/${id}/messages`, { text: "SLOW" });
+    expect(slow.status).toBe(202);
+    await until(async () => (await agents(url))[0]?.state === "busy");
+    await post(url, `/conversations/${id}/cancel`, {});
+    await until(async () => (await agents(url)).length === 0);
+    expect(await remoteSessions(socketName)).toEqual([]);
+
+    child.proc.kill("SIGTERM");
+    expect(await child.exitWithin(10_000)).toBe(0);
+  } finally {
+    if (socketName !== undefined)
+      await Bun.spawn(["tmux", "-L", socketName, "kill-server"], { stderr: "ignore" }).exited;
+    await sshd.dispose();
+    rmSync(remoteDir, { recursive: true, force: true });
+  }
+});
+
+/** Sessions on the remote's socket (the "remote" is this machine, as the sshd user). */
+async function remoteSessions(socketName: string): Promise<string[]> {
+  const child = Bun.spawn(["tmux", "-L", socketName, "list-sessions", "-F", "#{session_name}"], {
+    stdout: "pipe",
+    stderr: "ignore",
+  });
+  const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+  return code === 0 ? out.split("\n").filter((line) => line !== "") : [];
+}
