@@ -7,7 +7,8 @@
  *
  * Modes are interleaved round by round so machine noise hits them alike; each figure is the median
  * of every sample of that mode. The bare calls run one after another (what a loop over sessions
- * does) and, as a second baseline, all at once.
+ * does) and, as a second baseline, all at once; the tick's own tmux call is timed alone too, to
+ * show what the tick adds to it.
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
@@ -101,8 +102,12 @@ try {
     );
   };
   const tick = () => supervisor.captureTick();
-  const modes: Record<string, () => Promise<void>> = { tick, bare, bareParallel };
-  const samples: Record<string, number[]> = { tick: [], bare: [], bareParallel: [] };
+  // the tick's one tmux call alone: what the tick adds on top of it is parsing, hashing, the idle rule
+  const oneCall = async () => {
+    await tmux.captureMany(names);
+  };
+  const modes: Record<string, () => Promise<void>> = { tick, oneCall, bare, bareParallel };
+  const samples: Record<string, number[]> = { tick: [], oneCall: [], bare: [], bareParallel: [] };
   for (let round = 0; round < rounds; round++) {
     for (const [mode, run] of Object.entries(modes)) {
       for (let i = 0; i < perRound; i++) {
@@ -120,12 +125,14 @@ try {
   const ratio = ms("tick") / ms("bare");
   console.log(`capture tick over ${sessions} unchanged panes, ${rounds} rounds × ${perRound}, medians:`);
   console.log(`  tick (one tmux call, hash compare):   ${ms("tick").toFixed(2)} ms`);
+  console.log(`  the tick's tmux call alone:           ${ms("oneCall").toFixed(2)} ms`);
   console.log(`  ${sessions} bare capture-pane, in turn:    ${ms("bare").toFixed(2)} ms`);
   console.log(`  ${sessions} bare capture-pane, at once:    ${ms("bareParallel").toFixed(2)} ms`);
   console.log(
     `  tick / bare in turn = ${ratio.toFixed(3)} (target <= 1.2): ${ratio <= 1.2 ? "met" : "NOT met"}`,
   );
   console.log(`  tick / bare at once = ${(ms("tick") / ms("bareParallel")).toFixed(3)}`);
+  console.log(`  tick / its tmux call = ${(ms("tick") / ms("oneCall")).toFixed(3)}`);
   if (ticks === 0) throw new Error("no tick ran");
 } finally {
   supervisor.dispose();

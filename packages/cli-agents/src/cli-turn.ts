@@ -48,9 +48,32 @@ async function holdSlot(ctx: TurnRunnerContext, providerId: string): Promise<Lea
   const pending = ctx.acquireSlot(providerId);
   // a free slot is granted with an already resolved promise, which wins this race
   const first = await Promise.race([pending, Promise.resolve(undefined)]);
-  if (first !== undefined) return first;
+  if (first !== undefined) return watchLease(ctx, first);
   await ctx.emit([{ type: "turn.waiting", data: { reason: "slot", provider: providerId } }], "waiting");
-  return pending;
+  return watchLease(ctx, await pending);
+}
+
+/**
+ * The slot manager's safety net (`concurrency.maxLeaseMs`) may take a long turn's slot back; the
+ * agent cannot be paused, so the turn goes on without it, and the log says why the slot is free.
+ */
+function watchLease(ctx: TurnRunnerContext, lease: Lease): Lease {
+  lease.signal.addEventListener(
+    "abort",
+    () => {
+      if (ctx.signal.aborted) return;
+      ctx.logger.warn(
+        "the provider slot of this CLI agent turn was taken back; the turn goes on without it",
+        {
+          provider: lease.providerId,
+          reason:
+            lease.signal.reason instanceof Error ? lease.signal.reason.message : String(lease.signal.reason),
+        },
+      );
+    },
+    { once: true },
+  );
+  return lease;
 }
 
 function isShutdown(reason: unknown): boolean {

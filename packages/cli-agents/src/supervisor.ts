@@ -63,6 +63,8 @@ export class AgentSupervisor {
   #closed = false;
   readonly #killing = new Set<AgentSession>();
   readonly #reattaching = new Map<string, Promise<void>>();
+  /** Ticks (by kind and host) whose last run could not reach tmux; logged once until they can. */
+  readonly #failing = new Set<string>();
 
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
@@ -97,8 +99,9 @@ export class AgentSupervisor {
         [...this.#sightingsByHost(false)].map(async ([hostId, sightings]) => {
           try {
             await captureHost(this.#deps.tmuxFor(hostId), sightings, this.#now, (s) => this.#isCurrent(s));
+            this.#reachable(hostId, "capture");
           } catch (error) {
-            this.#deps.onFault("capture tick", error);
+            this.#tickFailed(hostId, "capture", error);
           }
         }),
       );
@@ -118,14 +121,42 @@ export class AgentSupervisor {
           try {
             const tmux = this.#deps.tmuxFor(hostId);
             await checkHost(tmux, sightings, this.#now, (s) => this.#isCurrent(s), this.#findings);
+            this.#reachable(hostId, "health");
           } catch (error) {
-            this.#deps.onFault("health tick", error);
+            this.#tickFailed(hostId, "health", error);
           }
         }),
       );
     } finally {
       this.#checking = false;
     }
+  }
+
+  /**
+   * A tick that could not reach a host's tmux (an SSH host down, tmux gone) is logged once until it
+   * works again: it is the host's state, not a fault of ours, and counting it against the fault
+   * budget every second would shut the whole host down. Anything else is a bug and a fault.
+   */
+  #tickFailed(hostId: string | null, tick: "capture" | "health", error: unknown): void {
+    if (!DispatchError.isInstance(error)) {
+      this.#deps.onFault(`${tick} tick`, error);
+      return;
+    }
+    const key = `${tick} ${hostId ?? "local"}`;
+    if (this.#failing.has(key)) return;
+    this.#failing.add(key);
+    this.#deps.logger.warn(
+      `the ${tick} tick cannot reach tmux; sessions there are not watched until it can`,
+      {
+        hostId,
+        err: error.message,
+      },
+    );
+  }
+
+  #reachable(hostId: string | null, tick: "capture" | "health"): void {
+    const key = `${tick} ${hostId ?? "local"}`;
+    if (this.#failing.delete(key)) this.#deps.logger.info(`the ${tick} tick reaches tmux again`, { hostId });
   }
 
   readonly #findings: HealthFindings = {
