@@ -1,4 +1,11 @@
-import { type AnyExtension, createHost, type Host, type Logger, StartupError } from "@dispatch/kernel";
+import {
+  type AnyExtension,
+  createHost,
+  extensionConfigKeys,
+  type Host,
+  type Logger,
+  StartupError,
+} from "@dispatch/kernel";
 import {
   ConfigError,
   type ConfigInputs,
@@ -7,6 +14,7 @@ import {
   loadConfig,
 } from "./config.ts";
 import { builtinExtensions, loadExtensionPaths } from "./extensions.ts";
+import { addToolSecretNames, secretEnvNames } from "./secret-env.ts";
 import { hostVersion } from "./version.ts";
 
 /** A validated config, the full extension list (built-in first, then `extensions.paths`) and a checked host. */
@@ -29,6 +37,9 @@ export async function prepare(
   const thirdParty = await loadExtensionPaths(config.host.extensions.paths, config.baseDir);
   const extensions = [...builtins, ...thirdParty];
   checkExtensionConfig(config, extensions);
+  // Whatever config says holds a secret never reaches a tool's process, however it is named.
+  if (extensionConfigKeys(extensions).has("tools"))
+    addToolSecretNames(config.raw, secretEnvNames(config.raw));
   const host = createHost({
     extensions,
     config: config.raw,

@@ -1,9 +1,11 @@
 import { mkdirSync } from "node:fs";
 import { DispatchError, type Logger, messageOf, StartupError } from "@dispatch/kernel";
+import { endLeftoverToolProcesses } from "@dispatch/workspace-tools";
 import type { ServeFlags } from "./cli.ts";
 import { installCrashGuards } from "./crash-guards.ts";
 import { activeConversations } from "./extensions.ts";
 import { prepare } from "./prepare.ts";
+import { dropSecretsFromEnvironment, secretEnvNames } from "./secret-env.ts";
 import { installSignalHandlers } from "./signals.ts";
 import { StatusFile, type StatusSnapshot } from "./status-file.ts";
 import { hostVersion } from "./version.ts";
@@ -39,6 +41,12 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
       "data_dir_unusable",
       `cannot create the data dir ${config.dataDir}: ${messageOf(error)}`,
     );
+  }
+  // Before the host starts (and before any signal handler could begin a shutdown): the orchestrator's
+  // recovery marks the turns of these tools interrupted, and none may still run (or write) by then.
+  const leftovers = await endLeftoverToolProcesses(config.dataDir);
+  if (leftovers.ended.length > 0) {
+    logger.warn("ended tool processes left running by the previous run", { processGroups: leftovers.ended });
   }
   logger.info("starting", {
     version: hostVersion,
@@ -113,6 +121,16 @@ export async function serve(flags: ServeFlags, io: ServeEnvironment): Promise<nu
     writeFinal({ state: "crashed", reason: "start-up failed" }, 1);
     return 1;
   }
+  // Every extension has read what it needs (provider keys, the token); the agent must not find them
+  // in this process's environment.
+  const dropped = dropSecretsFromEnvironment(secretEnvNames(config.raw), io.env);
+  if (dropped.problem !== undefined) {
+    logger.warn("could not blank secrets in the process's initial environment", { problem: dropped.problem });
+  }
+  logger.info("dropped secrets from the host's environment", {
+    removed: dropped.removed,
+    blanked: dropped.blanked.length,
+  });
   // a signal during start-up: the host stopped what it had started, and shutdown finishes the rest
   if (stopping) return await stopped.promise;
   status.start(statusIntervalMs);

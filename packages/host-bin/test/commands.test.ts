@@ -17,7 +17,8 @@ describe("dispatch extensions", () => {
     const rows = child.stdout.trim().split("\n");
     expect(rows[0]).toMatch(/^#\s+ID\s+VERSION\s+STATE\s+DEPENDS ON/);
     const byId = new Map(rows.slice(1).map((row) => [row.split(/\s+/)[1], row]));
-    expect(byId.get("slow-stop")).toMatch(/^\d+\s+slow-stop\s+0\.0\.1\s+disabled\s+-$/);
+    expect(byId.get("slow-stop")).toMatch(/^\d+\s+slow-stop\s+0\.0\.1\s+disabled\s+-\s+-$/);
+    expect(byId.get("workspace-tools")).toMatch(/installed\s+conversation-store\s+session-orchestrator$/);
     expect(byId.get("transport-http")).toMatch(/installed\s+.*conversation-store/);
     const order = rows.slice(1).map((row) => row.split(/\s+/)[1]);
     expect(order.indexOf("conversation-store")).toBeLessThan(order.indexOf("transport-http"));

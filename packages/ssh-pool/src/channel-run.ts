@@ -1,11 +1,9 @@
 import { OutputCollector } from "@dispatch/workspace-tools";
 import type { ClientChannel } from "ssh2";
-import { PGID_MARK } from "./remote-command.ts";
+import { PgidMarkerReader } from "./pgid-marker.ts";
 
 /** How long an interrupted run waits for the group id and then for the channel to close. */
 const INTERRUPT_GRACE_MS = 2_000;
-/** The marker is `\x1e<digits>\x1e`; anything longer is ordinary stderr. */
-const MARK_MAX_BYTES = 24;
 
 /** How a channel run ended. */
 export interface ChannelOutcome {
@@ -46,7 +44,7 @@ export interface RunChannelOptions {
 export function runChannel(channel: ClientChannel, options: RunChannelOptions): Promise<ChannelOutcome> {
   const stdout = new OutputCollector(options.maxOutputBytes);
   const stderr = new OutputCollector(options.maxOutputBytes);
-  let head: Buffer | undefined = options.expectPgid ? Buffer.alloc(0) : undefined;
+  const marker = options.expectPgid ? new PgidMarkerReader() : undefined;
   let pgid: number | undefined;
   let exitCode: number | null = null;
   let exitSignal: string | null = null;
@@ -54,10 +52,17 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
   let onPgid: (() => void) | undefined;
   let killed: Promise<void> | undefined;
 
-  const flushHead = (rest: Buffer) => {
-    head = undefined;
+  const pushStderr = (chunk: Buffer) => {
+    if (marker === undefined || marker.done) {
+      stderr.push(chunk);
+      return;
+    }
+    const rest = marker.feed(chunk);
     if (rest.length > 0) stderr.push(rest);
-    onPgid?.();
+    if (marker.done) {
+      pgid = marker.pgid;
+      onPgid?.();
+    }
   };
 
   return new Promise<ChannelOutcome>((resolve) => {
@@ -71,7 +76,11 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
       for (const timer of timers) clearTimeout(timer);
       options.signal.removeEventListener("abort", interrupt);
       unsubscribe();
-      if (head !== undefined) flushHead(Buffer.alloc(0));
+      if (marker !== undefined && !marker.done) {
+        // Only a cut-off marker can be held here: not worth showing as stderr.
+        marker.flush();
+        onPgid?.();
+      }
       resolve({
         exitCode,
         signal: exitSignal,
@@ -85,22 +94,7 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
     };
 
     channel.on("data", (chunk: Buffer) => stdout.push(chunk));
-    channel.stderr.on("data", (chunk: Buffer) => {
-      if (head === undefined) {
-        stderr.push(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      if (head[0] !== PGID_MARK) return flushHead(head);
-      const end = head.indexOf(PGID_MARK, 1);
-      if (end === -1) {
-        if (head.length > MARK_MAX_BYTES) flushHead(head);
-        return;
-      }
-      const id = Number(head.subarray(1, end).toString("latin1"));
-      if (Number.isInteger(id) && id > 1) pgid = id;
-      flushHead(head.subarray(end + 1));
-    });
+    channel.stderr.on("data", pushStderr);
     channel.on("exit", (code: number | null, signalName?: string) => {
       exited = true;
       exitCode = typeof code === "number" ? code : null;
@@ -130,7 +124,7 @@ export function runChannel(channel: ClientChannel, options: RunChannelOptions): 
       }
       timers.push(setTimeout(closeChannel, INTERRUPT_GRACE_MS));
       // The group id comes first on stderr; closing before it arrives would leave no way to kill.
-      if (head === undefined) killThenClose();
+      if (marker === undefined || marker.done) killThenClose();
       else onPgid = killThenClose;
     }
     function killThenClose() {

@@ -11,6 +11,6 @@ export { sshPoolExtension } from "./extension.ts";
 export { fingerprintOf, fingerprintsMatch } from "./fingerprint.ts";
 export { breakerStateValue, sshMetricNames } from "./pool-metrics.ts";
 export { createRemoteBackend } from "./remote-backend.ts";
-export { buildRemoteCommand, killGroupCommand, shellQuote } from "./remote-command.ts";
-export { type PoolExecOptions, type PoolRunOptions, SshPool } from "./ssh-pool.ts";
+export { buildRemoteCommand, killGroupCommand, shellQuote, terminateGroupCommand } from "./remote-command.ts";
+export { type PoolExecOptions, type PoolRunOptions, type PoolSpawnOptions, SshPool } from "./ssh-pool.ts";
 export { type SshPools, sshPoolsRef } from "./types.ts";

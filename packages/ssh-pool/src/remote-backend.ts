@@ -1,5 +1,6 @@
+import { posix } from "node:path";
 import { DispatchError } from "@dispatch/kernel";
-import type { ExecutionBackend } from "@dispatch/workspace-tools";
+import { childPath, confinePath, type ExecutionBackend } from "@dispatch/workspace-tools";
 import { shellQuote } from "./remote-command.ts";
 import {
   isNoSuchFile,
@@ -30,42 +31,61 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     }
     return result.stdout;
   };
-  return {
+  const backend: ExecutionBackend = {
     id: pool.hostId,
     async realpath(path) {
       // -z ends the answer with NUL instead of a newline, so names with newlines survive.
       const out = await helper(`realpath -m -z -- ${shellQuote(path)}`, path);
       return out.endsWith("\0") ? out.slice(0, -1) : out;
     },
-    async readFile(path, maxBytes) {
+    // Without a root descriptor on the far side these act by path: a remote workspace is confined
+    // by check-then-use, and its root is not pinned (see notes/decisions.md).
+    async identify() {
+      return undefined;
+    },
+    async readFile({ absolute }, maxBytes) {
       try {
-        return await pool.withSftp((sftp) => readFileOverSftp(sftp, path, maxBytes));
+        return await pool.withSftp((sftp) => readFileOverSftp(sftp, absolute, maxBytes));
       } catch (error) {
-        throw sftpError(error, path);
+        throw sftpError(error, absolute);
       }
     },
-    async writeFile(path, data) {
-      try {
-        await pool.withSftp((sftp) => writeFileOverSftp(sftp, path, data));
-      } catch (error) {
-        throw sftpError(error, path);
-      }
+    readFiles(dir, names, maxBytes) {
+      return Promise.all(
+        names.map((name) => backend.readFile(childPath(dir, name), maxBytes).catch(() => undefined)),
+      );
     },
-    async stat(path) {
+    async writeFile({ absolute }, data) {
+      const write = () => pool.withSftp((sftp) => writeFileOverSftp(sftp, absolute, data));
       try {
-        const stats = await pool.withSftp((sftp) => sftpCalls.lstat(sftp, path));
+        await write();
+      } catch (error) {
+        if (!isNoSuchFile(error)) throw sftpError(error, absolute);
+        // Missing parents: made only then, so a plain write costs no extra round trip.
+        await helper(`mkdir -p -- ${shellQuote(posix.dirname(absolute))}`, absolute);
+        try {
+          await write();
+        } catch (retryError) {
+          throw sftpError(retryError, absolute);
+        }
+      }
+      return { created: undefined };
+    },
+    async stat({ absolute }) {
+      try {
+        const stats = await pool.withSftp((sftp) => sftpCalls.lstat(sftp, absolute));
         return { kind: kindOfMode(stats.mode), size: stats.size };
       } catch (error) {
         if (isNoSuchFile(error)) return undefined;
-        throw sftpError(error, path);
+        throw sftpError(error, absolute);
       }
     },
-    async readdir(path) {
+    async readdir({ absolute }) {
       try {
-        const entries = await pool.withSftp((sftp) => sftpCalls.readdir(sftp, path));
+        const entries = await pool.withSftp((sftp) => sftpCalls.readdir(sftp, absolute));
         return entries.map((entry) => ({ name: entry.filename, kind: kindOfMode(entry.attrs.mode) }));
       } catch (error) {
-        throw sftpError(error, path);
+        throw sftpError(error, absolute);
       }
     },
     async mkdirp(path) {
@@ -74,5 +94,10 @@ export function createRemoteBackend(pool: SshPool): ExecutionBackend {
     exec(command, options) {
       return pool.exec(command, options);
     },
+    async spawn(command, options) {
+      const cwd = await confinePath(backend, options.root, options.cwd ?? ".");
+      return pool.spawn(command, { ...options, cwd: cwd.absolute });
+    },
   };
+  return backend;
 }

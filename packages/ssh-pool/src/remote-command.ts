@@ -17,9 +17,15 @@ export const PGID_MARK = 0x1e;
  * 0x1E bytes on stderr, so abort and timeout can kill the whole group with a second command; no
  * marker means the wrapper failed before the command started (a missing `cwd`). After the command
  * the wrapper sends SIGTERM to what it left running in the group (ignoring it itself), as the
- * local backend does, so nothing outlives the call and holds the channel open.
+ * local backend does, so nothing outlives the call and holds the channel open. With `stdin` the
+ * command reads the channel's data (for sessions); otherwise it reads /dev/null.
  */
-export function buildRemoteCommand(command: string, cwd: string, env: Record<string, string> = {}): string {
+export function buildRemoteCommand(
+  command: string,
+  cwd: string,
+  env: Record<string, string> = {},
+  options: { stdin?: boolean } = {},
+): string {
   if (command.includes("\0") || cwd.includes("\0")) {
     throw new DispatchError("invalid_request", "a command or working directory cannot contain NUL bytes");
   }
@@ -34,14 +40,53 @@ export function buildRemoteCommand(command: string, cwd: string, env: Record<str
     parts.push(`export ${name}=${shellQuote(value)}`);
   }
   parts.push(
-    `{ bash -c ${shellQuote(command)} </dev/null; s=$?; trap '' TERM; kill -TERM -$$ 2>/dev/null; exit $s; }`,
+    // A command of its own gets empty stdin; a session's reads the channel.
+    `{ bash -c ${shellQuote(command)}${options.stdin ? "" : " </dev/null"}; s=$?; trap '' TERM; kill -TERM -$$ 2>/dev/null; exit $s; }`,
   );
   return parts.join(" && ");
 }
 
-/** A command that kills process group `pgid` (or the process itself when it leads no group). */
+/** Defines `alive` for group `$p`: true while a member runs (zombies, which run nothing, do not count where `ps` exists). */
+const aliveFunction =
+  "alive() { if command -v ps >/dev/null 2>&1; then ps -e -o pgid= -o stat= | awk -v p=$p '$1 == p && $2 !~ /^Z/ { f = 1 } END { exit !f }'; else kill -0 -$p 2>/dev/null; fi; }";
+/** Waits, bounded at 5 s as locally, until nothing of group `$p` runs: SIGKILL is not instant either. */
+const awaitGroupEnd = "i=0; while alive && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done";
+
+/**
+ * A command that kills process group `pgid` (or the process itself when it leads no group) and
+ * returns once nothing of the group runs, so a caller that waited for it finds nothing left.
+ */
 export function killGroupCommand(pgid: number): string {
   if (!Number.isInteger(pgid) || pgid <= 1)
     throw new RangeError(`Expected \`pgid\` to be an integer > 1, got \`${pgid}\``);
-  return `kill -KILL -${pgid} 2>/dev/null || kill -KILL ${pgid} 2>/dev/null; true`;
+  return [
+    `p=${pgid}`,
+    aliveFunction,
+    `kill -KILL -$p 2>/dev/null || { kill -KILL $p 2>/dev/null; exit 0; }`,
+    awaitGroupEnd,
+    "true",
+  ].join("; ");
+}
+
+/**
+ * A command that ends process group `pgid` as the local backend's `terminateGroup` does: `signal`
+ * to the group, then SIGKILL to whatever still runs after `graceMs`. Zombies do not count as running
+ * (where `ps` exists), since an unreaped one runs nothing. Ends when the group is gone.
+ */
+export function terminateGroupCommand(pgid: number, signal: string, graceMs: number): string {
+  if (!Number.isInteger(pgid) || pgid <= 1)
+    throw new RangeError(`Expected \`pgid\` to be an integer > 1, got \`${pgid}\``);
+  const name = signal.replace(/^SIG/, "");
+  if (!/^[A-Z0-9]+$/.test(name))
+    throw new RangeError(`Expected \`signal\` to be a signal name, got \`${signal}\``);
+  const steps = Math.max(1, Math.ceil(graceMs / 50));
+  return [
+    `p=${pgid}`,
+    aliveFunction,
+    `kill -${name} -$p 2>/dev/null || exit 0`,
+    "i=0",
+    `while alive && [ $i -lt ${steps} ]; do i=$((i + 1)); sleep 0.05; done`,
+    `if alive; then kill -KILL -$p 2>/dev/null; ${awaitGroupEnd}; fi`,
+    "true",
+  ].join("; ");
 }

@@ -1,7 +1,15 @@
 import { DispatchError, messageOf } from "@dispatch/kernel";
-import type { ExecResult } from "@dispatch/workspace-tools";
+import {
+  createExecutionSession,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  type ExecResult,
+  type ExecutionSession,
+  type KillSignal,
+  spawnCancelledError,
+} from "@dispatch/workspace-tools";
 import type { SFTPWrapper } from "ssh2";
 import { type ChannelOutcome, runChannel } from "./channel-run.ts";
+import { ChannelSession } from "./channel-session.ts";
 import {
   type ChannelLease,
   ConnectionPool,
@@ -9,12 +17,16 @@ import {
   type PoolStats,
 } from "./connection-pool.ts";
 import { connectionLostError, queueTimeoutError } from "./pool-errors.ts";
-import { buildRemoteCommand, killGroupCommand } from "./remote-command.ts";
+import { buildRemoteCommand, killGroupCommand, terminateGroupCommand } from "./remote-command.ts";
 
 /** Output kept per stream when the caller sets no cap. */
 const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 /** Bound on the follow-up command that kills an interrupted command's process group. */
 const KILL_TIMEOUT_MS = 10_000;
+/** Time between a session's first signal and SIGKILL, as the local backend's default. */
+const SESSION_KILL_GRACE_MS = 2_000;
+/** How long a killed session's channel may take to report the end before it is closed. */
+const SESSION_CLOSE_GRACE_MS = 2_000;
 
 /** Options for `SshPool.exec`. */
 export interface PoolExecOptions {
@@ -26,6 +38,19 @@ export interface PoolExecOptions {
   signal?: AbortSignal;
   /** Per stream (stdout and stderr each). */
   maxOutputBytes?: number;
+}
+
+/** Options for `SshPool.spawn`. */
+export interface PoolSpawnOptions {
+  /** Remote working directory; the login directory when absent. */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Aborting kills the session's remote process group. */
+  signal?: AbortSignal;
+  /** Output held for a consumer that is not reading (see `SpawnOptions.maxBufferedBytes`). */
+  maxBufferedBytes?: number;
+  /** Bound on waiting for a channel and for the process to start; the host's `commandTimeoutMs` when absent. */
+  startTimeoutMs?: number;
 }
 
 /** Options for `SshPool.run` (a raw script, no wrapper). */
@@ -108,6 +133,122 @@ export class SshPool {
       );
     }
     return execResultOf(outcome, timedOut);
+  }
+
+  /**
+   * Starts `command` with `bash -c` on the host as a long-lived session in `cwd`, in the process
+   * group of its sshd session. The session holds one channel of the pool's budget until it ends;
+   * `kill` signals the remote group through a second (priority) command, since closing the channel
+   * alone leaves the process running. A lost connection ends the session (`exited` rejects with
+   * `unavailable`) and the pool then tries to kill the group once it can reach the host. Rejects
+   * with `unavailable` (no channel in time, breaker open), `not_found` (no such cwd) or `cancelled`.
+   */
+  async spawn(command: string, options: PoolSpawnOptions = {}): Promise<ExecutionSession> {
+    if (options.signal?.aborted) throw spawnCancelledError();
+    const cwd = options.cwd ?? ".";
+    const script = buildRemoteCommand(command, cwd, options.env, { stdin: true });
+    const { channel, pgid } = await this.#startSession(script, cwd, options);
+    // A lost connection leaves the group running unowned: end it once the host can be reached again.
+    void channel.exited.catch(() => this.#terminateGroup(pgid, "SIGTERM"));
+    return createExecutionSession({
+      pgid,
+      input: channel.input,
+      output: channel.output,
+      exited: channel.exited,
+      signal: options.signal,
+      terminate: async (signal) => {
+        await this.#terminateGroup(pgid, signal);
+        // sshd reports the exit once the group is gone. The channel stays open for the output still
+        // to be read (`close` ends it); only one that reports nothing is closed, so kill cannot hang.
+        let wait: ReturnType<typeof setTimeout> | undefined;
+        const reported = await Promise.race([
+          channel.exited.then(
+            () => true,
+            () => true,
+          ),
+          new Promise<boolean>((resolve) => {
+            wait = setTimeout(() => resolve(false), SESSION_CLOSE_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(wait);
+        if (!reported) channel.close();
+      },
+      release: () => channel.close(),
+    });
+  }
+
+  /**
+   * Leases a channel for a session's wrapper and waits for its group id, both within the start
+   * timeout. The lease is released when the channel is gone, so the session holds it for its life.
+   * An abort while waiting for the channel rejects with `cancelled`; once the channel is open the
+   * caller's session handles the abort (it kills what started).
+   */
+  async #startSession(
+    script: string,
+    cwd: string,
+    options: PoolSpawnOptions,
+  ): Promise<{ channel: ChannelSession; pgid: number }> {
+    const timeoutMs = options.startTimeoutMs ?? this.#pool.config.commandTimeoutMs;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    let timedOut = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+        reject(
+          new DispatchError(
+            "unavailable",
+            `the session on host "${this.hostId}" did not start within ${timeoutMs} ms`,
+            { details: { hostId: this.hostId, timeoutMs } },
+          ),
+        );
+      }, timeoutMs);
+    });
+    deadline.catch(() => {});
+    try {
+      let lease: ChannelLease<ChannelSession>;
+      try {
+        lease = await this.#pool.lease(
+          (connection) =>
+            connection.openExec(
+              script,
+              (opened) =>
+                new ChannelSession(opened, {
+                  hostId: this.hostId,
+                  cwd,
+                  maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+                  onConnectionClosed: (listener) => connection.whenClosed(listener),
+                  lostError: () => connectionLostError(this.hostId, this.#pool.lastError),
+                }),
+            ),
+          { signal: controller.signal },
+        );
+      } catch (error) {
+        if (timedOut) throw queueTimeoutError(this.hostId, timeoutMs, this.#pool.lastError);
+        if (options.signal?.aborted) throw spawnCancelledError();
+        throw error;
+      }
+      const channel = lease.value;
+      void channel.closed.then(() => lease.release());
+      options.signal?.removeEventListener("abort", onAbort);
+      try {
+        return { channel, pgid: await Promise.race([channel.started, deadline]) };
+      } catch (error) {
+        // Not started in time: should it start after all, it must not run on unowned.
+        void channel.started.then(
+          (pgid) => this.#terminateGroup(pgid, "SIGKILL"),
+          () => {},
+        );
+        channel.close();
+        throw error;
+      }
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   /** Runs `script` as is with the login shell (no cwd, no process-group handling); for short helpers. */
@@ -211,6 +352,23 @@ export class SshPool {
     } finally {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Ends a session's remote group (`signal`, then SIGKILL); failures are logged, never thrown. */
+  async #terminateGroup(pgid: number, signal: KillSignal): Promise<void> {
+    try {
+      await this.run(terminateGroupCommand(pgid, signal, SESSION_KILL_GRACE_MS), {
+        timeoutMs: KILL_TIMEOUT_MS + SESSION_KILL_GRACE_MS,
+        priority: true,
+        maxOutputBytes: 4096,
+      });
+    } catch (error) {
+      this.#logger?.warn("could not end a session's remote process group", {
+        hostId: this.hostId,
+        pgid,
+        error: messageOf(error),
+      });
     }
   }
 

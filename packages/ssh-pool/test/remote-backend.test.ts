@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { confinePath, type ExecutionBackend } from "@dispatch/workspace-tools";
+import { type ConfinedPath, confinePath, type ExecutionBackend } from "@dispatch/workspace-tools";
 import { createRemoteBackend } from "../src/remote-backend.ts";
 import { type SshdFixture, startSshd } from "../src/testing/index.ts";
 import { hostFor, Pools, rejectionOf } from "./helpers.ts";
@@ -29,6 +29,17 @@ afterEach(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A confined path at `absolute` (the remote backend acts by path). */
+function at(absolute: string): ConfinedPath {
+  return {
+    root: dir,
+    rootId: undefined,
+    absolute,
+    relative: absolute.slice(dir.length + 1),
+    display: absolute,
+  };
+}
+
 function backend(): ExecutionBackend {
   dir = realpathSync(mkdtempSync(join(tmpdir(), "ssh-backend-")));
   return createRemoteBackend(pools.make(hostFor(sshd)));
@@ -42,17 +53,25 @@ describe("remote execution backend", () => {
   test("writeFile then readFile round-trips bytes over sftp", async () => {
     const remote = backend();
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
-    await remote.writeFile(join(dir, "blob.bin"), bytes);
+    await remote.writeFile(at(join(dir, "blob.bin")), bytes);
     expect(new Uint8Array(readFileSync(join(dir, "blob.bin")))).toEqual(bytes);
-    const read = await remote.readFile(join(dir, "blob.bin"), 1_000_000);
+    const read = await remote.readFile(at(join(dir, "blob.bin")), 1_000_000);
     expect(read.truncated).toBe(false);
     expect(read.data).toEqual(bytes);
+  });
+
+  test("writeFile makes missing parent directories", async () => {
+    const remote = backend();
+    expect(await remote.writeFile(at(join(dir, "new/sub/f.txt")), new TextEncoder().encode("hi"))).toEqual({
+      created: undefined,
+    });
+    expect(readFileSync(join(dir, "new/sub/f.txt"), "utf8")).toBe("hi");
   });
 
   test("writeFile replaces a longer file completely", async () => {
     const remote = backend();
     writeFileSync(join(dir, "a.txt"), "a much longer original content");
-    await remote.writeFile(join(dir, "a.txt"), new TextEncoder().encode("short"));
+    await remote.writeFile(at(join(dir, "a.txt")), new TextEncoder().encode("short"));
     expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("short");
   });
 
@@ -60,10 +79,10 @@ describe("remote execution backend", () => {
     const remote = backend();
     writeFileSync(join(dir, "big.txt"), "x".repeat(5000));
     writeFileSync(join(dir, "empty.txt"), "");
-    const read = await remote.readFile(join(dir, "big.txt"), 100);
+    const read = await remote.readFile(at(join(dir, "big.txt")), 100);
     expect(read.truncated).toBe(true);
     expect(new TextDecoder().decode(read.data)).toBe("x".repeat(100));
-    expect(await remote.readFile(join(dir, "empty.txt"), 100)).toEqual({
+    expect(await remote.readFile(at(join(dir, "empty.txt")), 100)).toEqual({
       data: new Uint8Array(0),
       truncated: false,
     });
@@ -71,12 +90,9 @@ describe("remote execution backend", () => {
 
   test("missing paths are not_found; a directory is not a file", async () => {
     const remote = backend();
-    expect((await rejectionOf(remote.readFile(join(dir, "nope"), 10))).code).toBe("not_found");
-    expect((await rejectionOf(remote.writeFile(join(dir, "no/such/dir/f"), new Uint8Array(1)))).code).toBe(
-      "not_found",
-    );
-    expect((await rejectionOf(remote.readdir(join(dir, "nope")))).code).toBe("not_found");
-    const error = await rejectionOf(remote.readFile(dir, 10));
+    expect((await rejectionOf(remote.readFile(at(join(dir, "nope")), 10))).code).toBe("not_found");
+    expect((await rejectionOf(remote.readdir(at(join(dir, "nope"))))).code).toBe("not_found");
+    const error = await rejectionOf(remote.readFile(at(dir), 10));
     expect(error.code).toBe("io_error");
     expect(error.message).toContain("is a directory");
   });
@@ -86,11 +102,11 @@ describe("remote execution backend", () => {
     writeFileSync(join(dir, "file.txt"), "12345");
     mkdirSync(join(dir, "sub"));
     symlinkSync(join(dir, "file.txt"), join(dir, "link"));
-    expect(await remote.stat(join(dir, "file.txt"))).toEqual({ kind: "file", size: 5 });
-    expect((await remote.stat(join(dir, "sub")))?.kind).toBe("directory");
-    expect((await remote.stat(join(dir, "link")))?.kind).toBe("symlink");
-    expect(await remote.stat(join(dir, "absent"))).toBeUndefined();
-    const entries = await remote.readdir(dir);
+    expect(await remote.stat(at(join(dir, "file.txt")))).toEqual({ kind: "file", size: 5 });
+    expect((await remote.stat(at(join(dir, "sub"))))?.kind).toBe("directory");
+    expect((await remote.stat(at(join(dir, "link"))))?.kind).toBe("symlink");
+    expect(await remote.stat(at(join(dir, "absent")))).toBeUndefined();
+    const entries = await remote.readdir(at(dir));
     expect(entries.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
       { name: "file.txt", kind: "file" },
       { name: "link", kind: "symlink" },
@@ -155,11 +171,11 @@ describe("remote execution backend", () => {
     const remote = backend();
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        remote.writeFile(join(dir, `f${i}`), new TextEncoder().encode(`${i}`)),
+        remote.writeFile(at(join(dir, `f${i}`)), new TextEncoder().encode(`${i}`)),
       ),
     );
     const reads = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => remote.readFile(join(dir, `f${i}`), 10)),
+      Array.from({ length: 30 }, (_, i) => remote.readFile(at(join(dir, `f${i}`)), 10)),
     );
     expect(reads.map((r) => new TextDecoder().decode(r.data))).toEqual(
       Array.from({ length: 30 }, (_, i) => `${i}`),

@@ -5,6 +5,7 @@ import type { ApiDeps } from "./deps.ts";
 import { errorBody, errorResponse } from "./error-response.ts";
 import { bearerToken } from "./middleware/auth.ts";
 import { requestEdge } from "./middleware/edge.ts";
+import { hostCheck } from "./middleware/host-check.ts";
 import { RequestMetrics } from "./request-metrics.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -42,6 +43,13 @@ export function createApp(deps: ApiDeps): Hono {
       logger: deps.logger,
       metrics: new RequestMetrics(deps.metrics),
       bodyLimitBytes: deps.config.bodyLimitBytes,
+    }),
+  );
+  app.use(
+    hostCheck({
+      token: deps.config.token,
+      allowedHosts: deps.config.allowedHosts,
+      corsOrigins: deps.config.corsOrigins,
     }),
   );
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));

@@ -11,7 +11,13 @@ export const serverConfigSchema = z
       .int()
       .min(1024)
       .default(1024 * 1024),
+    /** Origins (`scheme://host[:port]`) whose browser pages may call the API. */
     corsOrigins: z.array(z.string()).default([]),
+    /**
+     * Host header values accepted without a token besides loopback ones (`localhost`, `127.*`,
+     * `[::1]`): `name` for any port, or `name:port`. Guards against DNS rebinding.
+     */
+    allowedHosts: z.array(z.string().min(1)).default([]),
     heartbeatMs: z.number().int().min(10).default(15000),
     sseBufferEvents: z.number().int().min(1).default(1000),
   })
@@ -22,6 +28,7 @@ export const serverConfigSchema = z
     token: null,
     bodyLimitBytes: 1024 * 1024,
     corsOrigins: [],
+    allowedHosts: [],
     heartbeatMs: 15000,
     sseBufferEvents: 1000,
   });

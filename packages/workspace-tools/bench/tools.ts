@@ -19,6 +19,8 @@ import {
   createExecutionBackends,
   createLocalBackend,
   createWorkspaceTools,
+  RootPins,
+  TurnFiles,
   toolsConfigSchema,
 } from "../src/index.ts";
 import { MemoryLocks } from "../test/memory-locks.ts";
@@ -45,6 +47,8 @@ const backend = createLocalBackend();
 const tools = createWorkspaceTools({
   backends: createExecutionBackends(backend),
   locks: new MemoryLocks(),
+  pins: new RootPins(),
+  turnFiles: new TurnFiles(),
   config: toolsConfigSchema.parse({ grepMaxMatches: 100000, grepMaxFiles: 100000 }),
 });
 const now = new Date().toISOString();

@@ -19,6 +19,13 @@ export const toolsConfigSchema = z
     grepMaxFiles: z.number().int().min(1).default(5000),
     /** Matching lines `grep` returns at most per call. */
     grepMaxMatches: z.number().int().min(1).default(500),
+    /** Time `grep` may spend matching per call (in a worker); past it the call is a tool error. */
+    grepTimeoutMs: z.number().int().min(50).default(10000),
+    /**
+     * More variable names kept out of tool processes, on top of the built-in patterns. The binary adds
+     * every variable its config names as holding a secret (providers' `apiKeyEnv`, `DISPATCH_TOKEN`).
+     */
+    secretEnvNames: z.array(z.string().min(1)).default([]),
   })
   .strict()
   .prefault({});

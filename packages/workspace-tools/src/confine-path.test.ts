@@ -28,6 +28,8 @@ describe("accepted paths", () => {
   test("a relative path inside the root, existing or not", async () => {
     writeFileSync(join(box.root, "a.txt"), "x");
     expect(await confinePath(backend, box.root, "a.txt")).toEqual({
+      root: box.root,
+      rootId: undefined,
       absolute: join(box.root, "a.txt"),
       relative: "a.txt",
       display: "a.txt",
@@ -40,7 +42,13 @@ describe("accepted paths", () => {
   test('the root itself as ".", "" or its absolute path', async () => {
     for (const input of [".", "", box.root, `${box.root}/`, "./"]) {
       const path = await confinePath(backend, box.root, input);
-      expect(path).toEqual({ absolute: box.root, relative: "", display: "." });
+      expect(path).toEqual({
+        root: box.root,
+        rootId: undefined,
+        absolute: box.root,
+        relative: "",
+        display: ".",
+      });
     }
   });
 
@@ -61,7 +69,13 @@ describe("accepted paths", () => {
     const linkRoot = join(box.dir, "link-root");
     symlinkSync(box.root, linkRoot);
     const path = await confinePath(backend, linkRoot, "a.txt");
-    expect(path).toEqual({ absolute: join(box.root, "a.txt"), relative: "a.txt", display: "a.txt" });
+    expect(path).toEqual({
+      root: box.root,
+      rootId: undefined,
+      absolute: join(box.root, "a.txt"),
+      relative: "a.txt",
+      display: "a.txt",
+    });
   });
 
   test("composed and decomposed é give the same NFC relative path", async () => {

@@ -1,16 +1,8 @@
 import { posix } from "node:path";
 import { DispatchError } from "@dispatch/kernel";
-import type { ExecutionBackend } from "./backend.ts";
+import type { ConfinedPath, ExecutionBackend, FileId } from "./backend.ts";
 
-/** A path that passed confinement. */
-export interface ConfinedPath {
-  /** Where to operate: the real path on the backend's machine (symlinks resolved). */
-  absolute: string;
-  /** NFC-normalised path relative to the real root; "" for the root itself. Also the lock key. */
-  relative: string;
-  /** How to show the path to the model: `relative`, or "." for the root. */
-  display: string;
-}
+export type { ConfinedPath } from "./backend.ts";
 
 /** Is `path` equal to `root` or below it? Both absolute and normalised. */
 function within(root: string, path: string): boolean {
@@ -28,12 +20,13 @@ function refuse(input: string, why: string): DispatchError {
  * resolve against the root (relative paths) and refuse `..` escapes and absolute paths outside the
  * root; then resolve symlinks on the backend (`realpath -m`, so paths that do not exist yet work)
  * and refuse a target whose real path leaves the root's real path. Throws `path_outside_workspace`
- * or `invalid_request`.
+ * or `invalid_request`. `rootId` is the root's pinned identity, carried along for the backend to check.
  */
 export async function confinePath(
   backend: ExecutionBackend,
   root: string,
   input: string,
+  rootId?: FileId,
 ): Promise<ConfinedPath> {
   if (!posix.isAbsolute(root)) {
     throw new DispatchError("invalid_request", `the workspace root "${root}" is not an absolute path`);
@@ -61,5 +54,17 @@ export async function confinePath(
     );
   }
   const relative = posix.relative(realRoot, realTarget).normalize("NFC");
-  return { absolute: realTarget, relative, display: relative === "" ? "." : relative };
+  return {
+    root: realRoot,
+    rootId,
+    absolute: realTarget,
+    relative,
+    display: relative === "" ? "." : relative,
+  };
+}
+
+/** The entry `name` (a path below `dir`, spelt as on disk, as a directory walk lists it) inside `dir`. */
+export function childPath(dir: ConfinedPath, name: string): ConfinedPath {
+  const relative = dir.relative === "" ? name.normalize("NFC") : `${dir.relative}/${name.normalize("NFC")}`;
+  return { ...dir, absolute: posix.join(dir.absolute, name), relative, display: relative };
 }

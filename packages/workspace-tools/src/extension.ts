@@ -8,15 +8,22 @@ import { toolsConfigSchema } from "./config.ts";
 import { executionBackendsFrom } from "./execution-backends.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { sweepLocks } from "./lock-maintenance.ts";
+import { RootPins } from "./root-pins.ts";
+import { ToolProcessRecords } from "./tool-process-records.ts";
+import { TurnFiles } from "./turn-files.ts";
 import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
 
-/** What the tools need at run time; filled in when the extension activates. */
+/** What the tools need at run time; the backends and locks are filled in when the extension activates. */
 interface Running {
   backends?: ExecutionBackends;
   locks?: LockRepository;
+  readonly pins: RootPins;
+  readonly turnFiles: TurnFiles;
   toolNames: string[];
 }
-const runningOn = perHost((): Running => ({ toolNames: [] }));
+const runningOn = perHost(
+  (): Running => ({ pins: new RootPins(), turnFiles: new TurnFiles(), toolNames: [] }),
+);
 
 function running<T>(value: T | undefined): T {
   if (value === undefined) throw new KernelError("not_active", "the workspace-tools extension is not active");
@@ -24,10 +31,11 @@ function running<T>(value: T | undefined): T {
 }
 
 /**
- * The workspace tools: contributes read_file, write_file, edit_file, list_dir, grep and bash with the
+ * The workspace tools: contributes read_file, write_file, edit_file, list_dir, grep and bash to the
  * orchestrator, provides the execution backends contributed to its point (the local one is its own
- * contribution, the SSH extension adds one per host),
- * releases a turn's file locks when it finishes and sweeps stale ones on one timer.
+ * contribution, the SSH extension adds one per host), releases a turn's file locks when it finishes
+ * and sweeps stale ones on one timer. Workspace roots are pinned (device and inode) when loaded at
+ * activation or created, and re-pinned when re-rooted.
  */
 export const workspaceToolsExtension = defineExtension({
   manifest: {
@@ -41,22 +49,33 @@ export const workspaceToolsExtension = defineExtension({
   consumes: [conversationStoreRef],
   config: { key: "tools", schema: toolsConfigSchema },
   register(reg) {
-    reg.contribute(executionBackendsPoint, { hostId: LOCAL_HOST_ID, create: () => createLocalBackend() });
+    const config = reg.config;
+    const dataDir = reg.host.dataDir;
+    reg.contribute(executionBackendsPoint, {
+      hostId: LOCAL_HOST_ID,
+      create: () =>
+        createLocalBackend(undefined, {
+          secretEnvNames: config.secretEnvNames,
+          records: new ToolProcessRecords(dataDir),
+        }),
+    });
     const state = runningOn(reg.host);
     // The tools read their backends and locks when they run, which is only once everything is active.
     const tools = createWorkspaceTools({
-      config: reg.config,
+      config,
       get backends() {
         return running(state.backends);
       },
       get locks() {
         return running(state.locks);
       },
+      pins: state.pins,
+      turnFiles: state.turnFiles,
     });
     for (const tool of toolList(tools)) reg.contribute(toolsPoint, tool);
     state.toolNames = toolList(tools).map((tool) => tool.name);
   },
-  activate(ctx) {
+  async activate(ctx) {
     const store = ctx.use(conversationStoreRef);
     const state = runningOn(ctx.host);
     const backends = executionBackendsFrom(() => ctx.contributions(executionBackendsPoint));
@@ -68,8 +87,23 @@ export const workspaceToolsExtension = defineExtension({
       state.locks = undefined;
     });
 
+    // Pins follow the workspace records: created and re-rooted ones are pinned as they are now.
+    const { pins, turnFiles } = state;
+    const repin = async ({
+      workspace,
+    }: {
+      workspace: { id: string; root: string; hostId: string | null };
+    }) => {
+      if (workspace.hostId === null) await pins.pin(workspace, backends.forHost(null));
+    };
+    ctx.bus.subscribe("workspace.created", repin);
+    ctx.bus.subscribe("workspace.updated", repin);
+    ctx.bus.subscribe("workspace.deleted", ({ id }) => pins.forget(id));
+    for (const workspace of await store.workspaces.list()) await repin({ workspace });
+
     const stats = { released: 0, expired: 0, orphaned: 0, lastSweepAt: null as string | null };
     ctx.bus.subscribe("turn.finished", async ({ turnId }) => {
+      turnFiles.forget(turnId);
       stats.released += await store.locks.releaseTurn(turnId);
     });
 
@@ -92,9 +126,6 @@ export const workspaceToolsExtension = defineExtension({
     ctx.setInterval(sweep, ctx.config.lockSweepMs);
     // Locks left by the previous run's last turns go at once, not a sweep interval later.
     ctx.onReady(sweep);
-    ctx.setHealth(() => ({
-      tools: state.toolNames,
-      locks: { ...stats },
-    }));
+    ctx.setHealth(() => ({ tools: state.toolNames, locks: { ...stats } }));
   },
 });

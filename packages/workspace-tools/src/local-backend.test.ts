@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeSandbox, type Sandbox } from "../test/fixtures.ts";
+import type { ConfinedPath } from "./backend.ts";
 import { createLocalBackend, resolveRealPath } from "./local-backend.ts";
 
 const backend = createLocalBackend();
@@ -30,30 +31,35 @@ describe("resolveRealPath (realpath -m)", () => {
   });
 });
 
+/** `rel` under the sandbox root, as confinement would hand it over (no pin). */
+function at(rel: string): ConfinedPath {
+  return { root: box.root, rootId: undefined, absolute: join(box.root, rel), relative: rel, display: rel };
+}
+
 describe("files", () => {
   test("readFile reads at most maxBytes and says when it stopped short", async () => {
     writeFileSync(join(box.root, "f"), "0123456789");
-    const whole = await backend.readFile(join(box.root, "f"), 100);
+    const whole = await backend.readFile(at("f"), 100);
     expect(new TextDecoder().decode(whole.data)).toBe("0123456789");
     expect(whole.truncated).toBe(false);
-    const part = await backend.readFile(join(box.root, "f"), 4);
+    const part = await backend.readFile(at("f"), 4);
     expect(new TextDecoder().decode(part.data)).toBe("0123");
     expect(part.truncated).toBe(true);
   });
 
   test("missing files are not_found, naming the path", async () => {
-    await expect(backend.readFile(join(box.root, "nope"), 10)).rejects.toMatchObject({ code: "not_found" });
-    await expect(backend.readdir(join(box.root, "nope"))).rejects.toThrow(/nope/);
-    expect(await backend.stat(join(box.root, "nope"))).toBeUndefined();
+    await expect(backend.readFile(at("nope"), 10)).rejects.toMatchObject({ code: "not_found" });
+    await expect(backend.readdir(at("nope"))).rejects.toThrow(/nope/);
+    expect(await backend.stat(at("nope"))).toBeUndefined();
   });
 
   test("stat, readdir, mkdirp and writeFile", async () => {
     await backend.mkdirp(join(box.root, "a/b"));
-    await backend.writeFile(join(box.root, "a/f.txt"), new TextEncoder().encode("hi"));
+    await backend.writeFile(at("a/f.txt"), new TextEncoder().encode("hi"));
     symlinkSync("f.txt", join(box.root, "a/l"));
-    expect(await backend.stat(join(box.root, "a/f.txt"))).toEqual({ kind: "file", size: 2 });
-    expect((await backend.stat(join(box.root, "a/b")))?.kind).toBe("directory");
-    const entries = await backend.readdir(join(box.root, "a"));
+    expect(await backend.stat(at("a/f.txt"))).toEqual({ kind: "file", size: 2 });
+    expect((await backend.stat(at("a/b")))?.kind).toBe("directory");
+    const entries = await backend.readdir(at("a"));
     expect(entries.sort((x, y) => x.name.localeCompare(y.name))).toEqual([
       { name: "b", kind: "directory" },
       { name: "f.txt", kind: "file" },

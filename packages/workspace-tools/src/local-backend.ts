@@ -1,9 +1,13 @@
-import type { Dirent, Stats } from "node:fs";
-import { lstat, mkdir, open, readdir, readlink, realpath, writeFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { lstat, mkdir, readdir, readlink, realpath, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { DispatchError, messageOf } from "@dispatch/kernel";
-import type { EntryKind, ExecutionBackend } from "./backend.ts";
+import type { ExecutionBackend } from "./backend.ts";
+import { readBeneath, readdirBeneath, readManyBeneath, statBeneath, writeBeneath } from "./beneath-root.ts";
+import { confinePath } from "./confine-path.ts";
 import { execLocal, type LocalExecTuning } from "./local-exec.ts";
+import { spawnLocal } from "./local-spawn.ts";
+import type { ToolProcessRecords } from "./tool-process-records.ts";
 
 /** Linux's limit on symlinks followed in one lookup. */
 const maxSymlinks = 40;
@@ -17,17 +21,23 @@ function fsError(error: unknown, path: string): DispatchError {
   return new DispatchError("io_error", `${path}: ${messageOf(error)}`, { cause: error, details: { code } });
 }
 
-function kindOf(entry: Stats | Dirent): EntryKind {
-  if (entry.isSymbolicLink()) return "symlink";
-  if (entry.isDirectory()) return "directory";
-  if (entry.isFile()) return "file";
-  return "other";
+/**
+ * The name on disk of `part` in directory `dir` when only another Unicode normalisation of it exists
+ * there (a file created as NFD by a shell, asked for as NFC); undefined when there is none.
+ */
+async function otherSpelling(dir: string, part: string): Promise<string | undefined> {
+  const wanted = part.normalize("NFC");
+  // Plain ASCII (as many UTF-8 bytes as characters) has a single spelling: no listing needed.
+  if (Buffer.byteLength(part) === part.length) return undefined;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.sort().find((name) => name !== part && name.normalize("NFC") === wanted);
 }
 
 /**
  * `realpath -m`: resolves every symlink along `path`, following links one component at a time so
  * that a dangling link is resolved to where it points (a write through it would land there), then
- * appends the components that do not exist yet.
+ * appends the components that do not exist yet. A missing name that exists on disk under another
+ * Unicode normalisation (NFD, as macOS tools and some shells write it) resolves to that entry.
  */
 export async function resolveRealPath(path: string): Promise<string> {
   const absolute = posix.resolve(path);
@@ -48,76 +58,68 @@ export async function resolveRealPath(path: string): Promise<string> {
     }
     const next = posix.join(resolved, part);
     let info: Stats;
+    let onDisk = next;
     try {
       info = await lstat(next);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") throw fsError(error, next);
-      return posix.resolve(next, ...pending);
+      const spelling = code === "ENOENT" ? await otherSpelling(resolved, part) : undefined;
+      if (spelling === undefined) return posix.resolve(next, ...pending);
+      onDisk = posix.join(resolved, spelling);
+      try {
+        info = await lstat(onDisk);
+      } catch {
+        return posix.resolve(next, ...pending);
+      }
     }
     if (!info.isSymbolicLink()) {
-      resolved = next;
+      resolved = onDisk;
       continue;
     }
     if (++links > maxSymlinks)
       throw new DispatchError("io_error", `${path}: too many levels of symbolic links`);
-    const target = await readlink(next);
+    const target = await readlink(onDisk);
     if (target.startsWith("/")) resolved = "/";
     pending.unshift(...target.split("/").filter((p) => p !== ""));
   }
   return resolved;
 }
 
-/** The backend that runs tools on this machine. */
-export function createLocalBackend(tuning?: LocalExecTuning): ExecutionBackend {
-  return {
+/** Options of the local backend beyond process tuning. */
+export interface LocalBackendOptions {
+  /** Variable names kept out of tool processes on top of the built-in patterns (see `scrubEnv`). */
+  secretEnvNames?: readonly string[];
+  /** Where running tool process groups are recorded (`<dataDir>/tool-processes`). */
+  records?: ToolProcessRecords;
+}
+
+/**
+ * The backend that runs tools on this machine. File operations open what confinement checked
+ * (see `beneath-root.ts`), so a path swapped for a symlink in the meantime cannot lead out.
+ */
+export function createLocalBackend(
+  tuning?: LocalExecTuning,
+  options: LocalBackendOptions = {},
+): ExecutionBackend {
+  const backend: ExecutionBackend = {
     id: "local",
     realpath: (path) => resolveRealPath(path),
-    async readFile(path, maxBytes) {
-      let handle: Awaited<ReturnType<typeof open>> | undefined;
+    async identify(path) {
       try {
-        handle = await open(path, "r");
-        const { size } = await handle.stat();
-        const want = Math.min(size, maxBytes);
-        const data = new Uint8Array(want);
-        let filled = 0;
-        while (filled < want) {
-          const { bytesRead } = await handle.read(data, filled, want - filled, filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return { data: data.subarray(0, filled), truncated: size > maxBytes };
-      } catch (error) {
-        throw fsError(error, path);
-      } finally {
-        await handle?.close();
-      }
-    },
-    async writeFile(path, data) {
-      try {
-        await writeFile(path, data);
-      } catch (error) {
-        throw fsError(error, path);
-      }
-    },
-    async stat(path) {
-      try {
-        const info = await lstat(path);
-        return { kind: kindOf(info), size: info.size };
+        const info = await stat(path);
+        return { dev: info.dev, ino: info.ino };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "ENOENT" || code === "ENOTDIR") return undefined;
         throw fsError(error, path);
       }
     },
-    async readdir(path) {
-      try {
-        const entries = await readdir(path, { withFileTypes: true });
-        return entries.map((entry) => ({ name: entry.name, kind: kindOf(entry) }));
-      } catch (error) {
-        throw fsError(error, path);
-      }
-    },
+    readFile: readBeneath,
+    readFiles: readManyBeneath,
+    writeFile: writeBeneath,
+    stat: statBeneath,
+    readdir: readdirBeneath,
     async mkdirp(path) {
       try {
         await mkdir(path, { recursive: true });
@@ -125,12 +127,22 @@ export function createLocalBackend(tuning?: LocalExecTuning): ExecutionBackend {
         throw fsError(error, path);
       }
     },
-    async exec(command, options) {
+    async exec(command, execOptions) {
       try {
-        return await execLocal(command, options, tuning);
+        return await execLocal(command, execOptions, tuning, options);
       } catch (error) {
-        throw fsError(error, options.cwd);
+        throw fsError(error, execOptions.cwd);
+      }
+    },
+    async spawn(command, spawnOptions) {
+      const cwd = await confinePath(backend, spawnOptions.root, spawnOptions.cwd ?? ".");
+      try {
+        return await spawnLocal(command, { ...spawnOptions, cwd: cwd.absolute }, tuning, options);
+      } catch (error) {
+        if (DispatchError.isInstance(error)) throw error;
+        throw fsError(error, cwd.absolute);
       }
     },
   };
+  return backend;
 }

@@ -61,14 +61,18 @@ async function waitForGroup(pgid: number, ms: number, pollMs: number): Promise<b
 }
 
 /**
- * Ends a whole process group: SIGTERM, then SIGKILL to whatever is left after `graceMs`. Resolves
- * once nothing of the group runs (or, for a process stuck in the kernel, after a bounded wait).
- * Returns the signal that finished the job, or null when nothing was running.
+ * Ends a whole process group: `first` (SIGTERM unless given), then SIGKILL to whatever is left after
+ * `graceMs`. Resolves once nothing of the group runs (or, for a process stuck in the kernel, after a
+ * bounded wait). Returns the signal that finished the job, or null when nothing was running.
  */
-export async function terminateGroup(pgid: number, graceMs: number): Promise<NodeJS.Signals | null> {
+export async function terminateGroup(
+  pgid: number,
+  graceMs: number,
+  first: NodeJS.Signals = "SIGTERM",
+): Promise<NodeJS.Signals | null> {
   if (!groupIsRunning(pgid)) return null;
-  signalGroup(pgid, "SIGTERM");
-  if (await waitForGroup(pgid, graceMs, 20)) return "SIGTERM";
+  signalGroup(pgid, first);
+  if (await waitForGroup(pgid, graceMs, 20)) return first;
   signalGroup(pgid, "SIGKILL");
   await waitForGroup(pgid, 5000, 20);
   return "SIGKILL";

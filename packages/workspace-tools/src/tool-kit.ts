@@ -2,39 +2,54 @@ import type { LockRepository } from "@dispatch/conversation-store";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ToolContext, ToolDefinition, ToolResult } from "@dispatch/session-orchestrator";
 import type { z } from "zod";
-import type { ExecutionBackend, ExecutionBackends } from "./backend.ts";
+import type { ExecutionBackend, ExecutionBackends, FileAccess, FileId } from "./backend.ts";
 import type { ToolsConfig } from "./config.ts";
 import { type ConfinedPath, confinePath } from "./confine-path.ts";
 import { capResult } from "./output-cap.ts";
+import type { RootPins } from "./root-pins.ts";
+import type { TurnFiles } from "./turn-files.ts";
 
 /** What every workspace tool is built from. */
 export interface ToolDeps {
   backends: ExecutionBackends;
   locks: LockRepository;
   config: ToolsConfig;
+  /** Each workspace root's pinned identity. */
+  pins: RootPins;
+  /** The files each turn's tools created (the hard-link rule). */
+  turnFiles: TurnFiles;
 }
 
 /** A workspace as a tool sees it: where it runs and its root there. */
 export interface ToolWorkspace {
   backend: ExecutionBackend;
   root: string;
+  /** The root's pinned identity (undefined: not pinned, e.g. a remote host). */
+  rootId: FileId | undefined;
 }
 
-/** Picks the backend for the context's workspace; with `create`, makes the root if it does not exist yet. */
+/**
+ * Picks the backend for the context's workspace and checks its root is still the pinned directory
+ * (`workspace_root_changed` otherwise); with `create`, makes a root that was never pinned first.
+ */
 export async function openWorkspace(
   deps: ToolDeps,
   context: ToolContext,
   create: boolean,
 ): Promise<ToolWorkspace> {
   const backend = deps.backends.forHost(context.workspace.hostId);
-  const root = context.workspace.root;
-  if (create) await backend.mkdirp(root);
-  return { backend, root };
+  const rootId = await deps.pins.open(context.workspace, backend, create);
+  return { backend, root: context.workspace.root, rootId };
 }
 
 /** Confines `path` to the workspace (see `confinePath`). */
 export function resolvePath(workspace: ToolWorkspace, path: string): Promise<ConfinedPath> {
-  return confinePath(workspace.backend, workspace.root, path);
+  return confinePath(workspace.backend, workspace.root, path, workspace.rootId);
+}
+
+/** What this turn's reads and writes may go through: the files its tools created (hard-link rule). */
+export function fileAccess(deps: ToolDeps, context: ToolContext): FileAccess {
+  return { created: deps.turnFiles.of(context.turnId) };
 }
 
 /**

@@ -6,7 +6,9 @@ import type { ToolContext } from "@dispatch/session-orchestrator";
 import { type ToolsConfig, toolsConfigSchema } from "../src/config.ts";
 import { createExecutionBackends } from "../src/execution-backends.ts";
 import { createLocalBackend } from "../src/local-backend.ts";
+import { RootPins } from "../src/root-pins.ts";
 import type { ToolDeps } from "../src/tool-kit.ts";
+import { TurnFiles } from "../src/turn-files.ts";
 import { createWorkspaceTools, type WorkspaceTools } from "../src/workspace-tools.ts";
 import { MemoryLocks } from "./memory-locks.ts";
 
@@ -63,10 +65,17 @@ export function makeTools(config: Partial<ToolsConfig> = {}): {
   deps: ToolDeps;
 } {
   const locks = new MemoryLocks();
+  const parsed = toolsConfigSchema.parse(config);
+  const local = createLocalBackend(
+    { killGraceMs: 500, drainMs: 200 },
+    { secretEnvNames: parsed.secretEnvNames },
+  );
   const deps: ToolDeps = {
-    backends: createExecutionBackends(createLocalBackend({ killGraceMs: 500, drainMs: 200 })),
+    backends: createExecutionBackends(local),
     locks,
-    config: toolsConfigSchema.parse(config),
+    config: parsed,
+    pins: new RootPins(),
+    turnFiles: new TurnFiles(),
   };
   return { tools: createWorkspaceTools(deps), locks, deps };
 }

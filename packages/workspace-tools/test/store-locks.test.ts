@@ -5,6 +5,8 @@ import { toolsConfigSchema } from "../src/config.ts";
 import { createExecutionBackends } from "../src/execution-backends.ts";
 import { createLocalBackend } from "../src/local-backend.ts";
 import { sweepLocks } from "../src/lock-maintenance.ts";
+import { RootPins } from "../src/root-pins.ts";
+import { TurnFiles } from "../src/turn-files.ts";
 import { createWorkspaceTools, type WorkspaceTools } from "../src/workspace-tools.ts";
 import { type StoreHost, startStoreHost } from "./store-fixtures.ts";
 
@@ -15,6 +17,8 @@ beforeEach(async () => {
   tools = createWorkspaceTools({
     backends: createExecutionBackends(createLocalBackend()),
     locks: env.store.locks,
+    pins: new RootPins(),
+    turnFiles: new TurnFiles(),
     config: toolsConfigSchema.parse({}),
   });
 });

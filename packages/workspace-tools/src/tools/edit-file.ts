@@ -1,6 +1,7 @@
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
 import {
+  fileAccess,
   lockFile,
   openWorkspace,
   resolvePath,
@@ -43,12 +44,13 @@ export function editFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
     async run({ path, oldText, newText }, context) {
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);
-      const info = await workspace.backend.stat(target.absolute);
+      const info = await workspace.backend.stat(target);
       if (info === undefined)
         return toolError(`${target.display}: no such file (use write_file to create it)`);
       if (info.kind !== "file") return toolError(`${target.display} is not a regular file`);
       await lockFile(deps, context, target);
-      const { data, truncated } = await workspace.backend.readFile(target.absolute, readFileMaxBytes);
+      const access = fileAccess(deps, context);
+      const { data, truncated } = await workspace.backend.readFile(target, readFileMaxBytes, access);
       if (truncated)
         return toolError(`${target.display} is larger than ${readFileMaxBytes} bytes; not edited`);
       if (looksBinary(data)) return toolError(`${target.display} is a binary file; not edited`);
@@ -73,7 +75,7 @@ export function editFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       const at = found[0] as number;
       // Slicing, not String.replace: `$&` and friends in newText must stay literal.
       const updated = text.slice(0, at) + newText + text.slice(at + oldText.length);
-      await workspace.backend.writeFile(target.absolute, new TextEncoder().encode(updated));
+      await workspace.backend.writeFile(target, new TextEncoder().encode(updated), access);
       const first = lineAt(text, at);
       const span = newText.split("\n").length;
       return {

@@ -114,3 +114,26 @@ test("a file larger than the per-file limit is searched in its start, and that i
     `big.txt:1: head-needle\n[1 files larger than ${grepMaxFileBytes} bytes were searched only in their first ${grepMaxFileBytes} bytes]`,
   );
 });
+
+test("a catastrophically backtracking pattern is stopped at grepTimeoutMs with a clear error", async () => {
+  writeFileSync(
+    join(box.root, "evil.txt"),
+    `${Array.from({ length: 20 }, () => `${"a".repeat(40)}!`).join("\n")}\n`,
+  );
+  const { tools } = makeTools({ grepTimeoutMs: 300 });
+  const result = await tools.grep.run({ pattern: "^(a+)+$", path: "evil.txt" }, toolContext(box.root));
+  expect(result.isError).toBe(true);
+  expect(result.output).toContain("longer than its time limit of 300 ms");
+});
+
+test("cancel ends a runaway grep with a cancelled error", async () => {
+  writeFileSync(join(box.root, "evil.txt"), `${"a".repeat(40)}!\n`);
+  const { tools } = makeTools({ grepTimeoutMs: 60_000 });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 200);
+  const result = await tools.grep.run(
+    { pattern: "^(a+)+$", path: "evil.txt" },
+    toolContext(box.root, { signal: controller.signal }),
+  );
+  expect(result).toEqual({ output: "grep was cancelled", isError: true });
+});

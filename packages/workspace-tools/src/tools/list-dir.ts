@@ -24,7 +24,7 @@ export function listDirTool(deps: ToolDeps): ToolDefinition<z.output<typeof inpu
     async run({ path = "." }, context) {
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);
-      const info = await workspace.backend.stat(target.absolute);
+      const info = await workspace.backend.stat(target);
       if (info === undefined) {
         return toolError(
           target.relative === ""
@@ -33,7 +33,7 @@ export function listDirTool(deps: ToolDeps): ToolDefinition<z.output<typeof inpu
         );
       }
       if (info.kind !== "directory") return toolError(`${target.display} is not a directory`);
-      const entries = await workspace.backend.readdir(target.absolute);
+      const entries = await workspace.backend.readdir(target);
       if (entries.length === 0) return { output: `(${target.display} is empty)` };
       const names = entries
         .map((entry) => entry.name + suffix[entry.kind])

@@ -1,7 +1,14 @@
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
 import { capText } from "../output-cap.ts";
-import { openWorkspace, resolvePath, type ToolDeps, toolError, workspaceTool } from "../tool-kit.ts";
+import {
+  fileAccess,
+  openWorkspace,
+  resolvePath,
+  type ToolDeps,
+  toolError,
+  workspaceTool,
+} from "../tool-kit.ts";
 
 /** Largest file prefix `read_file` loads; lines past it cannot be reached by `offset`. */
 export const readFileMaxBytes = 16 * 1024 * 1024;
@@ -32,12 +39,16 @@ export function readFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
     async run({ path, offset = 1, limit = defaultLimit }, context) {
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);
-      const info = await workspace.backend.stat(target.absolute);
+      const info = await workspace.backend.stat(target);
       if (info === undefined) return toolError(`${target.display}: no such file`);
       if (info.kind === "directory") return toolError(`${target.display} is a directory; use list_dir`);
       // A FIFO or device could block or never end; only regular files are read.
       if (info.kind !== "file") return toolError(`${target.display} is not a regular file`);
-      const { data, truncated } = await workspace.backend.readFile(target.absolute, readFileMaxBytes);
+      const { data, truncated } = await workspace.backend.readFile(
+        target,
+        readFileMaxBytes,
+        fileAccess(deps, context),
+      );
       if (looksBinary(data))
         return toolError(`${target.display} is a binary file (${info.size} bytes); not shown`);
       const text = new TextDecoder().decode(data);

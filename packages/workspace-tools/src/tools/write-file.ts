@@ -1,7 +1,7 @@
-import { posix } from "node:path";
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
 import {
+  fileAccess,
   lockFile,
   openWorkspace,
   resolvePath,
@@ -29,15 +29,15 @@ export function writeFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof in
       const target = await resolvePath(workspace, path);
       if (target.relative === "")
         return toolError("cannot write to the workspace root itself; give a file path");
-      const existing = await workspace.backend.stat(target.absolute);
+      const existing = await workspace.backend.stat(target);
       if (existing?.kind === "directory") return toolError(`${target.display} is a directory`);
       if (existing !== undefined && existing.kind !== "file") {
         return toolError(`${target.display} exists and is not a regular file`);
       }
       await lockFile(deps, context, target);
-      await workspace.backend.mkdirp(posix.dirname(target.absolute));
       const data = new TextEncoder().encode(content);
-      await workspace.backend.writeFile(target.absolute, data);
+      const { created } = await workspace.backend.writeFile(target, data, fileAccess(deps, context));
+      if (created !== undefined) deps.turnFiles.add(context.turnId, created);
       const verb = existing === undefined ? "created" : "overwrote";
       return { output: `${verb} ${target.display} (${data.length} bytes)` };
     },
