@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { DispatchError } from "@dispatch/kernel";
+import type { ExecutionBackend } from "@dispatch/workspace-tools";
 
 /** What one tmux client call printed, and how it ended. */
 export interface TmuxResult {
@@ -80,23 +81,16 @@ export function localTmux(options: LocalTmuxOptions): TmuxTransport {
 }
 
 /** What a remote transport needs of an SSH execution backend (workspace-tools' `ExecutionBackend`). */
-export interface RemoteBackend {
-  exec(
-    command: string,
-    options: { cwd: string; timeoutMs: number; maxOutputBytes: number },
-  ): Promise<{ exitCode: number | null; stdout: string; stderr: string; truncated: boolean }>;
-  writeFile(path: string, data: Uint8Array): Promise<void>;
-  mkdirp(path: string): Promise<void>;
-}
+export type RemoteBackend = Pick<ExecutionBackend, "exec" | "spawn" | "mkdirp">;
 
 /** Most one remote tmux call may print (a capture of every pane on that host). */
 const maxRemoteOutputBytes = 16 * 1024 * 1024;
 
 /**
  * A tmux server on an SSH host, driven through its execution backend: every call is one remote
- * command `tmux -u -f /dev/null -L <socketName> …` (its own socket there too). Input (a paste) is
- * written to a temp file over SFTP and fed to tmux on stdin, so its size is not bound by the exec
- * request; the file is removed by the same command.
+ * command `tmux -u -f /dev/null -L <socketName> …` (its own socket there too). A call with input (a
+ * paste) runs as a spawned session whose stdin gets the text, so its size is not bound by the exec
+ * request.
  */
 export function remoteTmux(options: {
   hostId: string;
@@ -105,7 +99,7 @@ export function remoteTmux(options: {
 }): TmuxTransport {
   const { hostId, backend } = options;
   const prefix = ["tmux", "-u", "-f", "/dev/null", "-L", options.socketName];
-  const exec = async (command: string) => {
+  const exec = async (command: string): Promise<TmuxResult> => {
     const result = await backend.exec(command, {
       cwd: "/",
       timeoutMs: callTimeoutMs,
@@ -116,13 +110,8 @@ export function remoteTmux(options: {
   return {
     hostId,
     async run(args, input) {
-      let command = [...prefix, ...args].map(shellQuote).join(" ");
-      if (input !== undefined) {
-        const file = `/tmp/dispatch-input-${crypto.randomUUID()}`;
-        await backend.writeFile(file, new TextEncoder().encode(input));
-        command = `${command} < ${shellQuote(file)}; code=$?; rm -f ${shellQuote(file)}; exit $code`;
-      }
-      const result = await exec(command);
+      const command = [...prefix, ...args].map(shellQuote).join(" ");
+      const result = input === undefined ? await exec(command) : await withInput(backend, command, input);
       if (result.code === 127 && /tmux: (command )?not found/.test(result.stderr)) {
         throw new DispatchError(
           "tmux_unavailable",
@@ -138,6 +127,25 @@ export function remoteTmux(options: {
     },
     mkdirp: (dir) => backend.mkdirp(dir),
   };
+}
+
+/** Runs `command` as a spawned session, writes `input` to its stdin, and collects what it printed. */
+async function withInput(backend: RemoteBackend, command: string, input: string): Promise<TmuxResult> {
+  const session = await backend.spawn(command, { root: "/", signal: AbortSignal.timeout(callTimeoutMs) });
+  try {
+    const decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const printed = { stdout: "", stderr: "" };
+    const reading = (async () => {
+      for await (const chunk of session.output)
+        printed[chunk.stream] += decoder[chunk.stream].decode(chunk.data, { stream: true });
+    })();
+    await session.stdin.write(input);
+    await session.stdin.end();
+    const [exit] = await Promise.all([session.exited, reading]);
+    return { code: exit.exitCode ?? 1, stdout: printed.stdout, stderr: printed.stderr };
+  } finally {
+    await session.close();
+  }
 }
 
 /** Quotes one word for a POSIX shell. */
