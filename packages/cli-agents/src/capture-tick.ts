@@ -23,6 +23,7 @@ export async function captureHost(
   sightings: readonly Sighting[],
   now: () => number,
   isCurrent: (sighting: Sighting) => boolean,
+  mayBeQuiet: (session: AgentSession, capture: PaneCapture) => boolean = () => true,
 ): Promise<AgentSession[]> {
   const missing: AgentSession[] = [];
   const needHistory: Sighting[] = [];
@@ -47,7 +48,7 @@ export async function captureHost(
       const stored = persisting.get(capture.name);
       if (stored !== undefined) sighting.session.persistedNext = stored;
       if (!isCurrent(sighting)) continue;
-      if (observe(sighting.session, capture, at) === "history") needHistory.push(sighting);
+      if (observe(sighting.session, capture, at, mayBeQuiet) === "history") needHistory.push(sighting);
     }
     if (failed === undefined) break;
     const failedAt = remaining.findIndex((s) => s.session.name === failed);
@@ -100,9 +101,15 @@ async function readHistory(
 /**
  * Takes one capture into the session: unchanged screens only feed the idle rule; changed ones move
  * the session's clock and, when a turn watches it, go to that turn with their new lines. Returns
- * `history` when the new lines reach back past the captured rows.
+ * `history` when the new lines reach back past the captured rows. `mayBeQuiet` has the last word
+ * before a turn is told its agent is quiet (a dead or crashed agent is not done, it crashed).
  */
-function observe(session: AgentSession, capture: PaneCapture, now: number): "done" | "history" {
+function observe(
+  session: AgentSession,
+  capture: PaneCapture,
+  now: number,
+  mayBeQuiet: (session: AgentSession, capture: PaneCapture) => boolean,
+): "done" | "history" {
   const hash = Bun.hash(capture.text);
   const changed = hash !== session.hash;
   if (changed) {
@@ -126,7 +133,12 @@ function observe(session: AgentSession, capture: PaneCapture, now: number): "don
     return "done";
   }
   const expect = watch.expectQuiet;
-  if (expect !== undefined && (!expect.afterChange || expect.changed) && quietFor(session, now)) {
+  if (
+    expect !== undefined &&
+    (!expect.afterChange || expect.changed) &&
+    quietFor(session, now) &&
+    mayBeQuiet(session, capture)
+  ) {
     watch.expectQuiet = undefined;
     watch.post({ kind: "quiet" });
   }

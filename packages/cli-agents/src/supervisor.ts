@@ -5,7 +5,7 @@ import { AgentSession, sessionName } from "./agent-session.ts";
 import { AttemptRecords } from "./attempts.ts";
 import { captureHost, type Sighting } from "./capture-tick.ts";
 import type { AgentConfig, CliAgentsSettings } from "./config.ts";
-import { checkHost, type HealthFindings } from "./health-tick.ts";
+import { checkHost, type HealthFindings, scanForCrash } from "./health-tick.ts";
 import type { PaneCapture } from "./pane-capture.ts";
 import { SessionTable } from "./session-table.ts";
 import { SessionWatch } from "./session-watch.ts";
@@ -98,7 +98,13 @@ export class AgentSupervisor {
       await Promise.all(
         [...this.#sightingsByHost(false)].map(async ([hostId, sightings]) => {
           try {
-            await captureHost(this.#deps.tmuxFor(hostId), sightings, this.#now, (s) => this.#isCurrent(s));
+            await captureHost(
+              this.#deps.tmuxFor(hostId),
+              sightings,
+              this.#now,
+              (s) => this.#isCurrent(s),
+              this.#mayBeQuiet,
+            );
             this.#reachable(hostId, "capture");
           } catch (error) {
             this.#tickFailed(hostId, "capture", error);
@@ -158,6 +164,19 @@ export class AgentSupervisor {
     const key = `${tick} ${hostId ?? "local"}`;
     if (this.#failing.delete(key)) this.#deps.logger.info(`the ${tick} tick reaches tmux again`, { hostId });
   }
+
+  /**
+   * Asked before a turn is told its agent went quiet: a dead pane is left for the health tick to
+   * report, and the crash-pattern scan runs now, so a health tick that runs late (a loaded machine)
+   * cannot let a crash pass for an answer.
+   */
+  readonly #mayBeQuiet = (session: AgentSession, capture: PaneCapture): boolean => {
+    if (capture.dead || session.dead) return false;
+    const pattern = scanForCrash(session);
+    if (pattern === undefined) return true;
+    this.#findings.crashed(session, pattern);
+    return false;
+  };
 
   readonly #findings: HealthFindings = {
     gone: (session) => {

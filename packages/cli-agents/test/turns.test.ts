@@ -106,6 +106,19 @@ describe("cli turns", () => {
     });
   });
 
+  test("a health tick that runs late cannot let a crash pass for an answer", async () => {
+    const h = await host({
+      agents: [fakeAgent({ respawn: { maxAttempts: 0, backoffMs: [10] } })],
+      healthIntervalMs: 600_000,
+    });
+    const id = await h.conversation();
+    const turn = await h.turn(id, "PANIC");
+    expect(turn.at(-1)?.type).toBe("turn.failed");
+    expect(turn.find((e) => e.type === "agent.crashed")?.data).toMatchObject({
+      pattern: "Segmentation fault",
+    });
+  });
+
   test("past maxAttempts the turn fails with the last screen in the error; nothing is left", async () => {
     const marker = crypto.randomUUID();
     const h = await host({ agents: [fakeAgent({ env: { FAKE_AGENT_MARKER: marker } })] });
@@ -163,7 +176,7 @@ describe("cli turns", () => {
     expect(h.agents.stats()).toMatchObject({ sessions: 0, attempts: 0 });
   });
 
-  test("an agent that exits between turns is started again by the next turn", async () => {
+  test("an agent that exits on every message fails its turn; the next turn starts it again", async () => {
     const h = await host();
     const id = await h.conversation();
     const bye = await h.turn(id, "EXIT");
