@@ -135,7 +135,7 @@ try {
   console.log(`  tick / its tmux call = ${(ms("tick") / ms("oneCall")).toFixed(3)}`);
   if (ticks === 0) throw new Error("no tick ran");
 } finally {
-  supervisor.dispose();
+  await supervisor.dispose();
   await tmux.transport.run(["kill-server"]);
   rmSync(dir, { recursive: true, force: true });
 }

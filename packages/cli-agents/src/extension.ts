@@ -162,10 +162,10 @@ export const cliAgentsExtension = defineExtension({
         );
         for (const hostId of hosts) supervisor.reattachLater(store, hostId);
       });
-      ctx.onDispose(() => {
+      ctx.onDispose(async () => {
         state.supervisor = undefined;
         state.unavailable = "the host is shutting down";
-        supervisor.dispose();
+        await supervisor.dispose();
       });
     }
     ctx.bus.subscribe("workspace.deleted", ({ id }) => {

@@ -510,13 +510,28 @@ export class AgentSupervisor {
 
   /**
    * Host shutdown: stops both ticks and forgets every session and attempt record. The tmux sessions
-   * themselves keep running, so the next start re-attaches them.
+   * keep running, so the next start re-attaches them; only those a cancel was stopping are killed
+   * now, since nobody is left to end their grace.
    */
-  dispose(): void {
+  async dispose(): Promise<void> {
     this.#closed = true;
     for (const cancel of this.#timers.splice(0)) cancel();
+    const stopping = [...this.table.values()].filter((s) => s.state === "stopping" && s.spawned);
     this.table.clear();
     this.attempts.clear();
+    await Promise.all(
+      stopping.map((session) =>
+        this.#deps
+          .tmuxFor(session.hostId)
+          .kill(session.name)
+          .catch((error: unknown) =>
+            this.#deps.logger.warn("could not kill a cancelled agent session at shutdown", {
+              session: session.name,
+              err: messageOf(error),
+            }),
+          ),
+      ),
+    );
   }
 
   get closed(): boolean {

@@ -164,13 +164,22 @@ function spawnTmux(argv: string[], env: Record<string, string>, input: string | 
   });
 }
 
-/** True when tmux answered that no server runs on the socket (nothing to list, every session gone). */
+/**
+ * True when tmux answered that no server (or no session) is there: nothing to list, every session
+ * gone. A server whose last session just ended is still exiting, and says so in other words.
+ */
 export function isNoServer(result: TmuxResult): boolean {
-  return (
-    result.code !== 0 &&
-    (result.stderr.includes("no server running") || result.stderr.includes("error connecting to"))
-  );
+  if (result.code === 0) return false;
+  return noServerMessages.some((message) => result.stderr.includes(message));
 }
+
+const noServerMessages = [
+  "no server running",
+  "error connecting to",
+  "server exited unexpectedly",
+  "lost server",
+  "no current target",
+];
 
 /** Throws a `tmux_failed` DispatchError naming what was asked and what tmux said, unless it succeeded. */
 export function check(result: TmuxResult, what: string): TmuxResult {

@@ -119,3 +119,16 @@ describe("every exit path empties the attempt records (and the session table, wh
     expect(await tmuxSessionNames(h.socketPath)).toEqual([]);
   });
 });
+
+test("a host shutdown during a cancel's grace kills that session (nobody is left to end the grace)", async () => {
+  const h = await startAgentHost({ agents: [fakeAgent()], cancelGraceMs: 600_000 });
+  hosts.push(h);
+  const id = await h.conversation();
+  await h.turn(id, "warm up");
+  await h.orchestrator.startTurn({ conversationId: id, text: "SLOW" });
+  await waitFor(() => h.agents.list()[0]?.state === "busy");
+  await h.orchestrator.cancelTurn(id);
+  expect(h.agents.list()[0]?.state).toBe("stopping");
+  await h.stop();
+  expect(await tmuxSessionNames(h.socketPath)).toEqual([]);
+});

@@ -30,7 +30,7 @@ function agentConfig(marker: string): string {
     command: ["bash", fakeAgentPath],
     provider: "scripted",
     crashPatterns: ["FATAL"],
-    idleMs: 400,
+    idleMs: 600,
     respawn: { maxAttempts, backoffMs: [100] },
     cols: 80,
     rows: 24,
