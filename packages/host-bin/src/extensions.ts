@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { cliAgentsExtension } from "@dispatch/cli-agents";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
@@ -18,6 +19,7 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    cliAgentsExtension,
     conversationStoreExtension,
     gitWorkflowsExtension,
     memTelemetryExtension,

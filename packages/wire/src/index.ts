@@ -1,4 +1,12 @@
 export {
+  AgentHealth,
+  AgentInfo,
+  AgentInputBody,
+  AgentInputResult,
+  AgentList,
+  AgentState,
+} from "./agents.ts";
+export {
   GitCommit,
   GitRef,
   PushStatus,
