@@ -1,8 +1,18 @@
+export { apiSchemaNames } from "./api-schemas.ts";
+export {
+  type ConversationEventType,
+  conversationEventSchemas,
+  eventSchemaName,
+  KnownConversationEvent,
+  knownEventTypes,
+} from "./events.ts";
+export { IsoTime } from "./iso-time.ts";
 export { limits, slugPattern } from "./limits.ts";
 export {
   CancelResult,
   Conversation,
   ConversationEvent,
+  ConversationList,
   CreateConversationBody,
   CreateWorkspaceBody,
   ErrorBody,
@@ -10,24 +20,29 @@ export {
   errorStatus,
   finalTurnStatuses,
   Health,
-  knownEventTypes,
+  HttpErrorCode,
   Message,
+  MessageList,
   MessagePart,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
+  ProviderList,
   QueueEntry,
   Slug,
   TurnStatus,
   UpdateWorkspaceBody,
   Workspace,
+  WorkspaceList,
 } from "./schemas.ts";
 export {
   AttemptStatus,
   CreateTaskBody,
   Task,
   TaskAttempt,
+  TaskBreaker,
   TaskList,
+  TaskResumeResult,
   TaskStatus,
   TaskValidate,
   taskLimits,
