@@ -114,18 +114,24 @@ export function createClient(options: ClientOptions): DispatchClient {
       list: (call) => get("/workspaces", call),
       get: (id, call) => get(`/workspaces/${seg(id)}`, call),
       create: (body, call) => post("/workspaces", body, call),
-      update: (id, body, call) => http.json({ method: "PATCH", path: `/workspaces/${seg(id)}`, body, ...call }),
+      update: (id, body, call) =>
+        http.json({ method: "PATCH", path: `/workspaces/${seg(id)}`, body, ...call }),
       delete: (id, call) => http.json({ method: "DELETE", path: `/workspaces/${seg(id)}`, ...call }),
       star: (id, call) => http.json({ method: "PUT", path: `/workspaces/${seg(id)}/star`, ...call }),
       unstar: (id, call) => http.json({ method: "DELETE", path: `/workspaces/${seg(id)}/star`, ...call }),
     },
     conversations: {
       list: (workspaceId, call) => get(`/workspaces/${seg(workspaceId)}/conversations`, call),
-      create: (workspaceId, body, call) => post(`/workspaces/${seg(workspaceId)}/conversations`, body ?? {}, call),
+      create: (workspaceId, body, call) =>
+        post(`/workspaces/${seg(workspaceId)}/conversations`, body ?? {}, call),
       get: (id, call) => get(`/conversations/${seg(id)}`, call),
       messages: (id, call) => get(`/conversations/${seg(id)}/messages`, call),
       send: (id, message, call) =>
-        post(`/conversations/${seg(id)}/messages`, typeof message === "string" ? { text: message } : message, call),
+        post(
+          `/conversations/${seg(id)}/messages`,
+          typeof message === "string" ? { text: message } : message,
+          call,
+        ),
       cancel: (id, call) => post(`/conversations/${seg(id)}/cancel`, undefined, call),
       events: (id, streamOptions) => conversationEvents(http, id, streamOptions),
     },

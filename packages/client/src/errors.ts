@@ -46,7 +46,10 @@ export async function errorFromResponse(res: Response): Promise<DispatchApiError
     const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
     const error = body.error;
     if (error !== undefined && typeof error.code === "string" && typeof error.message === "string") {
-      return new DispatchApiError(res.status, error.code, error.message, { details: error.details, requestId });
+      return new DispatchApiError(res.status, error.code, error.message, {
+        details: error.details,
+        requestId,
+      });
     }
   } catch {
     // not JSON: a proxy or something other than the host answered

@@ -24,7 +24,8 @@ const firstDelayMs = 250;
 const maxDelayMs = 5000;
 
 /** Statuses worth reconnecting after: the host is restarting, overloaded or behind a proxy that hiccuped. */
-const retryable = (error: DispatchApiError) => error.status === 0 || error.status >= 500 || error.status === 429;
+const retryable = (error: DispatchApiError) =>
+  error.status === 0 || error.status >= 500 || error.status === 429;
 
 /**
  * A conversation's events as an async iterable that resumes by itself: after a dropped connection, a
@@ -61,7 +62,8 @@ export async function* conversationEvents(
         headers: { accept: "text/event-stream", ...(after > 0 ? { "last-event-id": String(after) } : {}) },
         signal: connection.signal,
       });
-      if (res.body === null) throw new DispatchApiError(res.status, "invalid_response", "the event stream has no body");
+      if (res.body === null)
+        throw new DispatchApiError(res.status, "invalid_response", "the event stream has no body");
       for await (const item of readSse(res.body)) {
         touch();
         if (item.kind === "comment") {
@@ -87,7 +89,11 @@ export async function* conversationEvents(
     }
     failures++;
     if (failures > maxRetries) {
-      throw new DispatchApiError(0, "network_error", `gave up on the event stream after ${maxRetries} reconnects: ${reason}`);
+      throw new DispatchApiError(
+        0,
+        "network_error",
+        `gave up on the event stream after ${maxRetries} reconnects: ${reason}`,
+      );
     }
     const delayMs = Math.min(maxDelayMs, firstDelayMs * 2 ** (failures - 1));
     options.onReconnect?.({ attempt: failures, delayMs, reason, after });

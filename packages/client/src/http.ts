@@ -49,7 +49,8 @@ export class HttpTransport {
   /** The absolute URL of `path` with `query` (undefined values left out). */
   url(path: string, query?: RequestSpec["query"]): string {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) params.set(key, String(value));
+    for (const [key, value] of Object.entries(query ?? {}))
+      if (value !== undefined) params.set(key, String(value));
     const search = params.toString();
     return `${this.#base}${path}${search === "" ? "" : `?${search}`}`;
   }

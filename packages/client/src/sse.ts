@@ -1,5 +1,7 @@
 /** One server-sent message, or a comment line (`: heartbeat`, `: closed slow_consumer`). */
-export type SseItem = { kind: "message"; id: string | undefined; data: string } | { kind: "comment"; text: string };
+export type SseItem =
+  | { kind: "message"; id: string | undefined; data: string }
+  | { kind: "comment"; text: string };
 
 /**
  * Parses a `text/event-stream` body into messages and comments, as the WHATWG EventSource does

@@ -136,7 +136,11 @@ function parameterTable(op: Json): string {
     const values = Array.isArray(schema.enum) ? ` (${schema.enum.join(", ")})` : "";
     return `| \`${p.name}\` | ${p.in} | ${type}${values} | ${p.required ? "yes" : "no"} | ${String(p.description ?? "").replace(/\|/g, "\\|")} |`;
   });
-  return ["| parameter | in | type | required | description |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
+  return [
+    "| parameter | in | type | required | description |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
 }
 
 function answerOf(doc: Json, op: Json): string {

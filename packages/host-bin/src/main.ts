@@ -1,12 +1,16 @@
 /**
  * The `dispatch` binary: `bin/dispatch` runs `bun packages/host-bin/src/main.ts <args>`.
  * Exit status: 0 ok, 1 start-up failure, 2 usage or config error, 70 fault budget spent, 130 second signal.
+ * The client commands (ws, chat, tail, tasks): 0 ok, 1 the host answered an error, 2 usage, 3 the host
+ * cannot be reached, 130 Ctrl-C.
  */
 
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { createLogger, DispatchError, parseLogLevel } from "@dispatch/kernel";
 import { checkConfig } from "./check-config.ts";
 import { parseCli, UsageError, usage } from "./cli.ts";
+import { runClientCommand } from "./client-commands.ts";
 import { ConfigError } from "./config.ts";
 import { repoRoot } from "./host-packages.ts";
 import { linkExtension } from "./link-extension.ts";
@@ -55,6 +59,18 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case "test":
       return await testExtension(resolve(io.cwd, cli.dir), cli.bunArgs);
+    case "client":
+      return await runClientCommand(cli.client, {
+        env: process.env,
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        onInterrupt: (handler) => {
+          process.on("SIGINT", handler);
+          return () => process.off("SIGINT", handler);
+        },
+        // terminal: false: the terminal stays in cooked mode, so Ctrl-C is a SIGINT from the kernel
+        stdin: createInterface({ input: process.stdin, terminal: false }),
+      });
     case "serve":
       return await serve(cli.flags, { ...io, logger, exitNow: (code) => process.exit(code) });
   }

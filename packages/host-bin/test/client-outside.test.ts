@@ -28,7 +28,10 @@ beforeAll(async () => {
   const build = await run([process.execPath, "run", "build"], clientDir);
   expect(build.code, build.stderr + build.stdout).toBe(0);
   project = mkdtempSync(join(tmpdir(), "dispatch-client-user-"));
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user", private: true, type: "module" }));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "user", private: true, type: "module" }),
+  );
   // a plain tsconfig: nothing of this repo's settings, no Bun types, checks the .mjs scripts node runs
   writeFileSync(
     join(project, "tsconfig.json"),
@@ -109,7 +112,12 @@ test("a Node project outside the repo installs the built client with npm, type-c
   expect(node.stderr).toBe("");
   expect(node.code).toBe(0);
   const out = JSON.parse(node.stdout);
-  expect(out).toMatchObject({ workspace: "from-node", starred: false, text: "Built it.", missing: "404 not_found" });
+  expect(out).toMatchObject({
+    workspace: "from-node",
+    starred: false,
+    text: "Built it.",
+    missing: "404 not_found",
+  });
   expect(out.types[0]).toBe("turn.started");
   expect(out.types).toContain("write_file:ok");
   expect(out.types.at(-1)).toBe("turn.completed");

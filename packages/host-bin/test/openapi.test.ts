@@ -66,7 +66,9 @@ const operations = () =>
   );
 
 test("every route the app answers has its entry in /openapi.json, and every entry a route", () => {
-  const answered = new Set(routes.map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`));
+  const answered = new Set(
+    routes.map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+  );
   const documented = new Set(operations().map((o) => `${o.method} ${o.path}`));
   expect([...answered].filter((r) => !documented.has(r))).toEqual([]);
   expect([...documented].filter((d) => !answered.has(d))).toEqual([]);
@@ -123,7 +125,7 @@ test("servers, the error responses with X-Request-Id, date-time times and /healt
   const health = operations().find((o) => o.path === "/health")?.op;
   expect(health?.security).toEqual([]);
   expect(doc.security).toEqual([{ bearer: [] }]);
-  const ok = (health?.responses as Record<string, Json>)["200"];
+  const ok = ((health?.responses ?? {}) as Record<string, Json>)["200"];
   expect(ok?.headers).toEqual({ "X-Request-Id": { $ref: "#/components/headers/XRequestId" } });
 });
 
@@ -143,7 +145,10 @@ test("the SSE route documents after, Last-Event-ID and every event type as a dis
   const delta = ((doc.components as Json).schemas as Record<string, Json>).TextDeltaEvent as {
     properties: Record<string, Json>;
   };
-  expect(delta.properties.data).toMatchObject({ properties: { text: { type: "string" } }, required: ["text"] });
+  expect(delta.properties.data).toMatchObject({
+    properties: { text: { type: "string" } },
+    required: ["text"],
+  });
 });
 
 test("docs/openapi.json, docs/api.md and the client's generated types are up to date (else: bun run api-docs)", async () => {
@@ -177,7 +182,8 @@ function emittedEventTypes(): Map<string, string> {
               continue;
             const value = p.initializer.text;
             const dotted = /^[a-z]+(\.[a-z_]+)+$/.test(value);
-            if (dotted && p.name.text === "type" && names.includes("data")) found.set(value, `${pkg}/src/${file}`);
+            if (dotted && p.name.text === "type" && names.includes("data"))
+              found.set(value, `${pkg}/src/${file}`);
           }
         }
         if (ts.isVariableDeclaration(node) && node.name.getText() === "finalEventTypes" && node.initializer) {

@@ -13,10 +13,14 @@ export interface OpenApiOptions {
 /** The name and description of each error status's shared response in `components.responses`. */
 const errorResponses: Record<number, { name: string; description: string }> = {
   400: { name: "BadRequest", description: "invalid_request: a malformed or invalid request" },
-  401: { name: "Unauthorized", description: "unauthorized: a token is configured and none or a wrong one was sent" },
+  401: {
+    name: "Unauthorized",
+    description: "unauthorized: a token is configured and none or a wrong one was sent",
+  },
   403: {
     name: "Forbidden",
-    description: "forbidden: the Host or Origin header is not allowed (see server.allowedHosts, server.corsOrigins)",
+    description:
+      "forbidden: the Host or Origin header is not allowed (see server.allowedHosts, server.corsOrigins)",
   },
   404: { name: "NotFound", description: "not_found: no such resource" },
   405: {
@@ -25,11 +29,17 @@ const errorResponses: Record<number, { name: string; description: string }> = {
   },
   409: { name: "Conflict", description: "conflict or conversation_busy" },
   413: { name: "PayloadTooLarge", description: "payload_too_large: the body is over server.bodyLimitBytes" },
-  415: { name: "UnsupportedMediaType", description: "unsupported_media_type: send JSON with its Content-Type" },
+  415: {
+    name: "UnsupportedMediaType",
+    description: "unsupported_media_type: send JSON with its Content-Type",
+  },
   429: { name: "TooManyRequests", description: "queue_full or budget_exceeded" },
   500: { name: "InternalError", description: "internal: see the server log for the request id" },
   502: { name: "BadGateway", description: "a remote host refused us (SSH authentication or host key)" },
-  503: { name: "Unavailable", description: "memory_pressure, shutting_down or a provider queue that is full" },
+  503: {
+    name: "Unavailable",
+    description: "memory_pressure, shutting_down or a provider queue that is full",
+  },
   504: { name: "Timeout", description: "a remote host or a provider did not answer in time" },
 };
 
@@ -39,7 +49,8 @@ const commonErrors = [403, 405, 500];
 const bodyErrors = [400, 413, 415];
 
 const requestIdHeader = {
-  description: "The request's id: the caller's `X-Request-Id` when it matches `[\\w.:-]{1,128}`, else one of ours",
+  description:
+    "The request's id: the caller's `X-Request-Id` when it matches `[\\w.:-]{1,128}`, else one of ours",
   schema: { type: "string" },
 };
 
@@ -193,7 +204,11 @@ function codesOf(status: number): string[] {
 }
 
 /** Builds the OpenAPI 3.1 document from `ops` (the core `operations` and every contributed route's). */
-export function openApiDocument(version: string, ops: readonly Operation[], options: OpenApiOptions = {}): Json {
+export function openApiDocument(
+  version: string,
+  ops: readonly Operation[],
+  options: OpenApiOptions = {},
+): Json {
   const catalog = new SchemaCatalog();
   const paths: Record<string, Record<string, unknown>> = {};
   const usedIds = new Set<string>();
@@ -202,15 +217,20 @@ export function openApiDocument(version: string, ops: readonly Operation[], opti
 
   for (const op of ops) {
     let operationId = op.operationId ?? defaultOperationId(op);
-    for (let n = 2; usedIds.has(operationId); n++) operationId = `${op.operationId ?? defaultOperationId(op)}${n}`;
+    for (let n = 2; usedIds.has(operationId); n++)
+      operationId = `${op.operationId ?? defaultOperationId(op)}${n}`;
     usedIds.add(operationId);
     const id = pascal([operationId]);
     const tag = op.path.split("/")[1]?.replace(/\..*$/, "") || "root";
     tags.add(tag);
 
-    const ok: Json = { description: op.ok.description ?? "OK", headers: { "X-Request-Id": { $ref: "#/components/headers/XRequestId" } } };
+    const ok: Json = {
+      description: op.ok.description ?? "OK",
+      headers: { "X-Request-Id": { $ref: "#/components/headers/XRequestId" } },
+    };
     if (op.ok.schema !== undefined || op.ok.contentType !== undefined) {
-      const schema = op.ok.schema === undefined ? {} : { schema: catalog.output(op.ok.schema, `${id}Response`) };
+      const schema =
+        op.ok.schema === undefined ? {} : { schema: catalog.output(op.ok.schema, `${id}Response`) };
       ok.content = { [op.ok.contentType ?? "application/json"]: schema };
     }
     const responses: Record<string, unknown> = { [op.ok.status]: ok };
@@ -223,7 +243,9 @@ export function openApiDocument(version: string, ops: readonly Operation[], opti
     ]);
     for (const status of [...statuses].sort()) {
       usedErrors.add(status);
-      responses[status] = { $ref: `#/components/responses/${errorResponses[status]?.name ?? `Status${status}`}` };
+      responses[status] = {
+        $ref: `#/components/responses/${errorResponses[status]?.name ?? `Status${status}`}`,
+      };
     }
 
     const parameters = [
@@ -282,7 +304,7 @@ export function openApiDocument(version: string, ops: readonly Operation[], opti
       title: "Dispatch",
       version,
       description:
-        "The HTTP API of a Dispatch agent host. JSON everywhere; errors are `{\"error\":{\"code\",\"message\",\"details?\"}}`. With `server.token` set, every route but `/health` needs `Authorization: Bearer <token>`.",
+        'The HTTP API of a Dispatch agent host. JSON everywhere; errors are `{"error":{"code","message","details?"}}`. With `server.token` set, every route but `/health` needs `Authorization: Bearer <token>`.',
     },
     servers: [{ url: options.serverUrl ?? "http://127.0.0.1:7878" }],
     tags: [...tags].map((name) => ({ name })),

@@ -143,7 +143,8 @@ export const operations: Operation[] = [
     path: "/workspaces/{id}/conversations",
     operationId: "createConversation",
     summary: "Create a conversation",
-    description: "`provider` and `model` default to the config's `defaults`; `runner` to `model` (the built-in loop).",
+    description:
+      "`provider` and `model` default to the config's `defaults`; `runner` to `model` (the built-in loop).",
     body: CreateConversationBody,
     ok: { status: 201, schema: Conversation },
     errors: [404],

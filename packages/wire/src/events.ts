@@ -16,7 +16,9 @@ const payloads = {
     .describe("session-orchestrator: a turn began (first event of every turn)"),
   "turn.waiting": z
     .looseObject({
-      reason: z.string().describe("`queue` (for a provider slot), `retry` (backing off) or `slot` (a CLI agent)"),
+      reason: z
+        .string()
+        .describe("`queue` (for a provider slot), `retry` (backing off) or `slot` (a CLI agent)"),
       step: z.number().int().optional(),
       attempt: z.number().int().optional(),
       retryInMs: z.number().optional(),
@@ -35,7 +37,10 @@ const payloads = {
       toolCallId: z.string(),
       toolName: z.string(),
       input: z.unknown().describe("the tool's input as the model gave it (cut at 16 KiB)"),
-      error: z.string().optional().describe("the model's call could not be parsed; the raw input is a string"),
+      error: z
+        .string()
+        .optional()
+        .describe("the model's call could not be parsed; the raw input is a string"),
     })
     .describe("session-orchestrator: the model asked for a tool call"),
   "tool.result": z
