@@ -49,7 +49,7 @@ export async function runChat(
     quit?.();
   });
 
-  const lines = io.stdin[Symbol.asyncIterator]();
+  const lines = io.lines();
   let lastSeq = 0;
   try {
     for (;;) {

@@ -19,7 +19,8 @@ export interface ClientIo {
   stderr: (text: string) => void;
   /** Fires on Ctrl-C (SIGINT); returns the unsubscribe. */
   onInterrupt(handler: () => void): () => void;
-  stdin: AsyncIterable<string>;
+  /** Opens standard input as lines (only `chat` reads it, so nothing else consumes a piped stdin). */
+  lines(): AsyncIterator<string>;
 }
 
 const defaultUrl = "http://127.0.0.1:7878";

@@ -69,7 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
           return () => process.off("SIGINT", handler);
         },
         // terminal: false: the terminal stays in cooked mode, so Ctrl-C is a SIGINT from the kernel
-        stdin: createInterface({ input: process.stdin, terminal: false }),
+        lines: () => createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator](),
       });
     case "serve":
       return await serve(cli.flags, { ...io, logger, exitNow: (code) => process.exit(code) });
