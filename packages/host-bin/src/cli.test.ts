@@ -95,7 +95,7 @@ describe("client commands", () => {
     expect(usageError(["ws", "star"])).toBe('"dispatch ws star ID" needs an id');
     expect(usageError(["ws", "list", "extra"])).toBe('unexpected argument "extra"');
     expect(usageError(["chat"])).toBe('"dispatch chat WORKSPACE" needs a workspace id');
-    expect(usageError(["tail", "c", "--after", "-1"])).toBe(
+    expect(usageError(["tail", "c", "--after=-1"])).toBe(
       "Expected `--after` to be an integer >= 0, got `-1`",
     );
     expect(usageError(["ws", "list", "--name", "x"])).toBe('--name is not accepted by "dispatch ws"');
