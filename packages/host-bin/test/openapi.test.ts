@@ -209,3 +209,13 @@ test("every event type a package writes into a conversation has its schema in th
   const missing = [...emitted].filter(([type]) => !(knownEventTypes as string[]).includes(type));
   expect(missing).toEqual([]);
 });
+
+test("the README links the generated reference, which has a section for every operation", () => {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  expect(readme).toContain("[`docs/api.md`](docs/api.md)");
+  const reference = readFileSync(join(repoRoot, "docs/api.md"), "utf8");
+  const missing = operations()
+    .filter((o) => !o.path.startsWith("/extra"))
+    .filter((o) => !reference.includes(`### \`${o.method.toUpperCase()} ${o.path}\``));
+  expect(missing.map((o) => `${o.method} ${o.path}`)).toEqual([]);
+});
