@@ -23,6 +23,7 @@ import { hostVersion } from "./version.ts";
 const logger = createLogger({ level: parseLogLevel(process.env.DISPATCH_LOG_LEVEL) });
 const io = { env: process.env, cwd: process.cwd() };
 const repoBin = join(repoRoot, "bin", "dispatch");
+const interruptHandlers = new Set<() => void>();
 
 async function main(argv: readonly string[]): Promise<number> {
   const cli = parseCli(argv);
@@ -60,13 +61,19 @@ async function main(argv: readonly string[]): Promise<number> {
     case "test":
       return await testExtension(resolve(io.cwd, cli.dir), cli.bunArgs);
     case "client":
+      // One listener for the command's whole life: a Ctrl-C nobody is waiting for still exits 130
+      // rather than killing the process by the signal.
+      process.on("SIGINT", () => {
+        if (interruptHandlers.size === 0) process.exit(130);
+        for (const handler of [...interruptHandlers]) handler();
+      });
       return await runClientCommand(cli.client, {
         env: process.env,
         stdout: (text) => process.stdout.write(text),
         stderr: (text) => process.stderr.write(text),
         onInterrupt: (handler) => {
-          process.on("SIGINT", handler);
-          return () => process.off("SIGINT", handler);
+          interruptHandlers.add(handler);
+          return () => interruptHandlers.delete(handler);
         },
         // terminal: false: the terminal stays in cooked mode, so Ctrl-C is a SIGINT from the kernel
         lines: () => createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator](),
