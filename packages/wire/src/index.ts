@@ -6,6 +6,14 @@ export {
   AgentList,
   AgentState,
 } from "./agents.ts";
+export { apiSchemaNames } from "./api-schemas.ts";
+export {
+  type ConversationEventType,
+  conversationEventSchemas,
+  eventSchemaName,
+  KnownConversationEvent,
+  knownEventTypes,
+} from "./events.ts";
 export {
   GitCommit,
   GitRef,
@@ -15,11 +23,13 @@ export {
   WorktreeHolder,
   WorktreeList,
 } from "./git.ts";
+export { IsoTime } from "./iso-time.ts";
 export { limits, slugPattern } from "./limits.ts";
 export {
   CancelResult,
   Conversation,
   ConversationEvent,
+  ConversationList,
   CreateConversationBody,
   CreateWorkspaceBody,
   ErrorBody,
@@ -27,24 +37,29 @@ export {
   errorStatus,
   finalTurnStatuses,
   Health,
-  knownEventTypes,
+  HttpErrorCode,
   Message,
+  MessageList,
   MessagePart,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
+  ProviderList,
   QueueEntry,
   Slug,
   TurnStatus,
   UpdateWorkspaceBody,
   Workspace,
+  WorkspaceList,
 } from "./schemas.ts";
 export {
   AttemptStatus,
   CreateTaskBody,
   Task,
   TaskAttempt,
+  TaskBreaker,
   TaskList,
+  TaskResumeResult,
   TaskStatus,
   TaskValidate,
   taskLimits,

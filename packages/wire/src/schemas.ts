@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { GitRef } from "./git.ts";
+import { IsoTime } from "./iso-time.ts";
 import { limits, slugPattern } from "./limits.ts";
 
 /** A workspace or host id. */
 export const Slug = z.string().regex(slugPattern, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
-const IsoTime = z.string().describe("ISO-8601 time");
 
 /** A workspace: a root directory (local, or on a remote host) that conversations work in. */
 export const Workspace = z.object({
@@ -17,6 +17,10 @@ export const Workspace = z.object({
   updatedAt: IsoTime,
 });
 export type Workspace = z.infer<typeof Workspace>;
+
+/** `GET /workspaces`: starred first, then by name. */
+export const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
+export type WorkspaceList = z.infer<typeof WorkspaceList>;
 
 /** Body of `POST /workspaces`. */
 export const CreateWorkspaceBody = z
@@ -68,6 +72,10 @@ export const Conversation = z.object({
   updatedAt: IsoTime,
 });
 export type Conversation = z.infer<typeof Conversation>;
+
+/** `GET /workspaces/:id/conversations`: newest first. */
+export const ConversationList = z.object({ conversations: z.array(Conversation) });
+export type ConversationList = z.infer<typeof ConversationList>;
 
 /** Body of `POST /workspaces/:id/conversations`. */
 export const CreateConversationBody = z
@@ -124,6 +132,10 @@ export const Message = z.object({
 });
 export type Message = z.infer<typeof Message>;
 
+/** `GET /conversations/:id/messages`: oldest first. */
+export const MessageList = z.object({ messages: z.array(Message) });
+export type MessageList = z.infer<typeof MessageList>;
+
 /** Body of `POST /conversations/:id/messages`. The byte limit is checked separately (it is configurable). */
 export const PostMessageBody = z
   .object({
@@ -148,21 +160,11 @@ export const CancelResult = z.object({
 });
 export type CancelResult = z.infer<typeof CancelResult>;
 
-/** Event types a conversation's log can hold (extensions may add their own). */
-export const knownEventTypes = [
-  "turn.started",
-  "turn.waiting",
-  "step.started",
-  "text.delta",
-  "tool.call",
-  "tool.result",
-  "turn.completed",
-  "turn.failed",
-  "turn.cancelled",
-  "turn.interrupted",
-] as const;
-
-/** One entry of a conversation's event log; `seq` runs 1, 2, 3… with no gap. */
+/**
+ * One entry of a conversation's event log; `seq` runs 1, 2, 3… with no gap. Open (any `type`, any
+ * `data`) for the store and runners; `KnownConversationEvent` (events.ts) is the typed union of the
+ * built-in types.
+ */
 export const ConversationEvent = z.object({
   seq: z.number().int().min(1),
   type: z.string(),
@@ -194,6 +196,10 @@ export const ProviderInfo = z.object({
   queue: z.array(QueueEntry),
 });
 export type ProviderInfo = z.infer<typeof ProviderInfo>;
+
+/** `GET /providers`. */
+export const ProviderList = z.object({ providers: z.array(ProviderInfo) });
+export type ProviderList = z.infer<typeof ProviderList>;
 
 /** `GET /health`. */
 export const Health = z.object({
@@ -234,8 +240,24 @@ export const errorStatus = {
 } as const;
 export type ErrorCode = keyof typeof errorStatus;
 
-/** Every error body: `{"error":{"code","message","details?"}}`. */
+/**
+ * The codes an HTTP answer can carry: every code of the table but those answering 500, which are
+ * answered as `internal` without their message.
+ */
+export const HttpErrorCode = z
+  .enum(
+    Object.keys(errorStatus).filter(
+      (code) => code === "internal" || errorStatus[code as ErrorCode] !== 500,
+    ) as [ErrorCode, ...ErrorCode[]],
+  )
+  .describe("The error codes of the table in DESIGN §7 and wire's errorStatus");
+
+/** Every error body: `{"error":{"code","message","details?"}}`; `code` is one of `HttpErrorCode` or an extension's own. */
 export const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: z.union([HttpErrorCode, z.string()]),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
