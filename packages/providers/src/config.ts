@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { modelListSchema } from "./model-list.ts";
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a lowercase slug (a-z, 0-9, -)");
 const envName = z
@@ -16,16 +17,27 @@ const regexSource = z.string().refine(
   { message: "must be a valid regular expression" },
 );
 
+/** The usage a scripted step reports instead of its estimate (tests of usage and budgets). */
+const scriptedUsage = z
+  .object({
+    input: z.number().int().min(0),
+    output: z.number().int().min(0),
+    cached: z.number().int().min(0).optional(),
+  })
+  .strict();
 /** A scripted text step: `text` streamed in `chunks` pieces `delayMs` apart. */
 const textStep = z
   .object({
     text: z.string(),
     chunks: z.number().int().min(1).default(1),
     delayMs: z.number().int().min(0).default(0),
+    usage: scriptedUsage.optional(),
   })
   .strict();
 /** A scripted tool step: the model asks for `tool` with `input`. */
-const toolStep = z.object({ tool: z.string().min(1), input: z.unknown() }).strict();
+const toolStep = z
+  .object({ tool: z.string().min(1), input: z.unknown(), usage: scriptedUsage.optional() })
+  .strict();
 /** A scripted failure (for tests of failure paths): the call ends with this provider error. */
 const errorStep = z
   .object({
@@ -62,7 +74,7 @@ export const DEFAULT_SCRIPTED_REPLY = "Hello from the scripted provider.";
 const common = {
   id: slug,
   baseURL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-  models: z.array(z.string().min(1)).default([]),
+  models: modelListSchema,
   maxConcurrent: z.number().int().min(1).default(1),
   maxAttempts: z.number().int().min(1).max(20).default(4),
   stallTimeoutMs: z.number().int().min(1).default(120_000),

@@ -21,6 +21,13 @@ export {
 export { type BuiltProvider, createModelProvider } from "./create-model-provider.ts";
 export { providersExtension } from "./extension.ts";
 export {
+  contextWindowsOf,
+  type ModelEntry,
+  modelEntrySchema,
+  modelIds,
+  modelListSchema,
+} from "./model-list.ts";
+export {
   createProvidersService,
   type ProviderSettings,
   type ProvidersServiceObserver,
@@ -28,6 +35,7 @@ export {
 } from "./providers-service.ts";
 export { createScriptedProvider } from "./scripted-provider.ts";
 export { createSdkProvider, parseToolInput, type SdkProviderOptions } from "./sdk-provider.ts";
+export { charsPerToken, estimatePromptTokens, estimateTextTokens, promptChars } from "./token-estimate.ts";
 export { toolSpecFromZod } from "./tool-spec.ts";
 export {
   type CallContext,
