@@ -5,6 +5,7 @@ import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
+import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
@@ -20,9 +21,9 @@ function processMemory(): MemorySample {
 }
 
 /**
- * The turn engine as an extension. Critical: without it the host cannot do its job. It offers two
- * extension points, runners and tools; its own `model` runner comes in through the first like any
- * other. It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
+ * The turn engine as an extension. Critical: without it the host cannot do its job. It offers three
+ * extension points, runners, tools and model call gates; its own `model` runner comes in through the
+ * first like any other. It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
  * slot manager outlives every turn at shutdown.
  */
 export const sessionOrchestratorExtension = defineExtension({
@@ -34,7 +35,7 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint],
+  extensionPoints: [turnRunnersPoint, toolsPoint, modelCallGatesPoint],
   consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
@@ -54,6 +55,7 @@ export const sessionOrchestratorExtension = defineExtension({
       store,
       providers,
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
+      gates: () => ctx.contributions(modelCallGatesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,
