@@ -151,6 +151,8 @@ export const knownEventTypes = [
   "turn.failed",
   "turn.cancelled",
   "turn.interrupted",
+  "context.compacting",
+  "context.compacted",
 ] as const;
 
 /** One entry of a conversation's event log; `seq` runs 1, 2, 3… with no gap. */
@@ -216,6 +218,7 @@ export const errorStatus = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  budget_exceeded: 429,
   provider_queue_full: 503,
   memory_pressure: 503,
   shutting_down: 503,
