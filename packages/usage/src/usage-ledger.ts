@@ -40,7 +40,7 @@ export interface RecordedCall {
 
 /** What the ledger needs. */
 export interface UsageLedgerDeps {
-  store: Pick<ConversationStore, "transaction" | "database" | "turns">;
+  store: Pick<ConversationStore, "database" | "turns">;
   config: BudgetsConfig;
   /** Epoch ms; the budget day is taken from it (tests move it). */
   clock: () => number;
@@ -54,7 +54,7 @@ const workspaceScope = (id: string) => `workspace:${id}`;
 /**
  * Usage and budgets (DESIGN §16). Before each model call `reserve` holds the call's estimate against
  * every budget that applies; after it `settle` charges what the provider reported and lets the
- * estimate go. The daily budgets are checked and reserved in one store transaction per call, so two
+ * estimate go. The daily budgets are checked and reserved in one write transaction per call, so two
  * turns racing for the last tokens of a day cannot both pass: at every moment, tokens charged plus
  * tokens reserved stay within each daily budget. The per-turn budget lives in memory: a turn's
  * calls run one after another in one process.
@@ -93,34 +93,64 @@ export class UsageLedger {
     }
     turn.reserved += tokens;
     if (!this.#daily) return { call, tokens, promptTokens, at, day, rowId: undefined };
-    let refusal: ModelCallRefusal | undefined;
-    const rowId = `ur_${Bun.randomUUIDv7()}`;
     try {
-      refusal = await this.#deps.store.transaction(async () => {
-        const passed = await this.#dailyRefusal(call.workspaceId, day, tokens, at);
-        if (passed !== undefined) return passed;
-        await this.#db.insert(reservations).values({
-          id: rowId,
-          turnId: call.turnId,
-          workspaceId: call.workspaceId,
-          day,
-          tokens,
-          createdAt: at,
-        });
-        return undefined;
-      });
+      // a reservation freed between the refused insert and the read that explains it: try again
+      for (let attempt = 1; ; attempt += 1) {
+        const rowId = `ur_${Bun.randomUUIDv7()}`;
+        if (await this.#reserveRow(rowId, call, day, tokens, at))
+          return { call, tokens, promptTokens, at, day, rowId };
+        const refusal = await this.#dailyRefusal(call.workspaceId, day, tokens, at);
+        if (refusal !== undefined || attempt === 3) {
+          turn.reserved -= tokens;
+          return refusal ?? this.#refuse("hostDailyTokens", "the daily budgets are contended; try again");
+        }
+      }
     } catch (error) {
       turn.reserved -= tokens;
       throw error;
     }
-    if (refusal !== undefined) {
-      turn.reserved -= tokens;
-      return refusal;
-    }
-    return { call, tokens, promptTokens, at, day, rowId };
   }
 
-  /** Inside the reservation's transaction: the first daily budget the call would pass, if any. */
+  /**
+   * The check and the reservation as one conditional insert, run as one write transaction: the row
+   * goes in only if today's charged tokens plus those held by calls in flight plus this call's fit
+   * every daily budget. True when it went in.
+   */
+  async #reserveRow(
+    rowId: string,
+    call: ModelCall,
+    day: string,
+    tokens: number,
+    at: number,
+  ): Promise<boolean> {
+    const { workspaceDailyTokens, hostDailyTokens } = this.#deps.config;
+    const fits = (scope: string, limit: number, held: SQL | undefined) =>
+      sql`(select coalesce(sum(${daily.tokens}), 0) from ${daily} where ${daily.scope} = ${scope} and ${daily.day} = ${day})
+        + (select coalesce(sum(${reservations.tokens}), 0) from ${reservations} where ${reservations.day} = ${day}${held ?? sql``})
+        + ${tokens} <= ${limit}`;
+    const conditions: SQL[] = [];
+    if (workspaceDailyTokens !== undefined) {
+      conditions.push(
+        fits(
+          workspaceScope(call.workspaceId),
+          workspaceDailyTokens,
+          sql` and ${reservations.workspaceId} = ${call.workspaceId}`,
+        ),
+      );
+    }
+    if (hostDailyTokens !== undefined) conditions.push(fits(hostScope, hostDailyTokens, undefined));
+    const [rows] = await this.#db.batch([
+      this.#db.all<{
+        id: string;
+      }>(sql`insert into ${reservations} (id, turn_id, workspace_id, day, tokens, created_at)
+        select ${rowId}, ${call.turnId}, ${call.workspaceId}, ${day}, ${tokens}, ${at}
+        where ${sql.join(conditions, sql` and `)}
+        returning id`),
+    ]);
+    return rows.length === 1;
+  }
+
+  /** Why a call was refused: the first daily budget it does not fit (read after the refused insert). */
   async #dailyRefusal(
     workspaceId: string,
     day: string,
@@ -190,36 +220,43 @@ export class UsageLedger {
     }
     if (usage === undefined && reservation.rowId === undefined) return;
     const price = this.#deps.config.prices[call.providerId]?.[call.model];
-    await this.#deps.store.transaction(async () => {
-      if (reservation.rowId !== undefined) {
-        await this.#db.delete(reservations).where(eq(reservations.id, reservation.rowId));
-      }
-      if (usage === undefined) return;
-      await this.#db.insert(calls).values({
-        id: `uc_${Bun.randomUUIDv7()}`,
-        turnId: call.turnId,
-        conversationId: call.conversationId,
-        workspaceId: call.workspaceId,
-        provider: call.providerId,
-        model: call.model,
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        cachedInputTokens: usage.cachedInputTokens,
-        estimated,
-        cost: costOf(usage, price),
-        at: reservation.at,
-        day: reservation.day,
-      });
-      for (const scope of [hostScope, workspaceScope(call.workspaceId)]) {
-        await this.#db
-          .insert(daily)
-          .values({ scope, day: reservation.day, tokens: charged })
-          .onConflictDoUpdate({
-            target: [daily.scope, daily.day],
-            set: { tokens: sql`${daily.tokens} + ${charged}` },
-          });
-      }
-    });
+    const db = this.#db;
+    const release =
+      reservation.rowId === undefined
+        ? []
+        : [db.delete(reservations).where(eq(reservations.id, reservation.rowId))];
+    const record =
+      usage === undefined
+        ? []
+        : [
+            db.insert(calls).values({
+              id: `uc_${Bun.randomUUIDv7()}`,
+              turnId: call.turnId,
+              conversationId: call.conversationId,
+              workspaceId: call.workspaceId,
+              provider: call.providerId,
+              model: call.model,
+              inputTokens: usage.inputTokens,
+              outputTokens: usage.outputTokens,
+              cachedInputTokens: usage.cachedInputTokens,
+              estimated,
+              cost: costOf(usage, price),
+              at: reservation.at,
+              day: reservation.day,
+            }),
+            ...[hostScope, workspaceScope(call.workspaceId)].map((scope) =>
+              db
+                .insert(daily)
+                .values({ scope, day: reservation.day, tokens: charged })
+                .onConflictDoUpdate({
+                  target: [daily.scope, daily.day],
+                  set: { tokens: sql`${daily.tokens} + ${charged}` },
+                }),
+            ),
+          ];
+    const [first, ...rest] = [...release, ...record];
+    // one write: the charge and the release together, or neither
+    if (first !== undefined) await db.batch([first, ...rest]);
     if (usage !== undefined) {
       this.#deps.observe?.recorded?.({ provider: call.providerId, model: call.model, usage });
     }
