@@ -4,9 +4,9 @@ import {
   wrapProviderWithConcurrency,
 } from "@dispatch/provider-concurrency";
 import { abortableSleep, type BackoffOptions, backoffDelay } from "./backoff.ts";
-import { abortedError, missingKeyError } from "./classify-error.ts";
-import type { BuiltProvider } from "./create-model-provider.ts";
+import { abortedError, missingKeyError, unavailableError } from "./classify-error.ts";
 import { contextWindowsOf, type ModelEntry, modelIds } from "./model-list.ts";
+import type { BuiltProvider } from "./provider-kind.ts";
 import { runAttempt } from "./run-attempt.ts";
 import type {
   CallContext,
@@ -136,9 +136,15 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       );
       return;
     }
-    if (entry.built.status === "unavailable" || !entry.wrapped) {
-      const apiKeyEnv = entry.built.status === "unavailable" ? entry.built.apiKeyEnv : "its key variable";
-      yield fail(missingKeyError(providerId, apiKeyEnv), 0);
+    const { built } = entry;
+    if (built.status === "unavailable" || !entry.wrapped) {
+      const error =
+        built.status === "available"
+          ? unavailableError(providerId, "it was not built")
+          : built.apiKeyEnv
+            ? missingKeyError(providerId, built.apiKeyEnv)
+            : unavailableError(providerId, built.reason);
+      yield fail(error, 0);
       return;
     }
     const { maxAttempts, stallTimeoutMs, maxRetryAfterMs, backoff } = entry.settings;

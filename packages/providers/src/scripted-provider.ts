@@ -1,6 +1,6 @@
 import { abortableSleep } from "./backoff.ts";
 import { abortedError, classifyAnswer } from "./classify-error.ts";
-import { DEFAULT_SCRIPTED_REPLY, type Script, type ScriptStep } from "./config.ts";
+import { DEFAULT_SCRIPTED_REPLY, type Script, type ScriptStep } from "./script.ts";
 import { splitText } from "./split-text.ts";
 import { estimatePromptTokens, estimateTextTokens } from "./token-estimate.ts";
 import type { ModelProvider, ModelRequest, StreamPart } from "./types.ts";

@@ -10,7 +10,8 @@ import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./ty
 
 /** What a provider kind built on an AI SDK language model needs. */
 export interface SdkProviderOptions extends ErrorSubject {
-  kind: "anthropic" | "openai-compatible";
+  /** The provider kind, as `ModelProvider.kind`. */
+  kind: string;
   /** The models of this provider; the first is used when a request names none. */
   models: readonly ModelEntry[];
   /** Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`). */

@@ -87,7 +87,8 @@ export interface ProviderErrorInfo {
 /** One model call, with no queueing or retries: what each provider kind implements. */
 export interface ModelProvider {
   readonly id: string;
-  readonly kind: "anthropic" | "openai-compatible" | "scripted";
+  /** The kind that built it: a built-in one (`anthropic`, `openai-compatible`, `scripted`) or a contributed one. */
+  readonly kind: string;
   stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<StreamPart>;
 }
 

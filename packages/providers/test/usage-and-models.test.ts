@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createConcurrencyManager } from "@dispatch/provider-concurrency";
-import { providerConfigSchema, scriptSchema } from "../src/config.ts";
+import { providerConfigSchema } from "../src/config.ts";
 import { createModelProvider } from "../src/create-model-provider.ts";
 import { contextWindowsOf, modelIds } from "../src/model-list.ts";
 import { createProvidersService } from "../src/providers-service.ts";
+import { scriptSchema } from "../src/script.ts";
 import { createScriptedProvider } from "../src/scripted-provider.ts";
 import { textScenario, type WireTestServer } from "../src/testing/index.ts";
 import { estimatePromptTokens } from "../src/token-estimate.ts";

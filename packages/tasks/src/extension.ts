@@ -60,7 +60,12 @@ export const tasksExtension = defineExtension({
     const store = ctx.use(conversationStoreRef);
     const orchestrator = ctx.use(orchestratorRef);
     const clock = () => Date.now();
-    const queue = new TaskQueue({ store, config: ctx.config, clock });
+    const queue = new TaskQueue({
+      store,
+      config: ctx.config,
+      clock,
+      publish: (event, payload) => ctx.bus.publish(event, payload),
+    });
     const attemptsEnded = new Counter({
       name: "dispatch_task_attempts_total",
       help: "Task attempts that ended, by outcome",

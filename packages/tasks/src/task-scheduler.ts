@@ -169,6 +169,7 @@ export class TaskScheduler {
   async #start(task: ClaimedTask): Promise<void> {
     const { queue, orchestrator, clock } = this.#deps;
     const now = clock();
+    this.#deps.observe?.queueWait(Math.max(0, now - task.readySince));
     let conversationId: string;
     try {
       const conversation = await orchestrator.createConversation({

@@ -18,6 +18,8 @@ export interface ClaimedTask {
   spec: string;
   n: number;
   options: TaskOptions;
+  /** When it became ready to run (created, or its retry backoff ended), epoch ms: the queue wait starts here. */
+  readySince: number;
 }
 
 /** Why the claim started nothing, and when it could next succeed (epoch ms), if it knows. */
