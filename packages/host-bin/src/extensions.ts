@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
@@ -19,6 +20,7 @@ import { installImportGuard } from "./import-guard.ts";
 export function builtinExtensions(): AnyExtension[] {
   return [
     conversationStoreExtension,
+    gitWorkflowsExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,
     providersExtension,

@@ -7,6 +7,7 @@ import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
 import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
+import { runScopesPoint } from "./run-scope.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";
@@ -22,8 +23,9 @@ function processMemory(): MemorySample {
 
 /**
  * The turn engine as an extension. Critical: without it the host cannot do its job. It offers three
- * extension points, runners, tools and model call gates; its own `model` runner comes in through the
- * first like any other. It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
+ * extension points, runners, tools, run scopes (where a conversation's turns run, such as a git
+ * worktree) and model call gates; its own `model` runner comes in through the first like any other.
+ * It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
  * slot manager outlives every turn at shutdown.
  */
 export const sessionOrchestratorExtension = defineExtension({
@@ -35,7 +37,7 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint, modelCallGatesPoint],
+  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint],
   consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
@@ -56,6 +58,7 @@ export const sessionOrchestratorExtension = defineExtension({
       providers,
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
       gates: () => ctx.contributions(modelCallGatesPoint).map((c) => c.value),
+      scopes: () => ctx.contributions(runScopesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,

@@ -11,6 +11,15 @@ export {
   modelCallGatesPoint,
 } from "./model-call-gate.ts";
 export { createModelRunner, type ModelRunnerConfig, modelRunnerId } from "./model-runner.ts";
+export {
+  type RunScope,
+  runScopesPoint,
+  type ScopedTurn,
+  type ScopeOptionName,
+  type ScopeOptions,
+  type ScopeTurnEnd,
+  type ScopeTurnRequest,
+} from "./run-scope.ts";
 export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 export { MapToolRegistry } from "./tool-registry.ts";
 export { type OrchestratorDeps, TurnOrchestrator } from "./turn-orchestrator.ts";

@@ -161,6 +161,7 @@ async function runTools(
     } else {
       const context = {
         workspace,
+        ...(ctx.scope === undefined ? {} : { scope: { key: ctx.scope.key } }),
         conversationId: ctx.conversation.id,
         turnId: ctx.turn.id,
         signal: ctx.signal,

@@ -11,6 +11,7 @@ import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
+import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
@@ -26,6 +27,8 @@ export interface OrchestratorDeps {
   runners?: () => readonly TurnRunner[];
   /** The model call gates every call of every turn passes (read at each call; default: none). */
   gates?: () => readonly ModelCallGate[];
+  /** The installed run scopes (git worktrees); read at each creation and turn. Default: none. */
+  scopes?: () => readonly RunScope[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
   slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
@@ -107,6 +110,8 @@ export class TurnOrchestrator implements Orchestrator {
     if (refusal !== undefined) throw refusal;
     const { conversationId, text, maxSteps, followupId } = parsed.data;
     const conversation = await this.#conversationInfo(conversationId);
+    // Before the claim, so a held worktree refuses the turn (409) instead of failing it later.
+    const scoped = await this.#enterScope(conversation, text);
     let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
     try {
       claimed = await this.#deps.store.turns.claim({
@@ -116,6 +121,7 @@ export class TurnOrchestrator implements Orchestrator {
         ...(followupId === undefined ? {} : { followupId }),
       });
     } catch (error) {
+      await scoped?.abandon();
       // A cached conversation may have gone with its workspace; the claim is the authority.
       if (DispatchError.isInstance(error) && error.code === "not_found")
         this.#conversations.delete(conversationId);
@@ -123,6 +129,7 @@ export class TurnOrchestrator implements Orchestrator {
     }
     const { turn, message } = claimed;
     const run = new TurnRun(turn, conversation, {
+      ...(scoped === undefined ? {} : { scoped }),
       workspaceOf: (id) => this.#workspaceOf(id),
       runner: this.#runnerFor(conversation.runner),
       text,
@@ -196,13 +203,59 @@ export class TurnOrchestrator implements Orchestrator {
         details: { field: "runner" },
       });
     }
-    return this.#deps.store.conversations.create({
+    const options: ScopeOptions = {
+      ...(input.worktree === undefined ? {} : { worktree: input.worktree }),
+      ...(input.baseRef === undefined ? {} : { baseRef: input.baseRef }),
+    };
+    const scopes = this.#scopesFor(options);
+    const record = {
       workspaceId: input.workspaceId,
       title: input.title ?? null,
       provider,
       model,
       runner,
+    };
+    if (scopes.length === 0) return this.#deps.store.conversations.create(record);
+    const workspace = await this.#workspaceOf(input.workspaceId);
+    if (workspace === undefined) {
+      throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
+    }
+    for (const scope of scopes) await scope.accept?.(workspace, options);
+    return this.#deps.store.transaction(async () => {
+      const conversation = await this.#deps.store.conversations.create(record);
+      for (const scope of scopes) await scope.created?.(conversation, options);
+      return conversation;
     });
+  }
+
+  /** The scopes implementing the requested options; `invalid_request` for an option none implements. */
+  #scopesFor(options: ScopeOptions): RunScope[] {
+    const requested = requestedScopeOptions(options);
+    if (requested.length === 0) return [];
+    const scopes = this.#deps.scopes?.() ?? [];
+    for (const name of requested) {
+      if (!scopes.some((scope) => scope.handles.includes(name))) {
+        throw new DispatchError(
+          "invalid_request",
+          `${name}: no installed extension implements it (is git-workflows installed and enabled?)`,
+          { details: { field: name } },
+        );
+      }
+    }
+    return scopes.filter((scope) => scope.handles.some((name) => requested.includes(name)));
+  }
+
+  /** Asks each scope whether it takes the conversation's next turn; the first that does wins. */
+  async #enterScope(conversation: ConversationInfo, text: string): Promise<ScopedTurn | undefined> {
+    const scopes = this.#deps.scopes?.() ?? [];
+    if (scopes.length === 0) return undefined;
+    const workspace = await this.#workspaceOf(conversation.workspaceId);
+    if (workspace === undefined) return undefined;
+    for (const scope of scopes) {
+      const scoped = await scope.enter({ conversation, workspace, text });
+      if (scoped !== undefined) return scoped;
+    }
+    return undefined;
   }
 
   /** The runners a conversation can name, by id. */

@@ -8,6 +8,7 @@ import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
 import { gatedProviders } from "./gated-providers.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
+import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
@@ -27,6 +28,8 @@ export type { ConversationInfo } from "./turn-runner.ts";
 export interface TurnRunDeps {
   /** The workspace, or undefined when it no longer exists. */
   workspaceOf(id: string): Promise<Workspace | undefined>;
+  /** The run scope that took this turn (a git worktree): its root replaces the workspace's. */
+  scoped?: ScopedTurn;
   /** The conversation's runner, or undefined (with the reason) when it is not installed. */
   runner: TurnRunner | { missing: string };
   /** The text of the user's message that started the turn. */
@@ -125,7 +128,21 @@ export class TurnRun {
       outcome = failedOutcome(messageOf(error));
       if (this.#stopKind === undefined) this.#logger.error("turn failed", { err: error });
     }
-    await this.finalize(this.#stopped() ?? outcome);
+    const final = this.#stopped() ?? outcome;
+    await this.finalize(await this.#leaveScope(final));
+  }
+
+  /** Lets the run scope finish (commit) before the final event, and adds what it reports to it. */
+  async #leaveScope(outcome: TurnOutcome): Promise<TurnOutcome> {
+    const scoped = this.#deps.scoped;
+    if (scoped === undefined) return outcome;
+    try {
+      const data = await scoped.finish({ turnId: this.turn.id, status: outcome.status });
+      return data === undefined ? outcome : { ...outcome, data: { ...outcome.data, ...data } };
+    } catch (error) {
+      this.#logger.error("the run scope failed to finish the turn", { err: error, scope: scoped.key });
+      return outcome;
+    }
   }
 
   async #runRunner(): Promise<TurnOutcome> {
@@ -143,9 +160,11 @@ export class TurnRun {
     ]);
     const { runner } = this.#deps;
     if ("missing" in runner) return failedOutcome(runner.missing, { code: "runner_unavailable" });
-    const workspace = await this.#deps.workspaceOf(conversation.workspaceId);
-    if (workspace === undefined)
+    const stored = await this.#deps.workspaceOf(conversation.workspaceId);
+    if (stored === undefined)
       return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
+    const { scoped } = this.#deps;
+    const workspace = scoped === undefined ? stored : { ...stored, root: scoped.root };
     const result = await runner.run(this.#context(workspace));
     if (result.status === "completed") return { status: "completed", data: result.data ?? {} };
     return failedOutcome(result.error, { ...result.data, ...(result.code ? { code: result.code } : {}) });
@@ -161,6 +180,7 @@ export class TurnRun {
       turn: { id: turnId, promptStartedAt: this.turn.promptStartedAt },
       conversation: this.conversation,
       workspace,
+      ...(deps.scoped === undefined ? {} : { scope: { key: deps.scoped.key } }),
       message: { id: deps.messageId, text: deps.text },
       limits: deps.limits,
       ...(deps.contextWindow === undefined ? {} : { contextWindow: deps.contextWindow }),

@@ -26,7 +26,10 @@ export interface RunnerTools {
 export interface TurnRunnerContext {
   readonly turn: { readonly id: string; readonly promptStartedAt: number };
   readonly conversation: ConversationInfo;
+  /** The workspace; in a scoped run (a git worktree) its `root` is the scope's root, where the work belongs. */
   readonly workspace: Workspace;
+  /** Set in a scoped run: pass it on in each tool's context (see `ScopedTurn.key`). */
+  readonly scope?: { readonly key: string };
   /** The user's message that started this turn (already stored, last in `history()`). */
   readonly message: { readonly id: string; readonly text: string };
   /** Limits the turn was started with; a runner honours those it understands (`maxSteps`: model calls). */

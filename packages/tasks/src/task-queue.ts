@@ -245,7 +245,13 @@ export class TaskQueue {
    * Attempt `n` ended without completing: retried after the backoff when the failure is retryable and
    * attempts are left, otherwise final. A spent budget requeues for the next day without counting.
    */
-  async fail(taskId: string, n: number, failure: AttemptFailure, tokens = 0): Promise<void> {
+  async fail(
+    taskId: string,
+    n: number,
+    failure: AttemptFailure,
+    tokens = 0,
+    result?: Record<string, unknown>,
+  ): Promise<void> {
     await this.#store.transaction(async (tx) => {
       if (!(await this.#endAttempt(taskId, n, failure.status, failure.message, tokens))) return;
       const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
@@ -276,11 +282,32 @@ export class TaskQueue {
       }
       await this.#db
         .update(tasks)
-        .set({ ...set, lastError: failure.message, updatedAt: now })
+        .set({
+          ...set,
+          ...(result === undefined ? {} : { result: JSON.stringify(result) }),
+          lastError: failure.message,
+          updatedAt: now,
+        })
         .where(eq(tasks.id, taskId));
       if (failure.status !== "cancelled" && !failure.budget) await this.#recordFailure(row.workspaceId, now);
       await this.#changed(tx, taskId, change);
     });
+  }
+
+  /** Merges `patch` into a task's result (null fields included); undefined when the task is gone. */
+  async patchResult(taskId: string, patch: Record<string, unknown>): Promise<Task | undefined> {
+    const found = await this.#store.transaction(async (tx) => {
+      const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
+      if (row === undefined) return false;
+      const current = row.result === null ? {} : (JSON.parse(row.result) as Record<string, unknown>);
+      await this.#db
+        .update(tasks)
+        .set({ result: JSON.stringify({ ...current, ...patch }), updatedAt: this.#clock() })
+        .where(eq(tasks.id, taskId));
+      await this.#changed(tx, taskId, "updated");
+      return true;
+    });
+    return found ? this.get(taskId) : undefined;
   }
 
   /** Cancels a task that is not final; returns it, or `invalid_transition` for a final one. */

@@ -7,6 +7,7 @@ export interface TaskOptions {
   model?: string;
   maxSteps?: number;
   worktree?: boolean;
+  baseRef?: string;
   validate?: { command: string; timeoutMs: number };
 }
 
@@ -34,7 +35,7 @@ export type StatusCounts = Record<TaskStatus, number>;
 
 declare module "@dispatch/kernel" {
   interface DispatchEvents {
-    /** A task was created, claimed, finished, retried, cancelled or deleted; `task` is its new state (absent once deleted). */
+    /** A task was created, claimed, finished, retried, cancelled, updated (its result) or deleted; `task` is its new state (absent once deleted). */
     "task.changed": { id: string; change: TaskChange; task?: Task };
   }
 }
@@ -50,4 +51,5 @@ export type TaskChange =
   | "interrupted"
   | "cancelled"
   | "requeued"
+  | "updated"
   | "deleted";

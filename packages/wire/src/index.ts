@@ -1,3 +1,12 @@
+export {
+  GitCommit,
+  GitRef,
+  PushStatus,
+  ValidationResult,
+  Worktree,
+  WorktreeHolder,
+  WorktreeList,
+} from "./git.ts";
 export { limits, slugPattern } from "./limits.ts";
 export {
   CancelResult,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GitRef } from "./git.ts";
 import { limits, slugPattern } from "./limits.ts";
 
 /** A workspace or host id. */
@@ -81,8 +82,16 @@ export const CreateConversationBody = z
         "must be a runner id, optionally with :argument",
       )
       .optional(),
+    /** Run this conversation's turns in a git worktree of its own (DESIGN §13), on branch `dispatch/<id>`. */
+    worktree: z.boolean().optional(),
+    /** With `worktree`: what the branch starts from (default the workspace's `HEAD`). */
+    baseRef: GitRef.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.baseRef === undefined || body.worktree === true, {
+    message: "baseRef needs worktree: true",
+    path: ["baseRef"],
+  });
 export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
 
 /** One piece of a message. */
@@ -214,6 +223,8 @@ export const errorStatus = {
   method_not_allowed: 405,
   conflict: 409,
   conversation_busy: 409,
+  not_a_git_repository: 400,
+  git_failed: 502,
   invalid_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GitRef } from "./git.ts";
 import { Slug } from "./schemas.ts";
 
 const IsoTime = z.string().describe("ISO-8601 time");
@@ -77,9 +78,15 @@ export const CreateTaskBody = z
     provider: Slug.optional(),
     model: z.string().min(1).max(200).optional(),
     worktree: z.boolean().optional(),
+    /** With `worktree`: what the task's branch starts from (default the workspace's `HEAD`). */
+    baseRef: GitRef.optional(),
     validate: TaskValidate.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.baseRef === undefined || body.worktree === true, {
+    message: "baseRef needs worktree: true",
+    path: ["baseRef"],
+  });
 export type CreateTaskBody = z.input<typeof CreateTaskBody>;
 
 /** `GET /tasks` answer. */
