@@ -12,6 +12,7 @@ import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
 import { transportHttpExtension } from "@dispatch/transport-http";
+import { usageExtension } from "@dispatch/usage";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
 import { installImportGuard } from "./import-guard.ts";
@@ -30,6 +31,7 @@ export function builtinExtensions(): AnyExtension[] {
     tasksExtension,
     workspaceToolsExtension,
     transportHttpExtension,
+    usageExtension,
   ];
 }
 

@@ -81,6 +81,12 @@ export async function everyRoute(): Promise<Workspace | undefined> {
   await api.POST("/tasks/{id}/cancel", id);
   await api.POST("/tasks/{id}/retry", id);
   await api.POST("/workspaces/{id}/tasks/resume", id);
+  await api.GET("/agents");
+  await api.POST("/conversations/{id}/input", { ...id, body: { text: "y" } });
+  await api.GET("/worktrees");
+  await api.GET("/worktrees/{id}", id);
+  await api.POST("/worktrees/{id}/push", id);
+  await api.GET("/usage", { params: { query: { groupBy: "model" } } });
   void status;
   return first;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { modelListSchema } from "./model-list.ts";
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a lowercase slug (a-z, 0-9, -)");
 
@@ -14,7 +15,8 @@ export const baseURLSchema = z.url({ protocol: /^https?$/, error: "must be an ht
 export const commonProviderShape = {
   id: slug,
   baseURL: baseURLSchema.optional(),
-  models: z.array(z.string().min(1)).default([]),
+  /** Model ids, or `{ id, contextWindow }` for a model whose window is known (compaction uses it). */
+  models: modelListSchema,
   maxConcurrent: z.number().int().min(1).default(1),
   maxAttempts: z.number().int().min(1).max(20).default(4),
   stallTimeoutMs: z.number().int().min(1).default(120_000),

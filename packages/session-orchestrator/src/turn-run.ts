@@ -6,6 +6,8 @@ import type { TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
+import { gatedProviders } from "./gated-providers.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
 import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
@@ -35,8 +37,14 @@ export interface TurnRunDeps {
   messageId: string;
   /** Limits this turn was started with (a task's `maxSteps`). */
   limits: { maxSteps?: number };
+  /** The conversation's model's context window, when configured. */
+  contextWindow: number | undefined;
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
+  /** The model call gates (read at each call). */
+  gates: () => readonly ModelCallGate[];
+  /** Errors caught in callbacks nobody awaits (a gate's settle). Must not throw. */
+  onFault(kind: string, error: unknown): void;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
   writer: EventWriter;
@@ -70,7 +78,7 @@ export class TurnRun {
   readonly #coalescer: TextCoalescer;
   #writeFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
-  readonly #usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
@@ -175,6 +183,7 @@ export class TurnRun {
       ...(deps.scoped === undefined ? {} : { scope: { key: deps.scoped.key } }),
       message: { id: deps.messageId, text: deps.text },
       limits: deps.limits,
+      ...(deps.contextWindow === undefined ? {} : { contextWindow: deps.contextWindow }),
       signal,
       logger: this.#logger,
       history: () => store.messages.list(conversationId),
@@ -183,13 +192,14 @@ export class TurnRun {
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
-      addUsage: ({ inputTokens, outputTokens }) => {
+      addUsage: ({ inputTokens, outputTokens, cachedInputTokens = 0 }) => {
         this.#usage.inputTokens += inputTokens;
         this.#usage.outputTokens += outputTokens;
+        this.#usage.cachedInputTokens += cachedInputTokens;
       },
       tools: deps.tools,
       locks: store.locks,
-      providers: deps.providers,
+      providers: gatedProviders(deps.providers, deps.gates, deps.onFault),
       acquireSlot: (providerId) =>
         deps.acquireSlot({
           providerId,

@@ -4,7 +4,14 @@ import { IsoTime } from "./iso-time.ts";
 /** Memory of the host process at a turn's start and end. */
 const MemorySample = z.object({ rssBytes: z.number(), heapUsedBytes: z.number() });
 /** Tokens a turn used over all its model calls. */
-const Usage = z.object({ inputTokens: z.number(), outputTokens: z.number() });
+const Usage = z.looseObject({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cachedInputTokens: z
+    .number()
+    .optional()
+    .describe("the part of inputTokens the provider served from its cache"),
+});
 
 /**
  * The payload of each event type. Payloads are open (`additionalProperties` allowed): a runner's own
@@ -69,6 +76,24 @@ const payloads = {
   "turn.interrupted": z
     .looseObject({ reason: z.string(), usage: Usage.optional(), memory: MemorySample.optional() })
     .describe("session-orchestrator: the host shut down during the turn, or restarted after a crash"),
+  "context.compacting": z
+    .looseObject({
+      beforeTokens: z.number().int(),
+      estimated: z.boolean().describe("true when the token count is an estimate, not the provider's"),
+      messages: z.number().int().describe("how many older messages are being summarised"),
+      attempt: z.number().int().optional(),
+    })
+    .describe("session-orchestrator: the prompt is near the model's context window; a summary is being made"),
+  "context.compacted": z
+    .looseObject({
+      beforeTokens: z.number().int(),
+      afterTokens: z.number().int(),
+      estimated: z.boolean(),
+      messages: z.number().int(),
+    })
+    .describe(
+      "session-orchestrator: older messages were replaced by a summary in the prompt (stored messages stay)",
+    ),
   "agent.started": z
     .looseObject({
       agentId: z.string(),

@@ -64,3 +64,4 @@ export {
   TaskValidate,
   taskLimits,
 } from "./tasks.ts";
+export { UsageGroup, UsageGroupBy, UsageQuery, UsageReport, UsageTotals } from "./usage.ts";

@@ -233,6 +233,7 @@ export const errorStatus = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  budget_exceeded: 429,
   provider_queue_full: 503,
   memory_pressure: 503,
   shutting_down: 503,

@@ -398,6 +398,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tokens (and cost, when priced) of the model calls, summed: workspaceId, from (inclusive) and to (exclusive) as ISO dates or times, groupBy=day|conversation|model */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -516,7 +533,7 @@ export interface components {
             turnId: string | null;
             status: "idle" | components["schemas"]["TurnStatus"];
         };
-        ConversationEvent: components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnWaitingEvent"] | components["schemas"]["StepStartedEvent"] | components["schemas"]["TextDeltaEvent"] | components["schemas"]["ToolCallEvent"] | components["schemas"]["ToolResultEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["TurnCancelledEvent"] | components["schemas"]["TurnInterruptedEvent"] | components["schemas"]["AgentStartedEvent"] | components["schemas"]["AgentReattachedEvent"] | components["schemas"]["AgentInputEvent"] | components["schemas"]["ScreenUpdatedEvent"] | components["schemas"]["AgentCrashedEvent"] | components["schemas"]["AgentRespawnedEvent"];
+        ConversationEvent: components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnWaitingEvent"] | components["schemas"]["StepStartedEvent"] | components["schemas"]["TextDeltaEvent"] | components["schemas"]["ToolCallEvent"] | components["schemas"]["ToolResultEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["TurnCancelledEvent"] | components["schemas"]["TurnInterruptedEvent"] | components["schemas"]["ContextCompactingEvent"] | components["schemas"]["ContextCompactedEvent"] | components["schemas"]["AgentStartedEvent"] | components["schemas"]["AgentReattachedEvent"] | components["schemas"]["AgentInputEvent"] | components["schemas"]["ScreenUpdatedEvent"] | components["schemas"]["AgentCrashedEvent"] | components["schemas"]["AgentRespawnedEvent"];
         /** @description session-orchestrator: a turn began (first event of every turn) */
         TurnStartedEvent: {
             seq: number;
@@ -685,6 +702,10 @@ export interface components {
                 usage: {
                     inputTokens: number;
                     outputTokens: number;
+                    /** @description the part of inputTokens the provider served from its cache */
+                    cachedInputTokens?: number;
+                } & {
+                    [key: string]: unknown;
                 };
                 memory: {
                     rssBytes: number;
@@ -716,6 +737,10 @@ export interface components {
                 usage: {
                     inputTokens: number;
                     outputTokens: number;
+                    /** @description the part of inputTokens the provider served from its cache */
+                    cachedInputTokens?: number;
+                } & {
+                    [key: string]: unknown;
                 };
                 memory: {
                     rssBytes: number;
@@ -745,6 +770,10 @@ export interface components {
                 usage: {
                     inputTokens: number;
                     outputTokens: number;
+                    /** @description the part of inputTokens the provider served from its cache */
+                    cachedInputTokens?: number;
+                } & {
+                    [key: string]: unknown;
                 };
                 memory: {
                     rssBytes: number;
@@ -774,11 +803,65 @@ export interface components {
                 usage?: {
                     inputTokens: number;
                     outputTokens: number;
+                    /** @description the part of inputTokens the provider served from its cache */
+                    cachedInputTokens?: number;
+                } & {
+                    [key: string]: unknown;
                 };
                 memory?: {
                     rssBytes: number;
                     heapUsedBytes: number;
                 };
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description session-orchestrator: the prompt is near the model's context window; a summary is being made */
+        ContextCompactingEvent: {
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "context.compacting";
+            turnId: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 time (UTC)
+             */
+            at: string;
+            /** @description session-orchestrator: the prompt is near the model's context window; a summary is being made */
+            data: {
+                beforeTokens: number;
+                /** @description true when the token count is an estimate, not the provider's */
+                estimated: boolean;
+                /** @description how many older messages are being summarised */
+                messages: number;
+                attempt?: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description session-orchestrator: older messages were replaced by a summary in the prompt (stored messages stay) */
+        ContextCompactedEvent: {
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "context.compacted";
+            turnId: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 time (UTC)
+             */
+            at: string;
+            /** @description session-orchestrator: older messages were replaced by a summary in the prompt (stored messages stay) */
+            data: {
+                beforeTokens: number;
+                afterTokens: number;
+                estimated: boolean;
+                messages: number;
             } & {
                 [key: string]: unknown;
             };
@@ -994,7 +1077,7 @@ export interface components {
          * @description The error codes of the table in DESIGN §7 and wire's errorStatus
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "invalid_transition" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "provider_queue_full" | "memory_pressure" | "shutting_down" | "internal";
+        ErrorCode: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "invalid_transition" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "provider_queue_full" | "memory_pressure" | "shutting_down" | "internal";
         /** @enum {string} */
         TaskStatus: "queued" | "running" | "completed" | "failed" | "stuck" | "cancelled";
         /** @enum {string} */
@@ -1140,6 +1223,37 @@ export interface components {
             /** @description ISO-8601 time */
             updatedAt: string;
         };
+        GetUsageResponse: {
+            workspaceId: string | null;
+            from: string | null;
+            to: string | null;
+            /** @enum {string} */
+            groupBy: "day" | "conversation" | "model";
+            timeZone: string;
+            groups: {
+                calls: number;
+                inputTokens: number;
+                outputTokens: number;
+                cachedInputTokens: number;
+                totalTokens: number;
+                cost: number | null;
+                unpricedCalls: number;
+                day?: string;
+                conversationId?: string;
+                workspaceId?: string;
+                provider?: string;
+                model?: string;
+            }[];
+            total: {
+                calls: number;
+                inputTokens: number;
+                outputTokens: number;
+                cachedInputTokens: number;
+                totalTokens: number;
+                cost: number | null;
+                unpricedCalls: number;
+            };
+        };
         PostConversationsIdInputBody: {
             text: string;
         } | {
@@ -1229,7 +1343,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description queue_full or budget_exceeded (codes: queue_full) */
+        /** @description queue_full or budget_exceeded (codes: queue_full, budget_exceeded) */
         TooManyRequests: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2232,6 +2346,40 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                workspaceId?: string;
+                from?: string;
+                to?: string;
+                groupBy?: "day" | "conversation" | "model";
+            };
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GetUsageResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
