@@ -1,10 +1,10 @@
-import type { Registry } from "prom-client";
 import type { CancelTimer, ExtensionContext, ExtensionState, HostInfo } from "./context.ts";
 import { KernelError } from "./errors.ts";
 import type { EventBus, ExtensionBus } from "./event-bus.ts";
 import type { FaultCounter } from "./faults.ts";
 import type { Logger } from "./logger.ts";
 import type { AnyExtension, ExtensionManifest } from "./manifest.ts";
+import type { Registry } from "./metrics.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
 /** What a runtime needs from its host to resolve services. */

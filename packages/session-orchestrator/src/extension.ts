@@ -1,8 +1,7 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
+import { Counter, defineExtension, Gauge } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
 import { providersRef } from "@dispatch/providers";
-import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";

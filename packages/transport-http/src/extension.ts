@@ -1,10 +1,9 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { DispatchError, defineExtension } from "@dispatch/kernel";
+import { DispatchError, defineExtension, Gauge } from "@dispatch/kernel";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { executionBackendsRef } from "@dispatch/workspace-tools";
-import { Gauge } from "prom-client";
 import { createApp } from "./app.ts";
 import { isLoopback, serverConfigSchema } from "./config.ts";
 import type { ApiDeps } from "./deps.ts";
