@@ -1,7 +1,7 @@
 import type { Logger } from "@dispatch/kernel";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { errorBody } from "../error-response.ts";
 import type { RequestMetrics } from "../request-metrics.ts";
 
@@ -47,8 +47,7 @@ export function requestEdge(options: RequestEdgeOptions): MiddlewareHandler {
     }
     const ms = performance.now() - started;
     const status = c.res.status;
-    // Unmatched paths share one label so random URLs cannot grow the series count.
-    const route = status === 404 || status === 405 ? "(unmatched)" : routePath(c, -1);
+    const route = routeLabel(c);
     metrics.record(c.req.method, route, status, ms / 1000);
     if (status >= 500) {
       logger.error("request failed", {
@@ -69,4 +68,18 @@ export function requestEdge(options: RequestEdgeOptions): MiddlewareHandler {
       });
     }
   };
+}
+
+/**
+ * The pattern of the endpoint the request matched (`/workspaces/:id`, also when it answered 404 for a
+ * missing id), skipping middleware (registered for every method). Paths no endpoint matches share one
+ * label, `(unmatched)`, so random URLs cannot grow the series count.
+ */
+function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i];
+    if (route !== undefined && route.method !== "ALL") return route.path;
+  }
+  return "(unmatched)";
 }
