@@ -186,22 +186,67 @@ export const Health = z.object({
 });
 export type Health = z.infer<typeof Health>;
 
-/** Error codes and their HTTP statuses (DESIGN §7). */
+/**
+ * Every error code a Dispatch package can throw, with its HTTP status. `DispatchError` accepts only
+ * these codes (its constructor is typed with `ErrorCode`), so a new code must be added here with its
+ * status before it can be thrown; a 500 code answers as `internal`, without its message. The first
+ * group is DESIGN §7's contract; the others are what the packages raise below the HTTP layer (tools,
+ * providers, SSH, start-up), mapped for when one reaches a response.
+ */
 export const errorStatus = {
+  // DESIGN §7
   invalid_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   conversation_busy: 409,
-  invalid_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
-  provider_queue_full: 503,
+  queue_full: 429,
+  budget_exceeded: 429,
   memory_pressure: 503,
   shutting_down: 503,
   internal: 500,
-} as const;
+  // the store
+  invalid_transition: 409,
+  store_closed: 503,
+  store_schema_unknown: 500,
+  // turns, tools and providers
+  cancelled: 409,
+  locked: 409,
+  path_outside_workspace: 403,
+  unknown_provider: 400,
+  provider_queue_full: 503,
+  shutdown: 503,
+  stalled: 504,
+  timeout: 504,
+  turn_timeout: 504,
+  lease_reclaimed: 500,
+  io_error: 500,
+  // remote hosts (SSH): the host, not the request, is at fault
+  unavailable: 503,
+  auth_failed: 502,
+  connect_timeout: 504,
+  host_key_mismatch: 502,
+  host_key_unknown: 502,
+  // start-up and wiring: bugs or configuration, never a client's doing
+  service_unavailable: 503,
+  invalid_config: 500,
+  insecure_bind: 500,
+  data_dir_unusable: 500,
+  invalid_cgroup_value: 500,
+  startup_failed: 500,
+  service_not_provided: 500,
+  undeclared_dependency: 500,
+  undeclared_service: 500,
+  unknown_service: 500,
+  too_late: 500,
+} as const satisfies Record<
+  string,
+  400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504
+>;
 export type ErrorCode = keyof typeof errorStatus;
 
 /** Every error body: `{"error":{"code","message","details?"}}`. */
