@@ -10,6 +10,7 @@ export {
   errorStatus,
   finalTurnStatuses,
   Health,
+  HealthSummary,
   knownEventTypes,
   Message,
   MessagePart,

@@ -186,6 +186,10 @@ export const Health = z.object({
 });
 export type Health = z.infer<typeof Health>;
 
+/** `GET /health` without the token when one is configured: no paths, addresses, providers or memory. */
+export const HealthSummary = Health.pick({ status: true, version: true }).strict();
+export type HealthSummary = z.infer<typeof HealthSummary>;
+
 /**
  * Every error code a Dispatch package can throw, with its HTTP status. `DispatchError` accepts only
  * these codes (its constructor is typed with `ErrorCode`), so a new code must be added here with its
