@@ -197,7 +197,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         ...(op.body
           ? {
               requestBody: {
-                required: true,
+                // No body is read as `{}` (middleware/json-body.ts), so a body that may be `{}` is optional.
+                required: !op.body.safeParse({}).success,
                 content: { "application/json": { schema: jsonSchema(op.body) } },
               },
             }
