@@ -46,6 +46,7 @@ export {
 } from "./manifest.ts";
 export { Counter, Gauge, Histogram, Registry } from "./metrics.ts";
 export { createServiceRef, type ServiceRef } from "./service-ref.ts";
+export { maxTimerDelayMs, setLongTimeout, timerDelayMs } from "./timer-delay.ts";
 
 /**
  * The events that travel on the in-process bus. Packages add their own by declaration merging:

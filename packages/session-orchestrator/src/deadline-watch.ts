@@ -1,5 +1,4 @@
-/** setTimeout's largest delay; longer deadlines are re-armed when this fires. */
-const maxTimerMs = 2 ** 31 - 1;
+import { type CancelTimer, setLongTimeout } from "@dispatch/kernel";
 
 /**
  * Per-turn deadlines on one timer (DESIGN §9), armed for the earliest deadline. Adding an earlier
@@ -8,7 +7,7 @@ const maxTimerMs = 2 ** 31 - 1;
 export class DeadlineWatch {
   readonly #entries = new Map<symbol, { at: number; onExpire: () => void }>();
   readonly #onError: (error: unknown) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: CancelTimer | undefined;
   #armedAt = Number.POSITIVE_INFINITY;
 
   constructor(onError: (error: unknown) => void) {
@@ -46,12 +45,12 @@ export class DeadlineWatch {
     if (at >= this.#armedAt) return;
     this.#disarm();
     this.#armedAt = at;
-    this.#timer = setTimeout(this.#fire, Math.min(maxTimerMs, Math.max(0, at - Date.now())));
-    this.#timer.unref?.();
+    // setLongTimeout waits out deadlines past setTimeout's 24.8-day limit in steps.
+    this.#timer = setLongTimeout(this.#fire, at - Date.now());
   }
 
   #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
   }

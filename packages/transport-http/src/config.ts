@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 /** The `server` config slice. */
@@ -12,7 +13,7 @@ export const serverConfigSchema = z
       .min(1024)
       .default(1024 * 1024),
     corsOrigins: z.array(z.string()).default([]),
-    heartbeatMs: z.number().int().min(10).default(15000),
+    heartbeatMs: timerDelayMs(10).default(15000),
     sseBufferEvents: z.number().int().min(1).default(1000),
   })
   .strict()
