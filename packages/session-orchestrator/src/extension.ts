@@ -71,7 +71,8 @@ export const sessionOrchestratorExtension = defineExtension({
     if (recovered > 0)
       ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
     ctx.onDispose(async () => {
-      await orchestrator.cancelAll(ctx.config.shutdownDeadlineMs);
+      // Usually done already: the HTTP transport starts its shutdown with it.
+      await orchestrator.interruptAll();
       orchestrator.dispose();
     });
     ctx.setHealth(() => ({

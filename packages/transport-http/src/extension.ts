@@ -10,6 +10,9 @@ import type { ApiDeps } from "./deps.ts";
 import { SseHub } from "./sse-hub.ts";
 import { type HttpRoutes, httpRoutesRef } from "./types.ts";
 
+/** How long shutdown waits for event streams to deliver their last events before it cuts them. */
+const shutdownGraceMs = 2000;
+
 /** The HTTP transport: serves the API with Hono on Bun.serve once every extension has activated. */
 export const transportHttpExtension = defineExtension({
   manifest: {
@@ -40,7 +43,14 @@ export const transportHttpExtension = defineExtension({
       concurrency: ctx.use(concurrencyManagerRef),
       backends: ctx.useOptional(executionBackendsRef),
     };
-    const sse = new SseHub({ heartbeatMs: config.heartbeatMs, maxUnread: 64 });
+    let server: ReturnType<typeof Bun.serve> | undefined;
+    const sse = new SseHub({
+      heartbeatMs: config.heartbeatMs,
+      maxUnread: 64,
+      // Bun ends a connection idle this long (in whole seconds, checked every few seconds); a dropped
+      // client is idle by definition, since the server can no longer write to it.
+      closeConnection: (request) => server?.timeout(request, 1),
+    });
     const app = createApp(deps, sse);
     new Gauge({
       name: "dispatch_sse_clients",
@@ -63,7 +73,7 @@ export const transportHttpExtension = defineExtension({
     ctx.provide(httpRoutesRef, routes);
 
     ctx.onReady(() => {
-      const server = Bun.serve({
+      server = Bun.serve({
         hostname: config.host,
         port: config.port,
         fetch: app.fetch,
@@ -77,9 +87,22 @@ export const transportHttpExtension = defineExtension({
       const url = `http://${address.host}:${address.port}`;
       ctx.logger.info("listening", { url });
       ctx.setHealth(() => ({ url, sseClients: sse.size }));
+      const listening = server;
       ctx.onDispose(async () => {
+        // No new connections; requests in flight, the event streams among them, may finish.
+        const stopped = listening.stop(false).catch(() => {});
+        // Turns are interrupted first, so every stream gets its turn's `turn.interrupted` live, then
+        // each ends cleanly once its client has read it, or is cut after the grace period.
+        await deps.orchestrator.interruptAll();
+        sse.finishAll("shutdown");
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          stopped,
+          new Promise((resolve) => (grace = setTimeout(resolve, shutdownGraceMs))),
+        ]);
+        clearTimeout(grace);
         sse.closeAll();
-        await server.stop(true);
+        await listening.stop(true);
       });
     });
   },

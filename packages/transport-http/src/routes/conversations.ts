@@ -48,6 +48,6 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
       const subscription = orchestrator.subscribe(conv.id, after, {
         maxBuffered: deps.config.sseBufferEvents,
       });
-      return sse.open(subscription, c.req.raw.signal);
+      return sse.open(subscription, c.req.raw);
     });
 }
