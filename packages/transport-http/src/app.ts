@@ -37,6 +37,7 @@ export function createApp(deps: ApiDeps, sse: SseHub): Hono {
       logger: deps.logger,
       metrics: new RequestMetrics(deps.metrics),
       bodyLimitBytes: deps.config.bodyLimitBytes,
+      closeWhenIdle: deps.closeWhenIdle,
     }),
   );
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));

@@ -18,4 +18,6 @@ export interface ApiDeps {
   concurrency: ConcurrencyManager;
   /** Present when workspace-tools is active; used to refuse workspaces on unknown hosts. */
   backends: ExecutionBackends | undefined;
+  /** Ends a request's connection once it has been idle `seconds` (a no-op until the server listens). */
+  closeWhenIdle(request: Request, seconds: number): void;
 }

@@ -42,14 +42,15 @@ export const transportHttpExtension = defineExtension({
       providers: ctx.use(providersRef),
       concurrency: ctx.use(concurrencyManagerRef),
       backends: ctx.useOptional(executionBackendsRef),
+      // Bun ends the connection once it is idle that long (whole seconds, checked every few seconds).
+      closeWhenIdle: (request, seconds) => server?.timeout(request, seconds),
     };
     let server: ReturnType<typeof Bun.serve> | undefined;
     const sse = new SseHub({
       heartbeatMs: config.heartbeatMs,
       maxUnread: 64,
-      // Bun ends a connection idle this long (in whole seconds, checked every few seconds); a dropped
-      // client is idle by definition, since the server can no longer write to it.
-      closeConnection: (request) => server?.timeout(request, 1),
+      // A dropped client is idle by definition: the server can no longer write to it.
+      closeConnection: (request) => deps.closeWhenIdle(request, 1),
     });
     const app = createApp(deps, sse);
     new Gauge({
