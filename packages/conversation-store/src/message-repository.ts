@@ -36,6 +36,10 @@ export class SqliteMessageRepository implements MessageRepository {
     this.#maxMessageBytes = maxMessageBytes;
   }
 
+  get maxTextBytes(): number {
+    return this.#maxMessageBytes;
+  }
+
   /** The text parts together are held to `maxMessageBytes`, like a user's message. */
   async append(input: {
     conversationId: string;

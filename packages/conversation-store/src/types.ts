@@ -85,6 +85,8 @@ export interface TurnRepository {
 
 /** Messages of a conversation, in insertion order. */
 export interface MessageRepository {
+  /** The most UTF-8 bytes the text parts of one message may hold together (`store.maxMessageBytes`). */
+  readonly maxTextBytes: number;
   append(input: {
     conversationId: string;
     turnId: string | null;

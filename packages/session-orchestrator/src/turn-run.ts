@@ -7,6 +7,7 @@ import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
 import { toModelMessages } from "./model-messages.ts";
 import { type StepAnswer, streamModelStep } from "./model-step.ts";
+import { fitReply, type ReplyTruncation } from "./reply-fit.ts";
 import { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import { executeToolCall, type ToolCallResult, toolResultEventData } from "./tool-execution.ts";
@@ -67,6 +68,8 @@ export class TurnRun {
   #finalizing: Promise<TurnStatus> | undefined;
   #steps = 0;
   readonly #usage = { inputTokens: 0, outputTokens: 0 };
+  /** Steps whose reply was stored cut (see `fitReply`); the final event lists them. */
+  readonly #replyTruncated: Array<ReplyTruncation & { step: number }> = [];
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
@@ -145,13 +148,22 @@ export class TurnRun {
       this.#steps = step;
       const answer = await this.#modelStep(step, request);
       if (answer.parts.length > 0) {
+        // A reply longer than a message may hold is stored cut, with a marker, rather than lost.
+        const { parts, truncated } = fitReply(answer.parts, store.messages.maxTextBytes);
+        if (truncated !== undefined) {
+          this.#replyTruncated.push({ step, ...truncated });
+          this.#logger.warn("the model's reply was longer than a message holds; stored cut", {
+            step,
+            ...truncated,
+          });
+        }
         await store.messages.append({
           conversationId: conversation.id,
           turnId: this.turn.id,
           role: "assistant",
-          parts: answer.parts,
+          parts,
         });
-        request.messages.push({ role: "assistant", parts: answer.parts });
+        request.messages.push({ role: "assistant", parts });
       }
       const stopped = this.#stopped();
       if (stopped) return stopped;
@@ -281,6 +293,7 @@ export class TurnRun {
       ...outcome.data,
       ...(error === undefined ? {} : { error }),
       steps: this.#steps,
+      ...(this.#replyTruncated.length > 0 ? { replyTruncated: [...this.#replyTruncated] } : {}),
       usage: { ...this.#usage },
       memory: this.#sample(),
     };

@@ -203,6 +203,7 @@ describe("shutdown past the deadline", () => {
     const store: ConversationStore = {
       ...h.store,
       messages: {
+        maxTextBytes: h.store.messages.maxTextBytes,
         append: (input) => h.store.messages.append(input),
         list: (conversationId) =>
           stuck.has(conversationId) ? new Promise(() => {}) : h.store.messages.list(conversationId),
