@@ -18,6 +18,8 @@ export {
   type LockRepository,
   type MessageRepository,
   type NewEvent,
+  type Page,
+  type PageRequest,
   type Turn,
   type TurnRepository,
   type WorkspaceRepository,

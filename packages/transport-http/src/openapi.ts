@@ -2,17 +2,20 @@ import {
   CancelResult,
   Conversation,
   ConversationEvent,
+  ConversationList,
   CreateConversationBody,
   CreateWorkspaceBody,
   ErrorBody,
   Health,
   HealthSummary,
-  Message,
+  ListQuery,
+  MessageList,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
   UpdateWorkspaceBody,
   Workspace,
+  WorkspaceList,
 } from "@dispatch/wire";
 import { z } from "zod";
 
@@ -21,11 +24,13 @@ interface Operation {
   path: string;
   summary: string;
   body?: z.ZodType;
+  /** Query parameters, each documented from its schema (lists take `ListQuery`). */
+  query?: z.ZodObject;
   ok: { status: number; schema?: z.ZodType; contentType?: string };
   errors: number[];
 }
 
-/** A list envelope such as `{ workspaces: [...] }`. */
+/** A list envelope such as `{ providers: [...] }`, for the short lists that are not paged. */
 const list = (key: string, item: z.ZodType) => z.object({ [key]: z.array(item) });
 
 /** Every route of the API with its schemas: the single source the OpenAPI document is generated from. */
@@ -48,9 +53,10 @@ export const operations: Operation[] = [
   {
     method: "get",
     path: "/workspaces",
-    summary: "List workspaces, starred first, then by name",
-    ok: { status: 200, schema: list("workspaces", Workspace) },
-    errors: [401],
+    summary: "List workspaces, starred first, then by name; paged by `limit` and `cursor`",
+    query: ListQuery,
+    ok: { status: 200, schema: WorkspaceList },
+    errors: [400, 401],
   },
   {
     method: "post",
@@ -99,9 +105,10 @@ export const operations: Operation[] = [
   {
     method: "get",
     path: "/workspaces/{id}/conversations",
-    summary: "List a workspace's conversations",
-    ok: { status: 200, schema: list("conversations", Conversation) },
-    errors: [401, 404],
+    summary: "List a workspace's conversations, newest first; paged by `limit` and `cursor`",
+    query: ListQuery,
+    ok: { status: 200, schema: ConversationList },
+    errors: [400, 401, 404],
   },
   {
     method: "post",
@@ -121,9 +128,10 @@ export const operations: Operation[] = [
   {
     method: "get",
     path: "/conversations/{id}/messages",
-    summary: "List a conversation's messages",
-    ok: { status: 200, schema: list("messages", Message) },
-    errors: [401, 404],
+    summary: "List a conversation's messages, oldest first; paged by `limit` and `cursor`",
+    query: ListQuery,
+    ok: { status: 200, schema: MessageList },
+    errors: [400, 401, 404],
   },
   {
     method: "post",
@@ -183,12 +191,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
         content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
       };
     }
-    const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    const params: Array<Record<string, unknown>> = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
       name: m[1],
       in: "path",
       required: true,
       schema: { type: "string" },
     }));
+    for (const [name, field] of Object.entries(op.query?.shape ?? {})) {
+      const schema = jsonSchema(field as z.ZodType);
+      const { description, ...rest } = schema as { description?: string };
+      params.push({
+        name,
+        in: "query",
+        required: false,
+        ...(description ? { description } : {}),
+        schema: rest,
+      });
+    }
     paths[op.path] = {
       ...paths[op.path],
       [op.method]: {

@@ -3,6 +3,7 @@ export {
   CancelResult,
   Conversation,
   ConversationEvent,
+  ConversationList,
   CreateConversationBody,
   CreateWorkspaceBody,
   ErrorBody,
@@ -12,7 +13,9 @@ export {
   Health,
   HealthSummary,
   knownEventTypes,
+  ListQuery,
   Message,
+  MessageList,
   MessagePart,
   PostMessageBody,
   PostMessageResult,
@@ -22,4 +25,5 @@ export {
   TurnStatus,
   UpdateWorkspaceBody,
   Workspace,
+  WorkspaceList,
 } from "./schemas.ts";

@@ -5,6 +5,31 @@ import { limits, slugPattern } from "./limits.ts";
 export const Slug = z.string().regex(slugPattern, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
 const IsoTime = z.string().describe("ISO-8601 time");
 
+/**
+ * The query of every list: `limit` (default 100, at most 500) and the opaque `cursor` a previous page
+ * answered as `nextCursor`. Pages follow the list's order and are keyset reads, so items created or
+ * deleted while a client pages are never seen twice and never make it miss another.
+ */
+export const ListQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(limits.pageMax)
+    .default(limits.pageDefault)
+    .describe(`items per page, 1..${limits.pageMax} (default ${limits.pageDefault})`),
+  cursor: z
+    .string()
+    .min(1)
+    .max(limits.cursorLength)
+    .optional()
+    .describe("the nextCursor of the previous page; leave out for the first page"),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+/** Where the next page starts: pass it back as `cursor`; null on the last page. */
+const NextCursor = z.string().nullable();
+
 /** A workspace: a root directory (local, or on a remote host) that conversations work in. */
 export const Workspace = z.object({
   id: Slug,
@@ -16,6 +41,10 @@ export const Workspace = z.object({
   updatedAt: IsoTime,
 });
 export type Workspace = z.infer<typeof Workspace>;
+
+/** `GET /workspaces`: one page, starred first, then by name. */
+export const WorkspaceList = z.object({ workspaces: z.array(Workspace), nextCursor: NextCursor });
+export type WorkspaceList = z.infer<typeof WorkspaceList>;
 
 /** Body of `POST /workspaces`. */
 export const CreateWorkspaceBody = z
@@ -66,6 +95,10 @@ export const Conversation = z.object({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
+/** `GET /workspaces/:id/conversations`: one page, newest first. */
+export const ConversationList = z.object({ conversations: z.array(Conversation), nextCursor: NextCursor });
+export type ConversationList = z.infer<typeof ConversationList>;
+
 /** Body of `POST /workspaces/:id/conversations`. */
 export const CreateConversationBody = z
   .object({
@@ -105,6 +138,10 @@ export const Message = z.object({
   createdAt: IsoTime,
 });
 export type Message = z.infer<typeof Message>;
+
+/** `GET /conversations/:id/messages`: one page, oldest first. */
+export const MessageList = z.object({ messages: z.array(Message), nextCursor: NextCursor });
+export type MessageList = z.infer<typeof MessageList>;
 
 /** Body of `POST /conversations/:id/messages`. The byte limit is checked separately (it is configurable). */
 export const PostMessageBody = z.object({ text: z.string().min(1, "must not be empty") }).strict();
