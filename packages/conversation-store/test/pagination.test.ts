@@ -25,7 +25,12 @@ async function walk<T extends { id: string }>(
 /** A clock that moves only when told: many rows share a millisecond, so ties are broken by id. */
 function steppedClock() {
   let now = Date.UTC(2026, 0, 1);
-  return { clock: () => now, tick: () => void (now += 1) };
+  return {
+    clock: () => now,
+    tick: () => {
+      now += 1;
+    },
+  };
 }
 
 describe("workspaces", () => {
