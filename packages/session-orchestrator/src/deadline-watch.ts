@@ -2,7 +2,8 @@ import { type CancelTimer, setLongTimeout } from "@dispatch/kernel";
 
 /**
  * Per-turn deadlines on one timer (DESIGN §9), armed for the earliest deadline. Adding an earlier
- * deadline re-arms in O(1); a firing scans the entries once (O(n)) to expire and to find the next.
+ * deadline re-arms in O(1); a firing scans the entries once (O(n)) to expire and to find the next,
+ * and runs the expired ones earliest first (O(k log k) for k expired).
  */
 export class DeadlineWatch {
   readonly #entries = new Map<symbol, { at: number; onExpire: () => void }>();
@@ -60,15 +61,21 @@ export class DeadlineWatch {
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
+    const expired: Array<{ at: number; onExpire: () => void }> = [];
     for (const [key, entry] of this.#entries) {
       if (entry.at <= now) {
         this.#entries.delete(key);
-        try {
-          entry.onExpire();
-        } catch (error) {
-          this.#onError(error);
-        }
+        expired.push(entry);
       } else if (entry.at < next) next = entry.at;
+    }
+    // A late timer (a busy machine) can find several deadlines past: they still expire earliest first.
+    expired.sort((a, b) => a.at - b.at);
+    for (const entry of expired) {
+      try {
+        entry.onExpire();
+      } catch (error) {
+        this.#onError(error);
+      }
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   };
