@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "@dispatch/kernel";
 import { sessionStates } from "./agent-session.ts";
 import type { SessionTable } from "./session-table.ts";
 import type { SupervisorCounters } from "./supervisor.ts";

@@ -78,6 +78,22 @@ export function prepareStatements(orm: StoreOrm) {
       // with, which is older than the answer stored just before it.
       .orderBy(asc(messages.createdAt), sql`rowid`)
       .prepare(),
+    firstMessagesOf: orm
+      .select()
+      .from(messages)
+      .where(eq(messages.conversationId, p("conversationId")))
+      .orderBy(asc(messages.createdAt), asc(messages.id))
+      .limit(p("limit"))
+      .prepare(),
+    messagesOfAfter: orm
+      .select()
+      .from(messages)
+      .where(
+        sql`${messages.conversationId} = ${p("conversationId")} and (${messages.createdAt}, ${messages.id}) > (${p("createdAt")}, ${p("id")})`,
+      )
+      .orderBy(asc(messages.createdAt), asc(messages.id))
+      .limit(p("limit"))
+      .prepare(),
   };
 }
 

@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 const regexSource = z.string().refine(
@@ -25,7 +26,7 @@ const textStep = z
   .object({
     text: z.string(),
     chunks: z.number().int().min(1).default(1),
-    delayMs: z.number().int().min(0).default(0),
+    delayMs: timerDelayMs(0).default(0),
     usage: scriptedUsage.optional(),
   })
   .strict();

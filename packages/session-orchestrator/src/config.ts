@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 /** The `defaults` config slice: what new conversations get and how turns run. Strict and defaulted. */
@@ -12,15 +13,11 @@ export const orchestratorConfigSchema = z
     /** Model calls per turn, at least 1. */
     maxSteps: z.number().int().min(1).default(20),
     /** A turn still running after this long fails. */
-    turnTimeoutMs: z
-      .number()
-      .int()
-      .min(1)
-      .default(30 * 60 * 1000),
+    turnTimeoutMs: timerDelayMs(1).default(30 * 60 * 1000),
     /** How long shutdown waits for active turns to record `interrupted`. */
-    shutdownDeadlineMs: z.number().int().min(0).default(10_000),
+    shutdownDeadlineMs: timerDelayMs(0).default(10_000),
     /** Longest a text delta waits before it is written. */
-    coalesceMs: z.number().int().min(1).default(50),
+    coalesceMs: timerDelayMs(1).default(50),
     /** Buffered text that is written at once, without waiting for the tick. */
     coalesceBytes: z.number().int().min(1).default(4096),
     /** Events a subscriber may fall behind by before it is dropped. */

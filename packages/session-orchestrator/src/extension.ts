@@ -1,9 +1,8 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
+import { Counter, defineExtension, Gauge } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
-import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
 import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
@@ -103,7 +102,8 @@ export const sessionOrchestratorExtension = defineExtension({
       for (const id of await store.followups.conversationsWithQueued()) await orchestrator.drainFollowups(id);
     });
     ctx.onDispose(async () => {
-      await orchestrator.cancelAll(ctx.config.shutdownDeadlineMs);
+      // Usually done already: the HTTP transport starts its shutdown with it.
+      await orchestrator.interruptAll();
       orchestrator.dispose();
     });
     ctx.setHealth(() => ({

@@ -77,6 +77,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #workspaces = new Map<string, Workspace>();
   #workspaceEpoch = 0;
   #closing = false;
+  #interrupting: Promise<void> | undefined;
 
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
@@ -354,6 +355,12 @@ export class TurnOrchestrator implements Orchestrator {
     await waitAtMost(Promise.allSettled(forced), forcedCloseGraceMs);
   }
 
+  /** Shutdown's first step: cancelAll with the configured deadline, once however often it is called. */
+  interruptAll(): Promise<void> {
+    this.#interrupting ??= this.cancelAll(this.#deps.config.shutdownDeadlineMs);
+    return this.#interrupting;
+  }
+
   /** Conversations with an active turn. */
   getActiveConversationCount(): number {
     return this.#active.size;
@@ -369,8 +376,9 @@ export class TurnOrchestrator implements Orchestrator {
       replay: (after, limit) => this.#deps.store.events.listAfter(conversationId, after, limit),
       onClose: () => this.#subscriptions.delete(subscription),
     });
-    if (this.#closing) subscription.drop("shutdown");
-    else this.#subscriptions.add(subscription);
+    this.#subscriptions.add(subscription);
+    // During shutdown a subscriber still gets what the log holds (the turns' final events), then the end.
+    if (this.#closing) subscription.finish("shutdown");
     return subscription;
   }
 

@@ -2,12 +2,14 @@ import type { ConversationStore, NewEvent, Turn } from "@dispatch/conversation-s
 import { type Logger, messageOf } from "@dispatch/kernel";
 import type { AcquireRequest, Lease } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
-import type { TurnStatus, Workspace } from "@dispatch/wire";
+import type { MessagePart, TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
 import { gatedProviders } from "./gated-providers.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
+import type { AssistantPart } from "./model-step.ts";
+import { fitReply, type ReplyTruncation } from "./reply-fit.ts";
 import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
@@ -79,6 +81,8 @@ export class TurnRun {
   #writeFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
   readonly #usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+  /** Replies stored cut (see `fitReply`); the final event lists them. */
+  readonly #replyTruncated: ReplyTruncation[] = [];
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
@@ -188,7 +192,14 @@ export class TurnRun {
       logger: this.#logger,
       history: () => store.messages.list(conversationId),
       appendMessage: async (role, parts) => {
-        await store.messages.append({ conversationId, turnId, role, parts });
+        // A reply longer than a message may hold is stored cut, with a marker, rather than lost.
+        const fitted: { parts: MessagePart[]; truncated?: ReplyTruncation } =
+          role === "assistant" ? fitReply(parts as AssistantPart[], store.messages.maxTextBytes) : { parts };
+        if (fitted.truncated !== undefined) {
+          this.#replyTruncated.push(fitted.truncated);
+          this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
+        }
+        await store.messages.append({ conversationId, turnId, role, parts: fitted.parts });
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
@@ -266,6 +277,7 @@ export class TurnRun {
       ...outcome.data,
       ...(error === undefined ? {} : { error }),
       usage: { ...this.#usage },
+      ...(this.#replyTruncated.length > 0 ? { replyTruncated: [...this.#replyTruncated] } : {}),
       memory: this.#sample(),
     };
     const batch = [...this.#pendingText(), { type: finalEventTypes[status], turnId: this.turn.id, data }];

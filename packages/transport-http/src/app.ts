@@ -47,6 +47,7 @@ export function createApp(deps: ApiDeps): Hono {
       logger: deps.logger,
       metrics: new RequestMetrics(deps.metrics),
       bodyLimitBytes: deps.config.bodyLimitBytes,
+      closeWhenIdle: deps.closeWhenIdle,
     }),
   );
   app.use(

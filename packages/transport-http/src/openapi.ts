@@ -5,7 +5,9 @@ import {
   CreateConversationBody,
   CreateWorkspaceBody,
   Health,
+  HealthSummary,
   KnownConversationEvent,
+  ListQuery,
   MessageList,
   PostMessageBody,
   PostMessageResult,
@@ -43,6 +45,8 @@ export interface Operation {
 
 const afterDescription =
   "Resume after this `seq` (0, the default, replays from the start); `Last-Event-ID` wins when both are sent";
+/** A list envelope such as `{ providers: [...] }`, for the short lists that are not paged. */
+const _list = (key: string, item: z.ZodType) => z.object({ [key]: z.array(item) });
 
 /** Every route of the API with its schemas: the single source the OpenAPI document is generated from. */
 export const operations: Operation[] = [
@@ -50,8 +54,8 @@ export const operations: Operation[] = [
     method: "get",
     path: "/health",
     operationId: "getHealth",
-    summary: "Service health",
-    ok: { status: 200, schema: Health },
+    summary: "Service health; with a token configured and none given, only `{status, version}`",
+    ok: { status: 200, schema: z.union([Health, HealthSummary]) },
     errors: [],
     auth: false,
   },
@@ -75,9 +79,10 @@ export const operations: Operation[] = [
     method: "get",
     path: "/workspaces",
     operationId: "listWorkspaces",
-    summary: "List workspaces, starred first, then by name",
+    summary: "List workspaces, starred first, then by name; paged by `limit` and `cursor`",
+    query: ListQuery,
     ok: { status: 200, schema: WorkspaceList },
-    errors: [],
+    errors: [400, 401],
   },
   {
     method: "post",
@@ -134,9 +139,10 @@ export const operations: Operation[] = [
     method: "get",
     path: "/workspaces/{id}/conversations",
     operationId: "listConversations",
-    summary: "List a workspace's conversations, newest first",
+    summary: "List a workspace's conversations, newest first; paged by `limit` and `cursor`",
+    query: ListQuery,
     ok: { status: 200, schema: ConversationList },
-    errors: [404],
+    errors: [400, 401, 404],
   },
   {
     method: "post",
@@ -161,9 +167,10 @@ export const operations: Operation[] = [
     method: "get",
     path: "/conversations/{id}/messages",
     operationId: "listMessages",
-    summary: "List a conversation's messages, oldest first",
+    summary: "List a conversation's messages, oldest first; paged by `limit` and `cursor`",
+    query: ListQuery,
     ok: { status: 200, schema: MessageList },
-    errors: [404],
+    errors: [400, 401, 404],
   },
   {
     method: "post",

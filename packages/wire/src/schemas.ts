@@ -6,6 +6,31 @@ import { limits, slugPattern } from "./limits.ts";
 /** A workspace or host id. */
 export const Slug = z.string().regex(slugPattern, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
 
+/**
+ * The query of every list: `limit` (default 100, at most 500) and the opaque `cursor` a previous page
+ * answered as `nextCursor`. Pages follow the list's order and are keyset reads, so items created or
+ * deleted while a client pages are never seen twice and never make it miss another.
+ */
+export const ListQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(limits.pageMax)
+    .default(limits.pageDefault)
+    .describe(`items per page, 1..${limits.pageMax} (default ${limits.pageDefault})`),
+  cursor: z
+    .string()
+    .min(1)
+    .max(limits.cursorLength)
+    .optional()
+    .describe("the nextCursor of the previous page; leave out for the first page"),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+/** Where the next page starts: pass it back as `cursor`; null on the last page. */
+const NextCursor = z.string().nullable();
+
 /** A workspace: a root directory (local, or on a remote host) that conversations work in. */
 export const Workspace = z.object({
   id: Slug,
@@ -18,8 +43,8 @@ export const Workspace = z.object({
 });
 export type Workspace = z.infer<typeof Workspace>;
 
-/** `GET /workspaces`: starred first, then by name. */
-export const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
+/** `GET /workspaces`: one page, starred first, then by name. */
+export const WorkspaceList = z.object({ workspaces: z.array(Workspace), nextCursor: NextCursor });
 export type WorkspaceList = z.infer<typeof WorkspaceList>;
 
 /** Body of `POST /workspaces`. */
@@ -73,8 +98,8 @@ export const Conversation = z.object({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
-/** `GET /workspaces/:id/conversations`: newest first. */
-export const ConversationList = z.object({ conversations: z.array(Conversation) });
+/** `GET /workspaces/:id/conversations`: one page, newest first. */
+export const ConversationList = z.object({ conversations: z.array(Conversation), nextCursor: NextCursor });
 export type ConversationList = z.infer<typeof ConversationList>;
 
 /** Body of `POST /workspaces/:id/conversations`. */
@@ -132,8 +157,8 @@ export const Message = z.object({
 });
 export type Message = z.infer<typeof Message>;
 
-/** `GET /conversations/:id/messages`: oldest first. */
-export const MessageList = z.object({ messages: z.array(Message) });
+/** `GET /conversations/:id/messages`: one page, oldest first. */
+export const MessageList = z.object({ messages: z.array(Message), nextCursor: NextCursor });
 export type MessageList = z.infer<typeof MessageList>;
 
 /** Body of `POST /conversations/:id/messages`. The byte limit is checked separately (it is configurable). */
@@ -219,26 +244,97 @@ export const Health = z.object({
 });
 export type Health = z.infer<typeof Health>;
 
-/** Error codes and their HTTP statuses (DESIGN §7). */
+/** `GET /health` without the token when one is configured: no paths, addresses, providers or memory. */
+export const HealthSummary = Health.pick({ status: true, version: true }).strict();
+export type HealthSummary = z.infer<typeof HealthSummary>;
+
+/**
+ * Every error code a Dispatch package can throw, with its HTTP status. `DispatchError` accepts only
+ * these codes (its constructor is typed with `ErrorCode`), so a new code must be added here with its
+ * status before it can be thrown; a 500 code answers as `internal`, without its message. The first
+ * group is DESIGN §7's contract; the others are what the packages raise below the HTTP layer (tools,
+ * providers, SSH, start-up), mapped for when one reaches a response.
+ */
 export const errorStatus = {
+  // DESIGN §7
   invalid_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   conversation_busy: 409,
   not_a_git_repository: 400,
   git_failed: 502,
-  invalid_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
   budget_exceeded: 429,
-  provider_queue_full: 503,
   memory_pressure: 503,
   shutting_down: 503,
   internal: 500,
-} as const;
+  // the store
+  invalid_transition: 409,
+  store_closed: 503,
+  store_schema_unknown: 500,
+  // turns, tools and providers
+  cancelled: 409,
+  locked: 409,
+  path_outside_workspace: 403,
+  unknown_provider: 400,
+  provider_queue_full: 503,
+  shutdown: 503,
+  stalled: 504,
+  timeout: 504,
+  turn_timeout: 504,
+  lease_reclaimed: 500,
+  io_error: 500,
+  // remote hosts (SSH): the host, not the request, is at fault
+  unavailable: 503,
+  auth_failed: 502,
+  connect_timeout: 504,
+  host_key_mismatch: 502,
+  host_key_unknown: 502,
+  // start-up and wiring: bugs or configuration, never a client's doing
+  service_unavailable: 503,
+  invalid_config: 500,
+  insecure_bind: 500,
+  data_dir_unusable: 500,
+  invalid_cgroup_value: 500,
+  startup_failed: 500,
+  service_not_provided: 500,
+  undeclared_dependency: 500,
+  undeclared_service: 500,
+  unknown_service: 500,
+  too_late: 500,
+  not_point_owner: 500,
+  undeclared_service_use: 500,
+  config_not_ready: 500,
+  not_active: 503,
+  invalid_route: 500,
+  route_conflict: 500,
+  extension_migration_failed: 500,
+  extension_schema_refused: 500,
+  // outside authoring (the CLI's own commands, never over HTTP)
+  host_not_installed: 500,
+  bad_dispatch_import: 500,
+  bad_extension_id: 400,
+  not_a_directory: 400,
+  directory_not_empty: 409,
+  // file tools (issue 15) and execution sessions
+  path_changed: 409,
+  workspace_root_changed: 409,
+  hard_link_refused: 403,
+  grep_timeout: 504,
+  session_ended: 409,
+  // CLI agents: tmux or the agent's command, not the request, is at fault
+  agent_spawn_failed: 502,
+  tmux_unavailable: 503,
+  tmux_failed: 502,
+} as const satisfies Record<
+  string,
+  400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504
+>;
 export type ErrorCode = keyof typeof errorStatus;
 
 /**

@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Service health */
+        /** Service health; with a token configured and none given, only `{status, version}` */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -62,7 +62,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List workspaces, starred first, then by name */
+        /** List workspaces, starred first, then by name; paged by `limit` and `cursor` */
         get: operations["listWorkspaces"];
         put?: never;
         /**
@@ -120,7 +120,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a workspace's conversations, newest first */
+        /** List a workspace's conversations, newest first; paged by `limit` and `cursor` */
         get: operations["listConversations"];
         put?: never;
         /**
@@ -158,7 +158,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a conversation's messages, oldest first */
+        /** List a conversation's messages, oldest first; paged by `limit` and `cursor` */
         get: operations["listMessages"];
         put?: never;
         /**
@@ -438,6 +438,7 @@ export interface components {
         };
         WorkspaceList: {
             workspaces: components["schemas"]["Workspace"][];
+            nextCursor: string | null;
         };
         CreateWorkspaceBody: {
             id: string;
@@ -474,6 +475,7 @@ export interface components {
         };
         ConversationList: {
             conversations: components["schemas"]["Conversation"][];
+            nextCursor: string | null;
         };
         CreateConversationBody: {
             title?: string;
@@ -516,6 +518,7 @@ export interface components {
         };
         MessageList: {
             messages: components["schemas"]["Message"][];
+            nextCursor: string | null;
         };
         PostMessageBody: {
             text: string;
@@ -1077,7 +1080,7 @@ export interface components {
          * @description The error codes of the table in DESIGN §7 and wire's errorStatus
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "invalid_transition" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "provider_queue_full" | "memory_pressure" | "shutting_down" | "internal";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "memory_pressure" | "shutting_down" | "internal" | "invalid_transition" | "store_closed" | "cancelled" | "locked" | "path_outside_workspace" | "unknown_provider" | "provider_queue_full" | "shutdown" | "stalled" | "timeout" | "turn_timeout" | "unavailable" | "auth_failed" | "connect_timeout" | "host_key_mismatch" | "host_key_unknown" | "service_unavailable" | "not_active" | "bad_extension_id" | "not_a_directory" | "directory_not_empty" | "path_changed" | "workspace_root_changed" | "hard_link_refused" | "grep_timeout" | "session_ended" | "agent_spawn_failed" | "tmux_unavailable" | "tmux_failed";
         /** @enum {string} */
         TaskStatus: "queued" | "running" | "completed" | "failed" | "stuck" | "cancelled";
         /** @enum {string} */
@@ -1158,6 +1161,11 @@ export interface components {
             workspaceId: string;
             /** @constant */
             resumed: true;
+        };
+        GetHealthResponse: components["schemas"]["Health"] | {
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            version: string;
         };
         GetMetricsResponse: string;
         OpenApiDocument: {
@@ -1261,7 +1269,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description invalid_request: a malformed or invalid request (codes: invalid_request, not_a_git_repository) */
+        /** @description invalid_request: a malformed or invalid request (codes: invalid_request, not_a_git_repository, unknown_provider, bad_extension_id, not_a_directory) */
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1281,7 +1289,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description forbidden: the Host or Origin header is not allowed (see server.allowedHosts, server.corsOrigins) */
+        /** @description forbidden: the Host or Origin header is not allowed (see server.allowedHosts, server.corsOrigins) (codes: forbidden, path_outside_workspace, hard_link_refused) */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1313,7 +1321,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description conflict or conversation_busy (codes: conflict, conversation_busy, invalid_transition) */
+        /** @description conflict or conversation_busy (codes: conflict, conversation_busy, invalid_transition, cancelled, locked, directory_not_empty, path_changed, workspace_root_changed, session_ended) */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1353,7 +1361,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description internal: see the server log for the request id (codes: internal) */
+        /** @description internal: see the server log for the request id (codes: internal, store_schema_unknown, lease_reclaimed, io_error, invalid_config, insecure_bind, data_dir_unusable, invalid_cgroup_value, startup_failed, service_not_provided, undeclared_dependency, undeclared_service, unknown_service, too_late, not_point_owner, undeclared_service_use, config_not_ready, invalid_route, route_conflict, extension_migration_failed, extension_schema_refused, host_not_installed, bad_dispatch_import) */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1363,7 +1371,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description memory_pressure, shutting_down or a provider queue that is full (codes: provider_queue_full, memory_pressure, shutting_down) */
+        /** @description memory_pressure, shutting_down or a provider queue that is full (codes: memory_pressure, shutting_down, store_closed, provider_queue_full, shutdown, unavailable, service_unavailable, not_active, tmux_unavailable) */
         Unavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1406,7 +1414,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["GetHealthResponse"];
                 };
             };
             403: components["responses"]["Forbidden"];
@@ -1472,7 +1480,12 @@ export interface operations {
     };
     listWorkspaces: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1..500 (default 100) */
+                limit?: number;
+                /** @description the nextCursor of the previous page; leave out for the first page */
+                cursor?: string;
+            };
             header?: {
                 /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1492,6 +1505,7 @@ export interface operations {
                     "application/json": components["schemas"]["WorkspaceList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             405: components["responses"]["MethodNotAllowed"];
@@ -1697,7 +1711,12 @@ export interface operations {
     };
     listConversations: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1..500 (default 100) */
+                limit?: number;
+                /** @description the nextCursor of the previous page; leave out for the first page */
+                cursor?: string;
+            };
             header?: {
                 /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1719,6 +1738,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConversationList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
@@ -1797,7 +1817,12 @@ export interface operations {
     };
     listMessages: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1..500 (default 100) */
+                limit?: number;
+                /** @description the nextCursor of the previous page; leave out for the first page */
+                cursor?: string;
+            };
             header?: {
                 /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
                 "X-Request-Id"?: components["parameters"]["XRequestId"];
@@ -1819,6 +1844,7 @@ export interface operations {
                     "application/json": components["schemas"]["MessageList"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
