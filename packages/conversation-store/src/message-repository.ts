@@ -120,14 +120,14 @@ export class SqliteMessageRepository implements MessageRepository {
         : statements.messagesOfAfter.all({
             conversationId,
             createdAt: after.createdAt,
-            id: after.id,
+            row: after.row,
             limit: limit + 1,
           });
     });
     return pageFrom(rows, limit, toMessage, (row) => ({
       k: "messages",
       createdAt: row.createdAt,
-      id: row.id,
+      row: row.row,
     }));
   }
 }

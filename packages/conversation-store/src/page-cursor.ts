@@ -11,8 +11,8 @@ const Position = z.discriminatedUnion("k", [
   z.object({ k: z.literal("workspaces"), starred: z.boolean(), name: z.string(), id: z.string() }).strict(),
   /** Conversations, newest first. */
   z.object({ k: z.literal("conversations"), createdAt: z.number().int(), id: z.string() }).strict(),
-  /** Messages, oldest first. */
-  z.object({ k: z.literal("messages"), createdAt: z.number().int(), id: z.string() }).strict(),
+  /** Messages, oldest first; within a millisecond in insertion order (`rowid`). */
+  z.object({ k: z.literal("messages"), createdAt: z.number().int(), row: z.number().int() }).strict(),
 ]);
 
 /** A decoded cursor. */

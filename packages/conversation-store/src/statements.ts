@@ -1,4 +1,4 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq, getTableColumns, sql } from "drizzle-orm";
 import { conversations, messages, turns, unfinishedStatusesSql } from "./schema.ts";
 import type { StoreOrm } from "./store-database.ts";
 
@@ -78,20 +78,21 @@ export function prepareStatements(orm: StoreOrm) {
       // with, which is older than the answer stored just before it.
       .orderBy(asc(messages.createdAt), sql`rowid`)
       .prepare(),
+    // Pages keep `messagesOf`'s order (see there), so the keyset is (created_at, rowid).
     firstMessagesOf: orm
-      .select()
+      .select({ ...getTableColumns(messages), row: sql<number>`rowid` })
       .from(messages)
       .where(eq(messages.conversationId, p("conversationId")))
-      .orderBy(asc(messages.createdAt), asc(messages.id))
+      .orderBy(asc(messages.createdAt), sql`rowid`)
       .limit(p("limit"))
       .prepare(),
     messagesOfAfter: orm
-      .select()
+      .select({ ...getTableColumns(messages), row: sql<number>`rowid` })
       .from(messages)
       .where(
-        sql`${messages.conversationId} = ${p("conversationId")} and (${messages.createdAt}, ${messages.id}) > (${p("createdAt")}, ${p("id")})`,
+        sql`${messages.conversationId} = ${p("conversationId")} and (${messages.createdAt}, rowid) > (${p("createdAt")}, ${p("row")})`,
       )
-      .orderBy(asc(messages.createdAt), asc(messages.id))
+      .orderBy(asc(messages.createdAt), sql`rowid`)
       .limit(p("limit"))
       .prepare(),
   };

@@ -389,8 +389,9 @@ test("a conversation of 200 long messages with a small contextWindow compacts an
   }
   expect(events.filter((e) => e.type === "context.compacting")).toHaveLength(compacted.length);
   // the stored messages all stay
+  // at most 500 a page: 400 messages fit in one
   const messages = await json<{ messages: Array<{ role: string }> }>(
-    await fetch(`${url}/conversations/${conversationId}/messages`),
+    await fetch(`${url}/conversations/${conversationId}/messages?limit=500`),
   );
   // every turn answered in order: the queued messages came after the answers before them
   expect(messages.messages.map((m) => m.role)).toEqual(

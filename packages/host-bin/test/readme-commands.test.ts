@@ -14,7 +14,9 @@ function readmeCommands(): string[] {
   for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
     for (const line of (block[1] ?? "").split("\n")) {
       const command = line.replace(/\s+#.*$/, "").trim();
-      if (command !== "") commands.push(command);
+      // a comment showing an answer, or a shell variable the next lines use, is not a program to run
+      if (command === "" || command.startsWith("#") || /^(export\s+)?[A-Za-z_]\w*=/.test(command)) continue;
+      commands.push(command);
     }
   }
   const outsideBlocks = readme.replace(/```[\s\S]*?```/g, "");
@@ -54,7 +56,7 @@ async function runAsReader(command: string[]): Promise<{ code: number; out: stri
 }
 
 /** Programs a reader has after the two Quick start commands, Bun or not. */
-const runnable = new Set(["./bin/dispatch", "./bin/test", "./bin/bench", "curl"]);
+const runnable = new Set(["./bin/dispatch", "./bin/test", "./bin/bench", "./bin/bun", "curl", "npm"]);
 
 describe("every command the README shows runs as written after the Quick start", () => {
   const commands = readmeCommands();
