@@ -25,7 +25,7 @@ test("a reply over 1 MiB is stored cut with a marker, the turn completes and say
   expect(final?.type).toBe("turn.completed");
   const max = h.store.messages.maxTextBytes;
   expect(final?.data.replyTruncated).toEqual([
-    { step: 1, bytes: Buffer.byteLength(reply), keptBytes: expect.any(Number) },
+    { bytes: Buffer.byteLength(reply), keptBytes: expect.any(Number) },
   ]);
   const streamed = events
     .filter((e) => e.type === "text.delta")

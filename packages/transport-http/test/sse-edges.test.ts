@@ -161,7 +161,7 @@ test("a client that never reads is dropped as slow_consumer and its connection i
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
     socket.on("error", () => {});
     const id = await newConversation(api);
-    socket.write(`GET /conversations/${id}/events HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.write(`GET /conversations/${id}/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
     socket.pause(); // and never read
     await waitFor(async () => ((await sseClients(api)) === 1 ? true : undefined), 10_000, "the stream");
     await api.fetch(`/conversations/${id}/messages`, {
