@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { cliAgentsExtension } from "@dispatch/cli-agents";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
@@ -11,6 +12,7 @@ import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
 import { transportHttpExtension } from "@dispatch/transport-http";
+import { usageExtension } from "@dispatch/usage";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
 import { installImportGuard } from "./import-guard.ts";
@@ -18,6 +20,7 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    cliAgentsExtension,
     conversationStoreExtension,
     gitWorkflowsExtension,
     memTelemetryExtension,
@@ -28,6 +31,7 @@ export function builtinExtensions(): AnyExtension[] {
     tasksExtension,
     workspaceToolsExtension,
     transportHttpExtension,
+    usageExtension,
   ];
 }
 

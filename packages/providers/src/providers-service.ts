@@ -2,6 +2,7 @@ import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
 import type { BackoffOptions } from "./backoff.ts";
 import { missingKeyError, unavailableError } from "./classify-error.ts";
 import { type CallObserver, type ModelCallDeps, modelCall } from "./model-call.ts";
+import { contextWindowsOf, type ModelEntry, modelIds } from "./model-list.ts";
 import type { BuiltProvider } from "./provider-kind.ts";
 import type {
   CallContext,
@@ -17,7 +18,7 @@ import type {
 export interface ProviderSettings {
   id: string;
   kind: ModelProvider["kind"];
-  models: readonly string[];
+  models: readonly ModelEntry[];
   maxConcurrent: number;
   maxAttempts: number;
   stallTimeoutMs: number;
@@ -44,6 +45,12 @@ interface Entry {
   built: BuiltProvider;
 }
 
+/** `{ contextWindows }` when the models list gives any, else nothing. */
+function withContextWindows(models: readonly ModelEntry[]): { contextWindows?: Record<string, number> } {
+  const windows = contextWindowsOf(models);
+  return Object.keys(windows).length === 0 ? {} : { contextWindows: windows };
+}
+
 /**
  * The providers service: each call goes through the concurrency manager (one slot per model call),
  * retries 429/529/503/overloaded answers that arrive before the first token with the original
@@ -67,7 +74,8 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
   const describe = ({ settings, built }: Entry): ProviderDescriptor => ({
     id: settings.id,
     kind: settings.kind,
-    models: [...settings.models],
+    models: modelIds(settings.models),
+    ...withContextWindows(settings.models),
     maxConcurrent: settings.maxConcurrent,
     status: built.status,
     ...(built.status === "unavailable" ? { reason: built.reason } : {}),

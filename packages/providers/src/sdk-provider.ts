@@ -4,6 +4,7 @@ import type {
   LanguageModelV4StreamPart,
 } from "@ai-sdk/provider";
 import { abortedError, classifyProviderError, type ErrorSubject } from "./classify-error.ts";
+import { type ModelEntry, modelIds } from "./model-list.ts";
 import { decodedPartSource, type PartSource, sdkPartSource } from "./part-source.ts";
 import type { StreamDecoderFactory } from "./stream-decoder.ts";
 import { eventStreamAnswerOf } from "./stream-intercept.ts";
@@ -15,7 +16,7 @@ export interface SdkProviderOptions extends ErrorSubject {
   /** The provider kind, as `ModelProvider.kind`. */
   kind: string;
   /** The models of this provider; the first is used when a request names none. */
-  models: readonly string[];
+  models: readonly ModelEntry[];
   /**
    * Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`).
    * Called once per model id: the provider keeps what it returns for every later call.
@@ -79,11 +80,14 @@ function mapPart(part: LanguageModelV4StreamPart, subject: ErrorSubject): Stream
           },
         ];
       }
+      // The SDK's input total includes cache reads (both kinds); they are passed on as a part of it.
+      const cached = part.usage.inputTokens.cacheRead ?? 0;
       return [
         {
           type: "usage",
           inputTokens: part.usage.inputTokens.total ?? 0,
           outputTokens: part.usage.outputTokens.total ?? 0,
+          ...(cached > 0 ? { cachedInputTokens: cached } : {}),
         },
         { type: "finish", reason },
       ];
@@ -115,7 +119,7 @@ async function* streamModel(
     yield { type: "error", error: abortedError(options.providerId, signal.reason) };
     return;
   }
-  const modelId = request.model || options.models[0];
+  const modelId = request.model || modelIds(options.models)[0];
   if (!modelId) {
     yield {
       type: "error",
