@@ -78,7 +78,7 @@ describe("EventWriter", () => {
     expect(order).toEqual(["hook", "publish 1", "publish 2"]);
   });
 
-  test("writes made inside batch() are stored in one transaction and published in order", async () => {
+  test("writes asked for in one loop turn are stored in one transaction and published in order", async () => {
     const { store, transact, transactions } = sqliteStore();
     const ids = await Promise.all(
       [1, 2, 3].map(
@@ -92,50 +92,38 @@ describe("EventWriter", () => {
       (c, e) => published.push(`${ids.indexOf(c)}:${e.seq}`),
       transact,
     );
-    const writes: Promise<ConversationEvent[]>[] = [];
-    writer.batch(() => {
-      for (const id of ids) writes.push(writer.write(id, [ev(1), ev(2)]));
-    });
+    const writes = ids.flatMap((id) => [writer.write(id, [ev(1), ev(2)]), writer.write(id, [ev(3)])]);
     expect(published).toEqual([]);
     const stored = await Promise.all(writes);
     expect(transactions()).toBe(1);
-    expect(stored.map((events) => events.map((e) => e.seq))).toEqual([
-      [1, 2],
-      [1, 2],
-      [1, 2],
-    ]);
-    expect(published).toEqual(["0:1", "0:2", "1:1", "1:2", "2:1", "2:2"]);
-    for (const id of ids) expect((await store.events.listAfter(id, 0)).length).toBe(2);
+    expect(stored.map((events) => events.map((e) => e.seq))).toEqual([[1, 2], [3], [1, 2], [3], [1, 2], [3]]);
+    expect(published).toEqual(["0:1", "0:2", "0:3", "1:1", "1:2", "1:3", "2:1", "2:2", "2:3"]);
+    for (const id of ids) expect((await store.events.listAfter(id, 0)).length).toBe(3);
     expect(writer.pendingConversations).toBe(0);
   });
 
-  test("in a batch a write to a missing conversation fails alone; a conversation with a write in flight waits its turn", async () => {
-    const { store, transact } = sqliteStore();
+  test("in a group a write to a missing conversation fails alone; a write asked for during a commit waits for the next", async () => {
+    const { store, transact, transactions } = sqliteStore();
     const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
-    const busy = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
     const published: string[] = [];
-    const writer = new EventWriter(
-      store.events,
-      (c, e) => published.push(`${c === id ? "a" : "b"}${e.seq}`),
-      transact,
-    );
-    const inFlight = writer.write(busy, [ev(1)], { afterPersist: () => Bun.sleep(5) });
-    let missing: Promise<unknown> = Promise.resolve();
-    let ok: Promise<unknown> = Promise.resolve();
-    let after: Promise<unknown> = Promise.resolve();
-    writer.batch(() => {
-      missing = writer.write("c_missing", [ev(1)]);
-      ok = writer.write(id, [ev(1)]);
-      after = writer.write(busy, [ev(2)]);
+    const writer = new EventWriter(store.events, (_c, e) => published.push(`${e.seq}`), transact);
+    let later: Promise<unknown> = Promise.resolve();
+    const first = writer.write(id, [ev(1)], {
+      afterPersist: () => {
+        // asked for while the first group commits: it goes in the next one, after it
+        later = writer.write(id, [ev(2)]);
+      },
     });
+    const missing = writer.write("c_missing", [ev(1)]);
     await expect(missing).rejects.toMatchObject({ code: "not_found" });
-    await Promise.all([inFlight, ok, after]);
-    expect(published.filter((p) => p.startsWith("b"))).toEqual(["b1", "b2"]);
-    expect(published).toContain("a1");
-    expect((await store.events.listAfter(id, 0)).length).toBe(1);
+    await first;
+    await later;
+    expect(published).toEqual(["1", "2"]);
+    expect(transactions()).toBe(1);
+    expect((await store.events.listAfter(id, 0)).map((e) => e.seq)).toEqual([1, 2]);
   });
 
-  test("a batch whose transaction fails publishes nothing and rejects every write in it", async () => {
+  test("a group whose transaction fails publishes nothing and rejects every write in it", async () => {
     const log = new MemoryEventLog();
     const published: number[] = [];
     const failing: Transact = async (fn) => {
@@ -143,12 +131,13 @@ describe("EventWriter", () => {
       throw new Error("COMMIT failed: disk full");
     };
     const writer = new EventWriter(log, (_c, e) => published.push(e.seq), failing);
-    const writes: Promise<unknown>[] = [];
-    writer.batch(() => {
-      writes.push(writer.write("a", [ev(1)]), writer.write("b", [ev(1)]));
-    });
-    for (const write of writes) await expect(write).rejects.toThrow("disk full");
+    const outcomes = await Promise.allSettled([writer.write("a", [ev(1)]), writer.write("b", [ev(1)])]);
+    expect(outcomes.map((o) => o.status === "rejected" && String(o.reason))).toEqual([
+      "Error: COMMIT failed: disk full",
+      "Error: COMMIT failed: disk full",
+    ]);
     expect(published).toEqual([]);
+    expect(writer.pendingConversations).toBe(0);
   });
 
   test("a write with afterPersist stores its events and runs the hook in one transaction, then beforePublish, then publishes", async () => {

@@ -12,26 +12,16 @@ export interface Flushable {
 export class FlushTicker {
   readonly #intervalMs: number;
   readonly #onError: (error: unknown) => void;
-  readonly #around: ((flushAll: () => void) => void) | undefined;
   #dirty = new Set<Flushable>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
 
-  /**
-   * `around`, when given, runs each tick's flushes (synchronously), so that what they write can be
-   * stored together (the event writer's `batch`).
-   */
-  constructor(
-    intervalMs: number,
-    onError: (error: unknown) => void,
-    around?: (flushAll: () => void) => void,
-  ) {
+  constructor(intervalMs: number, onError: (error: unknown) => void) {
     if (!Number.isInteger(intervalMs) || intervalMs < 1) {
       throw new TypeError(`Expected \`intervalMs\` to be an integer >= 1, got \`${intervalMs}\``);
     }
     this.#intervalMs = intervalMs;
     this.#onError = onError;
-    this.#around = around;
   }
 
   /** Schedules `buffer` for the next tick. O(1). */
@@ -69,19 +59,9 @@ export class FlushTicker {
     this.#timer = undefined;
     const batch = this.#dirty;
     this.#dirty = new Set();
-    const flushAll = () => {
-      for (const buffer of batch) {
-        try {
-          buffer.flush();
-        } catch (error) {
-          this.#onError(error);
-        }
-      }
-    };
-    if (this.#around === undefined) flushAll();
-    else {
+    for (const buffer of batch) {
       try {
-        this.#around(flushAll);
+        buffer.flush();
       } catch (error) {
         this.#onError(error);
       }

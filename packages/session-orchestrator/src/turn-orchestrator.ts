@@ -92,15 +92,14 @@ export class TurnOrchestrator implements Orchestrator {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
     };
-    // A status change and its event share a transaction, and so do the texts one flush tick writes.
+    // Group commit: the events of every turn asked for in one loop turn share a transaction, and a
+    // status change shares its event's.
     this.#writer = new EventWriter(
       deps.store.events,
       (conversationId, event) => this.#publish(conversationId, event),
       (fn) => deps.store.transaction(() => fn()),
     );
-    this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"), (flushAll) =>
-      this.#writer.batch(flushAll),
-    );
+    this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
     this.#sampleMemory = reusingRecent(deps.sampleMemory);
   }
