@@ -9,6 +9,7 @@ import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import { IdleCollector } from "./idle-collector.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
 import { reusingRecent } from "./recent-sample.ts";
@@ -71,6 +72,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #writer: EventWriter;
   readonly #ticker: FlushTicker;
   readonly #deadlines: DeadlineWatch;
+  readonly #idle: IdleCollector;
   readonly #deadlineOf = new Map<TurnRun, () => void>();
   /** Per-turn memory readings, shared by the turns that start or end within a quarter second. */
   readonly #sampleMemory: () => MemorySample;
@@ -101,6 +103,7 @@ export class TurnOrchestrator implements Orchestrator {
     );
     this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
+    this.#idle = new IdleCollector(fault("idle collection"));
     this.#sampleMemory = reusingRecent(deps.sampleMemory);
   }
 
@@ -169,6 +172,7 @@ export class TurnOrchestrator implements Orchestrator {
       onFinished: (finished, status) => this.#finished(finished, status),
     });
     this.#active.set(conversationId, run);
+    this.#idle.busy();
     this.#deadlineOf.set(
       run,
       this.#deadlines.add(Date.now() + this.#deps.config.turnTimeoutMs, () => run.stop("deadline")),
@@ -427,6 +431,7 @@ export class TurnOrchestrator implements Orchestrator {
     this.#closing = true;
     this.#ticker.dispose();
     this.#deadlines.dispose();
+    this.#idle.dispose();
     this.#deadlineOf.clear();
     for (const subscription of [...this.#subscriptions]) subscription.drop("shutdown");
   }
@@ -471,6 +476,7 @@ export class TurnOrchestrator implements Orchestrator {
     if (this.#active.get(run.conversation.id) === run) this.#active.delete(run.conversation.id);
     this.#deadlineOf.get(run)?.();
     this.#deadlineOf.delete(run);
+    if (this.#active.size === 0) this.#idle.idle();
   }
 
   #finished(run: TurnRun, status: TurnStatus): void {
