@@ -450,6 +450,8 @@ try {
         afterRss: number;
         laterRss: number;
         allInFlight: boolean;
+        secondPeakRss: number;
+        secondAfterRss: number;
       }>("load-generator.ts", ["memory", host.url, host.pid, "openai", "c200-d20", memoryTurns]);
       await host.stop();
       rows.push({
@@ -462,6 +464,8 @@ try {
         "after 3 s MB": mb(memory.afterRss),
         "after 6 s MB": mb(memory.laterRss),
         "after / idle": round(memory.laterRss / memory.idleRss, 3),
+        "2nd burst peak MB": mb(memory.secondPeakRss),
+        "after 2nd / idle": round(memory.secondAfterRss / memory.idleRss, 3),
         "all in flight": memory.allInFlight,
       });
     }

@@ -13,8 +13,11 @@
  * `streams`: one turn per conversation, all at once, with a stamped model (see llm-stream-server.ts):
  * each chunk's delivery latency is the time its `text.delta` reached the subscriber minus the time
  * the model server sent it (the coalescing window included).
- * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end.
+ * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end;
+ * then the same again on new conversations (a second burst: retention stays flat, a leak grows).
  */
+import { copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { sseMessages } from "@dispatch/transport-http/testing";
 import { cpuDelta, processCpuMs, rssBytes, threadCpuMs } from "./proc-cpu.ts";
 
@@ -191,22 +194,37 @@ if (mode === "turns" || mode === "streams") {
     await Bun.sleep(3000);
     return rssBytes(hostPid);
   };
+  // With SMAPS_DIR set, the host's memory map is kept at each reading (to see what stays after).
+  const keepSmaps = (name: string) => {
+    const dir = process.env.SMAPS_DIR;
+    if (dir !== undefined) copyFileSync(`/proc/${hostPid}/smaps`, join(dir, `${name}.smaps`));
+  };
   const idleRss = await settle();
-  const all = await conversations(conversationCount);
-  const withSubscribersRss = rssBytes(hostPid);
-  const sampler = rssSampler(100);
-  const turns = all.map((c) => c.turn());
-  // In flight = every turn has had its slot granted and streams.
-  while (all.some((c) => c.inFlight.size === 0 && c.finals.length === 0)) await Bun.sleep(20);
-  const allInFlight = all.every((c) => c.inFlight.size === 1);
-  const inFlightRss = rssBytes(hostPid);
-  for (const type of await Promise.all(turns)) expectCompleted(type);
-  const peakRss = sampler.stop();
-  await Promise.all(all.map((c) => c.close()));
-  const afterRss = await settle();
-  const laterRss = await settle();
+  keepSmaps("idle");
+  /** One burst: every conversation's turn in flight at once, then all of them ended. */
+  const burst = async (name: string) => {
+    const all = await conversations(conversationCount);
+    const withSubscribersRss = rssBytes(hostPid);
+    const sampler = rssSampler(100);
+    const turns = all.map((c) => c.turn());
+    // In flight = every turn has had its slot granted and streams.
+    while (all.some((c) => c.inFlight.size === 0 && c.finals.length === 0)) await Bun.sleep(20);
+    const allInFlight = all.every((c) => c.inFlight.size === 1);
+    const inFlightRss = rssBytes(hostPid);
+    keepSmaps(`${name}-in-flight`);
+    for (const type of await Promise.all(turns)) expectCompleted(type);
+    const peakRss = sampler.stop();
+    await Promise.all(all.map((c) => c.close()));
+    const afterRss = await settle();
+    const laterRss = await settle();
+    keepSmaps(`${name}-after`);
+    return { withSubscribersRss, inFlightRss, peakRss, afterRss, laterRss, allInFlight };
+  };
+  const first = await burst("first");
+  // A second burst on new conversations: the RSS after it tells retention (flat) from a leak (growing).
+  const second = await burst("second");
   console.log(
-    JSON.stringify({ idleRss, withSubscribersRss, inFlightRss, peakRss, afterRss, laterRss, allInFlight }),
+    JSON.stringify({ idleRss, ...first, secondPeakRss: second.peakRss, secondAfterRss: second.laterRss }),
   );
 } else {
   console.error(`unknown mode ${mode}`);
