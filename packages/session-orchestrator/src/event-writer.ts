@@ -12,7 +12,8 @@ export type Transact = <T>(fn: () => Promise<T>) => Promise<T>;
 export interface WriteOptions {
   /**
    * Runs after the events are stored and before they are published (for example: the turn's
-   * status), in the same transaction as the events.
+   * status), in the same transaction as the events; with no events, a store write of its own that
+   * joins the group commit (a turn's message).
    */
   afterPersist?: (stored: ConversationEvent[]) => unknown;
   /** Runs once the write is committed, just before its events are published. Must not throw. */
@@ -136,14 +137,12 @@ export class EventWriter {
 
   async #persist(entry: Pending): Promise<void> {
     const { conversationId, events } = entry;
-    if (events.length === 0) {
-      entry.stored = [];
-      return;
-    }
     entry.stored =
-      events.length === 1
-        ? [await this.#log.append(conversationId, events[0] as NewEvent)]
-        : await this.#log.appendMany(conversationId, events);
+      events.length === 0
+        ? []
+        : events.length === 1
+          ? [await this.#log.append(conversationId, events[0] as NewEvent)]
+          : await this.#log.appendMany(conversationId, events);
     const hook = entry.options?.afterPersist;
     if (hook === undefined) return;
     try {

@@ -199,7 +199,11 @@ export class TurnRun {
           this.#replyTruncated.push(fitted.truncated);
           this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
         }
-        await store.messages.append({ conversationId, turnId, role, parts: fitted.parts });
+        // Through the event writer: the message is stored in the group commit of its loop turn, in
+        // order with this conversation's events, instead of in a transaction of its own.
+        await deps.writer.write(conversationId, [], {
+          afterPersist: () => store.messages.append({ conversationId, turnId, role, parts: fitted.parts }),
+        });
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
