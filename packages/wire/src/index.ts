@@ -1,4 +1,5 @@
-export { limits, slugPattern } from "./limits.ts";
+export { ApprovalBody, ApprovalResult } from "./approvals.ts";
+export { limits, permissionRulePattern, slugPattern } from "./limits.ts";
 export {
   CancelResult,
   Conversation,
@@ -13,6 +14,9 @@ export {
   knownEventTypes,
   Message,
   MessagePart,
+  PermissionDecision,
+  PermissionRuleKey,
+  PermissionRules,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,

@@ -59,6 +59,8 @@ const context: ToolContext = {
     root,
     hostId: null,
     starred: false,
+    network: null,
+    permissions: {},
     createdAt: now,
     updatedAt: now,
   },

@@ -48,6 +48,8 @@ export function toolContext(
       root,
       hostId: options.hostId ?? null,
       starred: false,
+      network: null,
+      permissions: {},
       createdAt: now,
       updatedAt: now,
     },
