@@ -6,6 +6,7 @@ import { providersRef } from "@dispatch/providers";
 import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
 import { createModelRunner } from "./model-runner.ts";
+import { toolGatesPoint } from "./tool-gate.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";
@@ -34,7 +35,7 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint],
+  extensionPoints: [turnRunnersPoint, toolsPoint, toolGatesPoint],
   consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
@@ -54,6 +55,8 @@ export const sessionOrchestratorExtension = defineExtension({
       store,
       providers,
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
+      // Read once: a gate stays even if its contributor fails later, and then refuses (fail closed).
+      gates: ctx.contributions(toolGatesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,

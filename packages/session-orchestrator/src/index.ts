@@ -2,6 +2,13 @@ export { type OrchestratorConfig, orchestratorConfigSchema } from "./config.ts";
 export { sessionOrchestratorExtension } from "./extension.ts";
 export { createModelRunner, modelRunnerId } from "./model-runner.ts";
 export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
+export {
+  type GatedCall,
+  type GateVerdict,
+  type ToolGate,
+  type ToolGateContext,
+  toolGatesPoint,
+} from "./tool-gate.ts";
 export { MapToolRegistry } from "./tool-registry.ts";
 export { type OrchestratorDeps, TurnOrchestrator } from "./turn-orchestrator.ts";
 export {

@@ -109,6 +109,7 @@ async function runTools(
       workspace,
       conversationId: ctx.conversation.id,
       turnId: ctx.turn.id,
+      toolCallId: call.toolCallId,
       signal: ctx.signal,
       logger: ctx.logger.child({ tool: call.toolName, toolCallId: call.toolCallId }),
     };

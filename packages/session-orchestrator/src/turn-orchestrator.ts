@@ -11,6 +11,7 @@ import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
+import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
 import { type ConversationInfo, TurnRun } from "./turn-run.ts";
@@ -23,6 +24,8 @@ export interface OrchestratorDeps {
   providers: Pick<ProvidersService, "stream"> & Partial<Pick<ProvidersService, "get" | "list">>;
   /** The installed runners (default: the built-in `model` runner only). Read at each turn. */
   runners?: () => readonly TurnRunner[];
+  /** Gates in front of every tool call (contributed through `toolGatesPoint`); default none. */
+  gates?: readonly ToolGate[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
   slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
@@ -133,6 +136,7 @@ export class TurnOrchestrator implements Orchestrator {
         return slots.acquire(request);
       },
       tools: this.tools,
+      gates: this.#deps.gates ?? [],
       writer: this.#writer,
       ticker: this.#ticker,
       logger: this.#deps.logger,

@@ -7,6 +7,7 @@ import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
+import { gatedTools, type ToolGate } from "./tool-gate.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
   failedOutcome,
@@ -36,6 +37,8 @@ export interface TurnRunDeps {
   providers: Pick<ProvidersService, "stream">;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
+  /** The gates in front of every tool call of the turn (see `toolGatesPoint`). */
+  gates: readonly ToolGate[];
   writer: EventWriter;
   ticker: FlushTicker;
   logger: Logger;
@@ -167,7 +170,7 @@ export class TurnRun {
         this.#usage.inputTokens += inputTokens;
         this.#usage.outputTokens += outputTokens;
       },
-      tools: deps.tools,
+      tools: gatedTools(deps.tools, deps.gates, (events) => this.#emit(events)),
       locks: store.locks,
       providers: deps.providers,
       acquireSlot: (providerId) =>
