@@ -19,7 +19,10 @@ describe("workspace network and permissions (issue 20)", () => {
       network: true,
       permissions: { bash: "ask", "write_file:*.env": "deny" },
     });
-    expect(created).toMatchObject({ network: true, permissions: { bash: "ask", "write_file:*.env": "deny" } });
+    expect(created).toMatchObject({
+      network: true,
+      permissions: { bash: "ask", "write_file:*.env": "deny" },
+    });
     published.length = 0;
     const updated = await store.workspaces.update("proj", { network: false, permissions: { "*": "allow" } });
     expect(updated).toMatchObject({ network: false, permissions: { "*": "allow" } });

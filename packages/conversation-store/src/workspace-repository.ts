@@ -44,7 +44,9 @@ function checkPermissions(value: unknown): string {
   const parsed = PermissionRulesSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `permissions[${JSON.stringify(String(issue.path[0]))}]` : "permissions";
+    const where = issue?.path.length
+      ? `permissions[${JSON.stringify(String(issue.path[0]))}]`
+      : "permissions";
     throw invalidField(where, issue?.message ?? "invalid permission rules");
   }
   return JSON.stringify(parsed.data);

@@ -96,7 +96,10 @@ async function runGated(
       };
       verdict = await gate.check(call, { ...callContext, toolCallId, emit });
     } catch (error) {
-      verdict = { allow: false, reason: `the tool gate "${gate.id}" failed, so the call did not run: ${messageOf(error)}` };
+      verdict = {
+        allow: false,
+        reason: `the tool gate "${gate.id}" failed, so the call did not run: ${messageOf(error)}`,
+      };
     }
     if (!verdict.allow) return { output: verdict.reason, isError: true };
   }

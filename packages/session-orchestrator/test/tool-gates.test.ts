@@ -171,7 +171,7 @@ describe("tool gates (toolGatesPoint)", () => {
     const conversationId = await host.newConversation();
     await host.orchestrator.startTurn({ conversationId, text: "wait" });
     await waitFor(() => waiting);
-    expect(host.manager.stats().every((s) => s.inFlight === 0)).toBe(true);
+    expect(host.manager.snapshot().every((s) => s.inFlight === 0)).toBe(true);
     const { status } = await host.orchestrator.cancelTurn(conversationId);
     expect(status).toBe("cancelled");
     expect(aborted).toBe(true);

@@ -9,6 +9,7 @@ import { executionBackendsFrom } from "./execution-backends.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { sweepLocks } from "./lock-maintenance.ts";
 import { RootPins } from "./root-pins.ts";
+import { Sandboxes } from "./sandbox/sandboxes.ts";
 import { ToolProcessRecords } from "./tool-process-records.ts";
 import { TurnFiles } from "./turn-files.ts";
 import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
@@ -17,6 +18,7 @@ import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
 interface Running {
   backends?: ExecutionBackends;
   locks?: LockRepository;
+  sandboxes?: Sandboxes;
   readonly pins: RootPins;
   readonly turnFiles: TurnFiles;
   toolNames: string[];
@@ -71,6 +73,10 @@ export const workspaceToolsExtension = defineExtension({
       },
       pins: state.pins,
       turnFiles: state.turnFiles,
+      sandbox: {
+        prepare: (workspace, backend, root, cwd) =>
+          running(state.sandboxes).prepare(workspace, backend, root, cwd),
+      },
     });
     for (const tool of toolList(tools)) reg.contribute(toolsPoint, tool);
     state.toolNames = toolList(tools).map((tool) => tool.name);
@@ -82,10 +88,35 @@ export const workspaceToolsExtension = defineExtension({
     ctx.provide(executionBackendsRef, backends);
     state.backends = backends;
     state.locks = store.locks;
+    const sandboxes = new Sandboxes(
+      // The host's own data (the database, other workspaces, records) is hidden from bash.
+      { ...ctx.config, hiddenLocally: [ctx.host.dataDir] },
+      ctx.logger,
+    );
+    state.sandboxes = sandboxes;
     ctx.onDispose(() => {
       state.backends = undefined;
       state.locks = undefined;
+      state.sandboxes = undefined;
     });
+    // The local probe runs while the other extensions activate; start-up waits for it before serving,
+    // so /health and the log have the answer from the first request on.
+    if (ctx.config.sandbox === "none") ctx.logger.info("bash runs unconfined: tools.sandbox is none");
+    else {
+      const localProbe = sandboxes.probe(backends.forHost(null)).catch(() => undefined);
+      ctx.onReady(async () => {
+        await localProbe;
+        // Remote hosts are probed in the background: one that is down must not hold start-up.
+        for (const { value } of ctx.contributions(executionBackendsPoint)) {
+          if (value.hostId === LOCAL_HOST_ID) continue;
+          try {
+            void sandboxes.probe(backends.forHost(value.hostId)).catch(() => {});
+          } catch (error) {
+            ctx.logger.warn("no backend to probe the sandbox on", { hostId: value.hostId, err: error });
+          }
+        }
+      });
+    }
 
     // Pins follow the workspace records: created and re-rooted ones are pinned as they are now.
     const { pins, turnFiles } = state;
@@ -126,6 +157,6 @@ export const workspaceToolsExtension = defineExtension({
     ctx.setInterval(sweep, ctx.config.lockSweepMs);
     // Locks left by the previous run's last turns go at once, not a sweep interval later.
     ctx.onReady(sweep);
-    ctx.setHealth(() => ({ tools: state.toolNames, locks: { ...stats } }));
+    ctx.setHealth(() => ({ tools: state.toolNames, locks: { ...stats }, sandbox: sandboxes.health() }));
   },
 });
