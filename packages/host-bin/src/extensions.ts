@@ -9,6 +9,7 @@ import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
+import { toolApprovalsExtension } from "@dispatch/tool-approvals";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
@@ -24,6 +25,7 @@ export function builtinExtensions(): AnyExtension[] {
     sessionOrchestratorExtension,
     sshPoolExtension,
     tasksExtension,
+    toolApprovalsExtension,
     workspaceToolsExtension,
     transportHttpExtension,
   ];

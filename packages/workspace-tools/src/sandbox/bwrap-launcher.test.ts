@@ -71,11 +71,20 @@ describe("sandboxLauncher", () => {
   });
 
   test("a cgroup is joined before bwrap starts", () => {
-    const argv = sandboxLauncher(facts, { memory: "cgroup", pids: "cgroup", cpu: "rlimit" }, {
-      ...call,
-      cgroupProcs: "/sys/fs/cgroup/x/cgroup.procs",
-    });
-    expect(argv.slice(0, 4)).toEqual(["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', "/sys/fs/cgroup/x/cgroup.procs"]);
+    const argv = sandboxLauncher(
+      facts,
+      { memory: "cgroup", pids: "cgroup", cpu: "rlimit" },
+      {
+        ...call,
+        cgroupProcs: "/sys/fs/cgroup/x/cgroup.procs",
+      },
+    );
+    expect(argv.slice(0, 4)).toEqual([
+      "/bin/sh",
+      "-c",
+      'echo $$ > "$0" && exec "$@"',
+      "/sys/fs/cgroup/x/cgroup.procs",
+    ]);
     expect(argv[4]).toBe("/usr/bin/bwrap");
   });
 

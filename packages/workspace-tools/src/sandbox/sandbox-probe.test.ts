@@ -26,7 +26,11 @@ describe("probeSandbox", () => {
   });
 
   test("a binary name not on PATH is unavailable too", async () => {
-    const probe = await probeSandbox(createLocalBackend(), { binary: "no-such-bwrap", limits, hiddenPaths: [] });
+    const probe = await probeSandbox(createLocalBackend(), {
+      binary: "no-such-bwrap",
+      limits,
+      hiddenPaths: [],
+    });
     expect(probe.state).toBe("unavailable");
     expect(probe.reason).toContain('"no-such-bwrap" was not found on PATH');
   });
@@ -49,7 +53,11 @@ describe("probeSandbox", () => {
 
 describe("limitPlan", () => {
   test("a cgroup caps memory and pids for the whole call", () => {
-    expect(limitPlan(base, limits, "/sys/fs/cgroup/dispatch")).toEqual({ memory: "cgroup", pids: "cgroup", cpu: "rlimit" });
+    expect(limitPlan(base, limits, "/sys/fs/cgroup/dispatch")).toEqual({
+      memory: "cgroup",
+      pids: "cgroup",
+      cpu: "rlimit",
+    });
   });
 
   test("root without per-namespace pid_max cannot cap pids (RLIMIT_NPROC does not bind uid 0)", () => {

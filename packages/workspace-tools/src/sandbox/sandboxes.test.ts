@@ -14,7 +14,17 @@ afterEach(() => {
 
 function workspace(root: string, network: boolean | null = null): Workspace {
   const at = new Date(0).toISOString();
-  return { id: "ws", name: "ws", root, hostId: null, starred: false, network, permissions: {}, createdAt: at, updatedAt: at };
+  return {
+    id: "ws",
+    name: "ws",
+    root,
+    hostId: null,
+    starred: false,
+    network,
+    permissions: {},
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 function setup(
@@ -35,7 +45,10 @@ function setup(
 
 describe("Sandboxes", () => {
   test("required with a missing binary refuses every call with the reason, and /health says refused", async () => {
-    const { root, sandboxes, backend, records } = setup({ sandbox: "required", sandboxBinary: "/missing/bwrap" });
+    const { root, sandboxes, backend, records } = setup({
+      sandbox: "required",
+      sandboxBinary: "/missing/bwrap",
+    });
     const error = await sandboxes.prepare(workspace(root), backend, root, root).catch((e: unknown) => e);
     expect(DispatchError.isInstance(error) && error.code).toBe("sandbox_unavailable");
     expect((error as Error).message).toContain('tools.sandbox is "required"');
@@ -53,9 +66,17 @@ describe("Sandboxes", () => {
     expect(call.launcher).toBeUndefined();
     expect(sandboxes.health()).toMatchObject({
       mode: "auto",
-      hosts: { local: { state: "unavailable", bash: "unconfined", reason: expect.stringContaining("/missing/bwrap") } },
+      hosts: {
+        local: {
+          state: "unavailable",
+          bash: "unconfined",
+          reason: expect.stringContaining("/missing/bwrap"),
+        },
+      },
     });
-    expect(records.some((r) => r.level === "warn" && String(r.msg).includes("bash runs unconfined"))).toBe(true);
+    expect(records.some((r) => r.level === "warn" && String(r.msg).includes("bash runs unconfined"))).toBe(
+      true,
+    );
   });
 
   test("none never probes", async () => {
