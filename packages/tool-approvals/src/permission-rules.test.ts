@@ -1,7 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { compileGlob, compileRules, decide, escapeGlob, ruleKeyFor } from "./permission-rules.ts";
 
-const decideWith = (host: Record<string, "allow" | "ask" | "deny">, workspace: Record<string, "allow" | "ask" | "deny">) => {
+const decideWith = (
+  host: Record<string, "allow" | "ask" | "deny">,
+  workspace: Record<string, "allow" | "ask" | "deny">,
+) => {
   const rules = [...compileRules(host, "host"), ...compileRules(workspace, "workspace")];
   return (tool: string, subject?: string) => decide(rules, tool, subject);
 };
@@ -18,13 +21,21 @@ describe("permission rules", () => {
     expect(of("grep", "x").decision).toBe("deny");
     expect(of("bash", "ls").decision).toBe("ask");
     expect(of("bash", "git status").decision).toBe("allow");
-    expect(of("bash", "git push origin main")).toMatchObject({ decision: "ask", rule: { key: "bash:git push*" } });
+    expect(of("bash", "git push origin main")).toMatchObject({
+      decision: "ask",
+      rule: { key: "bash:git push*" },
+    });
   });
 
   test("a workspace rule beats the host's equally specific one, but not a more specific one", () => {
-    const of = decideWith({ "bash:git push*": "ask", "write_file:*.env": "deny" }, { bash: "allow", "bash:git push*": "allow" });
+    const of = decideWith(
+      { "bash:git push*": "ask", "write_file:*.env": "deny" },
+      { bash: "allow", "bash:git push*": "allow" },
+    );
     expect(of("bash", "git push").decision).toBe("allow");
-    expect(decideWith({ "bash:git push*": "ask" }, { bash: "allow" })("bash", "git push").decision).toBe("ask");
+    expect(decideWith({ "bash:git push*": "ask" }, { bash: "allow" })("bash", "git push").decision).toBe(
+      "ask",
+    );
     expect(of("write_file", "config/prod.env").decision).toBe("deny");
   });
 

@@ -74,8 +74,8 @@ export const toolsConfigSchema = z
     limits: sandboxLimitsSchema,
     /**
      * Paths the sandbox hides (an empty directory or file in their place), `~/` meaning the home
-     * directory on the host that runs the command. The binary adds its config file, the data
-     * directory and the hosts' key files.
+     * directory on the host that runs the command. The binary adds its config file and the hosts'
+     * key files; the host's data directory is always hidden too (the workspace root stays visible).
      */
     hiddenPaths: z.array(z.string().min(1)).default(["~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc"]),
     /** Host-wide permission rules (tool name or `tool:glob` → allow, ask or deny); workspaces add their own. */

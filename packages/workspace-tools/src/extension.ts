@@ -1,3 +1,5 @@
+import { chmod, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { LockRepository } from "@dispatch/conversation-store";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
@@ -26,6 +28,14 @@ interface Running {
 const runningOn = perHost(
   (): Running => ({ pins: new RootPins(), turnFiles: new TurnFiles(), toolNames: [] }),
 );
+
+/** The empty, unreadable file mounted over hidden files; made once in the extension's own directory. */
+async function hiddenFilePlaceholder(dir: string): Promise<string> {
+  const path = join(dir, "hidden-file");
+  await writeFile(path, "", { mode: 0o000, flag: "a" });
+  await chmod(path, 0o000);
+  return path;
+}
 
 function running<T>(value: T | undefined): T {
   if (value === undefined) throw new KernelError("not_active", "the workspace-tools extension is not active");
@@ -90,7 +100,11 @@ export const workspaceToolsExtension = defineExtension({
     state.locks = store.locks;
     const sandboxes = new Sandboxes(
       // The host's own data (the database, other workspaces, records) is hidden from bash.
-      { ...ctx.config, hiddenLocally: [ctx.host.dataDir] },
+      {
+        ...ctx.config,
+        hiddenLocally: [ctx.host.dataDir],
+        filePlaceholder: await hiddenFilePlaceholder(ctx.dataDir),
+      },
       ctx.logger,
     );
     state.sandboxes = sandboxes;

@@ -19,6 +19,11 @@ export interface SandboxCall {
   limits: SandboxLimits;
   /** A cgroup's `cgroup.procs` the call joins before bwrap starts (cgroup limits), if any. */
   cgroupProcs?: string;
+  /**
+   * An empty file with mode 000 mounted over hidden files, so reading one fails with "Permission
+   * denied" (the sandbox holds no capability to override it); /dev/null (reads as empty) without it.
+   */
+  filePlaceholder?: string;
 }
 
 /** True when `path` is `dir` or inside it. */
@@ -26,9 +31,9 @@ function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
 }
 
-/** bwrap arguments that mask one path: a tmpfs over a directory, /dev/null over a file. */
-function hide({ path, directory }: { path: string; directory: boolean }): string[] {
-  return directory ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path];
+/** bwrap arguments that mask one path: a tmpfs over a directory, the placeholder over a file. */
+function hide({ path, directory }: { path: string; directory: boolean }, placeholder: string): string[] {
+  return directory ? ["--tmpfs", path] : ["--ro-bind", placeholder, path];
 }
 
 /** The pid_max that lets the call run `pids` processes: bwrap's init and the shell count too. */
@@ -99,9 +104,10 @@ export function sandboxLauncher(facts: SandboxFacts, plan: LimitPlan, call: Sand
   // root is bound; one inside the root, or elsewhere, after it, so the root cannot uncover it.
   const before = call.hidden.filter((h) => h.directory && within(call.root, h.path) && h.path !== call.root);
   const after = call.hidden.filter((h) => !before.includes(h) && h.path !== call.root);
-  for (const entry of before) argv.push(...hide(entry));
+  const placeholder = call.filePlaceholder ?? "/dev/null";
+  for (const entry of before) argv.push(...hide(entry, placeholder));
   argv.push("--bind", call.root, call.root);
-  for (const entry of after) argv.push(...hide(entry));
+  for (const entry of after) argv.push(...hide(entry, placeholder));
   argv.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!call.network) argv.push("--unshare-net");
   const caps = needsCapabilities(facts, plan, call.limits);

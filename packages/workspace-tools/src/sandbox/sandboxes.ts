@@ -36,6 +36,8 @@ export type SandboxSettings = Pick<
 > & {
   /** Local paths hidden as well (the host's data directory), beside `hiddenPaths`. */
   hiddenLocally: readonly string[];
+  /** A local empty file with mode 000, mounted over hidden files (see `SandboxCall.filePlaceholder`). */
+  filePlaceholder?: string;
 };
 
 /** One host's probe as /health shows it. */
@@ -116,6 +118,9 @@ export class Sandboxes implements ToolSandbox {
       hidden,
       limits: this.#settings.limits,
       ...(cgroup === undefined ? {} : { cgroupProcs: cgroup.procs }),
+      ...(local && this.#settings.filePlaceholder !== undefined
+        ? { filePlaceholder: this.#settings.filePlaceholder }
+        : {}),
     });
     return {
       launcher,
