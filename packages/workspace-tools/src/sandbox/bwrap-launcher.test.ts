@@ -103,9 +103,9 @@ describe("preludeScript", () => {
   test("caps pid_max, makes /proc/sys read-only, sets rlimits, then drops every capability", () => {
     const script = preludeScript(facts, plan, limits);
     expect(script).toContain(`echo ${pidMaxFor(500)} > /proc/sys/kernel/pid_max`);
-    expect(script).toContain("mount -o remount,bind,ro /proc/sys");
-    expect(script).toContain(`--as=${256 * 1024 * 1024}:${256 * 1024 * 1024}`);
-    expect(script).toContain("--cpu=5:6");
+    expect(script).toContain("mount --bind -o ro /proc/sys /proc/sys");
+    expect(script).toContain(`ulimit -S -v ${256 * 1024} && ulimit -H -v ${256 * 1024}`);
+    expect(script).toContain("ulimit -S -t 5 && ulimit -H -t 6");
     expect(script).toContain("--bounding-set=-all");
     expect(script.endsWith('"$@"')).toBe(true);
   });

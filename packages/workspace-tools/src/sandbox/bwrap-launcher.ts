@@ -43,27 +43,30 @@ export function pidMaxFor(pids: number): number {
 
 /**
  * The script bwrap runs first, inside the namespaces: caps the PID namespace's `pid_max` and makes
- * `/proc/sys` read-only so it stays capped, sets the rlimits, drops every capability, then execs
- * the command (`"$@"`). It needs capabilities only for the `pid_max` step; otherwise bwrap drops
- * them itself (`--cap-drop ALL`) and the prelude only sets rlimits.
+ * `/proc/sys` read-only so it stays capped, sets the rlimits (shell builtins, soft before hard),
+ * drops every capability, then execs the command (`"$@"`). It needs capabilities only for the
+ * `pid_max` step; otherwise bwrap drops them itself (`--cap-drop ALL`). Each step is a builtin or
+ * one exec, since every process started here is paid on every call.
  */
 export function preludeScript(facts: SandboxFacts, plan: LimitPlan, limits: SandboxLimits): string {
   const steps: string[] = [];
-  const fail = `{ echo "dispatch-sandbox: could not set the sandbox's limits" >&2; exit ${PRELUDE_FAILED_EXIT}; }`;
   if (needsCapabilities(facts, plan, limits) && limits.pids !== null) {
     steps.push(
-      `{ echo ${pidMaxFor(limits.pids)} > /proc/sys/kernel/pid_max && mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys; } || ${fail}`,
+      `echo ${pidMaxFor(limits.pids)} > /proc/sys/kernel/pid_max`,
+      "mount --bind -o ro /proc/sys /proc/sys",
     );
   }
-  const rlimits: string[] = [];
-  if (plan.memory === "rlimit" && limits.memoryBytes !== null)
-    rlimits.push(`--as=${limits.memoryBytes}:${limits.memoryBytes}`);
+  if (plan.memory === "rlimit" && limits.memoryBytes !== null) {
+    const kib = Math.floor(limits.memoryBytes / 1024);
+    steps.push(`ulimit -S -v ${kib}`, `ulimit -H -v ${kib}`);
+  }
   // The soft limit sends SIGXCPU ("CPU time limit exceeded"), the hard one a second later SIGKILL.
   if (plan.cpu === "rlimit" && limits.cpuSeconds !== null)
-    rlimits.push(`--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`);
-  if (plan.pids === "rlimit" && limits.pids !== null) rlimits.push(`--nproc=${limits.pids}:${limits.pids}`);
+    steps.push(`ulimit -S -t ${limits.cpuSeconds}`, `ulimit -H -t ${limits.cpuSeconds + 1}`);
   const exec: string[] = ["exec"];
-  if (rlimits.length > 0 && facts.prlimit !== undefined) exec.push(facts.prlimit, ...rlimits, "--");
+  // RLIMIT_NPROC has no portable builtin (dash says -p, bash -u), so it goes through prlimit.
+  if (plan.pids === "rlimit" && limits.pids !== null && facts.prlimit !== undefined)
+    exec.push(facts.prlimit, `--nproc=${limits.pids}:${limits.pids}`, "--");
   if (needsCapabilities(facts, plan, limits) && facts.setpriv !== undefined) {
     exec.push(
       facts.setpriv,
@@ -74,8 +77,13 @@ export function preludeScript(facts: SandboxFacts, plan: LimitPlan, limits: Sand
       "--",
     );
   }
-  steps.push(`${exec.join(" ")} "$@"`);
-  return steps.join("\n");
+  const fail = `{ echo "dispatch-sandbox: could not set the sandbox's limits" >&2; exit ${PRELUDE_FAILED_EXIT}; }`;
+  return `${
+    steps.length > 0
+      ? `{ ${steps.join(" && ")}; } || ${fail}
+`
+      : ""
+  }${exec.join(" ")} "$@"`;
 }
 
 /**

@@ -21,7 +21,7 @@ export interface SandboxFacts {
   pidMaxPerNamespace: boolean;
   /** `setpriv` (util-linux) on the host: drops every capability after the limits are set. */
   setpriv: string | undefined;
-  /** `prlimit` (util-linux) on the host: sets RLIMIT_AS, RLIMIT_CPU and RLIMIT_NPROC. */
+  /** `prlimit` (util-linux) on the host: sets RLIMIT_NPROC (the shell's `ulimit` sets the others). */
   prlimit: string | undefined;
   /** Home directory on the host, for `~/` in hidden paths. */
   home: string | undefined;

@@ -66,8 +66,14 @@ describe("limitPlan", () => {
     expect(limitPlan({ ...base, setpriv: undefined }, limits).pids).toBe("none");
   });
 
-  test("without prlimit nothing per process is enforced; null limits are off", () => {
-    expect(limitPlan({ ...base, prlimit: undefined }, limits)).toMatchObject({ memory: "none", cpu: "none" });
+  test("without prlimit only RLIMIT_NPROC is lost (the shell sets the others); null limits are off", () => {
+    expect(limitPlan({ ...base, prlimit: undefined }, limits)).toMatchObject({
+      memory: "rlimit",
+      cpu: "rlimit",
+    });
+    expect(
+      limitPlan({ ...base, asRoot: false, pidMaxPerNamespace: false, prlimit: undefined }, limits).pids,
+    ).toBe("none");
     const off = sandboxLimitsSchema.parse({ memoryBytes: null, pids: null, cpuSeconds: null });
     expect(limitPlan(base, off)).toEqual({ memory: "off", pids: "off", cpu: "off" });
   });

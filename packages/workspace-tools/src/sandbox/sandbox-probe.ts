@@ -113,17 +113,17 @@ export async function probeSandbox(
 
 /** How each limit is enforced, from what the host has (see `LimitMechanism`). */
 export function limitPlan(facts: SandboxFacts, limits: SandboxLimits, cgroupParent?: string): LimitPlan {
-  const rlimit = facts.prlimit === undefined ? "none" : "rlimit";
   const pids = () => {
     if (cgroupParent !== undefined) return "cgroup";
     if (facts.pidMaxPerNamespace && facts.setpriv !== undefined) return "pid-namespace";
-    // Root is exempt from RLIMIT_NPROC (the kernel never applies it to uid 0).
-    return facts.asRoot ? "none" : rlimit;
+    // Root is exempt from RLIMIT_NPROC (the kernel never applies it to uid 0); prlimit sets it.
+    return facts.asRoot || facts.prlimit === undefined ? "none" : "rlimit";
   };
+  // RLIMIT_AS and RLIMIT_CPU are set with the shell's own `ulimit`, which every host has.
   return {
-    memory: limits.memoryBytes === null ? "off" : cgroupParent !== undefined ? "cgroup" : rlimit,
+    memory: limits.memoryBytes === null ? "off" : cgroupParent !== undefined ? "cgroup" : "rlimit",
     pids: limits.pids === null ? "off" : pids(),
-    cpu: limits.cpuSeconds === null ? "off" : rlimit,
+    cpu: limits.cpuSeconds === null ? "off" : "rlimit",
   };
 }
 
@@ -134,7 +134,7 @@ function degraded(facts: SandboxFacts, plan: LimitPlan, limits: SandboxLimits): 
     notes.push(
       facts.asRoot
         ? "pids not capped: the host runs as root, which RLIMIT_NPROC does not bind, the kernel is older than 6.14 (no per-namespace pid_max) or setpriv is missing, and no cgroup v2 with the pids controller is writable (tools.limits.cgroup)"
-        : "pids not capped: prlimit (util-linux) is missing",
+        : "pids not capped: prlimit (util-linux) is missing and no cgroup v2 with the pids controller is writable",
     );
   } else if (
     plan.pids === "pid-namespace" &&
@@ -145,8 +145,6 @@ function degraded(facts: SandboxFacts, plan: LimitPlan, limits: SandboxLimits): 
       `pids capped at ${pidMaxFor(limits.pids) - 2}, the kernel's smallest pid_max, not ${limits.pids}`,
     );
   }
-  if (plan.memory === "none") notes.push("memory not capped: prlimit (util-linux) is missing");
-  if (plan.cpu === "none") notes.push("CPU seconds not capped: prlimit (util-linux) is missing");
   return notes;
 }
 
