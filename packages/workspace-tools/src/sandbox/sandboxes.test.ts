@@ -79,6 +79,16 @@ describe("Sandboxes", () => {
     );
   });
 
+  test("tools.network opens the network for every workspace but one that says network: false", async () => {
+    const { root, sandboxes, backend } = setup({ network: true });
+    expect((await sandboxes.prepare(workspace(root), backend, root, root)).launcher).not.toContain(
+      "--unshare-net",
+    );
+    expect((await sandboxes.prepare(workspace(root, false), backend, root, root)).launcher).toContain(
+      "--unshare-net",
+    );
+  });
+
   test("none never probes", async () => {
     const { root, sandboxes, backend } = setup({ sandbox: "none" });
     expect((await sandboxes.prepare(workspace(root), backend, root, root)).launcher).toBeUndefined();
