@@ -76,6 +76,19 @@ function greeter(): { port: number; connections: () => number; stop(): void } {
   return { port: server.port, connections: () => count, stop: () => server.stop(true) };
 }
 
+/** workspace-tools' `sandbox` health once the local probe is done (start-up does not wait for it). */
+async function sandboxHealth(url: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 400; i++) {
+    const health = (await (await fetch(`${url}/health`)).json()) as {
+      extensions: Array<{ id: string; health?: { sandbox?: { hosts?: { local?: { state?: string } } } } }>;
+    };
+    const sandbox = health.extensions.find((e) => e.id === "workspace-tools")?.health?.sandbox;
+    if (sandbox?.hosts?.local?.state !== undefined && sandbox.hosts.local.state !== "probing") return sandbox;
+    await Bun.sleep(25);
+  }
+  throw new Error("the sandbox probe did not finish");
+}
+
 /** Starts `dispatch serve` with its data dir and config where the test says (outside /tmp). */
 function serveAt(dataDir: string, config: string): DispatchProcess {
   return new DispatchProcess(["serve", "--data-dir", dataDir, "--port", "0", "--config", config]);
@@ -241,11 +254,7 @@ test("required with the sandbox binary at a missing path refuses bash with the r
   expect(result?.output).toContain('tools.sandbox is "required"');
   expect(result?.output).toContain('"/nonexistent/bwrap" was not found');
   expect(existsSync(join(root, "ran.txt"))).toBe(false);
-  const health = (await (await fetch(`${url}/health`)).json()) as {
-    extensions: Array<{ id: string; health?: Record<string, unknown> }>;
-  };
-  const tools = health.extensions.find((e) => e.id === "workspace-tools")?.health;
-  expect(tools?.sandbox).toMatchObject({
+  expect(await sandboxHealth(url)).toMatchObject({
     mode: "required",
     hosts: {
       local: { state: "unavailable", bash: "refused", reason: expect.stringContaining("/nonexistent/bwrap") },
@@ -279,10 +288,7 @@ test("auto without a working sandbox runs bash unconfined and says so in /health
   const conversationId = await startTurn(url, "loose", "run");
   expect(await waitForTurnEnd(url, conversationId)).toBe("completed");
   expect(readFileSync(join(root, "ran.txt"), "utf8")).toBe("ran\n");
-  const health = (await (await fetch(`${url}/health`)).json()) as {
-    extensions: Array<{ id: string; health?: Record<string, unknown> }>;
-  };
-  expect(health.extensions.find((e) => e.id === "workspace-tools")?.health?.sandbox).toMatchObject({
+  expect(await sandboxHealth(url)).toMatchObject({
     mode: "auto",
     hosts: { local: { state: "unavailable", bash: "unconfined" } },
   });
@@ -293,14 +299,11 @@ test("auto without a working sandbox runs bash unconfined and says so in /health
   expect(await child.exitWithin(20_000)).toBe(0);
 });
 
-test("with a working sandbox, /health shows it ready with each limit and how it is enforced", async () => {
+test("with a working sandbox, /health shows it ready (once probed) with each limit and how it is enforced", async () => {
   const dir = tempDir();
   const child = serveAt(join(dir, "data"), writeConfig(dir, scriptedConfig([])));
   const url = await child.url();
-  const health = (await (await fetch(`${url}/health`)).json()) as {
-    extensions: Array<{ id: string; health?: Record<string, unknown> }>;
-  };
-  expect(health.extensions.find((e) => e.id === "workspace-tools")?.health?.sandbox).toMatchObject({
+  expect(await sandboxHealth(url)).toMatchObject({
     mode: "auto",
     hosts: {
       local: {

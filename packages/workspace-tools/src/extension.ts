@@ -113,18 +113,22 @@ export const workspaceToolsExtension = defineExtension({
       state.locks = undefined;
       state.sandboxes = undefined;
     });
-    // The local probe runs while the other extensions activate; start-up waits for it before serving,
-    // so /health and the log have the answer from the first request on.
+    // The local probe runs in the background from here: start-up does not wait for it (it is two
+    // or three process starts, 50-250 ms under load), a bash call does, and /health says
+    // "probing" until it is done. Shutdown waits for it (bounded by the probe's own timeout); a
+    // remote host's probe is owned by its pool, which ends it when it stops.
     if (ctx.config.sandbox === "none") ctx.logger.info("bash runs unconfined: tools.sandbox is none");
     else {
-      const localProbe = sandboxes.probe(backends.forHost(null)).catch(() => undefined);
-      ctx.onReady(async () => {
-        await localProbe;
-        // Remote hosts are probed in the background: one that is down must not hold start-up.
+      const local = sandboxes.probe(backends.forHost(null)).catch(() => undefined);
+      ctx.onDispose(async () => {
+        await local;
+      });
+      ctx.onReady(() => {
+        // Remote hosts too, in the background: one that is down must not hold anything up.
         for (const { value } of ctx.contributions(executionBackendsPoint)) {
           if (value.hostId === LOCAL_HOST_ID) continue;
           try {
-            void sandboxes.probe(backends.forHost(value.hostId)).catch(() => {});
+            void sandboxes.probe(backends.forHost(value.hostId)).catch(() => undefined);
           } catch (error) {
             ctx.logger.warn("no backend to probe the sandbox on", { hostId: value.hostId, err: error });
           }
