@@ -70,15 +70,29 @@ const context: ToolContext = {
 
 const full = await sandboxes.prepare(context.workspace, backend, root, root);
 const bwrap = probe.facts?.binary ?? "bwrap";
-const base = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
+// --die-with-parent and --new-session from the start: without them bwrap's init can outlive bwrap
+// in its process group for a moment, and the exec's group check then waits a poll (20 ms) for it,
+// which would be charged to whichever step happened to add them.
+const base = [
+  bwrap,
+  "--ro-bind",
+  "/",
+  "/",
+  "--dev",
+  "/dev",
+  "--proc",
+  "/proc",
+  "--die-with-parent",
+  "--new-session",
+];
 /** Launchers that add one piece of the sandbox at a time (undefined: no bwrap at all). */
 const steps: Array<[string, readonly string[] | undefined]> = [
   ["exec bash -c true, unconfined", undefined],
-  ["+ bwrap: mount namespace, ro /, /dev, /proc", base],
+  ["+ bwrap: mount namespace, ro /, /dev, /proc, own session", base],
   ["+ own PID namespace", [...base, "--unshare-pid"]],
   ["+ own network namespace", [...base, "--unshare-pid", "--unshare-net"]],
   [
-    "+ IPC/UTS/cgroup ns, private /tmp, root bind, session",
+    "+ IPC/UTS/cgroup ns, private /tmp, root bind",
     [
       ...base,
       "--tmpfs",
@@ -91,11 +105,12 @@ const steps: Array<[string, readonly string[] | undefined]> = [
       "--unshare-ipc",
       "--unshare-uts",
       "--unshare-cgroup-try",
-      "--new-session",
-      "--die-with-parent",
     ],
   ],
-  ["+ prelude (pid_max, ro /proc/sys, prlimit, setpriv): the full launcher", full.launcher],
+  [
+    "+ hidden paths and the prelude (pid_max, ro /proc/sys, ulimit, setpriv): the full launcher",
+    full.launcher,
+  ],
 ];
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
