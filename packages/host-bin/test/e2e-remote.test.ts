@@ -123,11 +123,11 @@ test("bash on an SSH host runs in bubblewrap there, probed per host and shown in
   const messages = await (
     await client.conversations[":id"].messages.$get({ param: { id: conversationId } })
   ).json();
-  const [escape, inside] = messages.messages
+  const [breakout, inside] = messages.messages
     .flatMap((m) => m.parts)
     .flatMap((p) => (p.type === "tool-result" ? [p] : []));
-  expect(escape?.isError).toBe(true);
-  expect(escape?.output).toContain("Read-only file system");
+  expect(breakout?.isError).toBe(true);
+  expect(breakout?.output).toContain("Read-only file system");
   expect(existsSync(marker)).toBe(false);
   expect(inside?.output).toContain("inside");
   expect(readFileSync(join(root, "inside.txt"), "utf8")).toBe("inside\n");
