@@ -74,7 +74,9 @@ export function prepareStatements(orm: StoreOrm) {
       .select()
       .from(messages)
       .where(eq(messages.conversationId, p("conversationId")))
-      .orderBy(asc(messages.createdAt), asc(messages.id))
+      // Within one millisecond, insertion order: a follow-up's message keeps the id it was queued
+      // with, which is older than the answer stored just before it.
+      .orderBy(asc(messages.createdAt), sql`rowid`)
       .prepare(),
   };
 }

@@ -25,6 +25,23 @@ export const orchestratorConfigSchema = z
     coalesceBytes: z.number().int().min(1).default(4096),
     /** Events a subscriber may fall behind by before it is dropped. */
     subscriberBuffer: z.number().int().min(1).default(1000),
+    /** The same tool call (name and input) this many times in a row gets a tool error; twice as many ends the turn. */
+    loopGuard: z
+      .object({ repeats: z.number().int().min(2).max(1000).default(3) })
+      .strict()
+      .prefault({}),
+    /**
+     * Context compaction for models with a `contextWindow` (providers[].models): a prompt past `at`
+     * of the window has its older messages summarised; a compaction that shrinks it by less than
+     * `minShrink` ends the turn with `context_overflow`.
+     */
+    compaction: z
+      .object({
+        at: z.number().gt(0).max(1).default(0.8),
+        minShrink: z.number().gt(0).lt(1).default(0.3),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});

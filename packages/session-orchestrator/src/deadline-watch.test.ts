@@ -19,6 +19,19 @@ describe("DeadlineWatch", () => {
     expect(watch.armed).toBe(false);
   });
 
+  test("deadlines that are due together (a late timer) still expire earliest first", () => {
+    const fired: string[] = [];
+    const watch = new DeadlineWatch((error) => {
+      throw error;
+    });
+    const now = Date.now();
+    watch.add(now - 5, () => fired.push("late"));
+    watch.add(now - 50, () => fired.push("early"));
+    // the timer is armed for the past; run the firing now, as a busy loop would find it
+    Bun.sleepSync(1);
+    return Bun.sleep(5).then(() => expect(fired).toEqual(["early", "late"]));
+  });
+
   test("removing the last deadline disarms the timer; dispose forgets everything", () => {
     const watch = new DeadlineWatch(() => {});
     const remove = watch.add(Date.now() + 10_000, () => {});

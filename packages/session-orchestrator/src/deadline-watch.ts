@@ -61,15 +61,21 @@ export class DeadlineWatch {
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
+    const due: Array<{ at: number; onExpire: () => void }> = [];
     for (const [key, entry] of this.#entries) {
       if (entry.at <= now) {
         this.#entries.delete(key);
-        try {
-          entry.onExpire();
-        } catch (error) {
-          this.#onError(error);
-        }
+        due.push(entry);
       } else if (entry.at < next) next = entry.at;
+    }
+    // a late timer (a busy event loop) finds several due at once: they still expire earliest first
+    due.sort((a, b) => a.at - b.at);
+    for (const entry of due) {
+      try {
+        entry.onExpire();
+      } catch (error) {
+        this.#onError(error);
+      }
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   };

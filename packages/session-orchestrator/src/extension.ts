@@ -5,7 +5,9 @@ import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
+import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
+import { runScopesPoint } from "./run-scope.ts";
 import { toolGatesPoint } from "./tool-gate.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
@@ -21,9 +23,10 @@ function processMemory(): MemorySample {
 }
 
 /**
- * The turn engine as an extension. Critical: without it the host cannot do its job. It offers two
- * extension points, runners and tools; its own `model` runner comes in through the first like any
- * other. It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
+ * The turn engine as an extension. Critical: without it the host cannot do its job. It offers three
+ * extension points, runners, tools, run scopes (where a conversation's turns run, such as a git
+ * worktree) and model call gates; its own `model` runner comes in through the first like any other.
+ * It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
  * slot manager outlives every turn at shutdown.
  */
 export const sessionOrchestratorExtension = defineExtension({
@@ -35,7 +38,7 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint, toolGatesPoint],
+  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint, toolGatesPoint],
   consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
@@ -55,8 +58,10 @@ export const sessionOrchestratorExtension = defineExtension({
       store,
       providers,
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
-      // Read once: a gate stays even if its contributor fails later, and then refuses (fail closed).
-      gates: ctx.contributions(toolGatesPoint).map((c) => c.value),
+      gates: () => ctx.contributions(modelCallGatesPoint).map((c) => c.value),
+      scopes: () => ctx.contributions(runScopesPoint).map((c) => c.value),
+      // Read once: a tool gate stays even if its contributor fails later, and then refuses (fail closed).
+      toolGates: ctx.contributions(toolGatesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,

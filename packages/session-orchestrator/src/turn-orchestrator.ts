@@ -9,7 +9,9 @@ import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
+import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
@@ -24,8 +26,12 @@ export interface OrchestratorDeps {
   providers: Pick<ProvidersService, "stream"> & Partial<Pick<ProvidersService, "get" | "list">>;
   /** The installed runners (default: the built-in `model` runner only). Read at each turn. */
   runners?: () => readonly TurnRunner[];
-  /** Gates in front of every tool call (contributed through `toolGatesPoint`); default none. */
-  gates?: readonly ToolGate[];
+  /** The model call gates every call of every turn passes (read at each call; default: none). */
+  gates?: () => readonly ModelCallGate[];
+  /** The installed run scopes (git worktrees); read at each creation and turn. Default: none. */
+  scopes?: () => readonly RunScope[];
+  /** Gates in front of every tool call (contributed through `toolGatesPoint`); read once; default none. */
+  toolGates?: readonly ToolGate[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
   slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
@@ -60,6 +66,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly defaults: { provider: string; model: string };
   readonly #deps: OrchestratorDeps;
   readonly #runners: () => readonly TurnRunner[];
+  readonly #gates: () => readonly ModelCallGate[];
   readonly #active = new Map<string, TurnRun>();
   readonly #hub = new SubscriptionHub();
   readonly #subscriptions = new Set<ConversationSubscription>();
@@ -79,6 +86,7 @@ export class TurnOrchestrator implements Orchestrator {
     this.defaults = { provider: deps.config.provider, model: deps.config.model };
     const builtin = [createModelRunner(deps.config)];
     this.#runners = deps.runners ?? (() => builtin);
+    this.#gates = deps.gates ?? (() => []);
     const fault = (kind: string) => (error: unknown) => {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
@@ -105,6 +113,8 @@ export class TurnOrchestrator implements Orchestrator {
     if (refusal !== undefined) throw refusal;
     const { conversationId, text, maxSteps, followupId } = parsed.data;
     const conversation = await this.#conversationInfo(conversationId);
+    // Before the claim, so a held worktree refuses the turn (409) instead of failing it later.
+    const scoped = await this.#enterScope(conversation, text);
     let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
     try {
       claimed = await this.#deps.store.turns.claim({
@@ -114,6 +124,7 @@ export class TurnOrchestrator implements Orchestrator {
         ...(followupId === undefined ? {} : { followupId }),
       });
     } catch (error) {
+      await scoped?.abandon();
       // A cached conversation may have gone with its workspace; the claim is the authority.
       if (DispatchError.isInstance(error) && error.code === "not_found")
         this.#conversations.delete(conversationId);
@@ -121,13 +132,20 @@ export class TurnOrchestrator implements Orchestrator {
     }
     const { turn, message } = claimed;
     const run = new TurnRun(turn, conversation, {
+      ...(scoped === undefined ? {} : { scoped }),
       workspaceOf: (id) => this.#workspaceOf(id),
       runner: this.#runnerFor(conversation.runner),
       text,
       messageId: message.id,
       limits: maxSteps === undefined ? {} : { maxSteps },
+      contextWindow: this.#deps.providers.get?.(conversation.provider)?.contextWindows?.[conversation.model],
       store: this.#deps.store,
       providers: this.#deps.providers,
+      gates: this.#gates,
+      onFault: (kind, error) => {
+        this.#deps.logger.error(`${kind} failed`, { err: error });
+        this.#deps.onFault?.(kind, error);
+      },
       acquireSlot: (request) => {
         const slots = this.#deps.slots;
         if (slots === undefined) {
@@ -136,7 +154,7 @@ export class TurnOrchestrator implements Orchestrator {
         return slots.acquire(request);
       },
       tools: this.tools,
-      gates: this.#deps.gates ?? [],
+      toolGates: this.#deps.toolGates ?? [],
       writer: this.#writer,
       ticker: this.#ticker,
       logger: this.#deps.logger,
@@ -189,13 +207,59 @@ export class TurnOrchestrator implements Orchestrator {
         details: { field: "runner" },
       });
     }
-    return this.#deps.store.conversations.create({
+    const options: ScopeOptions = {
+      ...(input.worktree === undefined ? {} : { worktree: input.worktree }),
+      ...(input.baseRef === undefined ? {} : { baseRef: input.baseRef }),
+    };
+    const scopes = this.#scopesFor(options);
+    const record = {
       workspaceId: input.workspaceId,
       title: input.title ?? null,
       provider,
       model,
       runner,
+    };
+    if (scopes.length === 0) return this.#deps.store.conversations.create(record);
+    const workspace = await this.#workspaceOf(input.workspaceId);
+    if (workspace === undefined) {
+      throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
+    }
+    for (const scope of scopes) await scope.accept?.(workspace, options);
+    return this.#deps.store.transaction(async () => {
+      const conversation = await this.#deps.store.conversations.create(record);
+      for (const scope of scopes) await scope.created?.(conversation, options);
+      return conversation;
     });
+  }
+
+  /** The scopes implementing the requested options; `invalid_request` for an option none implements. */
+  #scopesFor(options: ScopeOptions): RunScope[] {
+    const requested = requestedScopeOptions(options);
+    if (requested.length === 0) return [];
+    const scopes = this.#deps.scopes?.() ?? [];
+    for (const name of requested) {
+      if (!scopes.some((scope) => scope.handles.includes(name))) {
+        throw new DispatchError(
+          "invalid_request",
+          `${name}: no installed extension implements it (is git-workflows installed and enabled?)`,
+          { details: { field: name } },
+        );
+      }
+    }
+    return scopes.filter((scope) => scope.handles.some((name) => requested.includes(name)));
+  }
+
+  /** Asks each scope whether it takes the conversation's next turn; the first that does wins. */
+  async #enterScope(conversation: ConversationInfo, text: string): Promise<ScopedTurn | undefined> {
+    const scopes = this.#deps.scopes?.() ?? [];
+    if (scopes.length === 0) return undefined;
+    const workspace = await this.#workspaceOf(conversation.workspaceId);
+    if (workspace === undefined) return undefined;
+    for (const scope of scopes) {
+      const scoped = await scope.enter({ conversation, workspace, text });
+      if (scoped !== undefined) return scoped;
+    }
+    return undefined;
   }
 
   /** The runners a conversation can name, by id. */

@@ -6,6 +6,9 @@ import type { TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
+import { gatedProviders } from "./gated-providers.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
+import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import { gatedTools, type ToolGate } from "./tool-gate.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
@@ -26,6 +29,8 @@ export type { ConversationInfo } from "./turn-runner.ts";
 export interface TurnRunDeps {
   /** The workspace, or undefined when it no longer exists. */
   workspaceOf(id: string): Promise<Workspace | undefined>;
+  /** The run scope that took this turn (a git worktree): its root replaces the workspace's. */
+  scoped?: ScopedTurn;
   /** The conversation's runner, or undefined (with the reason) when it is not installed. */
   runner: TurnRunner | { missing: string };
   /** The text of the user's message that started the turn. */
@@ -33,12 +38,18 @@ export interface TurnRunDeps {
   messageId: string;
   /** Limits this turn was started with (a task's `maxSteps`). */
   limits: { maxSteps?: number };
+  /** The conversation's model's context window, when configured. */
+  contextWindow: number | undefined;
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
+  /** The model call gates (read at each call). */
+  gates: () => readonly ModelCallGate[];
+  /** Errors caught in callbacks nobody awaits (a gate's settle). Must not throw. */
+  onFault(kind: string, error: unknown): void;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
   /** The gates in front of every tool call of the turn (see `toolGatesPoint`). */
-  gates: readonly ToolGate[];
+  toolGates: readonly ToolGate[];
   writer: EventWriter;
   ticker: FlushTicker;
   logger: Logger;
@@ -70,7 +81,7 @@ export class TurnRun {
   readonly #coalescer: TextCoalescer;
   #writeFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
-  readonly #usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
@@ -120,7 +131,21 @@ export class TurnRun {
       outcome = failedOutcome(messageOf(error));
       if (this.#stopKind === undefined) this.#logger.error("turn failed", { err: error });
     }
-    await this.finalize(this.#stopped() ?? outcome);
+    const final = this.#stopped() ?? outcome;
+    await this.finalize(await this.#leaveScope(final));
+  }
+
+  /** Lets the run scope finish (commit) before the final event, and adds what it reports to it. */
+  async #leaveScope(outcome: TurnOutcome): Promise<TurnOutcome> {
+    const scoped = this.#deps.scoped;
+    if (scoped === undefined) return outcome;
+    try {
+      const data = await scoped.finish({ turnId: this.turn.id, status: outcome.status });
+      return data === undefined ? outcome : { ...outcome, data: { ...outcome.data, ...data } };
+    } catch (error) {
+      this.#logger.error("the run scope failed to finish the turn", { err: error, scope: scoped.key });
+      return outcome;
+    }
   }
 
   async #runRunner(): Promise<TurnOutcome> {
@@ -138,9 +163,11 @@ export class TurnRun {
     ]);
     const { runner } = this.#deps;
     if ("missing" in runner) return failedOutcome(runner.missing, { code: "runner_unavailable" });
-    const workspace = await this.#deps.workspaceOf(conversation.workspaceId);
-    if (workspace === undefined)
+    const stored = await this.#deps.workspaceOf(conversation.workspaceId);
+    if (stored === undefined)
       return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
+    const { scoped } = this.#deps;
+    const workspace = scoped === undefined ? stored : { ...stored, root: scoped.root };
     const result = await runner.run(this.#context(workspace));
     if (result.status === "completed") return { status: "completed", data: result.data ?? {} };
     return failedOutcome(result.error, { ...result.data, ...(result.code ? { code: result.code } : {}) });
@@ -156,8 +183,10 @@ export class TurnRun {
       turn: { id: turnId, promptStartedAt: this.turn.promptStartedAt },
       conversation: this.conversation,
       workspace,
+      ...(deps.scoped === undefined ? {} : { scope: { key: deps.scoped.key } }),
       message: { id: deps.messageId, text: deps.text },
       limits: deps.limits,
+      ...(deps.contextWindow === undefined ? {} : { contextWindow: deps.contextWindow }),
       signal,
       logger: this.#logger,
       history: () => store.messages.list(conversationId),
@@ -166,13 +195,14 @@ export class TurnRun {
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
-      addUsage: ({ inputTokens, outputTokens }) => {
+      addUsage: ({ inputTokens, outputTokens, cachedInputTokens = 0 }) => {
         this.#usage.inputTokens += inputTokens;
         this.#usage.outputTokens += outputTokens;
+        this.#usage.cachedInputTokens += cachedInputTokens;
       },
-      tools: gatedTools(deps.tools, deps.gates, (events) => this.#emit(events)),
+      tools: gatedTools(deps.tools, deps.toolGates, (events) => this.#emit(events)),
       locks: store.locks,
-      providers: deps.providers,
+      providers: gatedProviders(deps.providers, deps.gates, deps.onFault),
       acquireSlot: (providerId) =>
         deps.acquireSlot({
           providerId,

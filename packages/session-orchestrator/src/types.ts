@@ -4,7 +4,10 @@ import type { z } from "zod";
 
 /** What a tool gets besides its input. */
 export interface ToolContext {
+  /** The workspace; in a scoped run (a git worktree) its `root` is the scope's root, where tools are confined. */
   workspace: Workspace;
+  /** Set in a scoped run: names the root for file locks and root pins (see `ScopedTurn.key`). */
+  scope?: { key: string };
   conversationId: string;
   turnId: string;
   /** The call's id as the model gave it (set by the built-in runner; gates address approvals by it). */
@@ -56,6 +59,10 @@ export interface CreateConversationInput {
   model?: string;
   /** `model` (default) or `<runner id>[:<argument>]`, for example `cli:claude`. */
   runner?: string;
+  /** Run its turns in a git worktree (needs an installed run scope that handles it, see `runScopesPoint`). */
+  worktree?: boolean;
+  /** With `worktree`: what its branch starts from. */
+  baseRef?: string;
 }
 
 /** The turn engine. Errors are DispatchErrors: `not_found`, `conversation_busy`, `memory_pressure`. */

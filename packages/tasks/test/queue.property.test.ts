@@ -3,7 +3,7 @@ import { conversationStoreRef } from "@dispatch/conversation-store";
 import type { Task } from "@dispatch/wire";
 import fc from "fast-check";
 import { dayKey } from "../src/day-key.ts";
-import { queueHost } from "./fixtures.ts";
+import { manualClock, queueHost } from "./fixtures.ts";
 
 const workspaces = ["w0", "w1", "w2"];
 const claimableStatuses = new Set(["queued", "stuck"]);
@@ -54,20 +54,24 @@ describe("the claim, over random schedules", () => {
   test("never more than maxRunning, never two starts within cooldownMs, never past the daily budget, order holds", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 60 }), async (commands) => {
+        // an hour before midnight, so schedules cross into the next budget day
+        const clock = manualClock(Date.UTC(2026, 11, 1, 23, 0));
         const {
           test: host,
           queue,
-          clock,
           config,
-        } = await queueHost({
-          maxRunning: 2,
-          cooldownMs: 1000,
-          dailyBudget: { attempts: 5 },
-          agingMs: 120_000,
-          retryBackoffMs: [1000, 60_000],
-          maxAttempts: 3,
-          breaker: { failures: 1000, cooldownMs: 1000 },
-        });
+        } = await queueHost(
+          {
+            maxRunning: 2,
+            cooldownMs: 1000,
+            dailyBudget: { attempts: 5 },
+            agingMs: 120_000,
+            retryBackoffMs: [1000, 60_000],
+            maxAttempts: 3,
+            breaker: { failures: 1000, cooldownMs: 1000 },
+          },
+          { clock },
+        );
         try {
           const store = host.get(conversationStoreRef);
           for (const id of workspaces) await store.workspaces.create({ id, root: `/tmp/${id}` });

@@ -75,7 +75,15 @@ export const transportHttpExtension = defineExtension({
     });
 
     let address: { host: string; port: number } | undefined;
-    ctx.provide(httpServerRef, { address: () => address } satisfies HttpServer);
+    ctx.provide(httpServerRef, {
+      address: () => address,
+      routes: () =>
+        address === undefined
+          ? []
+          : app.routes
+              .filter((route) => route.method !== "ALL")
+              .map(({ method, path }) => ({ method, path })),
+    } satisfies HttpServer);
 
     ctx.onReady(() => {
       // Every extension is active now, so route factories can use their contributors' state.

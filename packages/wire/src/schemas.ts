@@ -1,9 +1,10 @@
 import { z } from "zod";
+import { GitRef } from "./git.ts";
+import { IsoTime } from "./iso-time.ts";
 import { limits, permissionRulePattern, slugPattern } from "./limits.ts";
 
 /** A workspace or host id. */
 export const Slug = z.string().regex(slugPattern, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
-const IsoTime = z.string().describe("ISO-8601 time");
 
 /** What a permission rule does with the tool calls it matches. */
 export const PermissionDecision = z.enum(["allow", "ask", "deny"]);
@@ -42,6 +43,10 @@ export const Workspace = z.object({
   updatedAt: IsoTime,
 });
 export type Workspace = z.infer<typeof Workspace>;
+
+/** `GET /workspaces`: starred first, then by name. */
+export const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
+export type WorkspaceList = z.infer<typeof WorkspaceList>;
 
 /** Body of `POST /workspaces`. */
 export const CreateWorkspaceBody = z
@@ -99,6 +104,10 @@ export const Conversation = z.object({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
+/** `GET /workspaces/:id/conversations`: newest first. */
+export const ConversationList = z.object({ conversations: z.array(Conversation) });
+export type ConversationList = z.infer<typeof ConversationList>;
+
 /** Body of `POST /workspaces/:id/conversations`. */
 export const CreateConversationBody = z
   .object({
@@ -112,8 +121,16 @@ export const CreateConversationBody = z
         "must be a runner id, optionally with :argument",
       )
       .optional(),
+    /** Run this conversation's turns in a git worktree of its own (DESIGN §13), on branch `dispatch/<id>`. */
+    worktree: z.boolean().optional(),
+    /** With `worktree`: what the branch starts from (default the workspace's `HEAD`). */
+    baseRef: GitRef.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.baseRef === undefined || body.worktree === true, {
+    message: "baseRef needs worktree: true",
+    path: ["baseRef"],
+  });
 export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
 
 /** One piece of a message. */
@@ -146,6 +163,10 @@ export const Message = z.object({
 });
 export type Message = z.infer<typeof Message>;
 
+/** `GET /conversations/:id/messages`: oldest first. */
+export const MessageList = z.object({ messages: z.array(Message) });
+export type MessageList = z.infer<typeof MessageList>;
+
 /** Body of `POST /conversations/:id/messages`. The byte limit is checked separately (it is configurable). */
 export const PostMessageBody = z
   .object({
@@ -170,23 +191,11 @@ export const CancelResult = z.object({
 });
 export type CancelResult = z.infer<typeof CancelResult>;
 
-/** Event types a conversation's log can hold (extensions may add their own). */
-export const knownEventTypes = [
-  "turn.started",
-  "turn.waiting",
-  "step.started",
-  "text.delta",
-  "tool.call",
-  "tool.result",
-  "tool.approval_requested",
-  "tool.approval_resolved",
-  "turn.completed",
-  "turn.failed",
-  "turn.cancelled",
-  "turn.interrupted",
-] as const;
-
-/** One entry of a conversation's event log; `seq` runs 1, 2, 3… with no gap. */
+/**
+ * One entry of a conversation's event log; `seq` runs 1, 2, 3… with no gap. Open (any `type`, any
+ * `data`) for the store and runners; `KnownConversationEvent` (events.ts) is the typed union of the
+ * built-in types.
+ */
 export const ConversationEvent = z.object({
   seq: z.number().int().min(1),
   type: z.string(),
@@ -219,6 +228,10 @@ export const ProviderInfo = z.object({
 });
 export type ProviderInfo = z.infer<typeof ProviderInfo>;
 
+/** `GET /providers`. */
+export const ProviderList = z.object({ providers: z.array(ProviderInfo) });
+export type ProviderList = z.infer<typeof ProviderList>;
+
 /** `GET /health`. */
 export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
@@ -245,10 +258,13 @@ export const errorStatus = {
   method_not_allowed: 405,
   conflict: 409,
   conversation_busy: 409,
+  not_a_git_repository: 400,
+  git_failed: 502,
   invalid_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   queue_full: 429,
+  budget_exceeded: 429,
   provider_queue_full: 503,
   memory_pressure: 503,
   shutting_down: 503,
@@ -256,8 +272,24 @@ export const errorStatus = {
 } as const;
 export type ErrorCode = keyof typeof errorStatus;
 
-/** Every error body: `{"error":{"code","message","details?"}}`. */
+/**
+ * The codes an HTTP answer can carry: every code of the table but those answering 500, which are
+ * answered as `internal` without their message.
+ */
+export const HttpErrorCode = z
+  .enum(
+    Object.keys(errorStatus).filter(
+      (code) => code === "internal" || errorStatus[code as ErrorCode] !== 500,
+    ) as [ErrorCode, ...ErrorCode[]],
+  )
+  .describe("The error codes of the table in DESIGN §7 and wire's errorStatus");
+
+/** Every error body: `{"error":{"code","message","details?"}}`; `code` is one of `HttpErrorCode` or an extension's own. */
 export const ErrorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: z.union([HttpErrorCode, z.string()]),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
