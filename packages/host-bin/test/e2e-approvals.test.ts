@@ -1,6 +1,7 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { createClient } from "@dispatch/client";
 import { type ApiEvent, apiClient, readEvents, startTurn, waitForTurnEnd } from "./api-client.ts";
 import { cleanup, DispatchProcess, serveProcess, tempDir, writeConfig } from "./dispatch-process.ts";
 import { scriptedConfig, toolOutcomes, waitForStatus } from "./hostile-script.ts";

@@ -3,7 +3,7 @@ import { createServiceRef, defineExtension } from "@dispatch/kernel";
 import { toolGatesPoint } from "@dispatch/session-orchestrator";
 import { httpRoutesPoint } from "@dispatch/transport-http";
 import { toolsConfigSchema } from "@dispatch/workspace-tools";
-import { approvalOperations, approvalRoutes } from "./approval-routes.ts";
+import { approvalOperations, approvalRoutes, approvalsMountPath } from "./approval-routes.ts";
 import { Approvals } from "./approvals.ts";
 
 /** This extension's own service: links its gate and route (made in `register`) to the running state. */
@@ -34,7 +34,7 @@ export const toolApprovalsExtension = defineExtension({
       check: (call, context) => approvals().check(call, context),
     });
     reg.contribute(httpRoutesPoint, {
-      path: "/conversations",
+      path: approvalsMountPath,
       routes: () => approvalRoutes(approvals()),
       openapi: approvalOperations,
     });

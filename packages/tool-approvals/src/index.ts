@@ -1,4 +1,4 @@
-export { approvalOperations, approvalRoutes } from "./approval-routes.ts";
+export { approvalOperations, approvalRoutes, approvalsMountPath } from "./approval-routes.ts";
 export { Approvals, type ApprovalsDeps } from "./approvals.ts";
 export { toolApprovalsExtension } from "./extension.ts";
 export { type ApprovalEnd, type PendingApproval, PendingApprovals } from "./pending-approvals.ts";

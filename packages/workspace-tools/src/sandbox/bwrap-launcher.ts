@@ -24,6 +24,11 @@ export interface SandboxCall {
    * denied" (the sandbox holds no capability to override it); /dev/null (reads as empty) without it.
    */
   filePlaceholder?: string;
+  /**
+   * Directories outside the root the call may see again after the hidden paths (a git worktree's
+   * repository: its shared `.git` read-only, the worktree's own admin directory read-write).
+   */
+  binds?: ReadonlyArray<{ path: string; writable: boolean }>;
 }
 
 /** True when `path` is `dir` or inside it. */
@@ -116,6 +121,7 @@ export function sandboxLauncher(facts: SandboxFacts, plan: LimitPlan, call: Sand
   for (const entry of before) argv.push(...hide(entry, placeholder));
   argv.push("--bind", call.root, call.root);
   for (const entry of after) argv.push(...hide(entry, placeholder));
+  for (const { path, writable } of call.binds ?? []) argv.push(writable ? "--bind" : "--ro-bind", path, path);
   argv.push("--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try");
   if (!call.network) argv.push("--unshare-net");
   const caps = needsCapabilities(facts, plan, call.limits);

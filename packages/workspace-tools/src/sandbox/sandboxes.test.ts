@@ -89,6 +89,37 @@ describe("Sandboxes", () => {
     );
   });
 
+  test("a git worktree under a hidden directory: git works in the sandbox, the repository stays read-only", async () => {
+    const { dir, sandboxes, backend } = setup({}, (d) => [join(d, "data")]);
+    const repo = join(dir, "data", "repo");
+    const worktree = join(dir, "data", "worktrees", "w1");
+    const git = (cwd: string, ...args: string[]) => {
+      const run = Bun.spawnSync(["git", "-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd });
+      if (run.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${run.stderr.toString()}`);
+    };
+    mkdirSync(repo, { recursive: true });
+    git(repo, "init", "-q", "-b", "main");
+    writeFileSync(join(repo, "a.txt"), "a\n");
+    git(repo, "add", "a.txt");
+    git(repo, "commit", "-q", "-m", "first");
+    git(repo, "worktree", "add", "-q", "-b", "w1", worktree);
+    const call = await sandboxes.prepare(workspace(worktree), backend, worktree, worktree);
+    const run = (command: string) =>
+      backend.exec(command, {
+        cwd: worktree,
+        timeoutMs: 20_000,
+        maxOutputBytes: 65536,
+        launcher: call.launcher,
+      });
+    const status = await run("echo b > b.txt && git status --porcelain && git log --oneline");
+    expect(status.stderr).toBe("");
+    expect(status.stdout).toContain("?? b.txt");
+    expect(status.stdout).toContain("first");
+    const commit = await run("git add b.txt && git -c user.name=t -c user.email=t@t commit -q -m second");
+    expect(commit.exitCode).not.toBe(0);
+    expect(commit.stderr).toMatch(/Read-only file system|insufficient permission/);
+  });
+
   test("none never probes", async () => {
     const { root, sandboxes, backend } = setup({ sandbox: "none" });
     expect((await sandboxes.prepare(workspace(root), backend, root, root)).launcher).toBeUndefined();

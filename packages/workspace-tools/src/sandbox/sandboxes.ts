@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import { DispatchError, type Logger, messageOf } from "@dispatch/kernel";
 import type { Workspace } from "@dispatch/wire";
 import type { ExecutionBackend } from "../backend.ts";
@@ -108,6 +109,7 @@ export class Sandboxes implements ToolSandbox {
     const network = workspace.network ?? this.#settings.network;
     const local = backend.id === "local";
     const hidden = local ? await this.#localHidden(probe) : (probe.hiddenExisting ?? []);
+    const binds = local ? await worktreeBinds(root) : [];
     let cgroup: CallCgroup | undefined;
     if (probe.cgroupParent !== undefined)
       cgroup = await createCallCgroup(probe.cgroupParent, this.#settings.limits);
@@ -121,6 +123,7 @@ export class Sandboxes implements ToolSandbox {
       ...(local && this.#settings.filePlaceholder !== undefined
         ? { filePlaceholder: this.#settings.filePlaceholder }
         : {}),
+      ...(binds.length > 0 ? { binds } : {}),
     });
     return {
       launcher,
@@ -212,6 +215,27 @@ export class Sandboxes implements ToolSandbox {
       });
     }
   }
+}
+
+/**
+ * For a root that is a git worktree (its `.git` is a file: `gitdir: <repo>/.git/worktrees/<name>`):
+ * the repository's `.git` read-only and the worktree's own admin directory (its index and HEAD)
+ * read-write, so `git status`, `diff` and `log` work in the sandbox even when the repository is
+ * under a hidden path (the data directory holds default roots). Objects and refs stay read-only:
+ * the host commits a run's work itself. Nothing for an ordinary root.
+ */
+async function worktreeBinds(root: string): Promise<Array<{ path: string; writable: boolean }>> {
+  const dotGit = await readFile(resolve(root, ".git"), "utf8").catch(() => undefined);
+  const match = dotGit === undefined ? null : /^gitdir: (.+)$/m.exec(dotGit);
+  if (match === null) return [];
+  const gitDir = resolve(root, (match[1] as string).trim());
+  const common = await readFile(resolve(gitDir, "commondir"), "utf8").catch(() => undefined);
+  const commonDir = common === undefined ? undefined : resolve(gitDir, common.trim());
+  const exists = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true;
+  const binds: Array<{ path: string; writable: boolean }> = [];
+  if (commonDir !== undefined && (await exists(commonDir))) binds.push({ path: commonDir, writable: false });
+  if (await exists(gitDir)) binds.push({ path: gitDir, writable: true });
+  return binds;
 }
 
 function refusal(hostId: string, reason: string): DispatchError {
