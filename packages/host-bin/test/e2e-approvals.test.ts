@@ -88,9 +88,17 @@ test("approvals through bin/dispatch serve: ask → event → allow runs; deny; 
   // deny → the model sees a denial, nothing ran.
   const refuse = await startTurn(url, "gated", "refuse");
   const refuseAsk = await eventOf(url, refuse, "tool.approval_requested");
-  expect((await answer(url, refuse, String(refuseAsk.data.toolCallId), { decision: "deny" })).status).toBe(
-    200,
+  // (through @dispatch/client this time)
+  const denial = await createClient({ baseUrl: url }).conversations.approve(
+    refuse,
+    String(refuseAsk.data.toolCallId),
+    { decision: "deny" },
   );
+  expect(denial).toEqual({
+    toolCallId: String(refuseAsk.data.toolCallId),
+    decision: "deny",
+    remembered: null,
+  });
   expect(await waitForTurnEnd(url, refuse)).toBe("completed");
   const [denied] = await toolOutcomes(url, refuse);
   expect(denied).toMatchObject({ toolName: "bash", isError: true });
