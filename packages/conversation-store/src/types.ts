@@ -4,6 +4,8 @@ import type {
   ConversationEvent,
   Message,
   MessagePart,
+  PermissionDecision,
+  PermissionRules,
   TurnStatus,
   Workspace,
 } from "@dispatch/wire";
@@ -69,13 +71,35 @@ export interface PageRequest {
 
 /** Workspaces; the `default` workspace always exists and cannot be deleted. */
 export interface WorkspaceRepository {
-  create(input: { id: string; name?: string; root: string; hostId?: string | null }): Promise<Workspace>;
+  create(input: {
+    id: string;
+    name?: string;
+    root: string;
+    hostId?: string | null;
+    network?: boolean | null;
+    permissions?: PermissionRules;
+  }): Promise<Workspace>;
   get(id: string): Promise<Workspace | undefined>;
   /** Starred first, then by name, then by id. */
   list(): Promise<Workspace[]>;
   /** One page of `list()`'s order; `invalid_request` for a cursor this list did not give out. */
   page(request: PageRequest): Promise<Page<Workspace>>;
-  update(id: string, patch: { name?: string; root?: string; hostId?: string | null }): Promise<Workspace>;
+  /** Changes the given fields; `permissions` replaces the rules as a whole. */
+  update(
+    id: string,
+    patch: {
+      name?: string;
+      root?: string;
+      hostId?: string | null;
+      network?: boolean | null;
+      permissions?: PermissionRules;
+    },
+  ): Promise<Workspace>;
+  /**
+   * Sets one permission rule of the workspace (read, merged and written atomically); publishes
+   * `workspace.updated` when it changed anything.
+   */
+  setPermission(id: string, rule: string, decision: PermissionDecision): Promise<Workspace>;
   /** Idempotent; publishes `workspace.starred` only when the flag changed. */
   star(id: string): Promise<Workspace>;
   /** Idempotent; publishes `workspace.unstarred` only when the flag changed. */

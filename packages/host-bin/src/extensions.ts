@@ -11,6 +11,7 @@ import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
+import { toolApprovalsExtension } from "@dispatch/tool-approvals";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { usageExtension } from "@dispatch/usage";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
@@ -29,6 +30,7 @@ export function builtinExtensions(): AnyExtension[] {
     sessionOrchestratorExtension,
     sshPoolExtension,
     tasksExtension,
+    toolApprovalsExtension,
     workspaceToolsExtension,
     transportHttpExtension,
     usageExtension,

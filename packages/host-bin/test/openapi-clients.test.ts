@@ -83,6 +83,10 @@ export async function everyRoute(): Promise<Workspace | undefined> {
   await api.POST("/workspaces/{id}/tasks/resume", id);
   await api.GET("/agents");
   await api.POST("/conversations/{id}/input", { ...id, body: { text: "y" } });
+  await api.POST("/conversations/{id}/approvals/{toolCallId}", {
+    params: { path: { id: "demo", toolCallId: "call_1" } },
+    body: { decision: "allow", remember: true },
+  });
   await api.GET("/worktrees");
   await api.GET("/worktrees/{id}", id);
   await api.POST("/worktrees/{id}/push", id);

@@ -7,6 +7,7 @@ import { orchestratorConfigSchema } from "./config.ts";
 import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
 import { runScopesPoint } from "./run-scope.ts";
+import { toolGatesPoint } from "./tool-gate.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";
@@ -36,7 +37,7 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint],
+  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint, toolGatesPoint],
   consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
@@ -58,6 +59,8 @@ export const sessionOrchestratorExtension = defineExtension({
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
       gates: () => ctx.contributions(modelCallGatesPoint).map((c) => c.value),
       scopes: () => ctx.contributions(runScopesPoint).map((c) => c.value),
+      // Read once: a tool gate stays even if its contributor fails later, and then refuses (fail closed).
+      toolGates: ctx.contributions(toolGatesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,

@@ -13,6 +13,7 @@ import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
 import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
+import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
 import { type ConversationInfo, TurnRun } from "./turn-run.ts";
@@ -29,6 +30,8 @@ export interface OrchestratorDeps {
   gates?: () => readonly ModelCallGate[];
   /** The installed run scopes (git worktrees); read at each creation and turn. Default: none. */
   scopes?: () => readonly RunScope[];
+  /** Gates in front of every tool call (contributed through `toolGatesPoint`); read once; default none. */
+  toolGates?: readonly ToolGate[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
   slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
@@ -152,6 +155,7 @@ export class TurnOrchestrator implements Orchestrator {
         return slots.acquire(request);
       },
       tools: this.tools,
+      toolGates: this.#deps.toolGates ?? [],
       writer: this.#writer,
       ticker: this.#ticker,
       logger: this.#deps.logger,

@@ -21,7 +21,7 @@ export interface MountOptions {
   warn(message: string, fields: Record<string, unknown>): void;
 }
 
-const mountPath = /^\/$|^(\/[A-Za-z0-9._-]+)+$/;
+const mountPath = /^\/$|^(\/(?:[A-Za-z0-9._-]+|:[A-Za-z_][A-Za-z0-9_]*))+$/;
 
 /** Joins a mount path and a path below it the way Hono's `route()` does. */
 function joinPath(base: string, path: string): string {
@@ -52,7 +52,7 @@ export function mountRoutes(
     if (!mountPath.test(value.path)) {
       throw new DispatchError(
         "invalid_route",
-        `${where}: the mount path must be "/" or "/segment[/segment...]" of letters, digits, ".", "_" and "-", without a trailing slash`,
+        `${where}: the mount path must be "/" or "/segment[/segment...]" of letters, digits, ".", "_" and "-" (or a ":param" segment), without a trailing slash`,
       );
     }
     let routes: Hono;
@@ -80,7 +80,9 @@ export function mountRoutes(
     }
     for (const key of own) answeredBy.set(key, extensionId);
 
-    const operations = value.openapi.map((op) => ({ ...op, path: joinPath(value.path, op.path) }));
+    // A parameter in the mount path (`/conversations/:id/approvals`) is `{id}` in OpenAPI form.
+    const openApiBase = value.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}");
+    const operations = value.openapi.map((op) => ({ ...op, path: joinPath(openApiBase, op.path) }));
     for (const op of operations) {
       if (!own.has(routeKey(op.method, op.path))) {
         options.warn("an OpenAPI entry matches none of its contribution's routes", {

@@ -8,7 +8,11 @@ import type { Operation } from "./openapi.ts";
  * own contribution at `/`.
  */
 export interface HttpRouteContribution {
-  /** Where `routes` is mounted: `/`, or `/segment[/segment…]` of letters, digits, `.`, `_`, `-`; unique. */
+  /**
+   * Where `routes` is mounted: `/`, or `/segment[/segment…]` of letters, digits, `.`, `_`, `-`, or
+   * `:param` segments (`/conversations/:id/approvals`, whose routes read `c.req.param("id")`);
+   * unique. A parameter lets two extensions add routes below one resource without sharing a mount.
+   */
   readonly path: string;
   /**
    * The sub-app, its paths relative to `path`; or a factory for it, called once every extension has

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { ApprovalBody, ApprovalResult } from "./approvals.ts";
 import { conversationEventSchemas, eventSchemaName, KnownConversationEvent } from "./events.ts";
 import {
   CancelResult,
@@ -12,6 +13,7 @@ import {
   Message,
   MessageList,
   MessagePart,
+  PermissionRules,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
@@ -44,6 +46,7 @@ export const apiSchemaNames: ReadonlyMap<z.ZodType, string> = new Map<z.ZodType,
   [WorkspaceList, "WorkspaceList"],
   [CreateWorkspaceBody, "CreateWorkspaceBody"],
   [UpdateWorkspaceBody, "UpdateWorkspaceBody"],
+  [PermissionRules, "PermissionRules"],
   [TurnStatus, "TurnStatus"],
   [Conversation, "Conversation"],
   [ConversationList, "ConversationList"],
@@ -73,4 +76,6 @@ export const apiSchemaNames: ReadonlyMap<z.ZodType, string> = new Map<z.ZodType,
   [TaskList, "TaskList"],
   [CreateTaskBody, "CreateTaskBody"],
   [TaskResumeResult, "TaskResumeResult"],
+  [ApprovalBody, "ApprovalBody"],
+  [ApprovalResult, "ApprovalResult"],
 ]);

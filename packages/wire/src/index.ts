@@ -7,6 +7,7 @@ export {
   AgentState,
 } from "./agents.ts";
 export { apiSchemaNames } from "./api-schemas.ts";
+export { ApprovalBody, ApprovalResult } from "./approvals.ts";
 export {
   type ConversationEventType,
   conversationEventSchemas,
@@ -24,7 +25,7 @@ export {
   WorktreeList,
 } from "./git.ts";
 export { IsoTime } from "./iso-time.ts";
-export { limits, slugPattern } from "./limits.ts";
+export { limits, permissionRulePattern, slugPattern } from "./limits.ts";
 export {
   CancelResult,
   Conversation,
@@ -43,6 +44,9 @@ export {
   Message,
   MessageList,
   MessagePart,
+  PermissionDecision,
+  PermissionRuleKey,
+  PermissionRules,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,

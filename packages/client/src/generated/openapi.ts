@@ -398,6 +398,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conversations/{id}/approvals/{toolCallId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a tool call waiting for approval
+         * @description Answers a `tool.approval_requested` event: `allow` runs the call, `deny` refuses it (the model sees a tool error). `remember` first adds the rule for exactly this call (its tool and main argument) to the workspace's `permissions`. 404 when no such call waits: it was answered, timed out, or its turn ended.
+         */
+        post: operations["answerToolApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usage": {
         parameters: {
             query?: never;
@@ -425,6 +445,8 @@ export interface components {
             root: string;
             hostId: string | null;
             starred: boolean;
+            network: boolean | null;
+            permissions: components["schemas"]["PermissionRules"];
             /**
              * Format: date-time
              * @description ISO-8601 time (UTC)
@@ -445,11 +467,22 @@ export interface components {
             name?: string;
             root?: string;
             hostId?: string | null;
+            network?: boolean | null;
+            permissions?: {
+                [key: string]: "allow" | "ask" | "deny";
+            };
         };
         UpdateWorkspaceBody: {
             name?: string;
             root?: string;
             hostId?: string | null;
+            network?: boolean | null;
+            permissions?: {
+                [key: string]: "allow" | "ask" | "deny";
+            };
+        };
+        PermissionRules: {
+            [key: string]: "allow" | "ask" | "deny";
         };
         /** @enum {string} */
         TurnStatus: "queued" | "waiting" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
@@ -536,7 +569,7 @@ export interface components {
             turnId: string | null;
             status: "idle" | components["schemas"]["TurnStatus"];
         };
-        ConversationEvent: components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnWaitingEvent"] | components["schemas"]["StepStartedEvent"] | components["schemas"]["TextDeltaEvent"] | components["schemas"]["ToolCallEvent"] | components["schemas"]["ToolResultEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["TurnCancelledEvent"] | components["schemas"]["TurnInterruptedEvent"] | components["schemas"]["ContextCompactingEvent"] | components["schemas"]["ContextCompactedEvent"] | components["schemas"]["AgentStartedEvent"] | components["schemas"]["AgentReattachedEvent"] | components["schemas"]["AgentInputEvent"] | components["schemas"]["ScreenUpdatedEvent"] | components["schemas"]["AgentCrashedEvent"] | components["schemas"]["AgentRespawnedEvent"];
+        ConversationEvent: components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnWaitingEvent"] | components["schemas"]["StepStartedEvent"] | components["schemas"]["TextDeltaEvent"] | components["schemas"]["ToolCallEvent"] | components["schemas"]["ToolResultEvent"] | components["schemas"]["ToolApprovalRequestedEvent"] | components["schemas"]["ToolApprovalResolvedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["TurnCancelledEvent"] | components["schemas"]["TurnInterruptedEvent"] | components["schemas"]["ContextCompactingEvent"] | components["schemas"]["ContextCompactedEvent"] | components["schemas"]["AgentStartedEvent"] | components["schemas"]["AgentReattachedEvent"] | components["schemas"]["AgentInputEvent"] | components["schemas"]["ScreenUpdatedEvent"] | components["schemas"]["AgentCrashedEvent"] | components["schemas"]["AgentRespawnedEvent"];
         /** @description session-orchestrator: a turn began (first event of every turn) */
         TurnStartedEvent: {
             seq: number;
@@ -682,6 +715,71 @@ export interface components {
                 isError: boolean;
                 /** @constant */
                 truncated?: true;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description tool-approvals: a tool call waits for `POST /conversations/{id}/approvals/{toolCallId}` (a rule said ask) */
+        ToolApprovalRequestedEvent: {
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool.approval_requested";
+            turnId: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 time (UTC)
+             */
+            at: string;
+            /** @description tool-approvals: a tool call waits for `POST /conversations/{id}/approvals/{toolCallId}` (a rule said ask) */
+            data: {
+                toolCallId: string;
+                toolName: string;
+                /** @description the call's input (a preview past 16 KiB) */
+                input: unknown;
+                /** @description the call's main argument, which rules match */
+                subject?: string;
+                /** @description the rule that said ask */
+                rule: {
+                    key: string;
+                    /** @enum {string} */
+                    scope: "host" | "workspace";
+                } | null;
+                timeoutMs: number;
+                /**
+                 * Format: date-time
+                 * @description when no answer becomes a deny
+                 */
+                expiresAt: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description tool-approvals: a waiting tool call was answered, timed out, or its turn ended */
+        ToolApprovalResolvedEvent: {
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool.approval_resolved";
+            turnId: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 time (UTC)
+             */
+            at: string;
+            /** @description tool-approvals: a waiting tool call was answered, timed out, or its turn ended */
+            data: {
+                toolCallId: string;
+                /** @enum {string} */
+                decision: "allow" | "deny";
+                /** @enum {string} */
+                by: "person" | "timeout" | "turn-ended";
+                /** @description why the turn ended, for `turn-ended` */
+                reason?: string;
             } & {
                 [key: string]: unknown;
             };
@@ -1080,7 +1178,7 @@ export interface components {
          * @description The error codes of the table in DESIGN §7 and wire's errorStatus
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "memory_pressure" | "shutting_down" | "internal" | "invalid_transition" | "store_closed" | "cancelled" | "locked" | "path_outside_workspace" | "unknown_provider" | "provider_queue_full" | "shutdown" | "stalled" | "timeout" | "turn_timeout" | "unavailable" | "auth_failed" | "connect_timeout" | "host_key_mismatch" | "host_key_unknown" | "service_unavailable" | "not_active" | "bad_extension_id" | "not_a_directory" | "directory_not_empty" | "path_changed" | "workspace_root_changed" | "hard_link_refused" | "grep_timeout" | "session_ended" | "agent_spawn_failed" | "tmux_unavailable" | "tmux_failed";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "memory_pressure" | "shutting_down" | "internal" | "invalid_transition" | "store_closed" | "cancelled" | "locked" | "path_outside_workspace" | "unknown_provider" | "provider_queue_full" | "shutdown" | "stalled" | "timeout" | "turn_timeout" | "unavailable" | "auth_failed" | "connect_timeout" | "host_key_mismatch" | "host_key_unknown" | "service_unavailable" | "not_active" | "bad_extension_id" | "not_a_directory" | "directory_not_empty" | "path_changed" | "workspace_root_changed" | "hard_link_refused" | "grep_timeout" | "session_ended" | "agent_spawn_failed" | "tmux_unavailable" | "tmux_failed" | "sandbox_unavailable";
         /** @enum {string} */
         TaskStatus: "queued" | "running" | "completed" | "failed" | "stuck" | "cancelled";
         /** @enum {string} */
@@ -1161,6 +1259,21 @@ export interface components {
             workspaceId: string;
             /** @constant */
             resumed: true;
+        };
+        ApprovalBody: {
+            /** @enum {string} */
+            decision: "allow" | "deny";
+            remember?: boolean;
+        };
+        ApprovalResult: {
+            toolCallId: string;
+            /** @enum {string} */
+            decision: "allow" | "deny";
+            remembered: {
+                rule: string;
+                /** @enum {string} */
+                decision: "allow" | "ask" | "deny";
+            } | null;
         };
         GetHealthResponse: components["schemas"]["Health"] | {
             /** @enum {string} */
@@ -1371,7 +1484,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description memory_pressure, shutting_down or a provider queue that is full (codes: memory_pressure, shutting_down, store_closed, provider_queue_full, shutdown, unavailable, service_unavailable, not_active, tmux_unavailable) */
+        /** @description memory_pressure, shutting_down or a provider queue that is full (codes: memory_pressure, shutting_down, store_closed, provider_queue_full, shutdown, unavailable, service_unavailable, not_active, tmux_unavailable, sandbox_unavailable) */
         Unavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2373,6 +2486,45 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    answerToolApproval: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                id: string;
+                toolCallId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
         };
     };
