@@ -1,5 +1,6 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
 import type { HostInfo, Logger } from "@dispatch/kernel";
+import type { MemoryTelemetry } from "@dispatch/mem-telemetry";
 import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
@@ -19,4 +20,6 @@ export interface ApiDeps {
   concurrency: ConcurrencyManager;
   /** Present when workspace-tools is active; used to refuse workspaces on unknown hosts. */
   backends: ExecutionBackends | undefined;
+  /** Present when mem-telemetry is active; `GET /telemetry/memory` answers 404 without it. */
+  memory: MemoryTelemetry | undefined;
 }

@@ -1,5 +1,6 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { createServiceRef, DispatchError, defineExtension } from "@dispatch/kernel";
+import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
@@ -7,9 +8,11 @@ import { executionBackendsRef } from "@dispatch/workspace-tools";
 import type { Hono } from "hono";
 import { Gauge } from "prom-client";
 import { apiRoutes, createApp } from "./app.ts";
+import { browserOperations } from "./browser-openapi.ts";
+import { BrowserSessions } from "./browser-sessions.ts";
 import { isLoopback, serverConfigSchema } from "./config.ts";
 import type { ApiDeps } from "./deps.ts";
-import { liveOpenApi, type MountedRoutes, mountRoutes } from "./mount-routes.ts";
+import { homePath, liveOpenApi, type MountedRoutes, mountRoutes, publicPaths } from "./mount-routes.ts";
 import { operations } from "./openapi.ts";
 import { httpRoutesPoint } from "./routes-point.ts";
 import { SseHub } from "./sse-hub.ts";
@@ -25,13 +28,17 @@ export const transportHttpExtension = defineExtension({
     version: "0.1.0",
     critical: true,
     dependsOn: ["conversation-store", "provider-concurrency", "providers", "session-orchestrator"],
-    optionalDependsOn: ["workspace-tools"],
+    optionalDependsOn: ["workspace-tools", "mem-telemetry"],
   },
   provides: [httpServerRef, coreRoutesRef],
   extensionPoints: [httpRoutesPoint],
   config: { key: "server", schema: serverConfigSchema },
   register(reg) {
-    reg.contribute(httpRoutesPoint, { path: "/", routes: reg.provided(coreRoutesRef), openapi: operations });
+    reg.contribute(httpRoutesPoint, {
+      path: "/",
+      routes: reg.provided(coreRoutesRef),
+      openapi: [...operations, ...browserOperations],
+    });
   },
   activate(ctx) {
     const config = ctx.config;
@@ -51,18 +58,24 @@ export const transportHttpExtension = defineExtension({
       providers: ctx.use(providersRef),
       concurrency: ctx.use(concurrencyManagerRef),
       backends: ctx.useOptional(executionBackendsRef),
+      memory: ctx.useOptional(memoryTelemetryRef),
     };
     const sse = new SseHub({ heartbeatMs: config.heartbeatMs, maxUnread: 64 });
-    const app = createApp(deps);
     let mounted: readonly MountedRoutes[] = [];
     const inService = (extensionId: string) =>
       ctx.contributions(httpRoutesPoint).some((c) => c.extensionId === extensionId);
+    const sessions = new BrowserSessions({ ttlMs: config.sessionTtlMs });
+    const app = createApp(deps, { sessions, isPublic: publicPaths(() => mounted, inService) });
     ctx.provide(
       coreRoutesRef,
       apiRoutes(
         deps,
         sse,
         liveOpenApi(ctx.host.version, () => mounted, inService),
+        {
+          sessions,
+          home: homePath(() => mounted, inService),
+        },
       ),
     );
     new Gauge({

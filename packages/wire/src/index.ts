@@ -1,3 +1,5 @@
+export { ActivityEntry, ActivityList } from "./activity.ts";
+export { CreateSessionBody, SessionState } from "./auth.ts";
 export {
   GitCommit,
   GitRef,
@@ -41,3 +43,4 @@ export {
   TaskValidate,
   taskLimits,
 } from "./tasks.ts";
+export { MemoryHistory, MemoryPoint } from "./telemetry.ts";

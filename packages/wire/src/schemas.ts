@@ -217,6 +217,7 @@ export type Health = z.infer<typeof Health>;
 export const errorStatus = {
   invalid_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
