@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { activityExtension } from "@dispatch/activity";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { dashboardExtension } from "@dispatch/dashboard";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
@@ -18,7 +20,9 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    activityExtension,
     conversationStoreExtension,
+    dashboardExtension,
     gitWorkflowsExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,
