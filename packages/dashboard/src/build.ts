@@ -14,7 +14,7 @@ export interface BuiltFile {
   /** `index.html`, or an asset's hashed name such as `index-d707w65v.js`. */
   readonly name: string;
   readonly type: string;
-  readonly bytes: Uint8Array;
+  readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
 /** A built dashboard: its files and the hash of the sources it was built from. */
@@ -43,7 +43,9 @@ export function dashboardSourceHash(): string {
   for (const file of sourceFiles()) {
     hash.update(relative(webDir, file)).update("\0").update(readFileSync(file)).update("\0");
   }
-  const preact = JSON.parse(readFileSync(resolve(import.meta.dir, "../node_modules/preact/package.json"), "utf8"));
+  const preact = JSON.parse(
+    readFileSync(resolve(import.meta.dir, "../node_modules/preact/package.json"), "utf8"),
+  );
   hash.update(`preact@${preact.version}`);
   return hash.digest("hex").slice(0, 16);
 }
@@ -91,7 +93,10 @@ export function writeDashboard(bundle: DashboardBundle, dir: string = distDir): 
 }
 
 /** The bundle in `dir` when it was built from the current sources, else undefined. */
-export function readDashboard(dir: string = distDir, sourceHash: string = dashboardSourceHash()): DashboardBundle | undefined {
+export function readDashboard(
+  dir: string = distDir,
+  sourceHash: string = dashboardSourceHash(),
+): DashboardBundle | undefined {
   let manifest: { sourceHash?: unknown; files?: Array<{ name: string; type: string }> };
   try {
     manifest = JSON.parse(readFileSync(join(dir, "build.json"), "utf8"));
@@ -100,7 +105,11 @@ export function readDashboard(dir: string = distDir, sourceHash: string = dashbo
   }
   if (manifest.sourceHash !== sourceHash || !Array.isArray(manifest.files)) return undefined;
   try {
-    const files = manifest.files.map((f) => ({ name: f.name, type: f.type, bytes: new Uint8Array(readFileSync(join(dir, f.name))) }));
+    const files = manifest.files.map((f) => ({
+      name: f.name,
+      type: f.type,
+      bytes: new Uint8Array(readFileSync(join(dir, f.name))),
+    }));
     return { sourceHash, files };
   } catch {
     return undefined;

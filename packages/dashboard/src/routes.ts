@@ -38,7 +38,8 @@ export function dashboardRoutes(bundle: DashboardBundle) {
   const index = served(page);
   const assets = new Map(bundle.files.filter((f) => f !== page).map((f) => [f.name, served(f)]));
   const answer = (request: Request, { file, etag }: Served, headers: Record<string, string>) => {
-    if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers: { ETag: etag, ...headers } });
+    if (request.headers.get("if-none-match") === etag)
+      return new Response(null, { status: 304, headers: { ETag: etag, ...headers } });
     return new Response(file.bytes, { headers: { "Content-Type": file.type, ETag: etag, ...headers } });
   };
   return new Hono()
@@ -46,7 +47,15 @@ export function dashboardRoutes(bundle: DashboardBundle) {
     .get("/assets/:name", (c) => {
       const asset = assets.get(c.req.param("name"));
       if (asset === undefined) {
-        return c.json({ error: { code: "not_found", message: "no such dashboard asset (a newer build replaced it: reload the page)" } }, 404);
+        return c.json(
+          {
+            error: {
+              code: "not_found",
+              message: "no such dashboard asset (a newer build replaced it: reload the page)",
+            },
+          },
+          404,
+        );
       }
       return answer(c.req.raw, asset, {
         "Cache-Control": "public, max-age=31536000, immutable",

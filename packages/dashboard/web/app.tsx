@@ -14,7 +14,10 @@ import { TasksView } from "./views/tasks.tsx";
 import { WorkspaceView } from "./views/workspace.tsx";
 import { WorkspacesView } from "./views/workspaces.tsx";
 
-type Auth = { kind: "checking" } | { kind: "login"; expired: boolean } | { kind: "ready"; tokenRequired: boolean };
+type Auth =
+  | { kind: "checking" }
+  | { kind: "login"; expired: boolean }
+  | { kind: "ready"; tokenRequired: boolean };
 
 /**
  * The dashboard: asks `GET /auth/session` whether a login is needed (only with a token configured),
@@ -26,7 +29,11 @@ export function App() {
   const check = async () => {
     try {
       const state = await api.session.get();
-      setAuth(state.authenticated ? { kind: "ready", tokenRequired: state.tokenRequired } : { kind: "login", expired: false });
+      setAuth(
+        state.authenticated
+          ? { kind: "ready", tokenRequired: state.tokenRequired }
+          : { kind: "login", expired: false },
+      );
     } catch {
       setTimeout(check, 2000);
     }
@@ -47,7 +54,12 @@ export function App() {
 
   if (auth.kind === "checking") return <p class="boot">Loading Dispatch…</p>;
   if (auth.kind === "login") return <LoginView expired={auth.expired} onDone={() => void check()} />;
-  return <Shell tokenRequired={auth.tokenRequired} onLoggedOut={() => setAuth({ kind: "login", expired: false })} />;
+  return (
+    <Shell
+      tokenRequired={auth.tokenRequired}
+      onLoggedOut={() => setAuth({ kind: "login", expired: false })}
+    />
+  );
 }
 
 const nav: Array<{ route: Route; label: string }> = [
@@ -85,7 +97,11 @@ function Shell(props: { tokenRequired: boolean; onLoggedOut: () => void }) {
   const current = route.view === "workspace" || route.view === "conversation" ? "workspaces" : route.view;
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById("view-title")?.focus())}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => (e.preventDefault(), document.getElementById("view-title")?.focus())}
+      >
         Skip to content
       </a>
       <header class="top">

@@ -16,7 +16,13 @@ export function parseRoute(hash: string): Route {
   const [first, second] = hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   if (first === "workspaces" && second) return { view: "workspace", id: second };
   if (first === "conversations" && second) return { view: "conversation", id: second };
-  if (first === "providers" || first === "host" || first === "activity" || first === "tasks" || first === "agents") {
+  if (
+    first === "providers" ||
+    first === "host" ||
+    first === "activity" ||
+    first === "tasks" ||
+    first === "agents"
+  ) {
     return { view: first };
   }
   return { view: "workspaces" };

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { createServiceRef, DispatchError, defineExtension } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
@@ -64,7 +65,12 @@ export const transportHttpExtension = defineExtension({
     let mounted: readonly MountedRoutes[] = [];
     const inService = (extensionId: string) =>
       ctx.contributions(httpRoutesPoint).some((c) => c.extensionId === extensionId);
-    const sessions = new BrowserSessions({ ttlMs: config.sessionTtlMs });
+    // Only with a token is there anything to log in to (and a file worth keeping).
+    const sessions = new BrowserSessions({
+      ttlMs: config.sessionTtlMs,
+      secret: config.token ?? "",
+      ...(config.token === null ? {} : { file: join(ctx.dataDir, "browser-sessions.json") }),
+    });
     const app = createApp(deps, { sessions, isPublic: publicPaths(() => mounted, inService) });
     ctx.provide(
       coreRoutesRef,

@@ -34,7 +34,7 @@ export function setSessionCookie(c: Context, session: NewSession, now: number): 
     sameSite: "Strict",
     path: "/",
     secure: new URL(c.req.url).protocol === "https:",
-    maxAge: Math.max(1, Math.floor((session.expiresAt - now) / 1000)),
+    maxAge: Math.max(1, Math.round((session.expiresAt - now) / 1000)),
   });
 }
 

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type AnyExtension, defineExtension, StartupError } from "@dispatch/kernel";
 import { createMemTelemetryExtension } from "@dispatch/mem-telemetry";
 import { Hono } from "hono";
@@ -183,7 +186,7 @@ describe("browser sessions", () => {
 describe("BrowserSessions", () => {
   test("a session expires after its ttl and the oldest goes past maxSessions", () => {
     let now = 1000;
-    const sessions = new BrowserSessions({ ttlMs: 100, maxSessions: 2, clock: () => now });
+    const sessions = new BrowserSessions({ ttlMs: 100, secret: "s", maxSessions: 2, clock: () => now });
     const a = sessions.create();
     expect(sessions.expiresAt(a.id)).toBe(1100);
     now = 1100;
@@ -197,6 +200,53 @@ describe("BrowserSessions", () => {
     expect(sessions.expiresAt(d.id)).toBe(1200);
     sessions.delete(c.id);
     expect(sessions.expiresAt(c.id)).toBeUndefined();
+  });
+});
+
+describe("BrowserSessions on disk", () => {
+  test("sessions survive a restart of the server; a new token ends them; the file holds no id or token", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "dispatch-sessions-"));
+    try {
+      api = await startApi({ server: { token } }, [], undefined, dataDir);
+      const { pair } = await login(api.url, { token });
+      const id = pair!.split("=")[1]!;
+      await api.stop();
+      const file = readFileSync(join(dataDir, "extensions/transport-http/browser-sessions.json"), "utf8");
+      expect(file).not.toContain(id);
+      expect(file).not.toContain(token);
+
+      api = await startApi({ server: { token } }, [], undefined, dataDir);
+      const again = await fetch(`${api.url}/workspaces`, {
+        headers: { Cookie: pair!.replace(/_\d+=/, `_${new URL(api.url).port}=`) },
+      });
+      expect(again.status).toBe(200);
+      await api.stop();
+
+      api = await startApi({ server: { token: `${token}-rotated` } }, [], undefined, dataDir);
+      const rotated = await fetch(`${api.url}/workspaces`, {
+        headers: { Cookie: pair!.replace(/_\d+=/, `_${new URL(api.url).port}=`) },
+      });
+      expect(rotated.status).toBe(401);
+    } finally {
+      await api?.stop();
+      api = undefined;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("an unreadable file is an empty set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dispatch-sessions-"));
+    try {
+      const file = join(dir, "s.json");
+      writeFileSync(file, "{not json");
+      const sessions = new BrowserSessions({ ttlMs: 1000, secret: "s", file });
+      expect(sessions.size).toBe(0);
+      const made = sessions.create();
+      expect(new BrowserSessions({ ttlMs: 1000, secret: "s", file }).expiresAt(made.id)).toBe(made.expiresAt);
+      expect(new BrowserSessions({ ttlMs: 1000, secret: "other", file }).expiresAt(made.id)).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -109,7 +109,8 @@ export const api = {
       const qs = params.toString();
       return call<TaskList>("GET", `/tasks${qs ? `?${qs}` : ""}`);
     },
-    create: (body: { workspaceId: string; spec: string; title?: string }) => call<Task>("POST", "/tasks", body),
+    create: (body: { workspaceId: string; spec: string; title?: string }) =>
+      call<Task>("POST", "/tasks", body),
     cancel: (id: string) => call<Task>("POST", `/tasks/${seg(id)}/cancel`),
     retry: (id: string) => call<Task>("POST", `/tasks/${seg(id)}/retry`),
   },
@@ -117,6 +118,7 @@ export const api = {
   activity: {
     list: () => call<ActivityList>("GET", "/activity"),
     /** The SSE URL of new activity after `lastId` (or from now on). */
-    streamUrl: (after: string | null) => (after === null ? "/activity/stream" : `/activity/stream?after=${seg(after)}`),
+    streamUrl: (after: string | null) =>
+      after === null ? "/activity/stream" : `/activity/stream?after=${seg(after)}`,
   },
 };

@@ -31,7 +31,13 @@ export function MemoryChart(props: { history: MemoryHistory }) {
         {limitBytes !== null && (
           <>
             <line class="limit" x1={0} x2={width} y1={y(limitBytes)} y2={y(limitBytes)} />
-            <line class="shed" x1={0} x2={width} y1={y(limitBytes * shedRatio)} y2={y(limitBytes * shedRatio)} />
+            <line
+              class="shed"
+              x1={0}
+              x2={width}
+              y1={y(limitBytes * shedRatio)}
+              y2={y(limitBytes * shedRatio)}
+            />
           </>
         )}
         <polyline class="rss" points={line((s) => s.rssBytes)} />

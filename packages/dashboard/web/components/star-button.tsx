@@ -25,7 +25,9 @@ export function StarButton(props: {
     } finally {
       setBusy(false);
       requestAnimationFrame(() => {
-        const again = document.querySelector<HTMLButtonElement>(`button[data-star="${CSS.escape(props.id)}"]`);
+        const again = document.querySelector<HTMLButtonElement>(
+          `button[data-star="${CSS.escape(props.id)}"]`,
+        );
         again?.focus();
       });
     }

@@ -82,7 +82,9 @@ export class Transcript {
   setMessages(messages: readonly TranscriptMessage[]): void {
     for (const message of messages) {
       if (message.role !== "user" || message.turnId === null) continue;
-      const words = message.parts.flatMap((p) => (p.type === "text" && p.text !== undefined ? [p.text] : [])).join("");
+      const words = message.parts
+        .flatMap((p) => (p.type === "text" && p.text !== undefined ? [p.text] : []))
+        .join("");
       this.#userTexts.set(message.turnId, words);
       const turn = this.#byId.get(message.turnId);
       if (turn !== undefined && turn.userText === null) {
@@ -143,7 +145,11 @@ export class Transcript {
         if (final !== undefined) {
           turn.state = final;
           turn.note =
-            typeof data.error === "string" ? data.error : typeof data.reason === "string" ? data.reason : null;
+            typeof data.error === "string"
+              ? data.error
+              : typeof data.reason === "string"
+                ? data.reason
+                : null;
         }
       }
     }
@@ -153,7 +159,13 @@ export class Transcript {
   #turn(turnId: string): TranscriptTurn {
     let turn = this.#byId.get(turnId);
     if (turn === undefined) {
-      turn = { turnId, userText: this.#userTexts.get(turnId) ?? null, state: "running", items: [], note: null };
+      turn = {
+        turnId,
+        userText: this.#userTexts.get(turnId) ?? null,
+        state: "running",
+        items: [],
+        note: null,
+      };
       this.#byId.set(turnId, turn);
       this.turns.push(turn);
     }

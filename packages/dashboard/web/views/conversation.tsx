@@ -85,7 +85,10 @@ export function ConversationView(props: { id: string }) {
     <section aria-labelledby="view-title" class="conversation">
       <p class="crumbs">
         <a href={href({ view: "workspaces" })}>Workspaces</a> /{" "}
-        {conv !== undefined && <a href={href({ view: "workspace", id: conv.workspaceId })}>{conv.workspaceId}</a>} /
+        {conv !== undefined && (
+          <a href={href({ view: "workspace", id: conv.workspaceId })}>{conv.workspaceId}</a>
+        )}{" "}
+        /
       </p>
       <div class="title-row">
         <h1 id="view-title" tabIndex={-1}>

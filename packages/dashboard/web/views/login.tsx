@@ -20,7 +20,9 @@ export function LoginView(props: { onDone: () => void; expired: boolean }) {
       setToken("");
       props.onDone();
     } catch (e) {
-      setError(e instanceof Error && "status" in e && e.status === 401 ? "That is not the token." : String(e));
+      setError(
+        e instanceof Error && "status" in e && e.status === 401 ? "That is not the token." : String(e),
+      );
       input.current?.select();
     } finally {
       setBusy(false);

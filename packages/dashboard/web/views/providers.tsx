@@ -55,7 +55,12 @@ export function ProvidersView() {
                       <span class="pos" aria-label={`Position ${i + 1}`}>
                         {i + 1}
                       </span>
-                      <StarButton id={w.workspaceId} name={w.workspaceId} starred={w.starred} onChanged={list.reload} />
+                      <StarButton
+                        id={w.workspaceId}
+                        name={w.workspaceId}
+                        starred={w.starred}
+                        onChanged={list.reload}
+                      />
                       {w.conversationId === null ? (
                         <span class="row-main">{w.workspaceId}</span>
                       ) : (

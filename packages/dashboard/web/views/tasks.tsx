@@ -69,8 +69,8 @@ function TaskCard(props: { task: Task; onRetry: () => void; onCancel: () => void
     <li class="card task" data-task={task.id}>
       <strong>{task.title}</strong>
       <span class="muted">
-        <a href={href({ view: "workspace", id: task.workspaceId })}>{task.workspaceId}</a> · attempt {task.attempt} of{" "}
-        {task.maxAttempts}
+        <a href={href({ view: "workspace", id: task.workspaceId })}>{task.workspaceId}</a> · attempt{" "}
+        {task.attempt} of {task.maxAttempts}
       </span>
       {task.conversationId !== null && (
         <a href={href({ view: "conversation", id: task.conversationId })}>latest attempt</a>
@@ -129,7 +129,11 @@ function NewTask(props: { onCreated: () => Promise<void> }) {
       </div>
       <div class="field">
         <label for="task-title">Title (optional)</label>
-        <input id="task-title" value={title} onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          id="task-title"
+          value={title}
+          onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)}
+        />
       </div>
       <div class="field">
         <label for="task-spec">What to do</label>

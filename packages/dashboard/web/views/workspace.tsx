@@ -32,7 +32,9 @@ export function WorkspaceView(props: { id: string }) {
         <a href={href({ view: "workspaces" })}>Workspaces</a> /
       </p>
       <div class="title-row">
-        {w !== undefined && <StarButton id={w.id} name={w.name} starred={w.starred} onChanged={workspace.reload} />}
+        {w !== undefined && (
+          <StarButton id={w.id} name={w.name} starred={w.starred} onChanged={workspace.reload} />
+        )}
         <h1 id="view-title" tabIndex={-1}>
           {w?.name ?? props.id}
         </h1>

@@ -17,7 +17,9 @@ export function WorkspacesView() {
       <h1 id="view-title" tabIndex={-1}>
         Workspaces
       </h1>
-      <p class="hint">Starred workspaces come first here, and their turns go first in every provider's queue.</p>
+      <p class="hint">
+        Starred workspaces come first here, and their turns go first in every provider's queue.
+      </p>
       <ErrorNote error={list.error} />
       {workspaces === undefined ? (
         <p aria-busy="true">Loading…</p>
