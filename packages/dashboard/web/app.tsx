@@ -43,7 +43,6 @@ export function App() {
     whenUnauthorized(expired);
     whenLoggedOut(expired);
     void check();
-    // biome-ignore lint/correctness/useExhaustiveDependencies: once per page
   }, []);
   const ready = auth.kind === "ready";
   useEffect(() => {
@@ -97,13 +96,9 @@ function Shell(props: { tokenRequired: boolean; onLoggedOut: () => void }) {
   const current = route.view === "workspace" || route.view === "conversation" ? "workspaces" : route.view;
   return (
     <>
-      <a
-        class="skip"
-        href="#main"
-        onClick={(e) => (e.preventDefault(), document.getElementById("view-title")?.focus())}
-      >
+      <button type="button" class="skip" onClick={() => document.getElementById("view-title")?.focus()}>
         Skip to content
-      </a>
+      </button>
       <header class="top">
         <a class="brand" href={href({ view: "workspaces" })}>
           Dispatch

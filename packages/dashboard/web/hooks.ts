@@ -31,7 +31,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[], eve
         setError(e instanceof Error ? e.message : String(e));
       },
     );
-    // biome-ignore lint/correctness/useExhaustiveDependencies: `deps` are the caller's dependencies of `load`
+    // `deps` are the caller's: what `load` reads.
   }, deps);
   useEffect(() => {
     void run();

@@ -123,13 +123,6 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
 }
 
-/** The `data-workspace` of each row under `selector`, in page order. */
-function order(selector: string): Promise<string[]> {
-  return page.$$eval(`${selector} [data-workspace]`, (rows) =>
-    rows.map((r) => r.getAttribute("data-workspace") ?? ""),
-  );
-}
-
 async function waitForOrder(selector: string, expected: string[]): Promise<void> {
   await page.waitForFunction(
     ([sel, want]) =>
@@ -214,6 +207,39 @@ describe("the dashboard in Chromium", () => {
     expect(await page.getByRole("button", { name: "Star Zeta" }).getAttribute("aria-pressed")).toBe("true");
     await page.waitForFunction(() => document.activeElement?.dataset.star === "zeta");
     await shot("workspaces");
+  });
+
+  test("focus order: skip link, brand, navigation, log out, then the view; the skip link lands on the heading", async () => {
+    const label = () =>
+      page.evaluate(
+        () => document.activeElement?.getAttribute("aria-label") ?? document.activeElement?.textContent,
+      );
+    await page.reload();
+    await page.locator("#view-title").waitFor();
+    const stops: Array<string | null | undefined> = [];
+    for (let i = 0; i < 9; i++) {
+      await page.keyboard.press("Tab");
+      stops.push(await label());
+    }
+    expect(stops).toEqual([
+      "Skip to content",
+      "Dispatch",
+      "Workspaces",
+      "Providers",
+      "Tasks",
+      "Activity",
+      "Host",
+      "Log out",
+      "Star Zeta",
+    ]);
+
+    await page.reload();
+    await page.locator("#view-title").waitFor();
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.getAttribute("id"))).toBe("view-title");
+    await page.keyboard.press("Tab");
+    expect(await label()).toBe("Star Zeta");
   });
 
   test("send a message from the composer and watch the transcript stream to completion", async () => {

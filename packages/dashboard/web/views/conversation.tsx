@@ -59,7 +59,7 @@ export function ConversationView(props: { id: string }) {
       shouldRetry: sessionStillValid,
     });
     return () => live.close();
-    // biome-ignore lint/correctness/useExhaustiveDependencies: one stream per conversation id
+    // One stream per conversation id (the view is keyed by it too).
   }, [props.id]);
 
   // Keep the newest text in view while the reader is at the bottom.
@@ -134,7 +134,7 @@ function TurnView(props: { turn: TranscriptTurn }) {
         <span class="who">Agent</span>
         {turn.items.map((item, i) =>
           item.kind === "text" ? (
-            // biome-ignore lint/suspicious/noArrayIndexKey: items only ever grow at the end
+            // Items only ever grow at the end, so their index is a stable key.
             <p key={i} class="text">
               {item.text}
             </p>
@@ -145,9 +145,11 @@ function TurnView(props: { turn: TranscriptTurn }) {
                 {item.output === undefined ? "running…" : item.isError ? "failed" : "done"}
                 {item.invalid !== undefined && ` (invalid call: ${item.invalid})`}
               </summary>
-              <pre aria-label="Input">{item.input}</pre>
+              <p class="tool-label">Input</p>
+              <pre>{item.input}</pre>
+              {item.output !== undefined && <p class="tool-label">Result</p>}
               {item.output !== undefined && (
-                <pre aria-label="Result" class="out">
+                <pre class="out">
                   {item.output}
                   {item.truncated ? "\n[truncated]" : ""}
                 </pre>

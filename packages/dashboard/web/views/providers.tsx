@@ -52,7 +52,8 @@ export function ProvidersView() {
                 <ol class="rows queue" aria-label={`Queue of ${p.id}, in grant order`}>
                   {p.queue.map((w, i) => (
                     <li key={w.turnId ?? `${w.workspaceId}-${i}`} class="row" data-workspace={w.workspaceId}>
-                      <span class="pos" aria-label={`Position ${i + 1}`}>
+                      <span class="pos">
+                        <span class="visually-hidden">Position </span>
                         {i + 1}
                       </span>
                       <StarButton
