@@ -245,6 +245,7 @@ describe("the dashboard in Chromium", () => {
   test("send a message from the composer and watch the transcript stream to completion", async () => {
     await page.getByRole("link", { name: "Zeta" }).click();
     await page.getByRole("heading", { name: "Zeta" }).waitFor();
+    await shot("workspace");
     await page.getByRole("button", { name: "New conversation" }).click();
     await page.getByLabel("Message").waitFor();
     await page.getByLabel("Message").fill("Hello there");
