@@ -27,6 +27,8 @@ export {
   type LockRepository,
   type MessageRepository,
   type NewEvent,
+  type Page,
+  type PageRequest,
   type QueuedMessage,
   type StoreTransaction,
   type Turn,

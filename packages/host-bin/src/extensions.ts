@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { activityExtension } from "@dispatch/activity";
+import { cliAgentsExtension } from "@dispatch/cli-agents";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { dashboardExtension } from "@dispatch/dashboard";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
@@ -13,6 +14,7 @@ import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
 import { transportHttpExtension } from "@dispatch/transport-http";
+import { usageExtension } from "@dispatch/usage";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
 import { installImportGuard } from "./import-guard.ts";
@@ -21,6 +23,7 @@ import { installImportGuard } from "./import-guard.ts";
 export function builtinExtensions(): AnyExtension[] {
   return [
     activityExtension,
+    cliAgentsExtension,
     conversationStoreExtension,
     dashboardExtension,
     gitWorkflowsExtension,
@@ -32,6 +35,7 @@ export function builtinExtensions(): AnyExtension[] {
     tasksExtension,
     workspaceToolsExtension,
     transportHttpExtension,
+    usageExtension,
   ];
 }
 

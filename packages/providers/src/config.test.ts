@@ -107,6 +107,20 @@ describe("providers config", () => {
     expect(issues([{ id: "a", kind: "anthropic", script: {} }])[0]).toStartWith("providers[0].script");
   });
 
+  test("delays are bounded: maxRetryAfterMs by a day, the timers by what setTimeout can wait", () => {
+    expect(issues([{ id: "a", kind: "anthropic", maxRetryAfterMs: 86_400_000 }])).toEqual([]);
+    expect(issues([{ id: "a", kind: "anthropic", maxRetryAfterMs: 86_400_001 }])).toEqual([
+      "providers[0].maxRetryAfterMs: must be at most 86400000 ms (a day)",
+    ]);
+    const tooLong = "must be at most 2147483647 ms (about 24.8 days, the longest timer)";
+    expect(issues([{ id: "a", kind: "anthropic", stallTimeoutMs: 2 ** 31 }])).toEqual([
+      `providers[0].stallTimeoutMs: ${tooLong}`,
+    ]);
+    expect(issues([{ id: "a", kind: "anthropic", backoff: { maxMs: 2 ** 40 } }])).toEqual([
+      `providers[0].backoff.maxMs: ${tooLong}`,
+    ]);
+  });
+
   test("duplicate ids are an error at the later entry's id", () => {
     expect(
       issues([

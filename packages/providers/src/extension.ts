@@ -1,6 +1,5 @@
-import { defineExtension } from "@dispatch/kernel";
+import { Counter, defineExtension } from "@dispatch/kernel";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
-import { Counter } from "prom-client";
 import { builtinProviderKinds } from "./builtin-kinds.ts";
 import { providersConfigSchemaOf } from "./config.ts";
 import { createModelProvider } from "./create-model-provider.ts";

@@ -21,6 +21,13 @@ export {
 } from "./config.ts";
 export { createModelProvider } from "./create-model-provider.ts";
 export { providersExtension } from "./extension.ts";
+export {
+  contextWindowsOf,
+  type ModelEntry,
+  modelEntrySchema,
+  modelIds,
+  modelListSchema,
+} from "./model-list.ts";
 export { openaiCompatibleKind } from "./openai-compatible-kind.ts";
 export {
   type BuiltProvider,
@@ -40,6 +47,7 @@ export { DEFAULT_SCRIPTED_REPLY, type Script, type ScriptStep, scriptSchema } fr
 export { scriptedKind } from "./scripted-kind.ts";
 export { createScriptedProvider } from "./scripted-provider.ts";
 export { createSdkProvider, parseToolInput, type SdkProviderOptions } from "./sdk-provider.ts";
+export { charsPerToken, estimatePromptTokens, estimateTextTokens, promptChars } from "./token-estimate.ts";
 export { toolSpecFromZod } from "./tool-spec.ts";
 export {
   type CallContext,

@@ -5,6 +5,7 @@ import {
 } from "@dispatch/provider-concurrency";
 import { abortableSleep, type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { abortedError, missingKeyError, unavailableError } from "./classify-error.ts";
+import { contextWindowsOf, type ModelEntry, modelIds } from "./model-list.ts";
 import type { BuiltProvider } from "./provider-kind.ts";
 import { runAttempt } from "./run-attempt.ts";
 import type {
@@ -21,7 +22,7 @@ import type {
 export interface ProviderSettings {
   id: string;
   kind: ModelProvider["kind"];
-  models: readonly string[];
+  models: readonly ModelEntry[];
   maxConcurrent: number;
   maxAttempts: number;
   stallTimeoutMs: number;
@@ -70,6 +71,12 @@ function gaveUp(error: ProviderErrorInfo, attempts: number, why?: string): Provi
   };
 }
 
+/** `{ contextWindows }` when the models list gives any, else nothing. */
+function withContextWindows(models: readonly ModelEntry[]): { contextWindows?: Record<string, number> } {
+  const windows = contextWindowsOf(models);
+  return Object.keys(windows).length === 0 ? {} : { contextWindows: windows };
+}
+
 /** A delay for a message, e.g. "3600 s". */
 function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))} s`;
@@ -100,7 +107,8 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
   const describe = ({ settings, built }: Entry): ProviderDescriptor => ({
     id: settings.id,
     kind: settings.kind,
-    models: [...settings.models],
+    models: modelIds(settings.models),
+    ...withContextWindows(settings.models),
     maxConcurrent: settings.maxConcurrent,
     status: built.status,
     ...(built.status === "unavailable" ? { reason: built.reason } : {}),

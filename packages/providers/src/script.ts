@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 const regexSource = z.string().refine(
@@ -12,16 +13,27 @@ const regexSource = z.string().refine(
   { message: "must be a valid regular expression" },
 );
 
+/** The usage a scripted step reports instead of its estimate (tests of usage and budgets). */
+const scriptedUsage = z
+  .object({
+    input: z.number().int().min(0),
+    output: z.number().int().min(0),
+    cached: z.number().int().min(0).optional(),
+  })
+  .strict();
 /** A scripted text step: `text` streamed in `chunks` pieces `delayMs` apart. */
 const textStep = z
   .object({
     text: z.string(),
     chunks: z.number().int().min(1).default(1),
-    delayMs: z.number().int().min(0).default(0),
+    delayMs: timerDelayMs(0).default(0),
+    usage: scriptedUsage.optional(),
   })
   .strict();
 /** A scripted tool step: the model asks for `tool` with `input`. */
-const toolStep = z.object({ tool: z.string().min(1), input: z.unknown() }).strict();
+const toolStep = z
+  .object({ tool: z.string().min(1), input: z.unknown(), usage: scriptedUsage.optional() })
+  .strict();
 /** A scripted failure (for tests of failure paths): the call ends with this provider error. */
 const errorStep = z
   .object({

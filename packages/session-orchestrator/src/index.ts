@@ -1,6 +1,16 @@
+export { summariserInstruction, summariserSystem } from "./compaction.ts";
 export { type OrchestratorConfig, orchestratorConfigSchema } from "./config.ts";
 export { sessionOrchestratorExtension } from "./extension.ts";
-export { createModelRunner, modelRunnerId } from "./model-runner.ts";
+export {
+  type CallUsage,
+  type ModelCall,
+  type ModelCallGate,
+  type ModelCallOutcome,
+  type ModelCallPass,
+  type ModelCallRefusal,
+  modelCallGatesPoint,
+} from "./model-call-gate.ts";
+export { createModelRunner, type ModelRunnerConfig, modelRunnerId } from "./model-runner.ts";
 export {
   type RunScope,
   runScopesPoint,

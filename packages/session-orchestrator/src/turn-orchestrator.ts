@@ -9,6 +9,7 @@ import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
 import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
@@ -24,6 +25,8 @@ export interface OrchestratorDeps {
   providers: Pick<ProvidersService, "stream"> & Partial<Pick<ProvidersService, "get" | "list">>;
   /** The installed runners (default: the built-in `model` runner only). Read at each turn. */
   runners?: () => readonly TurnRunner[];
+  /** The model call gates every call of every turn passes (read at each call; default: none). */
+  gates?: () => readonly ModelCallGate[];
   /** The installed run scopes (git worktrees); read at each creation and turn. Default: none. */
   scopes?: () => readonly RunScope[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
@@ -60,6 +63,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly defaults: { provider: string; model: string };
   readonly #deps: OrchestratorDeps;
   readonly #runners: () => readonly TurnRunner[];
+  readonly #gates: () => readonly ModelCallGate[];
   readonly #active = new Map<string, TurnRun>();
   readonly #hub = new SubscriptionHub();
   readonly #subscriptions = new Set<ConversationSubscription>();
@@ -73,12 +77,14 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #workspaces = new Map<string, Workspace>();
   #workspaceEpoch = 0;
   #closing = false;
+  #interrupting: Promise<void> | undefined;
 
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
     this.defaults = { provider: deps.config.provider, model: deps.config.model };
     const builtin = [createModelRunner(deps.config)];
     this.#runners = deps.runners ?? (() => builtin);
+    this.#gates = deps.gates ?? (() => []);
     const fault = (kind: string) => (error: unknown) => {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
@@ -130,8 +136,14 @@ export class TurnOrchestrator implements Orchestrator {
       text,
       messageId: message.id,
       limits: maxSteps === undefined ? {} : { maxSteps },
+      contextWindow: this.#deps.providers.get?.(conversation.provider)?.contextWindows?.[conversation.model],
       store: this.#deps.store,
       providers: this.#deps.providers,
+      gates: this.#gates,
+      onFault: (kind, error) => {
+        this.#deps.logger.error(`${kind} failed`, { err: error });
+        this.#deps.onFault?.(kind, error);
+      },
       acquireSlot: (request) => {
         const slots = this.#deps.slots;
         if (slots === undefined) {
@@ -343,6 +355,12 @@ export class TurnOrchestrator implements Orchestrator {
     await waitAtMost(Promise.allSettled(forced), forcedCloseGraceMs);
   }
 
+  /** Shutdown's first step: cancelAll with the configured deadline, once however often it is called. */
+  interruptAll(): Promise<void> {
+    this.#interrupting ??= this.cancelAll(this.#deps.config.shutdownDeadlineMs);
+    return this.#interrupting;
+  }
+
   /** Conversations with an active turn. */
   getActiveConversationCount(): number {
     return this.#active.size;
@@ -358,8 +376,9 @@ export class TurnOrchestrator implements Orchestrator {
       replay: (after, limit) => this.#deps.store.events.listAfter(conversationId, after, limit),
       onClose: () => this.#subscriptions.delete(subscription),
     });
-    if (this.#closing) subscription.drop("shutdown");
-    else this.#subscriptions.add(subscription);
+    this.#subscriptions.add(subscription);
+    // During shutdown a subscriber still gets what the log holds (the turns' final events), then the end.
+    if (this.#closing) subscription.finish("shutdown");
     return subscription;
   }
 

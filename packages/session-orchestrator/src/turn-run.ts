@@ -2,10 +2,14 @@ import type { ConversationStore, NewEvent, Turn } from "@dispatch/conversation-s
 import { type Logger, messageOf } from "@dispatch/kernel";
 import type { AcquireRequest, Lease } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
-import type { TurnStatus, Workspace } from "@dispatch/wire";
+import type { MessagePart, TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
+import { gatedProviders } from "./gated-providers.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
+import type { AssistantPart } from "./model-step.ts";
+import { fitReply, type ReplyTruncation } from "./reply-fit.ts";
 import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
@@ -35,8 +39,14 @@ export interface TurnRunDeps {
   messageId: string;
   /** Limits this turn was started with (a task's `maxSteps`). */
   limits: { maxSteps?: number };
+  /** The conversation's model's context window, when configured. */
+  contextWindow: number | undefined;
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
+  /** The model call gates (read at each call). */
+  gates: () => readonly ModelCallGate[];
+  /** Errors caught in callbacks nobody awaits (a gate's settle). Must not throw. */
+  onFault(kind: string, error: unknown): void;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
   writer: EventWriter;
@@ -70,7 +80,9 @@ export class TurnRun {
   readonly #coalescer: TextCoalescer;
   #writeFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
-  readonly #usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+  /** Replies stored cut (see `fitReply`); the final event lists them. */
+  readonly #replyTruncated: ReplyTruncation[] = [];
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
@@ -175,21 +187,30 @@ export class TurnRun {
       ...(deps.scoped === undefined ? {} : { scope: { key: deps.scoped.key } }),
       message: { id: deps.messageId, text: deps.text },
       limits: deps.limits,
+      ...(deps.contextWindow === undefined ? {} : { contextWindow: deps.contextWindow }),
       signal,
       logger: this.#logger,
       history: () => store.messages.list(conversationId),
       appendMessage: async (role, parts) => {
-        await store.messages.append({ conversationId, turnId, role, parts });
+        // A reply longer than a message may hold is stored cut, with a marker, rather than lost.
+        const fitted: { parts: MessagePart[]; truncated?: ReplyTruncation } =
+          role === "assistant" ? fitReply(parts as AssistantPart[], store.messages.maxTextBytes) : { parts };
+        if (fitted.truncated !== undefined) {
+          this.#replyTruncated.push(fitted.truncated);
+          this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
+        }
+        await store.messages.append({ conversationId, turnId, role, parts: fitted.parts });
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
-      addUsage: ({ inputTokens, outputTokens }) => {
+      addUsage: ({ inputTokens, outputTokens, cachedInputTokens = 0 }) => {
         this.#usage.inputTokens += inputTokens;
         this.#usage.outputTokens += outputTokens;
+        this.#usage.cachedInputTokens += cachedInputTokens;
       },
       tools: deps.tools,
       locks: store.locks,
-      providers: deps.providers,
+      providers: gatedProviders(deps.providers, deps.gates, deps.onFault),
       acquireSlot: (providerId) =>
         deps.acquireSlot({
           providerId,
@@ -256,6 +277,7 @@ export class TurnRun {
       ...outcome.data,
       ...(error === undefined ? {} : { error }),
       usage: { ...this.#usage },
+      ...(this.#replyTruncated.length > 0 ? { replyTruncated: [...this.#replyTruncated] } : {}),
       memory: this.#sample(),
     };
     const batch = [...this.#pendingText(), { type: finalEventTypes[status], turnId: this.turn.id, data }];

@@ -40,8 +40,15 @@ export interface ToolRegistry {
 export interface EventSubscription extends AsyncIterable<ConversationEvent> {
   /** Stops delivery and frees the buffer. */
   close(): void;
+  /**
+   * Ends the subscription with `reason` once the consumer has taken every event published so far
+   * (buffered, or still to be replayed from the store): a clean end, for example at shutdown.
+   */
+  finish(reason: string): void;
   /** Why the subscription ended, if it was dropped (for example `slow_consumer`). */
   readonly closedReason: string | undefined;
+  /** Resolves with `closedReason` once the subscription has ended, however it ended. */
+  readonly ended: Promise<string | undefined>;
 }
 
 /** What `createConversation` takes; everything but the workspace has a default. */
@@ -84,6 +91,12 @@ export interface Orchestrator {
   cancelTurn(conversationId: string): Promise<{ turnId: string | null; status: TurnStatus | "idle" }>;
   /** Interrupts every active turn and waits at most `deadlineMs` for them to settle. */
   cancelAll(deadlineMs: number): Promise<void>;
+  /**
+   * The start of shutdown: refuses new turns and interrupts active ones, waiting at most the
+   * configured `defaults.shutdownDeadlineMs`. Idempotent. The HTTP transport calls it before it
+   * closes its streams, so their clients get each turn's final event live.
+   */
+  interruptAll(): Promise<void>;
   getActiveConversationCount(): number;
   subscribe(conversationId: string, afterSeq: number, options?: { maxBuffered?: number }): EventSubscription;
 }

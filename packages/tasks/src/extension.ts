@@ -1,8 +1,7 @@
 import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
-import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
+import { Counter, defineExtension, Gauge, Histogram, KernelError, perHost } from "@dispatch/kernel";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { httpRoutesPoint } from "@dispatch/transport-http";
-import { Counter, Gauge, Histogram } from "prom-client";
 import { tasksConfigSchema } from "./config.ts";
 import { taskHooksPoint, tasksRef } from "./task-hooks.ts";
 import { resumeOperations, taskOperations } from "./task-openapi.ts";

@@ -30,7 +30,7 @@ export interface BrowserDeps {
 export function apiRoutes(
   deps: ApiDeps,
   sse: SseHub,
-  openApi: () => Record<string, unknown>,
+  openApi: (serverUrl: string) => Record<string, unknown>,
   browser: BrowserDeps,
 ) {
   return new Hono()
@@ -57,7 +57,7 @@ export function apiRoutes(
     .get("/metrics", async (c) =>
       c.body(await deps.metrics.metrics(), 200, { "Content-Type": deps.metrics.contentType }),
     )
-    .get("/openapi.json", (c) => c.json(openApi()))
+    .get("/openapi.json", (c) => c.json(openApi(new URL(c.req.url).origin)))
     .route("/", workspaceRoutes(deps))
     .route("/", conversationRoutes(deps, sse))
     .route("/", providerRoutes(deps));
@@ -84,6 +84,7 @@ export function createApp(deps: ApiDeps, auth: AppAuth): Hono {
       logger: deps.logger,
       metrics: new RequestMetrics(deps.metrics),
       bodyLimitBytes: deps.config.bodyLimitBytes,
+      closeWhenIdle: deps.closeWhenIdle,
     }),
   );
   app.use(

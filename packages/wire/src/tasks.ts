@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { GitRef } from "./git.ts";
+import { IsoTime } from "./iso-time.ts";
 import { Slug } from "./schemas.ts";
-
-const IsoTime = z.string().describe("ISO-8601 time");
 
 /** Input limits of a task (DESIGN §12). */
 export const taskLimits = {
@@ -89,6 +88,22 @@ export const CreateTaskBody = z
   });
 export type CreateTaskBody = z.input<typeof CreateTaskBody>;
 
-/** `GET /tasks` answer. */
-export const TaskList = z.object({ tasks: z.array(Task), nextCursor: z.string().nullable() });
+/** A workspace whose task breaker is open: its queued tasks wait until `openUntil` (DESIGN §12). */
+export const TaskBreaker = z.object({
+  workspaceId: Slug,
+  failures: z.number().int(),
+  openUntil: IsoTime,
+});
+export type TaskBreaker = z.infer<typeof TaskBreaker>;
+
+/** `GET /tasks` answer: a page of tasks, the cursor of the next (null at the end), and open breakers. */
+export const TaskList = z.object({
+  tasks: z.array(Task),
+  nextCursor: z.string().nullable(),
+  breakers: z.array(TaskBreaker),
+});
 export type TaskList = z.infer<typeof TaskList>;
+
+/** Answer to `POST /workspaces/:id/tasks/resume`. */
+export const TaskResumeResult = z.object({ workspaceId: z.string(), resumed: z.literal(true) });
+export type TaskResumeResult = z.infer<typeof TaskResumeResult>;

@@ -26,21 +26,41 @@ export interface BearerTokenOptions {
   sessions?: BrowserSessions;
 }
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /**
+     * Whether the request carried the configured token; set on public paths (which answer either
+     * way), so that `/health` can keep its details for callers with the token. Unset when no token
+     * is configured: then every caller may see everything.
+     */
+    authenticated: boolean;
+  }
+}
+
 /**
  * Requires `Authorization: Bearer <token>`, or a valid session cookie, when a token is configured
  * (compared in constant time, see `tokenMatcher`). A cookie is refused (403) on a request the
- * browser marks as coming from a page of another origin.
+ * browser marks as coming from a page of another origin. Public paths pass without either, with
+ * `authenticated` telling the route whether one was given.
  */
 export function bearerToken(options: BearerTokenOptions): MiddlewareHandler {
   const matches = tokenMatcher(options.token);
   const open = new Set(options.publicPaths ?? ["/health"]);
   const { isPublic, sessions } = options;
   return async function bearerToken(c, next) {
-    if (options.token === null || open.has(c.req.path) || isPublic?.(c.req.path)) return next();
+    if (options.token === null) return next();
     const header = c.req.header("authorization");
     const match = header === undefined ? null : /^Bearer\s+(.+)$/i.exec(header);
-    if (match?.[1] && matches(match[1])) return next();
-    if (header === undefined && sessions !== undefined && readSession(c, sessions) !== undefined) {
+    const byToken = match?.[1] !== undefined && matches(match[1]);
+    // An explicit Authorization header wins: a wrong one is not rescued by a cookie.
+    const session =
+      !byToken && header === undefined && sessions !== undefined ? readSession(c, sessions) : undefined;
+    if (open.has(c.req.path) || isPublic?.(c.req.path)) {
+      c.set("authenticated", byToken || (session !== undefined && !fromOtherOrigin(c)));
+      return next();
+    }
+    if (byToken) return next();
+    if (session !== undefined) {
       if (fromOtherOrigin(c)) {
         return c.json(
           errorBody("forbidden", "a session cookie is only accepted from this server's own pages"),
