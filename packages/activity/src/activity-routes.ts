@@ -2,6 +2,7 @@ import { DispatchError } from "@dispatch/kernel";
 import type { ApiOperation } from "@dispatch/transport-http";
 import { ActivityEntry, ActivityList } from "@dispatch/wire";
 import { Hono } from "hono";
+import { z } from "zod";
 import { type ActivityLog, parseActivityId } from "./activity-log.ts";
 import type { ActivityStreams } from "./activity-streams.ts";
 
@@ -50,16 +51,40 @@ export const activityOperations: ApiOperation[] = [
   {
     method: "get",
     path: "/",
-    summary: "The newest activity entries (at most 100, `limit`), newest first, and the newest id",
+    operationId: "listActivity",
+    summary: "The newest activity entries, newest first (a copy), and the newest id",
+    query: z.object({
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        .max(maxActivityPage)
+        .optional()
+        .describe("At most this many (default 100)"),
+    }),
     ok: { status: 200, schema: ActivityList },
-    errors: [400, 401],
+    errors: [400],
   },
   {
     method: "get",
     path: "/stream",
-    summary:
-      "Server-sent activity entries; `id:` is the entry id; resume with Last-Event-ID or ?after= (without either: new entries only)",
+    operationId: "streamActivity",
+    summary: "New activity entries as server-sent events",
+    description: [
+      "Each entry is one SSE message: `id:` is its id (`<boot>.<n>`), `data:` its JSON. Resume with",
+      "`Last-Event-ID` or `?after=` set to the last id seen: the entries after it that the host still",
+      "keeps come first, then live ones (an id of an earlier host process gets everything kept).",
+      "Without either, only entries from now on. `: heartbeat` comments keep it open; `: closed",
+      "slow_consumer` ends a client that fell too far behind.",
+    ].join(" "),
+    query: z.object({ after: z.string().optional().describe("The last entry id seen, such as `m3x9k2.17`") }),
+    headers: z.object({
+      "Last-Event-ID": z
+        .string()
+        .optional()
+        .describe("The last entry id seen (what EventSource sends when it reconnects)"),
+    }),
     ok: { status: 200, schema: ActivityEntry, contentType: "text/event-stream" },
-    errors: [400, 401],
+    errors: [400],
   },
 ];

@@ -69,15 +69,19 @@ export const dashboardOperations: ApiOperation[] = [
   {
     method: "get",
     path: "/",
-    summary: "The dashboard page (needs no token; it asks for one when the API needs it)",
+    operationId: "dashboard",
+    summary: "The dashboard page (it asks for the token when the API needs one)",
     ok: { status: 200, contentType: "text/html" },
     errors: [],
+    auth: false,
   },
   {
     method: "get",
     path: "/assets/{name}",
+    operationId: "dashboardAsset",
     summary: "A script or style sheet of the dashboard (hashed name, cached for a year)",
     ok: { status: 200, contentType: "application/octet-stream" },
     errors: [404],
+    auth: false,
   },
 ];

@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import { ActivityEntry, ActivityList } from "./activity.ts";
+import { CreateSessionBody, SessionState } from "./auth.ts";
 import { conversationEventSchemas, eventSchemaName, KnownConversationEvent } from "./events.ts";
 import {
   CancelResult,
@@ -33,6 +35,7 @@ import {
   TaskStatus,
   TaskValidate,
 } from "./tasks.ts";
+import { MemoryHistory, MemoryPoint } from "./telemetry.ts";
 
 /**
  * The names the OpenAPI document gives these schemas in `components.schemas` (and so the names a
@@ -73,4 +76,10 @@ export const apiSchemaNames: ReadonlyMap<z.ZodType, string> = new Map<z.ZodType,
   [TaskList, "TaskList"],
   [CreateTaskBody, "CreateTaskBody"],
   [TaskResumeResult, "TaskResumeResult"],
+  [SessionState, "SessionState"],
+  [CreateSessionBody, "CreateSessionBody"],
+  [MemoryPoint, "MemoryPoint"],
+  [MemoryHistory, "MemoryHistory"],
+  [ActivityEntry, "ActivityEntry"],
+  [ActivityList, "ActivityList"],
 ]);
