@@ -8,7 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { fakeAgentPath, killTmuxServer } from "@dispatch/cli-agents/testing";
 import { sseMessages } from "@dispatch/transport-http/testing";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "./browser.ts";
@@ -38,7 +39,27 @@ declare const sessionStorage: { readonly length: number };
 
 const token = "dashboard-e2e-token-0123456789";
 const shots = resolve(import.meta.dir, "../../../test-results/dashboard");
+const agentState = join(tempDir(), "crashes");
 const config = {
+  // A stand-in CLI agent in tmux (the cli-agents tests' own): answers each line, crashes once on CRASH.
+  cliAgents: {
+    captureIntervalMs: 100,
+    healthIntervalMs: 100,
+    cancelGraceMs: 500,
+    agents: [
+      {
+        id: "fake",
+        command: ["bash", fakeAgentPath],
+        provider: "scripted",
+        crashPatterns: ["FATAL"],
+        idleMs: 600,
+        respawn: { maxAttempts: 2, backoffMs: [100] },
+        cols: 80,
+        rows: 24,
+        env: { FAKE_AGENT_CRASH_LIMIT: "1", FAKE_AGENT_STATE: agentState },
+      },
+    ],
+  },
   providers: [
     {
       id: "scripted",
@@ -151,6 +172,8 @@ afterAll(async () => {
   await context?.close();
   host?.child.proc.kill("SIGTERM");
   await host?.child.exitWithin(15_000).catch(() => {});
+  // Agent sessions outlive the host by design; the test ends them.
+  if (dataDir !== undefined) await killTmuxServer(join(dataDir, "tmux", "dispatch.sock"));
   cleanup();
 });
 
@@ -361,6 +384,38 @@ describe("the dashboard in Chromium", () => {
     await page.locator('[data-status="cancelled"] .task', { hasText: "Board task" }).waitFor();
   });
 
+  test("a CLI agent: its live screen, keys from the input box, its crash and respawn, the agents view", async () => {
+    const { id } = await call<{ id: string }>("POST", "/workspaces/zeta/conversations", {
+      runner: "cli:fake",
+    });
+    await page.goto(`${host.url}/dashboard#/conversations/${id}`);
+    await page.getByRole("heading", { name: "Agent screen" }).waitFor();
+    await page.getByLabel("Message").fill("hello");
+    await page.getByLabel("Message").press("Control+Enter");
+    await page.locator('.turn[data-state="completed"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator(".turn .msg.agent .text").first().textContent()).toContain("answer: hello");
+    expect(await page.locator("[data-screen]").textContent()).toContain("Fake Agent 1.0");
+
+    // While the agent thinks, Ctrl-C from the input box reaches it (it says so on its screen).
+    await page.getByLabel("Message").fill("SLOW one");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.locator("[data-screen]", { hasText: "thinking" }).waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Ctrl-C" }).click();
+    await page.locator("[data-screen]", { hasText: "^C (interrupted)" }).waitFor({ timeout: 15_000 });
+    await page.locator('.turn[data-state="completed"]').nth(1).waitFor({ timeout: 30_000 });
+
+    await page.getByLabel("Message").fill("CRASH once");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.locator(".turn .note", { hasText: "CLI agent crashed" }).waitFor({ timeout: 30_000 });
+    await page.locator(".turn .note", { hasText: "CLI agent respawned" }).waitFor({ timeout: 30_000 });
+    await page.locator('.turn[data-state="completed"]').nth(2).waitFor({ timeout: 30_000 });
+    await shot("conversation-cli-agent");
+
+    await show("agents");
+    await page.locator('[data-agent="fake"]').waitFor();
+    await shot("agents");
+  });
+
   test("the activity feed shows each of these, newest first, live", async () => {
     await show("activity");
     for (const summary of [
@@ -372,6 +427,8 @@ describe("the dashboard in Chromium", () => {
       "turn cancelled",
       'task "Board task" created',
       'task "Board task" cancelled',
+      "CLI agent fake crashed",
+      "CLI agent fake respawned",
     ]) {
       await page.locator(".feed li", { hasText: summary }).first().waitFor({ timeout: 10_000 });
     }

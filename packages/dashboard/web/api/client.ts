@@ -114,7 +114,16 @@ export const api = {
     cancel: (id: string) => call<Task>("POST", `/tasks/${seg(id)}/cancel`),
     retry: (id: string) => call<Task>("POST", `/tasks/${seg(id)}/retry`),
   },
-  agents: { list: () => call<{ agents: AgentInfo[] }>("GET", "/agents") },
+  agents: {
+    list: () => call<{ agents: AgentInfo[] }>("GET", "/agents"),
+    /** Text pasted into the agent's pane as it is (a newline is Enter), or tmux key names (`C-c`). */
+    input: (conversationId: string, body: { text: string } | { keys: string[] }) =>
+      call<{ conversationId: string; sent: string }>(
+        "POST",
+        `/conversations/${seg(conversationId)}/input`,
+        body,
+      ),
+  },
   activity: {
     list: () => call<ActivityList>("GET", "/activity"),
     /** The SSE URL of new activity after `lastId` (or from now on). */

@@ -34,7 +34,9 @@ export type TurnItem =
       truncated?: boolean;
       /** The model's call could not be parsed. */
       invalid?: string;
-    };
+    }
+  /** Something that happened to the turn's CLI agent (started, crashed, respawned). */
+  | { kind: "note"; text: string };
 
 /** Where a turn stands: `waiting` for a provider slot or retry, `running`, or a final status. */
 export type TurnState = "waiting" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
@@ -63,6 +65,8 @@ export class Transcript {
   readonly turns: TranscriptTurn[] = [];
   /** The last event applied; resume the event stream after it. */
   lastSeq = 0;
+  /** A CLI agent's screen as last seen (`screen.updated`, or the one a crash or re-attach showed). */
+  screen: string | null = null;
   version = 0;
   readonly #byId = new Map<string, TranscriptTurn>();
   readonly #userTexts = new Map<string, string>();
@@ -140,6 +144,23 @@ export class Transcript {
         }
         break;
       }
+      case "screen.updated":
+      case "agent.reattached":
+        if (typeof data.screen === "string") this.screen = data.screen;
+        break;
+      case "agent.started":
+        turn.items.push({ kind: "note", text: `CLI agent ${String(data.agentId ?? "")} started` });
+        break;
+      case "agent.crashed":
+        if (typeof data.screen === "string") this.screen = data.screen;
+        turn.items.push({
+          kind: "note",
+          text: `CLI agent crashed (${String(data.reason ?? "unknown")}), attempt ${String(data.attempt ?? "?")} of ${String(data.maxAttempts ?? "?")}`,
+        });
+        break;
+      case "agent.respawned":
+        turn.items.push({ kind: "note", text: "CLI agent respawned" });
+        break;
       default: {
         const final = finalStates[event.type];
         if (final !== undefined) {

@@ -115,6 +115,14 @@ export function ConversationView(props: { id: string }) {
           ))}
         </ol>
       </div>
+      {conv?.runner.startsWith("cli:") && (
+        <AgentScreen
+          id={props.id}
+          screen={transcript.screen}
+          active={active !== undefined}
+          onError={setError}
+        />
+      )}
       <Composer id={props.id} active={active !== undefined} onCancel={cancel} onError={setError} />
     </section>
   );
@@ -133,7 +141,12 @@ function TurnView(props: { turn: TranscriptTurn }) {
       <div class="msg agent">
         <span class="who">Agent</span>
         {turn.items.map((item, i) =>
-          item.kind === "text" ? (
+          item.kind === "note" ? (
+            // Items only ever grow at the end, so their index is a stable key.
+            <p key={i} class="note muted">
+              {item.text}
+            </p>
+          ) : item.kind === "text" ? (
             // Items only ever grow at the end, so their index is a stable key.
             <p key={i} class="text">
               {item.text}
@@ -163,6 +176,67 @@ function TurnView(props: { turn: TranscriptTurn }) {
         </p>
       </div>
     </li>
+  );
+}
+
+/**
+ * A CLI agent's live screen (its tmux pane, from `screen.updated` events) and an input box: text is
+ * pasted into the pane as it is, Enter and Ctrl-C are sent as keys. For answering the agent's own
+ * questions while a turn runs; the composer below starts turns.
+ */
+function AgentScreen(props: {
+  id: string;
+  screen: string | null;
+  active: boolean;
+  onError: (message: string | undefined) => void;
+}) {
+  const [text, setText] = useState("");
+  const send = async (body: { text: string } | { keys: string[] }) => {
+    props.onError(undefined);
+    try {
+      await api.agents.input(props.id, body);
+      if ("text" in body) setText("");
+    } catch (e) {
+      props.onError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <section class="agent" aria-labelledby="agent-screen-title">
+      <h2 id="agent-screen-title">Agent screen</h2>
+      <pre class="screen" data-screen>
+        {props.screen ?? "No screen yet: it shows while a turn runs."}
+      </pre>
+      <form
+        class="agent-input"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (text !== "") void send({ text: `${text}\n` });
+        }}
+      >
+        <label for="agent-input">Send to the agent</label>
+        <input
+          id="agent-input"
+          autocomplete="off"
+          value={text}
+          onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
+          aria-describedby="agent-input-hint"
+        />
+        <p id="agent-input-hint" class="hint">
+          Typed into its terminal as it is, then Enter; for its own questions while a turn runs.
+        </p>
+        <div class="actions">
+          <button type="submit" disabled={text === ""}>
+            Type it
+          </button>
+          <button type="button" class="quiet" onClick={() => void send({ keys: ["Enter"] })}>
+            Enter
+          </button>
+          <button type="button" class="quiet" onClick={() => void send({ keys: ["C-c"] })}>
+            Ctrl-C
+          </button>
+        </div>
+      </form>
+    </section>
   );
 }
 
