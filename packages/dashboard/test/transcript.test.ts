@@ -115,3 +115,29 @@ test("an invalid tool call is shown with its error; events of no turn only move 
   expect(t.turns).toHaveLength(1);
   expect(t.lastSeq).toBe(2);
 });
+
+test("a CLI agent's screen is the last one seen; its start, crash and respawn are notes of the turn", () => {
+  seq = 0;
+  const t = new Transcript();
+  t.apply(event("turn.started"));
+  t.apply(event("agent.started", { agentId: "fake", session: "s", pid: 1 }));
+  t.apply(event("screen.updated", { screen: "> hi", cols: 80, rows: 24, cursor: { x: 0, y: 0 } }));
+  t.apply(
+    event("agent.crashed", {
+      agentId: "fake",
+      attempt: 1,
+      maxAttempts: 2,
+      reason: "FATAL",
+      screen: "FATAL: boom",
+    }),
+  );
+  expect(t.screen).toBe("FATAL: boom");
+  t.apply(event("agent.respawned", { agentId: "fake", attempt: 1, pid: 2 }));
+  t.apply(event("screen.updated", { screen: "> again", cols: 80, rows: 24, cursor: { x: 0, y: 0 } }));
+  expect(t.screen).toBe("> again");
+  expect(t.turns[0]?.items).toEqual([
+    { kind: "note", text: "CLI agent fake started" },
+    { kind: "note", text: "CLI agent crashed (FATAL), attempt 1 of 2" },
+    { kind: "note", text: "CLI agent respawned" },
+  ]);
+});
