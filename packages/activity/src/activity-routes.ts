@@ -42,7 +42,7 @@ export function activityRoutes(log: ActivityLog, streams: ActivityStreams) {
     })
     .get("/stream", (c) => {
       const after = resumeAfter(c.req.header("last-event-id"), c.req.query("after"));
-      return streams.open(after, c.req.raw.signal);
+      return streams.open(after, c.req.raw);
     });
 }
 

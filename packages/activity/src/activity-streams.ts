@@ -11,9 +11,15 @@ export interface ActivityStreamsOptions {
   maxBuffered: number;
   /** Chunks a client may leave unread in its response before the heartbeat drops it. Default 64. */
   maxUnread?: number;
+  /**
+   * Ends the connection of a dropped client: closing its stream is not enough for one that stopped
+   * reading, whose socket would stay behind a full buffer (transport-http's `closeWhenIdle`).
+   */
+  closeConnection?: (request: Request) => void;
 }
 
 interface Client {
+  readonly request: Request;
   readonly queue: ActivityEntry[];
   readonly controller: ReadableStreamDefaultController<Uint8Array>;
   wake: (() => void) | undefined;
@@ -47,12 +53,20 @@ export class ActivityStreams {
    * Streams the entries after `after` that the log still keeps, then new ones as they come; without
    * `after`, only new ones. `id:` is the entry's id, for `Last-Event-ID`.
    */
-  open(after: { boot: string; n: number } | undefined, signal: AbortSignal): Response {
+  open(after: { boot: string; n: number } | undefined, request: Request): Response {
+    const signal = request.signal;
     let client: Client | undefined;
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          const current: Client = { queue: [], controller, wake: undefined, stop: () => {}, closed: false };
+          const current: Client = {
+            request,
+            queue: [],
+            controller,
+            wake: undefined,
+            stop: () => {},
+            closed: false,
+          };
           client = current;
           // Listening and the replay read happen in one synchronous step, so no entry falls between.
           const unlisten = this.#log.listen((entry) => {
@@ -120,6 +134,7 @@ export class ActivityStreams {
     } catch {
       // The stream is already closed: nothing left to tell the client.
     }
+    if (reason === "slow_consumer") this.#options.closeConnection?.(client.request);
     if (this.#clients.size === 0) this.#stopTimer();
   }
 

@@ -1,6 +1,6 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { createServiceRef, defineExtension, Gauge } from "@dispatch/kernel";
-import { httpRoutesPoint } from "@dispatch/transport-http";
+import { httpRoutesPoint, httpServerRef } from "@dispatch/transport-http";
 import type { Hono } from "hono";
 import { ActivityLog } from "./activity-log.ts";
 import { ActivityRecorder } from "./activity-recorder.ts";
@@ -24,11 +24,12 @@ export const activityExtension = defineExtension({
     id: "activity",
     version: "0.1.0",
     dependsOn: ["conversation-store"],
+    optionalDependsOn: ["transport-http"],
     extends: ["transport-http"],
   },
   provides: [activityRef, activityRoutesRef],
   extensionPoints: [activitySourcesPoint],
-  consumes: [conversationStoreRef],
+  consumes: [conversationStoreRef, httpServerRef],
   config: { key: "activity", schema: activityConfigSchema },
   register(reg) {
     for (const source of builtinActivitySources) reg.contribute(activitySourcesPoint, source);
@@ -64,9 +65,14 @@ export const activityExtension = defineExtension({
         if (input !== undefined) recorder.record(extensionId, input);
       });
     }
+    const server = ctx.useOptional(httpServerRef);
     const streams = new ActivityStreams(log, {
       heartbeatMs: ctx.config.heartbeatMs,
       maxBuffered: ctx.config.maxBuffered,
+      // A dropped client is idle by definition: nothing more is written to it.
+      ...(server === undefined
+        ? {}
+        : { closeConnection: (request: Request) => server.closeWhenIdle(request, 1) }),
     });
     ctx.onDispose(() => streams.closeAll());
     new Gauge({

@@ -1,4 +1,6 @@
 import { afterEach, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { type AnyExtension, defineExtension } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
@@ -16,7 +18,7 @@ import { activityRef, activitySourcesPoint, defineActivitySource } from "../src/
 declare module "@dispatch/kernel" {
   interface DispatchEvents {
     /** Published by the tests' `pinger` extension only. */
-    "test.ping": { n: number };
+    "test.ping": { n: number; pad?: string };
   }
 }
 
@@ -31,15 +33,17 @@ const builtins: AnyExtension[] = [
   activityExtension,
 ];
 
-/** An outside extension adding `test.ping` events to the feed, and throwing on n = 13. */
+/** An outside extension adding `test.ping` events to the feed (with `pad` in their data), and throwing on n = 13. */
 const pinger = defineExtension({
   manifest: { id: "pinger", version: "1.0.0", extends: ["activity"] },
   register(reg) {
     reg.contribute(
       activitySourcesPoint,
-      defineActivitySource("test.ping", ({ n }) => {
+      defineActivitySource("test.ping", ({ n, pad }) => {
         if (n === 13) throw new Error("unlucky");
-        return n % 2 === 0 ? { type: "test.ping", summary: `ping ${n}`, data: { n } } : undefined;
+        return n % 2 === 0
+          ? { type: "test.ping", summary: `ping ${n}`, data: { n, ...(pad ? { pad } : {}) } }
+          : undefined;
       }),
     );
   },
@@ -239,6 +243,40 @@ test("a client that stops reading is dropped once its backlog passes maxBuffered
   expect(text).toContain(": closed slow_consumer");
   controller.abort();
 });
+
+test("a client that never reads is dropped and the server closes its connection", async () => {
+  const api = await start({ activity: { maxBuffered: 20, heartbeatMs: 20 } }, [pinger]);
+  const port = Number(new URL(api.url).port);
+  const socket = connect(port, "127.0.0.1");
+  try {
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.on("error", () => {});
+    socket.write(`GET /activity/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    socket.pause(); // and never read
+    await waitFor(() => streamsOpen(api.host!) === 1);
+    // 8 MiB of entries: far more than the socket buffers hold.
+    const pad = "z".repeat(64 * 1024);
+    for (let n = 0; n < 256; n += 2) api.host.host.bus.publish("test.ping", { n, pad });
+    await waitFor(() => streamsOpen(api.host!) === 0, 10_000);
+    await waitFor(() => serverSideState(port, socket) !== "established", 20_000);
+  } finally {
+    socket.destroy();
+  }
+});
+
+/** The server-side state of the TCP connection to `client` (from /proc/net/tcp), or `gone`. */
+function serverSideState(serverPort: number, client: Socket): string {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const [, local, remote, state] = line.trim().split(/\s+/);
+      if (local?.endsWith(`:${hex(serverPort)}`) && remote?.endsWith(`:${hex(client.localPort as number)}`)) {
+        return state === "01" ? "established" : `state ${state}`;
+      }
+    }
+  }
+  return "gone";
+}
 
 test("shutdown ends open streams and leaves no listener behind", async () => {
   const api = await start({}, [pinger]);

@@ -106,6 +106,7 @@ export const transportHttpExtension = defineExtension({
     let address: { host: string; port: number } | undefined;
     ctx.provide(httpServerRef, {
       address: () => address,
+      closeWhenIdle: (request, seconds) => deps.closeWhenIdle(request, seconds),
       routes: () =>
         address === undefined
           ? []
