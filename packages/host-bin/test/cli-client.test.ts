@@ -1,4 +1,5 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import os from "node:os";
 import { join } from "node:path";
 import {
   cleanup,
@@ -124,7 +125,10 @@ class Terminal {
     Bun.spawnSync(["tmux", "-L", this.socket, "send-keys", ...keys]);
   }
 
-  /** The command's exit status once it has ended, else undefined. */
+  /**
+   * The command's exit status once it has ended, else undefined; a command ended by a signal reads as
+   * 128 + its number, as a shell's `$?` does (tmux leaves the status empty then and names the signal).
+   */
   exitStatus(): number | undefined {
     const out = Bun.spawnSync([
       "tmux",
@@ -132,10 +136,13 @@ class Terminal {
       this.socket,
       "display-message",
       "-p",
-      "#{pane_dead} #{pane_dead_status}",
+      "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}",
     ]).stdout.toString();
-    const [dead, status] = out.trim().split(" ");
-    return dead === "1" ? Number(status) : undefined;
+    const [dead, status, signal] = out.trim().split("|");
+    if (dead !== "1") return undefined;
+    if (status !== undefined && status !== "") return Number(status);
+    const number = signal === undefined ? undefined : os.constants.signals[signal as NodeJS.Signals];
+    return number === undefined ? Number.NaN : 128 + number;
   }
 
   /** Polls the screen until `match` holds (bounded). */
