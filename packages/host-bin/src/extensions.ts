@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { activityExtension } from "@dispatch/activity";
 import { cliAgentsExtension } from "@dispatch/cli-agents";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { dashboardExtension } from "@dispatch/dashboard";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
@@ -21,8 +23,10 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    activityExtension,
     cliAgentsExtension,
     conversationStoreExtension,
+    dashboardExtension,
     gitWorkflowsExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,

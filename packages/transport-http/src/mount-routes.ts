@@ -9,6 +9,10 @@ export interface MountedRoutes {
   readonly extensionId: string;
   readonly path: string;
   readonly operations: readonly Operation[];
+  /** Served without the token (`HttpRouteContribution.public`). */
+  readonly public: boolean;
+  /** Where `GET /` redirects (`HttpRouteContribution.home`). */
+  readonly home: boolean;
 }
 
 /** What `mountRoutes` needs besides the contributions. */
@@ -37,7 +41,8 @@ function routeKey(method: string, path: string): string {
 /**
  * Mounts every contribution on `app` in the order given (the owner's first, as it activated first).
  * Throws `invalid_route` for a bad mount path or a factory that throws, and `route_conflict` when two
- * contributions answer one method and path; each names the contributors. Another extension's routes
+ * contributions answer one method and path, or both claim to be the home page; each names the
+ * contributors. Another extension's routes
  * answer `not_found` once it has failed, so nothing reaches an extension that was stopped.
  */
 export function mountRoutes(
@@ -47,8 +52,20 @@ export function mountRoutes(
 ): MountedRoutes[] {
   const answeredBy = new Map<string, string>();
   const mounted: MountedRoutes[] = [];
+  let home: string | undefined;
   for (const { extensionId, value } of contributions) {
     const where = `extension "${extensionId}" (routes at ${value.path})`;
+    if (value.home === true) {
+      if (home !== undefined) {
+        throw new DispatchError(
+          "route_conflict",
+          `GET / is claimed as the home page by both ${home} and ${where}`,
+        );
+      }
+      if (value.path === "/")
+        throw new DispatchError("invalid_route", `${where}: the home page needs a mount path of its own`);
+      home = where;
+    }
     if (!mountPath.test(value.path)) {
       throw new DispatchError(
         "invalid_route",
@@ -94,7 +111,13 @@ export function mountRoutes(
 
     if (extensionId === options.owner) app.route(value.path, routes);
     else app.route(value.path, guarded(routes, extensionId, value.path, options.inService));
-    mounted.push({ extensionId, path: value.path, operations });
+    mounted.push({
+      extensionId,
+      path: value.path,
+      operations,
+      public: value.public === true,
+      home: value.home === true,
+    });
   }
   return mounted;
 }
@@ -114,6 +137,32 @@ function guarded(
       await next();
     })
     .route("/", routes);
+}
+
+/**
+ * Whether a request path is under a public contribution whose extension is in service (the owner's
+ * core routes are never public as a whole).
+ */
+export function publicPaths(
+  mounted: () => readonly MountedRoutes[],
+  inService: (extensionId: string) => boolean,
+): (path: string) => boolean {
+  return (path) =>
+    mounted().some(
+      (m) =>
+        m.public &&
+        m.path !== "/" &&
+        (path === m.path || path.startsWith(`${m.path}/`)) &&
+        inService(m.extensionId),
+    );
+}
+
+/** The mount path `GET /` redirects to, while its extension is in service. */
+export function homePath(
+  mounted: () => readonly MountedRoutes[],
+  inService: (extensionId: string) => boolean,
+): () => string | undefined {
+  return () => mounted().find((m) => m.home && inService(m.extensionId))?.path;
 }
 
 /**

@@ -22,6 +22,13 @@ export interface HttpRouteContribution {
   readonly routes: Hono | (() => Hono);
   /** The operations these routes answer, with paths relative to `path` in OpenAPI form (`/{id}`). */
   readonly openapi: readonly Operation[];
+  /**
+   * Everything under `path` is served without the token: only for routes that hold no data (the
+   * dashboard's page and scripts). Default false.
+   */
+  readonly public?: boolean;
+  /** `GET /` redirects to `path` (the dashboard). At most one contribution may say so. Default false. */
+  readonly home?: boolean;
 }
 
 /** The HTTP routes extension point of transport-http; contributions are unique by mount path. */

@@ -1,5 +1,7 @@
 import type { z } from "zod";
+import { ActivityEntry, ActivityList } from "./activity.ts";
 import { ApprovalBody, ApprovalResult } from "./approvals.ts";
+import { CreateSessionBody, SessionState } from "./auth.ts";
 import { conversationEventSchemas, eventSchemaName, KnownConversationEvent } from "./events.ts";
 import {
   CancelResult,
@@ -35,6 +37,7 @@ import {
   TaskStatus,
   TaskValidate,
 } from "./tasks.ts";
+import { MemoryHistory, MemoryPoint } from "./telemetry.ts";
 
 /**
  * The names the OpenAPI document gives these schemas in `components.schemas` (and so the names a
@@ -78,4 +81,10 @@ export const apiSchemaNames: ReadonlyMap<z.ZodType, string> = new Map<z.ZodType,
   [TaskResumeResult, "TaskResumeResult"],
   [ApprovalBody, "ApprovalBody"],
   [ApprovalResult, "ApprovalResult"],
+  [SessionState, "SessionState"],
+  [CreateSessionBody, "CreateSessionBody"],
+  [MemoryPoint, "MemoryPoint"],
+  [MemoryHistory, "MemoryHistory"],
+  [ActivityEntry, "ActivityEntry"],
+  [ActivityList, "ActivityList"],
 ]);

@@ -1,3 +1,4 @@
+export { ActivityEntry, ActivityList } from "./activity.ts";
 export {
   AgentHealth,
   AgentInfo,
@@ -8,6 +9,7 @@ export {
 } from "./agents.ts";
 export { apiSchemaNames } from "./api-schemas.ts";
 export { ApprovalBody, ApprovalResult } from "./approvals.ts";
+export { CreateSessionBody, SessionState } from "./auth.ts";
 export {
   type ConversationEventType,
   conversationEventSchemas,
@@ -70,4 +72,5 @@ export {
   TaskValidate,
   taskLimits,
 } from "./tasks.ts";
+export { MemoryHistory, MemoryPoint } from "./telemetry.ts";
 export { UsageGroup, UsageGroupBy, UsageQuery, UsageReport, UsageTotals } from "./usage.ts";

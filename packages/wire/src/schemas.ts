@@ -363,6 +363,8 @@ export const errorStatus = {
   tmux_failed: 502,
   // the sandbox a workspace asks for cannot be made on this machine (bubblewrap missing or refused)
   sandbox_unavailable: 503,
+  // the dashboard (issue 24): its bundle could not be built at start-up
+  dashboard_build_failed: 500,
 } as const satisfies Record<
   string,
   400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504

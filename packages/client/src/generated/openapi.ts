@@ -226,6 +226,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redirects to the dashboard when one is installed
+         * @description 302 to the mount path of the contribution marked `home` (the dashboard); 404 without one.
+         */
+        get: operations["home"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether this browser must log in */
+        get: operations["getSession"];
+        put?: never;
+        /**
+         * Log in: exchanges the token for a session cookie
+         * @description Answers with `Set-Cookie: dispatch_session_<port>=…; HttpOnly; SameSite=Strict; Path=/` (and `Secure` over https), which the API and its event streams then accept in place of the bearer token, except on requests the browser marks as sent by another origin's page (403). The token travels only in this body. Without a token configured it sets no cookie.
+         */
+        post: operations["login"];
+        /** Log out: ends the session and clears its cookie */
+        delete: operations["logout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/telemetry/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Memory samples of the last hour (at most one per 5 s), oldest first, with the limit */
+        get: operations["memoryHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest activity entries, newest first (a copy), and the newest id */
+        get: operations["listActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/activity/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * New activity entries as server-sent events
+         * @description Each entry is one SSE message: `id:` is its id (`<boot>.<n>`), `data:` its JSON. Resume with `Last-Event-ID` or `?after=` set to the last id seen: the entries after it that the host still keeps come first, then live ones (an id of an earlier host process gets everything kept). Without either, only entries from now on. `: heartbeat` comments keep it open; `: closed slow_consumer` ends a client that fell too far behind.
+         */
+        get: operations["streamActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agents": {
         parameters: {
             query?: never;
@@ -254,6 +350,40 @@ export interface paths {
         put?: never;
         /** Send raw input to the conversation's CLI agent: {text} pasted as is, or {keys} (tmux key names) */
         post: operations["postConversationsIdInput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard page (it asks for the token when the API needs one) */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/assets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A script or style sheet of the dashboard (hashed name, cached for a year) */
+        get: operations["dashboardAsset"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1275,6 +1405,48 @@ export interface components {
                 decision: "allow" | "ask" | "deny";
             } | null;
         };
+        SessionState: {
+            tokenRequired: boolean;
+            authenticated: boolean;
+            /** @description ISO-8601 time */
+            expiresAt: string | null;
+        };
+        CreateSessionBody: {
+            token: string;
+        };
+        MemoryPoint: {
+            /** @description ISO-8601 time */
+            at: string;
+            rssBytes: number;
+            heapUsedBytes: number;
+        };
+        MemoryHistory: {
+            limitBytes: number | null;
+            /** @enum {string} */
+            level: "normal" | "warn" | "shed";
+            warnRatio: number;
+            shedRatio: number;
+            samples: components["schemas"]["MemoryPoint"][];
+        };
+        ActivityEntry: {
+            id: string;
+            /** @description ISO-8601 time */
+            at: string;
+            type: string;
+            source: string;
+            summary: string;
+            workspaceId: string | null;
+            conversationId: string | null;
+            turnId: string | null;
+            taskId: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        ActivityList: {
+            entries: components["schemas"]["ActivityEntry"][];
+            lastId: string | null;
+        };
         GetHealthResponse: components["schemas"]["Health"] | {
             /** @enum {string} */
             status: "ok" | "degraded";
@@ -1474,7 +1646,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description internal: see the server log for the request id (codes: internal, store_schema_unknown, lease_reclaimed, io_error, invalid_config, insecure_bind, data_dir_unusable, invalid_cgroup_value, startup_failed, service_not_provided, undeclared_dependency, undeclared_service, unknown_service, too_late, not_point_owner, undeclared_service_use, config_not_ready, invalid_route, route_conflict, extension_migration_failed, extension_schema_refused, host_not_installed, bad_dispatch_import) */
+        /** @description internal: see the server log for the request id (codes: internal, store_schema_unknown, lease_reclaimed, io_error, invalid_config, insecure_bind, data_dir_unusable, invalid_cgroup_value, startup_failed, service_not_provided, undeclared_dependency, undeclared_service, unknown_service, too_late, not_point_owner, undeclared_service_use, config_not_ready, invalid_route, route_conflict, extension_migration_failed, extension_schema_refused, host_not_installed, bad_dispatch_import, dashboard_build_failed) */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2101,6 +2273,214 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    home: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the dashboard */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionState"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSessionBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionState"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    memoryHistory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listActivity: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 100) */
+                limit?: number;
+            };
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamActivity: {
+        parameters: {
+            query?: {
+                /** @description The last entry id seen, such as `m3x9k2.17` */
+                after?: string;
+            };
+            header?: {
+                /** @description The last entry id seen (what EventSource sends when it reconnects) */
+                "Last-Event-ID"?: string;
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ActivityEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getAgents: {
         parameters: {
             query?: never;
@@ -2165,6 +2545,63 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    dashboardAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
