@@ -37,7 +37,12 @@ export const tasksExtension = defineExtension({
   consumes: [conversationStoreRef, orchestratorRef],
   config: { key: "tasks", schema: tasksConfigSchema },
   register(reg) {
-    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    reg.contribute(storeSchemasPoint, {
+      migrations: {
+        sqlite: new URL("../drizzle", import.meta.url),
+        postgres: new URL("../drizzle-postgres", import.meta.url),
+      },
+    });
     const state = runningOn(reg.host);
     reg.contribute(httpRoutesPoint, {
       path: "/tasks",

@@ -1,16 +1,16 @@
-import type { ConversationStore, ExtensionDatabase, StoreTransaction } from "@dispatch/conversation-store";
+import type { ConversationStore, StoreTransaction } from "@dispatch/conversation-store";
 import { DispatchError } from "@dispatch/kernel";
 import type { Task, TaskAttempt, TaskStatus } from "@dispatch/wire";
 import { and, asc, count, desc, eq, gt, inArray, lt, lte, notInArray, type SQL, sql } from "drizzle-orm";
 import type { TasksConfig } from "./config.ts";
 import { dayKey } from "./day-key.ts";
 import { type AttemptFailure, backoffMs } from "./retry-policy.ts";
-import * as schema from "./schema.ts";
+import type { attempts as attemptsTable, tasks as tasksTable } from "./schema.ts";
+import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
 
-const { tasks, attempts, days, breakers, claimLock } = schema;
-type TaskRow = typeof tasks.$inferSelect;
-type AttemptRow = typeof attempts.$inferSelect;
+type TaskRow = typeof tasksTable.$inferSelect;
+type AttemptRow = typeof attemptsTable.$inferSelect;
 
 /** Statuses the claim may pick: waiting to run, or waiting to retry after a stuck attempt. */
 const claimable: TaskStatus[] = ["queued", "stuck"];
@@ -31,7 +31,7 @@ export interface NewTask {
 
 /** What the queue needs. */
 export interface TaskQueueDeps {
-  store: Pick<ConversationStore, "transaction" | "database" | "workspaces">;
+  store: Pick<ConversationStore, "transaction" | "database" | "workspaces" | "dialect" | "instanceId">;
   config: TasksConfig;
   /** Epoch ms (tests move it, midnight included). */
   clock: () => number;
@@ -40,23 +40,32 @@ export interface TaskQueueDeps {
 /**
  * The durable task queue (DESIGN §12). Every limit is enforced by the claim itself, inside one
  * write transaction: the running count, the cooldown since the last start and the day's budget row
- * are read and moved together, so two claimers (two processes on one file) cannot both pass a limit.
+ * are read and moved together, so two claimers (two processes on one file, or two hosts on one
+ * Postgres database) cannot both pass a limit. On Postgres the claim first locks the queue's one
+ * lock row (`FOR UPDATE`), which serialises claims and creates across hosts, and takes its
+ * candidate with `FOR UPDATE SKIP LOCKED`, so a task being cancelled or retried elsewhere is passed
+ * over rather than waited for.
  */
 export class TaskQueue {
-  readonly #db: ExtensionDatabase<typeof schema>;
+  readonly #tasks: TasksDatabase;
   readonly #store: TaskQueueDeps["store"];
   readonly #config: TasksConfig;
   readonly #clock: () => number;
 
   constructor(deps: TaskQueueDeps) {
     this.#store = deps.store;
-    this.#db = deps.store.database(schema);
+    this.#tasks = tasksDatabase(deps.store);
     this.#config = deps.config;
     this.#clock = deps.clock;
   }
 
+  get #db() {
+    return this.#tasks.db;
+  }
+
   /** Queues a task; `queue_full` past `maxQueued`, `not_found` for a missing workspace. */
   async create(input: NewTask): Promise<Task> {
+    const { tasks } = this.#tasks.tables;
     const workspace = await this.#store.workspaces.get(input.workspaceId);
     if (workspace === undefined) {
       throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
@@ -64,6 +73,8 @@ export class TaskQueue {
     const id = `tk_${Bun.randomUUIDv7()}`;
     await this.#store.transaction(async (tx) => {
       const db = this.#db;
+      // the queue's lock row: the count and the next seq below are exact across hosts
+      await this.#lockQueue();
       const [waiting] = await db.select({ n: count() }).from(tasks).where(inArray(tasks.status, claimable));
       if ((waiting?.n ?? 0) >= this.#config.maxQueued) {
         throw new DispatchError(
@@ -71,7 +82,9 @@ export class TaskQueue {
           `the task queue is full (${this.#config.maxQueued} waiting, tasks.maxQueued); retry later`,
         );
       }
-      const [last] = await db.select({ seq: sql<number>`coalesce(max(${tasks.seq}), 0)` }).from(tasks);
+      const [last] = await db
+        .select({ seq: sql<number>`coalesce(max(${tasks.seq}), 0)`.mapWith(Number) })
+        .from(tasks);
       const now = this.#clock();
       await db.insert(tasks).values({
         id,
@@ -96,6 +109,7 @@ export class TaskQueue {
 
   /** A task with its attempts. */
   async get(id: string): Promise<Task | undefined> {
+    const { tasks, attempts } = this.#tasks.tables;
     const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, id));
     if (row === undefined) return undefined;
     const rows = await this.#db
@@ -113,6 +127,7 @@ export class TaskQueue {
     limit?: number;
     cursor?: string;
   }): Promise<{ tasks: Task[]; nextCursor: string | null }> {
+    const { tasks, attempts } = this.#tasks.tables;
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), maxPageSize);
     const conditions: SQL[] = [];
     if (filter.status !== undefined) conditions.push(eq(tasks.status, filter.status));
@@ -145,12 +160,12 @@ export class TaskQueue {
    * then higher priority, then older, then arrival.
    */
   async claim(): Promise<ClaimedTask | ClaimRefusal> {
+    const { tasks, attempts, days, claimLock } = this.#tasks.tables;
     return this.#store.transaction(async (tx) => {
       const db = this.#db;
       const now = this.#clock();
       const config = this.#config;
-      await db.insert(claimLock).values({ id: 1, lastStartedAt: null }).onConflictDoNothing();
-      const [lock] = await db.select().from(claimLock).where(eq(claimLock.id, 1));
+      const lock = await this.#lockQueue();
       const [running] = await db.select({ n: count() }).from(tasks).where(eq(tasks.status, "running"));
       if ((running?.n ?? 0) >= config.maxRunning) return { reason: "max_running" } as const;
       const lastStart = lock?.lastStartedAt ?? null;
@@ -171,7 +186,13 @@ export class TaskQueue {
       const n = row.attempt + 1;
       await db
         .update(tasks)
-        .set({ status: "running", attempt: n, conversationId: null, updatedAt: now })
+        .set({
+          status: "running",
+          attempt: n,
+          conversationId: null,
+          instanceId: this.#store.instanceId,
+          updatedAt: now,
+        })
         .where(eq(tasks.id, row.id));
       await db.insert(attempts).values({ taskId: row.id, n, status: "running", startedAt: now });
       await db.update(claimLock).set({ lastStartedAt: now }).where(eq(claimLock.id, 1));
@@ -193,6 +214,7 @@ export class TaskQueue {
 
   /** Records the conversation and turn of a running attempt. */
   async attach(taskId: string, n: number, ids: { conversationId: string; turnId?: string }): Promise<void> {
+    const { tasks, attempts } = this.#tasks.tables;
     await this.#store.transaction(async () => {
       await this.#db
         .update(attempts)
@@ -207,6 +229,7 @@ export class TaskQueue {
 
   /** Attempt `n` completed: the task is done. Tokens count against the day's budget. */
   async complete(taskId: string, n: number, result: Record<string, unknown>, tokens = 0): Promise<void> {
+    const { tasks, breakers } = this.#tasks.tables;
     await this.#store.transaction(async (tx) => {
       if (!(await this.#endAttempt(taskId, n, "completed", null, tokens))) return;
       await this.#db
@@ -226,12 +249,14 @@ export class TaskQueue {
   /**
    * Attempt `n` ended without completing: retried after the backoff when the failure is retryable and
    * attempts are left, otherwise final. A spent budget requeues for the next day without counting.
+   * False when attempt `n` was no longer running (another path ended it first).
    */
-  async fail(taskId: string, n: number, failure: AttemptFailure, tokens = 0): Promise<void> {
-    await this.#store.transaction(async (tx) => {
-      if (!(await this.#endAttempt(taskId, n, failure.status, failure.message, tokens))) return;
+  async fail(taskId: string, n: number, failure: AttemptFailure, tokens = 0): Promise<boolean> {
+    const { tasks } = this.#tasks.tables;
+    return this.#store.transaction(async (tx) => {
+      if (!(await this.#endAttempt(taskId, n, failure.status, failure.message, tokens))) return false;
       const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
-      if (row === undefined) return;
+      if (row === undefined) return false;
       const now = this.#clock();
       const config = this.#config;
       let change: TaskChange;
@@ -262,11 +287,13 @@ export class TaskQueue {
         .where(eq(tasks.id, taskId));
       if (failure.status !== "cancelled" && !failure.budget) await this.#recordFailure(row.workspaceId, now);
       await this.#changed(tx, taskId, change);
+      return true;
     });
   }
 
   /** Cancels a task that is not final; returns it, or `invalid_transition` for a final one. */
   async cancel(taskId: string): Promise<{ task: Task; wasRunning: number | undefined }> {
+    const { tasks } = this.#tasks.tables;
     const wasRunning = await this.#store.transaction(async (tx) => {
       const row = await this.#require(taskId);
       if (finalStatuses.includes(row.status as TaskStatus)) {
@@ -288,6 +315,7 @@ export class TaskQueue {
 
   /** Queues a failed, stuck or cancelled task again now, with a fresh set of attempts. */
   async retry(taskId: string): Promise<Task> {
+    const { tasks } = this.#tasks.tables;
     await this.#store.transaction(async (tx) => {
       const row = await this.#require(taskId);
       if (!["failed", "stuck", "cancelled"].includes(row.status)) {
@@ -308,6 +336,7 @@ export class TaskQueue {
 
   /** Deletes a final task (`conflict` while it is queued, stuck or running). */
   async delete(taskId: string): Promise<Task> {
+    const { tasks } = this.#tasks.tables;
     const task = await this.get(taskId);
     if (task === undefined) throw new DispatchError("not_found", `task "${taskId}" does not exist`);
     await this.#store.transaction(async (tx) => {
@@ -329,6 +358,7 @@ export class TaskQueue {
    * queued again (or failed when no attempt is left). Returns how many.
    */
   async recoverRunning(): Promise<number> {
+    const { tasks } = this.#tasks.tables;
     const running = await this.#db.select().from(tasks).where(eq(tasks.status, "running"));
     for (const row of running) {
       await this.fail(row.id, row.attempt, {
@@ -340,8 +370,33 @@ export class TaskQueue {
     return running.length;
   }
 
+  /**
+   * A dead host's attempts: every task still `running` under store instance `instanceId` gets an
+   * `interrupted` attempt and is queued again (or failed when no attempt is left). Each attempt is
+   * ended once, whichever survivor gets there first (the end is conditional on it still running).
+   * Returns how many this call recovered.
+   */
+  async recoverInstance(instanceId: string): Promise<number> {
+    const { tasks } = this.#tasks.tables;
+    const running = await this.#db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.status, "running"), eq(tasks.instanceId, instanceId)));
+    let recovered = 0;
+    for (const row of running) {
+      const ended = await this.fail(row.id, row.attempt, {
+        status: "interrupted",
+        message: "the host running the attempt stopped answering (cluster.instanceTimeoutMs)",
+        retryable: true,
+      });
+      if (ended) recovered += 1;
+    }
+    return recovered;
+  }
+
   /** Keeps the queued tasks of a workspace in its star order. */
   async setStarred(workspaceId: string, starred: boolean): Promise<void> {
+    const { tasks } = this.#tasks.tables;
     await this.#db
       .update(tasks)
       .set({ starred })
@@ -350,11 +405,13 @@ export class TaskQueue {
 
   /** Closes a workspace's breaker now. */
   async resume(workspaceId: string): Promise<void> {
+    const { breakers } = this.#tasks.tables;
     await this.#db.delete(breakers).where(eq(breakers.workspaceId, workspaceId));
   }
 
   /** Workspaces whose breaker holds their queue back, until when. */
   async openBreakers(): Promise<Array<{ workspaceId: string; failures: number; openUntil: number }>> {
+    const { breakers } = this.#tasks.tables;
     const rows = await this.#db.select().from(breakers).where(gt(breakers.openUntil, this.#clock()));
     return rows.map((r) => ({
       workspaceId: r.workspaceId,
@@ -365,6 +422,7 @@ export class TaskQueue {
 
   /** Tasks by status. */
   async counts(): Promise<StatusCounts> {
+    const { tasks } = this.#tasks.tables;
     const rows = await this.#db
       .select({ status: tasks.status, n: count() })
       .from(tasks)
@@ -376,6 +434,7 @@ export class TaskQueue {
 
   /** The day's budget row. */
   async budgetUsed(): Promise<{ day: string; attempts: number; tokens: number }> {
+    const { days } = this.#tasks.tables;
     const day = dayKey(this.#clock(), this.#config.timeZone);
     const [row] = await this.#db.select().from(days).where(eq(days.day, day));
     return { day, attempts: row?.attempts ?? 0, tokens: row?.tokens ?? 0 };
@@ -383,14 +442,28 @@ export class TaskQueue {
 
   /** The earliest `nextRunAt` of a claimable task, so the scheduler knows when to look again. */
   async nextRunAt(): Promise<number | undefined> {
+    const { tasks } = this.#tasks.tables;
     const [row] = await this.#db
-      .select({ at: sql<number | null>`min(${tasks.nextRunAt})` })
+      .select({ at: sql<number | null>`min(${tasks.nextRunAt})`.mapWith(Number) })
       .from(tasks)
       .where(inArray(tasks.status, claimable));
     return row?.at ?? undefined;
   }
 
+  /**
+   * Creates (once) and locks the queue's one lock row, returning it: on Postgres every claim and
+   * create of every host waits here for the one before it (`FOR UPDATE`, held to COMMIT); on SQLite
+   * the write transaction is already exclusive.
+   */
+  async #lockQueue(): Promise<{ id: number; lastStartedAt: number | null } | undefined> {
+    const { claimLock } = this.#tasks.tables;
+    await this.#db.insert(claimLock).values({ id: 1, lastStartedAt: null }).onConflictDoNothing();
+    const [lock] = await this.#tasks.forUpdate(this.#db.select().from(claimLock).where(eq(claimLock.id, 1)));
+    return lock;
+  }
+
   async #nextCandidate(now: number): Promise<TaskRow | undefined> {
+    const { tasks, breakers } = this.#tasks.tables;
     const db = this.#db;
     const open = db.select({ id: breakers.workspaceId }).from(breakers).where(gt(breakers.openUntil, now));
     const ready = and(
@@ -399,14 +472,18 @@ export class TaskQueue {
       notInArray(tasks.workspaceId, open),
     );
     const order = [desc(tasks.priority), asc(tasks.createdAt), asc(tasks.seq)];
+    // skip rows another host's transaction holds (a cancel, a retry): they are not claimable now
     const best = async (where: SQL | undefined) =>
       (
-        await db
-          .select()
-          .from(tasks)
-          .where(where)
-          .orderBy(...order)
-          .limit(1)
+        await this.#tasks.forUpdate(
+          db
+            .select()
+            .from(tasks)
+            .where(where)
+            .orderBy(...order)
+            .limit(1),
+          { skipLocked: true },
+        )
       )[0];
     const starred = await best(and(ready, eq(tasks.starred, true)));
     const cutoff = now - this.#config.agingMs;
@@ -432,6 +509,7 @@ export class TaskQueue {
     error: string | null,
     tokens: number,
   ): Promise<boolean> {
+    const { attempts, days } = this.#tasks.tables;
     const now = this.#clock();
     const ended = await this.#db
       .update(attempts)
@@ -450,6 +528,7 @@ export class TaskQueue {
   }
 
   async #recordFailure(workspaceId: string, now: number): Promise<void> {
+    const { breakers } = this.#tasks.tables;
     const { failures: limit, cooldownMs } = this.#config.breaker;
     const [row] = await this.#db
       .insert(breakers)
@@ -469,12 +548,14 @@ export class TaskQueue {
   }
 
   async #require(taskId: string): Promise<TaskRow> {
+    const { tasks } = this.#tasks.tables;
     const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
     if (row === undefined) throw new DispatchError("not_found", `task "${taskId}" does not exist`);
     return row;
   }
 
   async #changed(tx: StoreTransaction, id: string, change: TaskChange): Promise<void> {
+    const { tasks, attempts } = this.#tasks.tables;
     const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, id));
     if (row === undefined) return;
     const rows = await this.#db

@@ -121,10 +121,12 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       "-c",
       "shared_buffers=32MB",
     ];
-    const child = Bun.spawn(command, { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
+    // The log goes to a file: a pipe nobody drains would stall the server once it fills.
+    const log = join(dir, `postgres-${port}.log`);
+    const child = Bun.spawn(command, { stdout: "ignore", stderr: Bun.file(log), stdin: "ignore" });
     const url = `postgres://dispatch@127.0.0.1:${port}/postgres`;
     try {
-      await waitReady(url, child);
+      await waitReady(url, child, log);
       return handle(url, port, dir, child);
     } catch (error) {
       lastError = error;
@@ -136,12 +138,12 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   throw new Error(`could not start postgres: ${String(lastError)}`);
 }
 
-async function waitReady(url: string, child: Subprocess<"ignore", "ignore", "pipe">): Promise<void> {
+async function waitReady(url: string, child: Subprocess, log: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) {
-      const log = await new Response(child.stderr).text();
-      throw new Error(`postgres exited with ${child.exitCode}: ${log.slice(-2000)}`);
+      const text = existsSync(log) ? readFileSync(log, "utf8") : "";
+      throw new Error(`postgres exited with ${child.exitCode}: ${text.slice(-2000)}`);
     }
     const probe = new SQL(url, { max: 1, connectionTimeout: 2 });
     try {
@@ -156,18 +158,7 @@ async function waitReady(url: string, child: Subprocess<"ignore", "ignore", "pip
   }
 }
 
-function handle(
-  url: string,
-  port: number,
-  dir: string,
-  child: Subprocess<"ignore", "ignore", "pipe">,
-): PostgresServer {
-  // Read stderr so a chatty server never blocks on a full pipe.
-  void (async () => {
-    for await (const _ of child.stderr) {
-      // discarded: the log is only useful while starting, and waitReady reads it then
-    }
-  })().catch(() => {});
+function handle(url: string, port: number, dir: string, child: Subprocess): PostgresServer {
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -244,12 +235,13 @@ const pool: TestDatabase[] = [];
 
 /**
  * A database from this process's pool of test databases (creating one is slow: PostgreSQL
- * checkpoints), handed back by `drop()` after a wipe: every table, view and type of its schema
- * except the core store's tables and the migration journals is dropped, the core tables are
- * emptied and the extension journal forgotten. For tests of the store's behaviour; tests of
- * migrations themselves take a fresh one from `createTestDatabase`.
+ * checkpoints), handed back by `drop()` after a wipe. With `keepTables`, every table, view and type
+ * of its schema but those and the migration journals is dropped, the kept tables are emptied and
+ * the extension journal forgotten; without, every table is emptied and kept (migrations then have
+ * nothing to do next time). For tests of the store's behaviour; tests of migrations themselves take
+ * a fresh one from `createTestDatabase`.
  */
-export async function reusableTestDatabase(coreTables: readonly string[]): Promise<TestDatabase> {
+export async function reusableTestDatabase(keepTables?: readonly string[]): Promise<TestDatabase> {
   const database = pool.pop() ?? (await createTestDatabase());
   return {
     url: database.url,
@@ -257,7 +249,7 @@ export async function reusableTestDatabase(coreTables: readonly string[]): Promi
     async drop() {
       const sql = new SQL(database.url, { max: 1 });
       try {
-        await wipe(sql, coreTables);
+        await wipe(sql, keepTables);
         pool.push(database);
       } catch {
         await database.drop();
@@ -268,14 +260,19 @@ export async function reusableTestDatabase(coreTables: readonly string[]): Promi
   };
 }
 
-async function wipe(sql: SQL, coreTables: readonly string[]): Promise<void> {
-  const keep = new Set(coreTables);
+async function wipe(sql: SQL, keepTables: readonly string[] | undefined): Promise<void> {
   const rows = (await sql`
     select c.relname as name, c.relkind as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = current_schema() and c.relkind in ('r', 'p', 'v', 'm')`) as Array<{
     name: string;
     kind: string;
   }>;
+  if (keepTables === undefined) {
+    const all = rows.filter((r) => r.kind === "r" && !r.name.startsWith("__")).map((r) => `"${r.name}"`);
+    if (all.length > 0) await sql.unsafe(`TRUNCATE ${all.join(", ")} RESTART IDENTITY CASCADE`);
+    return;
+  }
+  const keep = new Set(keepTables);
   for (const { name, kind } of rows) {
     if (keep.has(name) || name.startsWith("__")) continue;
     await sql.unsafe(
