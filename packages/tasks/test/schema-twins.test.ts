@@ -26,8 +26,16 @@ function shape(table: Table): Record<string, string> {
 test("the Postgres tables are the SQLite tables' twins: names, columns and row types", () => {
   expect(rowsAgree.every(Boolean)).toBe(true);
   expect(Object.keys(pg).sort()).toEqual(Object.keys(lite).sort());
-  for (const key of Object.keys(lite) as Array<keyof typeof lite>) {
-    expect(getTableName(pg[key])).toBe(getTableName(lite[key]));
-    expect(shape(pg[key])).toEqual(shape(lite[key]));
+  const pairs: Array<[Table, Table]> = [
+    [pg.tasks, lite.tasks],
+    [pg.attempts, lite.attempts],
+    [pg.days, lite.days],
+    [pg.breakers, lite.breakers],
+    [pg.claimLock, lite.claimLock],
+  ];
+  expect(pairs.length).toBe(Object.keys(lite).length);
+  for (const [twin, table] of pairs) {
+    expect(getTableName(twin)).toBe(getTableName(table));
+    expect(shape(twin)).toEqual(shape(table));
   }
 });
