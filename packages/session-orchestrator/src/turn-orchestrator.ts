@@ -70,6 +70,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #workspaces = new Map<string, Workspace>();
   #workspaceEpoch = 0;
   #closing = false;
+  readonly #stopFeed: () => void;
 
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
@@ -85,6 +86,11 @@ export class TurnOrchestrator implements Orchestrator {
     );
     this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
+    // Turns other hosts run on the same database reach this host's subscribers through the store.
+    this.#stopFeed = deps.store.feed.subscribe({
+      advanced: (conversationId, seq) => this.#hub.advance(conversationId, seq),
+      resync: () => this.#hub.advanceAll(),
+    });
   }
 
   /** Claims the conversation and starts a turn in the background. */
@@ -345,6 +351,7 @@ export class TurnOrchestrator implements Orchestrator {
   /** Stops timers and ends every subscription with `shutdown`. Call after `cancelAll`. */
   dispose(): void {
     this.#closing = true;
+    this.#stopFeed();
     this.#ticker.dispose();
     this.#deadlines.dispose();
     this.#deadlineOf.clear();
@@ -385,6 +392,8 @@ export class TurnOrchestrator implements Orchestrator {
   #publish(conversationId: string, event: ConversationEvent): void {
     this.#hub.deliver(conversationId, event);
     this.#deps.bus.publish("conversation.event", { conversationId, event });
+    // after the local delivery, as everything else here: stored, status set, then told
+    this.#deps.store.feed.announce(conversationId, event.seq);
   }
 
   #untrack(run: TurnRun): void {
