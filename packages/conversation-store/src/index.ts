@@ -31,6 +31,7 @@ export {
   type NewEvent,
   type QueuedMessage,
   type StoreDialect,
+  type StoreNotifications,
   type StoreTransaction,
   type Turn,
   type TurnRepository,

@@ -35,6 +35,11 @@ export interface ConversationStore {
   /** What the hosts sharing the database tell each other about published events (inert on SQLite). */
   readonly feed: EventFeed;
   /**
+   * Notifications between the hosts that share the database, for extensions (PostgreSQL's
+   * LISTEN/NOTIFY); absent on SQLite, where one host is all there is.
+   */
+  readonly notifications?: StoreNotifications;
+  /**
    * Runs `fn` as one transaction across the core tables and the extensions' tables. Repository calls
    * and extension-handle queries made from `fn` (and what it awaits) are part of it; calls from
    * elsewhere wait until it ends. Bus events (`workspace.*`, and those queued with `tx.emit`) are
@@ -55,6 +60,28 @@ export interface ConversationStore {
    * to the Postgres store (see `dialect`); the other is refused (`invalid_request`).
    */
   database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S>;
+}
+
+/**
+ * Channels between the hosts on one Postgres database. Name channels after the extension
+ * (`<id>_…`, like its tables); a payload is text under 8000 bytes.
+ */
+export interface StoreNotifications {
+  /**
+   * Sends `payload` to every listener of `channel` on every host, this one included. Inside
+   * `store.transaction` it is delivered at COMMIT, and never on rollback.
+   */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on `channel`; `onListen` runs once listening and again after each reconnect (when
+   * notifications may have been lost: re-read what matters). Handlers must not throw. Resolves
+   * to the function that stops listening; everything stops when the store closes.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
 }
 
 /** The databases the store runs on. */

@@ -117,6 +117,10 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       locks: new PgLockRepository(db),
       followups: new PgFollowupRepository(db, maxMessageBytes),
       feed,
+      notifications: {
+        notify: (channel, payload) => db.notify(channel, payload),
+        listen: (channel, onNotify, onListen) => db.listen(channel, onNotify, onListen),
+      },
       transaction: (fn) => db.transaction((emit) => fn({ emit })),
       database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S> {
         let handle = handles.get(schema);
