@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { clusterExtension } from "@dispatch/cluster";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
@@ -17,6 +18,7 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    clusterExtension,
     conversationStoreExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,
