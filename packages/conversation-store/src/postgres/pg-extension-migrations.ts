@@ -87,7 +87,7 @@ async function applyPlan(
 
 /**
  * The schema objects of the current schema, in the shape the ownership check compares: tables,
- * views, indexes, sequences, triggers and types, each with a fingerprint (`sql`) that changes when
+ * views, indexes, sequences, triggers, functions and types, each with a fingerprint (`sql`) that changes when
  * it is altered (a table's columns, defaults and constraints; an index's definition). Names under
  * `__` (the journals) are left out, as on SQLite.
  */
@@ -118,6 +118,10 @@ export async function schemaObjects(tx: TransactionSQL): Promise<Map<string, Sch
     select g.tgname, 'trigger', r.relname, pg_get_triggerdef(g.oid)
     from pg_trigger g join pg_class r on r.oid = g.tgrelid join pg_namespace n on n.oid = r.relnamespace
     where n.nspname = current_schema() and not g.tgisinternal
+    union all
+    select p.proname, 'function', p.proname, pg_get_functiondef(p.oid)
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = current_schema() and p.prokind in ('f', 'p')
     union all
     select y.typname, 'type', y.typname, null
     from pg_type y join pg_namespace n on n.oid = y.typnamespace

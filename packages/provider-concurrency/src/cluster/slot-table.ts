@@ -7,9 +7,6 @@ const { dbNow } = schema;
 /** The channel a grant is announced on; payload lines are `<instance> <waiter id> <lease id> <provider id>`. */
 export const grantedChannel = "provider_concurrency_granted";
 
-/** NOTIFY payloads must stay under 8000 bytes; grants are sent in chunks below that. */
-const maxPayload = 7_000;
-
 /** One slot granted to a waiter (of any host). */
 export interface Grant {
   leaseId: string;
@@ -60,29 +57,31 @@ export class SlotTable {
       on conflict (provider_id) do update set max_concurrent = excluded.max_concurrent`);
   }
 
-  /** Queues a waiter and runs the grant, in one transaction. */
+  /** Queues a waiter and runs the grant: one statement (the grant function), so one round trip. */
   async enqueueAndPump(
     waiter: WaiterRow,
     limit: number,
     agingMs: number,
     ttlMs: number,
   ): Promise<PumpResult> {
-    return this.#store.transaction(async () => {
-      await this.#exec(sql`
-        insert into provider_concurrency_waiters
-          (id, provider_id, instance_id, workspace_id, starred, prompt_started_at, turn_id, conversation_id, expires_at)
-        values (${waiter.id}, ${waiter.providerId}, ${this.#store.instanceId}, ${waiter.workspaceId}, ${waiter.starred},
-          ${Math.trunc(waiter.promptStartedAt)}, ${waiter.turnId}, ${waiter.conversationId}, ${dbNow} + ${ttlMs})`);
-      return this.#grant(waiter.providerId, limit, agingMs, ttlMs);
+    return this.#grant(waiter.providerId, limit, agingMs, ttlMs, {
+      waiter: {
+        id: waiter.id,
+        workspaceId: waiter.workspaceId,
+        starred: waiter.starred,
+        promptStartedAt: Math.trunc(waiter.promptStartedAt),
+        turnId: waiter.turnId,
+        conversationId: waiter.conversationId,
+      },
     });
   }
 
   /** Runs the grant for one provider (a slot may be free: a release, an expiry, a pause that ended). */
   async pump(providerId: string, limit: number, agingMs: number, ttlMs: number): Promise<PumpResult> {
-    return this.#store.transaction(() => this.#grant(providerId, limit, agingMs, ttlMs));
+    return this.#grant(providerId, limit, agingMs, ttlMs, {});
   }
 
-  /** Gives a slot back and grants it on, in one transaction. */
+  /** Gives a slot back and grants it on, in one statement. */
   async releaseAndPump(
     leaseId: string,
     providerId: string,
@@ -90,10 +89,7 @@ export class SlotTable {
     agingMs: number,
     ttlMs: number,
   ): Promise<PumpResult> {
-    return this.#store.transaction(async () => {
-      await this.#exec(sql`delete from provider_concurrency_leases where id = ${leaseId}`);
-      return this.#grant(providerId, limit, agingMs, ttlMs);
-    });
+    return this.#grant(providerId, limit, agingMs, ttlMs, { release: leaseId });
   }
 
   /** Removes a waiter; false when it was no longer waiting (granted, or expired). */
@@ -164,64 +160,35 @@ export class SlotTable {
     });
   }
 
-  async #grant(providerId: string, limit: number, agingMs: number, ttlMs: number): Promise<PumpResult> {
-    await this.#exec(sql`
-      insert into provider_concurrency_limits (provider_id, max_concurrent) values (${providerId}, ${limit})
-      on conflict (provider_id) do nothing`);
-    const [row] = await this.#exec<{ max_concurrent: number; cooling_until: string | null; now: string }>(sql`
-      select max_concurrent, cooling_until, ${dbNow} as now from provider_concurrency_limits
-      where provider_id = ${providerId} for update`);
+  /**
+   * The grant function (migration 0001): in one statement, and so in one transaction, it queues the
+   * waiter or gives the lease back, locks the provider's row, drops expired rows and grants the free
+   * slots, NOTIFYing each grant (delivered at COMMIT) to every host.
+   */
+  async #grant(
+    providerId: string,
+    limit: number,
+    agingMs: number,
+    ttlMs: number,
+    change: { waiter?: Record<string, unknown>; release?: string },
+  ): Promise<PumpResult> {
+    const [row] = await this.#exec<{
+      in_flight: number;
+      lease_ids: string[];
+      waiter_ids: string[];
+      instance_ids: string[];
+    }>(sql`
+      select * from provider_concurrency_grant(${providerId}, ${limit}, ${agingMs}, ${ttlMs},
+        ${this.#store.instanceId}, ${change.release ?? null},
+        (${change.waiter === undefined ? null : JSON.stringify(change.waiter)}::text)::jsonb)`);
     if (row === undefined) return { grants: [], inFlight: 0 };
-    const now = Number(row.now);
-    await this.#exec(
-      sql`delete from provider_concurrency_leases where provider_id = ${providerId} and expires_at < ${now}`,
-    );
-    await this.#exec(
-      sql`delete from provider_concurrency_waiters where provider_id = ${providerId} and expires_at < ${now}`,
-    );
-    const [held] = await this.#exec<{ n: number }>(sql`
-      select count(*)::int as n from provider_concurrency_leases where provider_id = ${providerId}`);
-    const inFlight = Number(held?.n ?? 0);
-    const cooling = row.cooling_until !== null && Number(row.cooling_until) > now;
-    const free = cooling ? 0 : Number(row.max_concurrent) - inFlight;
-    if (free <= 0) return { grants: [], inFlight };
-    const granted = await this.#exec<{ id: string; waiter_id: string; instance_id: string }>(sql`
-      with chosen as (
-        select id from provider_concurrency_waiters where provider_id = ${providerId}
-        order by (starred or prompt_started_at < ${now - agingMs}) desc, prompt_started_at, seq
-        limit ${free}),
-      taken as (
-        delete from provider_concurrency_waiters w using chosen where w.id = chosen.id returning w.*)
-      insert into provider_concurrency_leases
-        (id, provider_id, instance_id, waiter_id, workspace_id, turn_id, granted_at, expires_at)
-      select 'l' || substr(taken.id, 2), taken.provider_id, taken.instance_id, taken.id, taken.workspace_id,
-        taken.turn_id, ${now}, ${now + ttlMs}
-      from taken
-      returning id, waiter_id, instance_id`);
-    const grants = granted.map((r) => ({
-      leaseId: r.id,
-      waiterId: r.waiter_id,
-      instanceId: r.instance_id,
+    const grants = row.lease_ids.map((leaseId, i) => ({
+      leaseId,
+      waiterId: row.waiter_ids[i] as string,
+      instanceId: row.instance_ids[i] as string,
       providerId,
     }));
-    await this.#announce(grants);
-    return { grants, inFlight: inFlight + grants.length };
-  }
-
-  /** NOTIFYs the grants (delivered at COMMIT) to every host; each picks out its own. */
-  async #announce(grants: readonly Grant[]): Promise<void> {
-    const notifications = this.#store.notifications;
-    if (notifications === undefined || grants.length === 0) return;
-    let chunk = "";
-    for (const grant of grants) {
-      const line = `${grant.instanceId} ${grant.waiterId} ${grant.leaseId} ${grant.providerId}`;
-      if (chunk.length + line.length + 1 > maxPayload) {
-        await notifications.notify(grantedChannel, chunk);
-        chunk = "";
-      }
-      chunk = chunk === "" ? line : `${chunk}\n${line}`;
-    }
-    if (chunk !== "") await notifications.notify(grantedChannel, chunk);
+    return { grants, inFlight: Number(row.in_flight) };
   }
 
   async #exec<T = Record<string, unknown>>(query: ReturnType<typeof sql>): Promise<Rows<T>> {
