@@ -8,6 +8,7 @@
  *
  *   bun packages/host-bin/bench/cluster-throughput.ts [rounds] [turns]
  *
+ * BENCH_MAX sets the provider's maxConcurrent (default 16; 64 takes the slots out of the picture).
  * Uses DISPATCH_TEST_POSTGRES_URL when set, otherwise starts a throwaway server.
  */
 
@@ -80,7 +81,7 @@ async function round(hostCount: number): Promise<number> {
         {
           id: "scripted",
           kind: "scripted",
-          maxConcurrent: 16,
+          maxConcurrent: Number(process.env.BENCH_MAX ?? 16),
           script: { replies: [], fallback: { steps: [{ text: "done.", chunks: 2 }] } },
         },
       ],

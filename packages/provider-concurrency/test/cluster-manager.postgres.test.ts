@@ -265,6 +265,36 @@ describe("the cluster-backed concurrency manager", () => {
     expect((granted.signal.reason as DispatchError).code).toBe("lease_reclaimed");
     expect(b.manager.leaseCount).toBe(0);
   });
+
+  test("a provider-given retry delay on host A pauses grants on host B too, until it passes", async () => {
+    const url = await database();
+    const a = await host(url);
+    const b = await host(url);
+    for (const { manager } of [a, b]) manager.setLimit("p", 2);
+    a.manager.pauseUntil("p", Date.now() + 3_000);
+    // the pause reaches the provider's row; then a free slot is not granted while it lasts
+    const peek = new SQL(url, { max: 1 });
+    try {
+      await until(async () => {
+        const [row] =
+          await peek`select cooling_until from provider_concurrency_limits where provider_id = 'p'`;
+        return row?.cooling_until !== null && row?.cooling_until !== undefined;
+      });
+    } finally {
+      await peek.close();
+    }
+    let queued = false;
+    const lease = await b.manager.acquire({
+      providerId: "p",
+      workspaceId: "default",
+      promptStartedAt: t0 + 1,
+      onQueued: () => {
+        queued = true;
+      },
+    });
+    expect(queued).toBe(true);
+    lease.release();
+  });
 });
 
 /** Acquires, and resolves once the call is queued (its row is in the table): arrival order is then fixed. */
