@@ -250,7 +250,9 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
       provider.coolingUntil = null;
       this.#background("grant after a pause", () => this.#pump(providerId));
     }, untilEpochMs - now);
-    this.#background("pause a provider", () => this.#table.pause(providerId, untilEpochMs - now));
+    this.#background("pause a provider", () =>
+      this.#table.pause(providerId, provider.limit, untilEpochMs - now),
+    );
   }
 
   snapshot(): ProviderSlotsSnapshot[] {

@@ -141,12 +141,13 @@ export class SlotTable {
       update provider_concurrency_waiters set starred = ${starred} where workspace_id = ${workspaceId} and starred <> ${starred}`);
   }
 
-  /** Pauses a provider's grants cluster-wide for `forMs` from now (database clock). */
-  async pause(providerId: string, forMs: number): Promise<void> {
+  /** Pauses a provider's grants cluster-wide for `forMs` from now (database clock); only ever lengthens a pause. */
+  async pause(providerId: string, limit: number, forMs: number): Promise<void> {
     await this.#exec(sql`
-      update provider_concurrency_limits
-      set cooling_until = greatest(coalesce(cooling_until, 0), ${dbNow} + ${Math.ceil(forMs)})
-      where provider_id = ${providerId}`);
+      insert into provider_concurrency_limits (provider_id, max_concurrent, cooling_until)
+      values (${providerId}, ${limit}, ${dbNow} + ${Math.ceil(forMs)})
+      on conflict (provider_id) do update
+      set cooling_until = greatest(coalesce(provider_concurrency_limits.cooling_until, 0), excluded.cooling_until)`);
   }
 
   /** Drops every waiter and lease of a store instance (a dead host, or this one leaving); their providers. */
