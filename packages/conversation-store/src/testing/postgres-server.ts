@@ -189,8 +189,17 @@ export function testPostgresUrl(): Promise<string> {
     const given = process.env[testPostgresUrlVariable];
     if (given !== undefined && given !== "") return { url: given };
     const server = await startPostgresServer();
-    process.once("beforeExit", () => void server.stop());
-    process.once("exit", () => rmSync(server.dir, { recursive: true, force: true }));
+    // The server dies with this process (pdeathsig), but `bun test` runs no exit handlers, so its
+    // directory is removed by a small watcher once this process is gone; the watcher then ends.
+    const watcher = Bun.spawn(
+      [
+        "sh",
+        "-c",
+        `while kill -0 ${process.pid} 2>/dev/null; do sleep 0.5; done; sleep 1; rm -rf '${server.dir}'`,
+      ],
+      { stdin: "ignore", stdout: "ignore", stderr: "ignore" },
+    );
+    watcher.unref();
     return { url: server.url };
   })();
   return shared.then((s) => s.url);
