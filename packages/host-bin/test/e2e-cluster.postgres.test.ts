@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from "@dispatch/conversation-st
 import { type Scenario, startOpenAITestServer, type WireTestServer } from "@dispatch/providers/testing";
 import type { Task } from "@dispatch/wire";
 import { SQL } from "bun";
-import { apiClient, startTurn, waitForTurnEnd } from "./api-client.ts";
+import { apiClient, readEvents, startTurn, waitForTurnEnd } from "./api-client.ts";
 import { cleanup, type DispatchProcess, serveProcess, tempDir, writeConfig } from "./dispatch-process.ts";
 
 // DESIGN §17 through the real binary: two `dispatch serve` processes on one PostgreSQL database.
@@ -71,7 +71,22 @@ test("20 turns across two hosts never run more than maxConcurrent (2) streams at
     }),
   );
   for (const { id, url } of started) expect(await waitForTurnEnd(url, id, 120_000)).toBe("completed");
-  expect(server.requests.length).toBe(20);
+  // an SSE client on host B follows, live, a turn that runs on host A
+  const followed = (
+    await (
+      await apiClient(urlA).workspaces[":id"].conversations.$post({ param: { id: "default" }, json: {} })
+    ).json()
+  ).id;
+  const onB = readEvents(urlB, followed, (events) => events.some((e) => e.type === "turn.completed"));
+  await Bun.sleep(200); // let the SSE request reach B before the turn starts (the test holds either way)
+  await apiClient(urlA).conversations[":id"].messages.$post({
+    param: { id: followed },
+    json: { text: "followed" },
+  });
+  const seen = await onB;
+  expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1));
+  expect(seen.at(-1)?.type).toBe("turn.completed");
+  expect(server.requests.length).toBe(21);
   // the limit was reached (so the test could see a breach) and never passed
   expect(server.maxInFlight).toBe(2);
   // each host sees the turns the other ran, from the shared store
