@@ -1,25 +1,7 @@
 #!/usr/bin/env bash
-# Installs OpenSSH's sshd from Debian's packages when missing (the ssh-pool tests run a real one).
-# Idempotent; never fails the build by itself: without sshd the ssh-pool tests fail with a message
-# that says to run this script.
+# OpenSSH's sshd and client for the ssh-pool tests (a real sshd); sshd needs /run/sshd to exist.
 set -u
-if [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null 2>&1 && command -v ssh >/dev/null 2>&1; then
-  mkdir -p /run/sshd 2>/dev/null || true
-  exit 0
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-sshd: no apt-get here; install openssh-server and openssh-client yourself" >&2
-  exit 0
-fi
-sudo_cmd=""
-if [ "$(id -u)" != "0" ]; then
-  if command -v sudo >/dev/null 2>&1; then sudo_cmd="sudo -n"; else
-    echo "ensure-sshd: not root and no sudo; cannot install openssh-server" >&2; exit 0; fi
-fi
-echo "ensure-sshd: installing openssh-server and openssh-client from Debian's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo_cmd apt-get update -qq >&2 || true
-$sudo_cmd apt-get install -y -qq --no-install-recommends openssh-server openssh-client >&2 || \
-  echo "ensure-sshd: apt-get install failed" >&2
-$sudo_cmd mkdir -p /run/sshd 2>/dev/null || true
+bash "$(dirname "${BASH_SOURCE[0]}")/ensure-debian-packages.sh" \
+  /usr/sbin/sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client
+mkdir -p /run/sshd 2>/dev/null || sudo -n mkdir -p /run/sshd 2>/dev/null || true
 exit 0

@@ -32,6 +32,7 @@ CREATE TABLE "locks" (
 --> statement-breakpoint
 CREATE TABLE "messages" (
 	"id" text PRIMARY KEY NOT NULL,
+	"seq" bigint GENERATED ALWAYS AS IDENTITY (sequence name "messages_seq_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
 	"conversation_id" text NOT NULL,
 	"turn_id" text,
 	"role" text NOT NULL,
@@ -84,7 +85,7 @@ CREATE INDEX "conversations_workspace_idx" ON "conversations" USING btree ("work
 CREATE INDEX "locks_conversation_idx" ON "locks" USING btree ("conversation_id");--> statement-breakpoint
 CREATE INDEX "locks_turn_idx" ON "locks" USING btree ("turn_id");--> statement-breakpoint
 CREATE INDEX "locks_expires_idx" ON "locks" USING btree ("expires_at");--> statement-breakpoint
-CREATE INDEX "messages_conversation_idx" ON "messages" USING btree ("conversation_id","created_at");--> statement-breakpoint
+CREATE INDEX "messages_conversation_idx" ON "messages" USING btree ("conversation_id","created_at","seq");--> statement-breakpoint
 CREATE INDEX "messages_turn_idx" ON "messages" USING btree ("turn_id");--> statement-breakpoint
 CREATE INDEX "queued_messages_conversation_idx" ON "queued_messages" USING btree ("conversation_id","seq");--> statement-breakpoint
 CREATE INDEX "turns_conversation_idx" ON "turns" USING btree ("conversation_id","created_at");--> statement-breakpoint

@@ -1,11 +1,12 @@
 import type { Conversation, TurnStatus } from "@dispatch/wire";
 import { limits } from "@dispatch/wire";
 import { desc, eq, sql } from "drizzle-orm";
-import { checkText } from "./field-checks.ts";
+import { checkInteger, checkText } from "./field-checks.ts";
+import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
 import { conversations, unfinishedStatusesSql, workspaces } from "./schema.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { notFound } from "./store-error.ts";
-import type { ConversationRepository } from "./types.ts";
+import type { ConversationRepository, Page, PageRequest } from "./types.ts";
 
 // Status and active turn are derived in the query, so they can never disagree with the turns table.
 // The subqueries are written out: drizzle renders columns unqualified in a select list, and an
@@ -60,6 +61,8 @@ export class SqliteConversationRepository implements ConversationRepository {
   // than running it.
   readonly #byId;
   readonly #ofWorkspace;
+  readonly #firstOfWorkspace;
+  readonly #ofWorkspaceAfter;
   readonly #workspaceExists;
 
   constructor(db: StoreDatabase) {
@@ -75,6 +78,23 @@ export class SqliteConversationRepository implements ConversationRepository {
       .from(conversations)
       .where(eq(conversations.workspaceId, p("workspaceId")))
       .orderBy(desc(conversations.createdAt), desc(conversations.id))
+      .prepare();
+    const newestFirst = [desc(conversations.createdAt), desc(conversations.id)] as const;
+    this.#firstOfWorkspace = db.orm
+      .select(conversationColumns)
+      .from(conversations)
+      .where(eq(conversations.workspaceId, p("workspaceId")))
+      .orderBy(...newestFirst)
+      .limit(p("limit"))
+      .prepare();
+    this.#ofWorkspaceAfter = db.orm
+      .select(conversationColumns)
+      .from(conversations)
+      .where(
+        sql`${conversations.workspaceId} = ${p("workspaceId")} and (${conversations.createdAt}, ${conversations.id}) < (${p("createdAt")}, ${p("id")})`,
+      )
+      .orderBy(...newestFirst)
+      .limit(p("limit"))
       .prepare();
     this.#workspaceExists = db.orm
       .select({ id: workspaces.id })
@@ -130,6 +150,28 @@ export class SqliteConversationRepository implements ConversationRepository {
       return this.#ofWorkspace.all({ workspaceId });
     });
     return rows.map(toConversation);
+  }
+
+  /** Newest first, a keyset read after the cursor; `not_found` when the workspace does not exist. */
+  async pageByWorkspace(workspaceId: string, request: PageRequest): Promise<Page<Conversation>> {
+    const limit = checkInteger("limit", request.limit, { min: 1, max: maxPageItems });
+    const after = request.cursor === undefined ? undefined : decodeCursor("conversations", request.cursor);
+    const rows = this.#db.read(() => {
+      this.#requireWorkspace(workspaceId);
+      return after === undefined
+        ? this.#firstOfWorkspace.all({ workspaceId, limit: limit + 1 })
+        : this.#ofWorkspaceAfter.all({
+            workspaceId,
+            createdAt: after.createdAt,
+            id: after.id,
+            limit: limit + 1,
+          });
+    });
+    return pageFrom(rows, limit, toConversation, (row) => ({
+      k: "conversations",
+      createdAt: row.createdAt,
+      id: row.id,
+    }));
   }
 
   #requireWorkspace(id: string): void {

@@ -85,7 +85,7 @@ export function planContributions(
   contributions: readonly Contribution<StoreSchemaContribution>[],
   dialect: string,
   where: string,
-  folderOf: (value: StoreSchemaContribution) => string | null,
+  folderOf: (value: StoreSchemaContribution, extensionId: string) => string | null,
 ): Plan[] {
   const seen = new Set<string>();
   const plans: Plan[] = [];
@@ -101,7 +101,7 @@ export function planContributions(
     checkPrefixFree(extensionId);
     let folder: string | null;
     try {
-      folder = folderOf(value);
+      folder = folderOf(value, extensionId);
       if (folder !== null && (typeof folder !== "string" || folder === ""))
         throw new Error("no folder given");
     } catch (error) {

@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { defineExtension } from "@dispatch/kernel";
-import { Counter } from "prom-client";
+import { Counter, defineExtension } from "@dispatch/kernel";
 import { storeConfigSchema } from "./config.ts";
 import { openConversationStore } from "./open-conversation-store.ts";
 import { openPostgresStore } from "./postgres/open-postgres-store.ts";

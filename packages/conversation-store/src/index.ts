@@ -29,6 +29,8 @@ export {
   type LockRepository,
   type MessageRepository,
   type NewEvent,
+  type Page,
+  type PageRequest,
   type QueuedMessage,
   type StoreDialect,
   type StoreNotifications,

@@ -1,12 +1,13 @@
 import { formatPath } from "@dispatch/kernel";
 import { type Message, MessagePart } from "@dispatch/wire";
 import { z } from "zod";
-import { checkUtf8Bytes } from "./field-checks.ts";
+import { checkInteger, checkUtf8Bytes } from "./field-checks.ts";
+import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
 import type { messages } from "./schema.ts";
 import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { invalidField, notFound } from "./store-error.ts";
-import type { MessageRepository } from "./types.ts";
+import type { MessageRepository, Page, PageRequest } from "./types.ts";
 
 const Parts = z.array(MessagePart);
 const Role = z.enum(["user", "assistant", "tool"]);
@@ -34,6 +35,10 @@ export class SqliteMessageRepository implements MessageRepository {
     this.#db = db;
     this.#statements = statements;
     this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  get maxTextBytes(): number {
+    return this.#maxMessageBytes;
   }
 
   /** The text parts together are held to `maxMessageBytes`, like a user's message. */
@@ -99,5 +104,30 @@ export class SqliteMessageRepository implements MessageRepository {
       return this.#statements.messagesOf.all({ conversationId });
     });
     return rows.map(toMessage);
+  }
+
+  /** Oldest first, a keyset read after the cursor; `not_found` when the conversation does not exist. */
+  async page(conversationId: string, request: PageRequest): Promise<Page<Message>> {
+    const limit = checkInteger("limit", request.limit, { min: 1, max: maxPageItems });
+    const after = request.cursor === undefined ? undefined : decodeCursor("messages", request.cursor);
+    const statements = this.#statements;
+    const rows = this.#db.read(() => {
+      if (!statements.conversationExists.get({ id: conversationId })) {
+        throw notFound("conversation", conversationId);
+      }
+      return after === undefined
+        ? statements.firstMessagesOf.all({ conversationId, limit: limit + 1 })
+        : statements.messagesOfAfter.all({
+            conversationId,
+            createdAt: after.createdAt,
+            row: after.row,
+            limit: limit + 1,
+          });
+    });
+    return pageFrom(rows, limit, toMessage, (row) => ({
+      k: "messages",
+      createdAt: row.createdAt,
+      row: row.row,
+    }));
   }
 }

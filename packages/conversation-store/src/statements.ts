@@ -1,4 +1,4 @@
-import { asc, eq, sql } from "drizzle-orm";
+import { asc, eq, getTableColumns, sql } from "drizzle-orm";
 import { conversations, messages, turns, unfinishedStatusesSql } from "./schema.ts";
 import type { StoreOrm } from "./store-database.ts";
 
@@ -74,7 +74,26 @@ export function prepareStatements(orm: StoreOrm) {
       .select()
       .from(messages)
       .where(eq(messages.conversationId, p("conversationId")))
-      .orderBy(asc(messages.createdAt), asc(messages.id))
+      // Within one millisecond, insertion order: a follow-up's message keeps the id it was queued
+      // with, which is older than the answer stored just before it.
+      .orderBy(asc(messages.createdAt), sql`rowid`)
+      .prepare(),
+    // Pages keep `messagesOf`'s order (see there), so the keyset is (created_at, rowid).
+    firstMessagesOf: orm
+      .select({ ...getTableColumns(messages), row: sql<number>`rowid` })
+      .from(messages)
+      .where(eq(messages.conversationId, p("conversationId")))
+      .orderBy(asc(messages.createdAt), sql`rowid`)
+      .limit(p("limit"))
+      .prepare(),
+    messagesOfAfter: orm
+      .select({ ...getTableColumns(messages), row: sql<number>`rowid` })
+      .from(messages)
+      .where(
+        sql`${messages.conversationId} = ${p("conversationId")} and (${messages.createdAt}, rowid) > (${p("createdAt")}, ${p("row")})`,
+      )
+      .orderBy(asc(messages.createdAt), sql`rowid`)
+      .limit(p("limit"))
       .prepare(),
   };
 }

@@ -124,12 +124,27 @@ export type ExtensionDatabase<S extends Record<string, unknown>> = [Extract<S[ke
   ? SqliteRemoteDatabase<S>
   : PgRemoteDatabase<S>;
 
+/** One page of a list: at most the asked number of items, and where the next page starts. */
+export interface Page<T> {
+  items: T[];
+  /** Opaque; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Which page to read: at most `limit` items, after the item `cursor` (from the previous page) names. */
+export interface PageRequest {
+  limit: number;
+  cursor?: string | undefined;
+}
+
 /** Workspaces; the `default` workspace always exists and cannot be deleted. */
 export interface WorkspaceRepository {
   create(input: { id: string; name?: string; root: string; hostId?: string | null }): Promise<Workspace>;
   get(id: string): Promise<Workspace | undefined>;
   /** Starred first, then by name, then by id. */
   list(): Promise<Workspace[]>;
+  /** One page of `list()`'s order; `invalid_request` for a cursor this list did not give out. */
+  page(request: PageRequest): Promise<Page<Workspace>>;
   update(id: string, patch: { name?: string; root?: string; hostId?: string | null }): Promise<Workspace>;
   /** Idempotent; publishes `workspace.starred` only when the flag changed. */
   star(id: string): Promise<Workspace>;
@@ -151,7 +166,10 @@ export interface ConversationRepository {
     runner?: string;
   }): Promise<Conversation>;
   get(id: string): Promise<Conversation | undefined>;
+  /** Newest first; `not_found` when the workspace does not exist. */
   listByWorkspace(workspaceId: string): Promise<Conversation[]>;
+  /** One page of `listByWorkspace`'s order. */
+  pageByWorkspace(workspaceId: string, request: PageRequest): Promise<Page<Conversation>>;
 }
 
 /** A stored turn. Times are ISO-8601. */
@@ -197,6 +215,8 @@ export interface TurnRepository {
 
 /** Messages of a conversation, in insertion order. */
 export interface MessageRepository {
+  /** The most UTF-8 bytes the text parts of one message may hold together (`store.maxMessageBytes`). */
+  readonly maxTextBytes: number;
   append(input: {
     conversationId: string;
     turnId: string | null;
@@ -204,6 +224,8 @@ export interface MessageRepository {
     parts: MessagePart[];
   }): Promise<Message>;
   list(conversationId: string): Promise<Message[]>;
+  /** One page of `list`'s order (oldest first); `not_found` when the conversation does not exist. */
+  page(conversationId: string, request: PageRequest): Promise<Page<Message>>;
 }
 
 /** What a caller appends; the store assigns `seq` and `at`. */

@@ -1,11 +1,12 @@
 import type { Workspace } from "@dispatch/wire";
 import { limits } from "@dispatch/wire";
 import { and, count, desc, eq, sql } from "drizzle-orm";
-import { checkSlug, checkText } from "./field-checks.ts";
+import { checkInteger, checkSlug, checkText } from "./field-checks.ts";
+import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
 import { conversations, turns, unfinishedStatusesSql, workspaces } from "./schema.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { notFound, StoreError } from "./store-error.ts";
-import type { WorkspaceRepository } from "./types.ts";
+import type { Page, PageRequest, WorkspaceRepository } from "./types.ts";
 
 /** Id of the workspace that always exists. */
 export const defaultWorkspaceId = "default";
@@ -35,6 +36,7 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
   // idempotent star/unstar are hot paths of the API).
   readonly #byId;
   readonly #ordered;
+  readonly #orderedAfter;
   readonly #setStar;
   /**
    * All workspaces as last read, and the database version they were read at. Reads (GET /workspaces,
@@ -54,6 +56,18 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
       .from(workspaces)
       // Case-insensitive by name as people read it; the exact name and the id make the order total.
       .orderBy(desc(workspaces.starred), sql`lower(${workspaces.name})`, workspaces.name, workspaces.id)
+      .prepare();
+    const p = sql.placeholder;
+    // The rows after a cursor in the same order: starred (1 before 0), then the rest compared as a row.
+    // SQLite's own lower() is applied to the cursor's name, so both sides fold case the same way.
+    this.#orderedAfter = db.orm
+      .select()
+      .from(workspaces)
+      .where(
+        sql`${workspaces.starred} < ${p("starred")} or (${workspaces.starred} = ${p("starred")} and (lower(${workspaces.name}), ${workspaces.name}, ${workspaces.id}) > (lower(${p("name")}), ${p("name")}, ${p("id")}))`,
+      )
+      .orderBy(desc(workspaces.starred), sql`lower(${workspaces.name})`, workspaces.name, workspaces.id)
+      .limit(p("limit"))
       .prepare();
     this.#setStar = db.orm
       .update(workspaces)
@@ -117,6 +131,30 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
 
   async list(): Promise<Workspace[]> {
     return [...this.#snapshot().ordered];
+  }
+
+  /** The first page comes from the cached list; later ones are keyset reads after the cursor. */
+  async page(request: PageRequest): Promise<Page<Workspace>> {
+    const limit = checkInteger("limit", request.limit, { min: 1, max: maxPageItems });
+    const positionOf = (w: Workspace) => ({
+      k: "workspaces" as const,
+      starred: w.starred,
+      name: w.name,
+      id: w.id,
+    });
+    if (request.cursor === undefined) {
+      return pageFrom(this.#snapshot().ordered.slice(0, limit + 1), limit, (w) => w, positionOf);
+    }
+    const after = decodeCursor("workspaces", request.cursor);
+    const rows = this.#db.read(() =>
+      this.#orderedAfter.all({
+        starred: after.starred ? 1 : 0,
+        name: after.name,
+        id: after.id,
+        limit: limit + 1,
+      }),
+    );
+    return pageFrom(rows.map(toWorkspace), limit, (w) => w, positionOf);
   }
 
   async update(

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { StartupError } from "@dispatch/kernel";
+import { defineExtension, StartupError } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { SQL } from "bun";
 import { eq } from "drizzle-orm";
@@ -8,11 +8,12 @@ import {
   conversationStoreExtension,
   conversationStoreRef,
   extensionJournalTable,
+  storeSchemasPoint,
 } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing/postgres-server.ts";
 import * as notesPg from "./fixtures/extension-schemas/notes/pg-schema.ts";
 import * as notesSqlite from "./fixtures/extension-schemas/notes/schema.ts";
-import { postgresMigrationsOf, schemaExtension } from "./fixtures/schema-extensions.ts";
+import { migrationsOf, postgresMigrationsOf, schemaExtension } from "./fixtures/schema-extensions.ts";
 import { rejectionOf } from "./fixtures/temp-store.ts";
 
 // Extension-owned tables on the Postgres store: the same contribution (with `migrations.postgres`),
@@ -196,12 +197,31 @@ describe("extension tables on Postgres", () => {
     expect(tables).toEqual([]);
   });
 
-  test("a contribution without a Postgres folder is refused by the Postgres store, naming the extension", async () => {
+  test("an extension without Postgres migrations is left out, said so, and fails alone when it asks for its tables", async () => {
     const { url } = await database();
-    const error = await rejectionOf(start(url, [schemaExtension("notes")]));
-    expect(error.message).toContain(
-      'extension "notes" contributes store schemas without a Postgres migrations folder',
-    );
+    // its tables exist only on SQLite: a bare folder, no `migrations.postgres`
+    const sqliteOnly = defineExtension({
+      manifest: {
+        id: "notes",
+        version: "0.0.1",
+        dependsOn: ["conversation-store"],
+        extends: ["conversation-store"],
+      },
+      register(reg) {
+        reg.contribute(storeSchemasPoint, { migrations: migrationsOf("notes") });
+      },
+      activate(ctx) {
+        ctx.use(conversationStoreRef).database(notesSqlite);
+      },
+    });
+    const host = await createTestHost({
+      extensions: [conversationStoreExtension, sqliteOnly],
+      config: { store: { url } },
+    });
+    hosts.push(host);
+    expect(host.logs.some((r) => String(r.msg).includes("keep tables only on SQLite"))).toBe(true);
+    const states = Object.fromEntries(host.host.status().extensions.map((e) => [e.id, e.state]));
+    expect(states).toEqual({ "conversation-store": "active", notes: "failed" });
   });
 
   test("hosts starting at once on a new database migrate one after the other", async () => {

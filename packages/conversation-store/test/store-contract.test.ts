@@ -4,6 +4,7 @@ import { eventLogContract } from "./contract/events.ts";
 import { sqliteHarness } from "./contract/harness.ts";
 import { locksContract } from "./contract/locks.ts";
 import { messagesContract } from "./contract/messages.ts";
+import { paginationContract } from "./contract/pagination.ts";
 import { turnsContract } from "./contract/turns.ts";
 import { workspacesContract } from "./contract/workspaces.ts";
 
@@ -16,6 +17,7 @@ for (const contract of [
   messagesContract,
   eventLogContract,
   locksContract,
+  paginationContract,
 ]) {
   contract(sqliteHarness);
 }

@@ -71,3 +71,34 @@ describe("extension folder commands", () => {
     expect(usageError(["serve", "--", "x"])).toBe('"--" is only accepted by "test"');
   });
 });
+
+describe("client commands", () => {
+  test("ws, chat, tail and tasks parse with --url and --json", () => {
+    expect(parseCli(["ws", "list", "--json", "--url", "http://h:1"])).toEqual({
+      command: "client",
+      client: { command: "ws", action: "list", global: { json: true, url: "http://h:1" } },
+    });
+    expect(parseCli(["ws", "create", "demo", "--name", "Demo"])).toMatchObject({
+      client: { command: "ws", action: "create", id: "demo", name: "Demo" },
+    });
+    expect(parseCli(["chat", "demo"])).toMatchObject({ client: { command: "chat", workspaceId: "demo" } });
+    expect(parseCli(["tail", "c1", "--after", "7"])).toMatchObject({
+      client: { conversationId: "c1", after: 7 },
+    });
+    expect(parseCli(["tasks", "add", "demo", "fix", "it", "--priority", "3"])).toMatchObject({
+      client: { action: "add", workspaceId: "demo", spec: "fix it", priority: 3 },
+    });
+  });
+
+  test("a wrong client command line is a UsageError", () => {
+    expect(usageError(["ws"])).toBe('"dispatch ws" takes one of: list, create, star, unstar');
+    expect(usageError(["ws", "star"])).toBe('"dispatch ws star ID" needs an id');
+    expect(usageError(["ws", "list", "extra"])).toBe('unexpected argument "extra"');
+    expect(usageError(["chat"])).toBe('"dispatch chat WORKSPACE" needs a workspace id');
+    expect(usageError(["tail", "c", "--after=-1"])).toBe(
+      "Expected `--after` to be an integer >= 0, got `-1`",
+    );
+    expect(usageError(["ws", "list", "--name", "x"])).toBe('--name is not accepted by "dispatch ws"');
+    expect(usageError(["tasks", "add", "demo"])).toBe('"dispatch tasks add WORKSPACE SPEC..." needs a spec');
+  });
+});

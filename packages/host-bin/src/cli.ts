@@ -1,4 +1,8 @@
 import { parseArgs } from "node:util";
+import { UsageError } from "./cli-errors.ts";
+import { type ClientCommand, clientCommands, parseClientCommand } from "./client-cli.ts";
+
+export { UsageError } from "./cli-errors.ts";
 
 /** What the command line asked for. */
 export type CliCommand =
@@ -7,6 +11,7 @@ export type CliCommand =
   | { command: "check-config"; flags: ConfigFlags }
   | { command: "new-extension" | "link"; dir: string }
   | { command: "test"; dir: string; bunArgs: string[] }
+  | { command: "client"; client: ClientCommand }
   | { command: "help" }
   | { command: "version" };
 
@@ -22,14 +27,6 @@ export interface ServeFlags extends ConfigFlags {
   dataDir?: string;
 }
 
-/** A command line that cannot be understood; printed with the usage, exit status 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
 /** The text `dispatch --help` prints. */
 export const usage = `Usage: dispatch <command> [options]
 
@@ -43,6 +40,21 @@ Commands:
                  run the tests of the extension in DIR with this checkout's Bun; exits with their status
   link DIR       link this checkout's @dispatch/* packages, hono, zod, drizzle-orm, @types/bun and
                  typescript into DIR/node_modules (new-extension and test do it themselves)
+
+Client commands (talk to a running host; --url URL or $DISPATCH_URL, token from $DISPATCH_TOKEN;
+--json prints the API's JSON):
+  ws list                          workspaces, starred first (* marks a starred one)
+  ws create ID [--name N] [--root DIR] [--host HOST]
+  ws star ID | ws unstar ID
+  chat WORKSPACE [--conversation ID]
+                 interactive: type a message, see the answer stream; Ctrl-C cancels the turn, a
+                 second Ctrl-C (or Ctrl-D at the prompt) exits
+  tail CONVERSATION [--after SEQ]  follow a conversation's events; resumes after a dropped connection
+  tasks add WORKSPACE SPEC... [--title T] [--priority N]
+  tasks list [--status S] [--workspace W]
+  tasks cancel ID
+  Exit status: 0 ok, 1 the host answered an error, 2 usage,
+  3 the host cannot be reached, 130 interrupted by Ctrl-C
 
 Options:
   --config FILE     JSON config file (default: $DISPATCH_CONFIG, else the embedded default)
@@ -63,6 +75,9 @@ const folderCommands = new Set(["new-extension", "test", "link"]);
 /** Parses `argv` (without the runtime and script); throws UsageError on anything unknown. */
 export function parseCli(argv: readonly string[]): CliCommand {
   // everything after `--` belongs to `bun test`, unparsed
+  if (argv[0] !== undefined && clientCommands.has(argv[0])) {
+    return { command: "client", client: parseClientCommand(argv) };
+  }
   const dash = argv.indexOf("--");
   const own = dash < 0 ? argv : argv.slice(0, dash);
   let parsed: ReturnType<typeof parse>;

@@ -6,6 +6,7 @@ import {
   DispatchError,
   extensionConfigKeys,
   issuesFrom,
+  timerDelayMs,
   validateExtensionConfigs,
 } from "@dispatch/kernel";
 import { z } from "zod";
@@ -47,7 +48,7 @@ export const hostConfigSchema = z.object({
        * Time each extension gets to stop. Above the orchestrator's default `shutdownDeadlineMs` (10 s), so
        * turns are interrupted and recorded before the store under them is closed.
        */
-      shutdownTimeoutMs: z.number().int().min(100).default(15_000),
+      shutdownTimeoutMs: timerDelayMs(100).default(15_000),
     })
     .strict()
     .default({ faultBudget: 20, faultWindowMs: 60_000, shutdownTimeoutMs: 15_000 }),

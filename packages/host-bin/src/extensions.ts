@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { cliAgentsExtension } from "@dispatch/cli-agents";
 import { clusterExtension } from "@dispatch/cluster";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
@@ -11,6 +13,7 @@ import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
 import { transportHttpExtension } from "@dispatch/transport-http";
+import { usageExtension } from "@dispatch/usage";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
 import { ConfigError } from "./config.ts";
 import { installImportGuard } from "./import-guard.ts";
@@ -18,8 +21,10 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    cliAgentsExtension,
     clusterExtension,
     conversationStoreExtension,
+    gitWorkflowsExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,
     providersExtension,
@@ -28,6 +33,7 @@ export function builtinExtensions(): AnyExtension[] {
     tasksExtension,
     workspaceToolsExtension,
     transportHttpExtension,
+    usageExtension,
   ];
 }
 

@@ -1,12 +1,16 @@
 /**
  * The `dispatch` binary: `bin/dispatch` runs `bun packages/host-bin/src/main.ts <args>`.
  * Exit status: 0 ok, 1 start-up failure, 2 usage or config error, 70 fault budget spent, 130 second signal.
+ * The client commands (ws, chat, tail, tasks): 0 ok, 1 the host answered an error, 2 usage, 3 the host
+ * cannot be reached, 130 Ctrl-C.
  */
 
 import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { createLogger, DispatchError, parseLogLevel } from "@dispatch/kernel";
 import { checkConfig } from "./check-config.ts";
 import { parseCli, UsageError, usage } from "./cli.ts";
+import { runClientCommand } from "./client-commands.ts";
 import { ConfigError } from "./config.ts";
 import { repoRoot } from "./host-packages.ts";
 import { linkExtension } from "./link-extension.ts";
@@ -19,6 +23,7 @@ import { hostVersion } from "./version.ts";
 const logger = createLogger({ level: parseLogLevel(process.env.DISPATCH_LOG_LEVEL) });
 const io = { env: process.env, cwd: process.cwd() };
 const repoBin = join(repoRoot, "bin", "dispatch");
+const interruptHandlers = new Set<() => void>();
 
 async function main(argv: readonly string[]): Promise<number> {
   const cli = parseCli(argv);
@@ -55,6 +60,24 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case "test":
       return await testExtension(resolve(io.cwd, cli.dir), cli.bunArgs);
+    case "client":
+      // One listener for the command's whole life: a Ctrl-C nobody is waiting for still exits 130
+      // rather than killing the process by the signal.
+      process.on("SIGINT", () => {
+        if (interruptHandlers.size === 0) process.exit(130);
+        for (const handler of [...interruptHandlers]) handler();
+      });
+      return await runClientCommand(cli.client, {
+        env: process.env,
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        onInterrupt: (handler) => {
+          interruptHandlers.add(handler);
+          return () => interruptHandlers.delete(handler);
+        },
+        // terminal: false: the terminal stays in cooked mode, so Ctrl-C is a SIGINT from the kernel
+        lines: () => createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator](),
+      });
     case "serve":
       return await serve(cli.flags, { ...io, logger, exitNow: (code) => process.exit(code) });
   }

@@ -20,6 +20,17 @@ describe("secretEnvNames", () => {
     expect(secretEnvNames({ providers: "not a list" })).toEqual(["DISPATCH_TOKEN"]);
   });
 
+  test("an entry of a kind an extension contributes does not hide the others, and counts its own apiKeyEnv", () => {
+    const raw = {
+      providers: [
+        { id: "claude", kind: "anthropic" },
+        { id: "parrot", kind: "echo", prefix: "> " },
+        { id: "keyed", kind: "echo", apiKeyEnv: "ECHO_SERVICE_KEY" },
+      ],
+    };
+    expect(secretEnvNames(raw)).toEqual(["ANTHROPIC_API_KEY", "DISPATCH_TOKEN", "ECHO_SERVICE_KEY"]);
+  });
+
   test("addToolSecretNames merges into tools.secretEnvNames and leaves a malformed slice alone", () => {
     const raw: Record<string, unknown> = { tools: { bashTimeoutMs: 1000, secretEnvNames: ["MINE"] } };
     addToolSecretNames(raw, ["MINE", "LLM_GATEWAY_AUTH"]);

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import { providersConfigSchema } from "@dispatch/providers";
+import { providerConfigSchema } from "@dispatch/providers";
 import { isSecretEnvName } from "@dispatch/workspace-tools";
 
 /** The variable that sets `server.token`. */
@@ -12,14 +12,28 @@ export const tokenEnvName = "DISPATCH_TOKEN";
  */
 export function secretEnvNames(raw: Record<string, unknown>): string[] {
   const names = new Set([tokenEnvName]);
-  const providers = providersConfigSchema.safeParse(raw.providers);
-  // A malformed slice is reported by its own validation; only what parses can name a variable.
-  if (providers.success) {
-    for (const provider of providers.data) {
-      if ("apiKeyEnv" in provider && provider.apiKeyEnv) names.add(provider.apiKeyEnv);
-    }
+  const entries = Array.isArray(raw.providers) ? raw.providers : [];
+  for (const entry of entries) {
+    const name = apiKeyEnvOf(entry);
+    if (name) names.add(name);
   }
   return [...names].sort();
+}
+
+/**
+ * The variable one `providers[]` entry reads its key from. Entries are judged one at a time, because
+ * the kinds extensions contribute are not known yet: a built-in kind's entry is parsed (so a default
+ * such as ANTHROPIC_API_KEY counts); any other entry counts only the `apiKeyEnv` it spells out. A
+ * malformed entry is reported by its own validation.
+ */
+function apiKeyEnvOf(entry: unknown): string | undefined {
+  const parsed = providerConfigSchema.safeParse(entry);
+  const value = parsed.success
+    ? parsed.data.apiKeyEnv
+    : typeof entry === "object" && entry !== null
+      ? (entry as { apiKeyEnv?: unknown }).apiKeyEnv
+      : undefined;
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
 /**

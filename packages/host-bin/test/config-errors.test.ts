@@ -56,6 +56,20 @@ describe("config errors exit 2 with the JSON path and no stack", () => {
     expect(host.stderr).toContain("config error: extensions.paths: ");
   });
 
+  test("a provider of an unknown kind, or with an option its kind does not have", async () => {
+    const { code, stderr } = await runWith({
+      providers: [
+        { id: "s", kind: "scripted", temperature: 0.2 },
+        { id: "x", kind: "x" },
+      ],
+    });
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([
+      "config error: providers[0].temperature: unknown key",
+      'config error: providers[1].kind: unknown provider kind "x" (known: anthropic, openai-compatible, scripted)',
+    ]);
+  });
+
   test("invalid JSON", async () => {
     const { code, stderr } = await runWith('{ "server": { "port": 80, } ');
     expect(code).toBe(2);

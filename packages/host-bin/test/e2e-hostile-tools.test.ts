@@ -32,7 +32,10 @@ async function slowestHealth(
 
 const redosLines = `${Array.from({ length: 20 }, () => `${"a".repeat(40)}!`).join("\n")}\n`;
 
-test("a catastrophic regex in grep is a tool error at its time limit, and /health keeps answering under 100 ms", async () => {
+// The bound on /health is 1 s, not the 100 ms the host meets on a quiet machine (14–15 ms measured):
+// with several test suites on 2 cores a plain request can take hundreds of ms. It still separates
+// the fix from the bug, where the regex held the event loop for the whole search (12.8 s here).
+test("a catastrophic regex in grep is a tool error at its time limit, and /health keeps answering", async () => {
   const config = writeConfig(
     tempDir(),
     scriptedConfig(
@@ -58,7 +61,7 @@ test("a catastrophic regex in grep is a tool error at its time limit, and /healt
   expect(grep?.isError).toBe(true);
   expect(grep?.output).toContain("longer than its time limit of 1500 ms");
   expect(health.polls).toBeGreaterThan(10);
-  expect(health.slowestMs).toBeLessThan(100);
+  expect(health.slowestMs).toBeLessThan(1000);
   console.log(
     `redos: turn ${elapsedMs.toFixed(0)} ms, /health slowest ${health.slowestMs.toFixed(1)} ms over ${health.polls} polls`,
   );

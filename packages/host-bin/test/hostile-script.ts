@@ -20,13 +20,27 @@ export interface ToolOutcome {
 
 /** Every tool result stored for a conversation, in order. */
 export async function toolOutcomes(url: string, conversationId: string): Promise<ToolOutcome[]> {
-  const res = await apiClient(url).conversations[":id"].messages.$get({ param: { id: conversationId } });
-  const { messages } = await res.json();
+  const messages: Array<{
+    parts: Array<{ type: string; toolName?: string; isError?: boolean; output?: unknown }>;
+  }> = [];
+  // the list is paged: read every page
+  for (let cursor: string | null | undefined; ; ) {
+    const query = cursor ? `?limit=500&cursor=${encodeURIComponent(cursor)}` : "?limit=500";
+    const page = (await (await fetch(`${url}/conversations/${conversationId}/messages${query}`)).json()) as {
+      messages: Array<{
+        parts: Array<{ type: string; toolName?: string; isError?: boolean; output?: unknown }>;
+      }>;
+      nextCursor: string | null;
+    };
+    messages.push(...page.messages);
+    cursor = page.nextCursor;
+    if (cursor === null) break;
+  }
   return messages
     .flatMap((m) => m.parts)
     .flatMap((p) =>
       p.type === "tool-result"
-        ? [{ toolName: p.toolName, isError: p.isError === true, output: String(p.output) }]
+        ? [{ toolName: String(p.toolName), isError: p.isError === true, output: String(p.output) }]
         : [],
     );
 }

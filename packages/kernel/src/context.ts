@@ -1,7 +1,7 @@
-import type { Registry } from "prom-client";
 import type { ExtensionBus } from "./event-bus.ts";
 import type { Contribution, ExtensionPoint } from "./extension-point.ts";
 import type { Logger } from "./logger.ts";
+import type { Registry } from "./metrics.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
 /** Lifecycle state of one extension. */

@@ -3,15 +3,17 @@
  * layer maps codes such as `not_found`, `conflict`, `conversation_busy` to statuses) and a message a
  * user can act on.
  */
+import type { ErrorCode } from "@dispatch/wire";
+
 const brand = Symbol.for("dispatch.error");
 
 export class DispatchError extends Error {
   readonly [brand] = true;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details?: Record<string, unknown>;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
@@ -30,7 +32,7 @@ export class DispatchError extends Error {
 /** Errors raised by the extension host itself. */
 export class KernelError extends DispatchError {
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {

@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Registry } from "prom-client";
 import type { CancelTimer, ExtensionContext, ExtensionState, HostInfo } from "./context.ts";
 import { KernelError, messageOf } from "./errors.ts";
 import type { EventBus, ExtensionBus } from "./event-bus.ts";
@@ -8,7 +7,9 @@ import type { Contribution, ExtensionPoint } from "./extension-point.ts";
 import type { FaultCounter } from "./faults.ts";
 import type { Logger } from "./logger.ts";
 import type { AnyExtension, ExtensionManifest } from "./manifest.ts";
+import type { Registry } from "./metrics.ts";
 import type { ServiceRef } from "./service-ref.ts";
+import { maxTimerDelayMs, setLongTimeout } from "./timer-delay.ts";
 
 /** What a runtime needs from its host to resolve services and contributions. */
 export interface ServiceDirectory {
@@ -213,12 +214,22 @@ export class ExtensionRuntime {
             this.#timers.delete(cancel);
             guarded();
           };
-      const handle = repeat ? setInterval(wrapped, ms) : setTimeout(wrapped, ms);
-      handle.unref?.();
+      let clear: CancelTimer;
+      if (repeat) {
+        // A period past the timer limit would become 1 ms: refuse it rather than spin.
+        if (!(ms >= 1 && ms <= maxTimerDelayMs)) {
+          throw new KernelError(
+            "invalid_request",
+            `Expected the interval of extension "${id}" to be 1..${maxTimerDelayMs} ms, got \`${ms}\``,
+          );
+        }
+        const handle = setInterval(wrapped, ms);
+        handle.unref?.();
+        clear = () => clearInterval(handle);
+      } else clear = setLongTimeout(wrapped, ms);
       const cancel = () => {
         this.#timers.delete(cancel);
-        if (repeat) clearInterval(handle);
-        else clearTimeout(handle);
+        clear();
       };
       this.#timers.add(cancel);
       return cancel;

@@ -1,5 +1,5 @@
-import type { Registry } from "prom-client";
 import type { Logger } from "./logger.ts";
+import type { Registry } from "./metrics.ts";
 import { Counter } from "./metrics.ts";
 
 /** Counts errors that escaped their owner: extension handlers and timers, and process-level faults. */

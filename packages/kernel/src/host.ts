@@ -9,6 +9,7 @@ import { resolveGraph } from "./graph.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type AnyExtension, type ExtensionManifest, manifestSchema } from "./manifest.ts";
 import { Registry } from "./metrics.ts";
+import { registerProcessMetrics } from "./process-metrics.ts";
 import { ContributionLedger, type RegisterContext } from "./registration.ts";
 import type { ServiceRef } from "./service-ref.ts";
 
@@ -76,6 +77,7 @@ export class Host {
   constructor(options: HostOptions) {
     this.#options = options;
     this.logger = options.logger ?? createLogger();
+    registerProcessMetrics(this.metrics);
     this.faults = new FaultCounter(this.metrics, this.logger);
     this.bus = new EventBus((id, event, error) => this.faults.record(id, `bus:${event}`, error));
     const startedAt = new Date();

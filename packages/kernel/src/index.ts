@@ -56,6 +56,7 @@ export { Counter, Gauge, Histogram, Registry } from "./metrics.ts";
 export { perHost } from "./per-host.ts";
 export type { RegisterContext } from "./registration.ts";
 export { createServiceRef, type ServiceRef } from "./service-ref.ts";
+export { maxTimerDelayMs, setLongTimeout, timerDelayMs } from "./timer-delay.ts";
 
 /**
  * The events that travel on the in-process bus. Packages add their own by declaration merging:

@@ -1,8 +1,10 @@
 /**
- * The Prometheus metric classes, loaded from prom-client's per-class modules. prom-client's index also
- * loads its push gateway (http, https, zlib) and default-metrics collectors, which cost about 40 ms and
- * 12 MB at start-up and are never used here; import metric classes from `@dispatch/kernel` instead.
- * They are the very classes the index exports, so metrics made either way share a registry.
+ * The one way into prom-client for every package: import metric classes and types from
+ * `@dispatch/kernel`, never from `prom-client` itself (biome's `noRestrictedImports` holds everyone to
+ * it). They are loaded from prom-client's per-class modules because its index also loads the push
+ * gateway (http, https, zlib) and the default-metrics collectors, about 80 ms of start-up here
+ * (notes/benchmarks.md) for nothing we use. They are the very classes the index exports, so metrics
+ * made either way share a registry.
  */
 // Referenced, not left to the tsconfig's include list, so a project outside this repo that type-checks
 // the kernel's sources (an extension author's) gets these declarations too.

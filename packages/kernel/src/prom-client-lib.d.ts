@@ -16,3 +16,29 @@ declare module "prom-client/lib/histogram" {
   import { Histogram } from "prom-client";
   export = Histogram;
 }
+// prom-client's default-metrics collectors, one module each: `(registry, config) => void` registers
+// the collector's metrics on `registry`.
+declare module "prom-client/lib/metrics/processStartTime" {
+  import type { Registry } from "prom-client";
+
+  const register: (registry: Registry) => void;
+  export = register;
+}
+declare module "prom-client/lib/metrics/osMemoryHeap" {
+  import type { Registry } from "prom-client";
+
+  const register: (registry: Registry) => void;
+  export = register;
+}
+declare module "prom-client/lib/metrics/processOpenFileDescriptors" {
+  import type { Registry } from "prom-client";
+
+  const register: (registry: Registry) => void;
+  export = register;
+}
+declare module "prom-client/lib/metrics/processMaxFileDescriptors" {
+  import type { Registry } from "prom-client";
+
+  const register: (registry: Registry) => void;
+  export = register;
+}

@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 /** Defaults of `telemetry.memory`, also the documented values. */
@@ -12,7 +13,7 @@ const ratio = z.number().gt(0, "must be above 0").max(1, "must be at most 1");
 
 const memoryConfigSchema = z
   .object({
-    intervalMs: z.number().int().min(100).default(memoryConfigDefaults.intervalMs),
+    intervalMs: timerDelayMs(100).default(memoryConfigDefaults.intervalMs),
     /** Overrides the cgroup limit; null means "discover it from the cgroup". */
     limitBytes: z.number().int().positive().nullable().default(memoryConfigDefaults.limitBytes),
     warnRatio: ratio.default(memoryConfigDefaults.warnRatio),

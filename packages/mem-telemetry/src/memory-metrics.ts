@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "@dispatch/kernel";
 import type { MemorySample, PressureLevel } from "./types.ts";
 
 /** The Prometheus side of the monitor: gauges set on every sample, a counter of refused turns. */

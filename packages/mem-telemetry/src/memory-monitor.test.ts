@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createMemoryLogger, DispatchError } from "@dispatch/kernel";
-import { Registry } from "prom-client";
+import { createMemoryLogger, DispatchError, Registry } from "@dispatch/kernel";
 import { registerMemoryMetrics } from "./memory-metrics.ts";
 import { type MemoryLimit, MemoryMonitor } from "./memory-monitor.ts";
 import type { MemorySample } from "./types.ts";

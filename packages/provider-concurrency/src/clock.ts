@@ -1,4 +1,4 @@
-import type { CancelTimer } from "@dispatch/kernel";
+import { type CancelTimer, maxTimerDelayMs, setLongTimeout } from "@dispatch/kernel";
 
 /** Time and timers as the manager sees them; injectable so tests drive the watchdog without sleeping. */
 export interface Clock {
@@ -10,15 +10,17 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): CancelTimer;
 }
 
-/** The real clock: `Date.now` and unref'd global timers. */
+/**
+ * The real clock: `Date.now` and unref'd global timers. A timeout past setTimeout's limit (a long
+ * provider pause) waits in steps instead of firing after 1 ms; an interval that long is refused.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const handle = setTimeout(fn, ms);
-    handle.unref?.();
-    return () => clearTimeout(handle);
-  },
+  setTimeout: (fn, ms) => setLongTimeout(fn, ms),
   setInterval: (fn, ms) => {
+    if (!(ms >= 1 && ms <= maxTimerDelayMs)) {
+      throw new RangeError(`Expected an interval of 1..${maxTimerDelayMs} ms, got \`${ms}\``);
+    }
     const handle = setInterval(fn, ms);
     handle.unref?.();
     return () => clearInterval(handle);

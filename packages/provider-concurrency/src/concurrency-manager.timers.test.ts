@@ -10,6 +10,7 @@ import {
   setup,
   track,
 } from "../test/manager-fixtures.ts";
+import { type Clock, systemClock } from "./clock.ts";
 import { createConcurrencyManager } from "./concurrency-manager.ts";
 
 afterEach(disposeManagers);
@@ -41,6 +42,47 @@ describe("cooling (pauseUntil)", () => {
     const lease = await manager.acquire(request());
     expect(manager.snapshot()[0]?.coolingUntil).toBeNull();
     lease.release();
+  });
+});
+
+describe("long pauses", () => {
+  test("a pause past setTimeout's 2^31 ms limit waits on one timer instead of re-arming every millisecond", async () => {
+    // The real clock, counting the timers the manager asks it for.
+    let timersArmed = 0;
+    const clock: Clock = {
+      ...systemClock,
+      setTimeout: (fn, ms) => {
+        timersArmed++;
+        return systemClock.setTimeout(fn, ms);
+      },
+    };
+    const manager = track(createConcurrencyManager({ clock, watchdogIntervalMs: 60_000 }));
+    manager.setLimit("p", 1);
+    const until = Date.now() + 2 ** 31 + 60_000;
+    manager.pauseUntil("p", until);
+    const waiting = manager.acquire(request({ turnId: "held" }));
+    waiting.catch(() => {});
+    await Bun.sleep(50);
+    // Before, the overflowing delay fired after 1 ms and re-armed for "the rest", over and over.
+    expect(timersArmed).toBe(1);
+    expect(manager.snapshot()[0]?.coolingUntil).toBe(until);
+    expect(manager.snapshot()[0]?.queue.map((w) => w.turnId)).toEqual(["held"]);
+  });
+
+  test("a pause that never ends (Infinity, NaN) is refused with a clear error", () => {
+    const { manager } = setup();
+    for (const until of [Number.POSITIVE_INFINITY, Number.NaN]) {
+      expect(() => manager.pauseUntil("p", until)).toThrow(
+        `Expected \`untilEpochMs\` of provider "p" to be a finite epoch-ms number, got \`${until}\``,
+      );
+    }
+    expect(manager.snapshot()[0]?.coolingUntil).toBeNull();
+  });
+
+  test("a watchdog period past the timer limit is refused", () => {
+    expect(() => createConcurrencyManager({ watchdogIntervalMs: 2 ** 31 })).toThrow(
+      "Expected `watchdogIntervalMs` to be an integer from 1 to 2147483647, got `2147483648`",
+    );
   });
 });
 

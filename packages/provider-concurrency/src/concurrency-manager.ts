@@ -149,6 +149,12 @@ export class PriorityConcurrencyManager implements ConcurrencyManager {
     if (provider === undefined) {
       throw unknownProviderError(providerId);
     }
+    if (!Number.isFinite(untilEpochMs)) {
+      throw new DispatchError(
+        "invalid_request",
+        `Expected \`untilEpochMs\` of provider "${providerId}" to be a finite epoch-ms number, got \`${untilEpochMs}\``,
+      );
+    }
     const now = this.#clock.now();
     if (this.#disposed || !(untilEpochMs > now)) return;
     if (provider.coolingUntil !== null && provider.coolingUntil >= untilEpochMs) return;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "@dispatch/kernel";
 import type { ConcurrencyObserver, ProviderStats } from "./manager-options.ts";
 
 /**

@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 import { managerDefaults } from "./manager-options.ts";
 
@@ -9,7 +10,7 @@ export const concurrencyConfigSchema = z
     agingMs: ms(0).default(managerDefaults.agingMs),
     maxQueue: ms(1).default(managerDefaults.maxQueue),
     maxLeaseMs: ms(1).default(managerDefaults.maxLeaseMs),
-    watchdogIntervalMs: ms(1).default(managerDefaults.watchdogIntervalMs),
+    watchdogIntervalMs: timerDelayMs(1).default(managerDefaults.watchdogIntervalMs),
   })
   .strict()
   .default({ ...managerDefaults });

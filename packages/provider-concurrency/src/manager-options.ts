@@ -1,4 +1,4 @@
-import { DispatchError, type Logger } from "@dispatch/kernel";
+import { DispatchError, type Logger, maxTimerDelayMs } from "@dispatch/kernel";
 import type { Clock } from "./clock.ts";
 
 /** What the manager reports as it works (for metrics). Callbacks run synchronously and must not throw. */
@@ -71,10 +71,12 @@ export function checkedTunables(options: Partial<ManagerTunables>): ManagerTunab
     const value = options[key];
     if (value === undefined) continue;
     const min = key === "agingMs" ? 0 : 1;
-    if (!Number.isInteger(value) || value < min) {
+    // The watchdog period feeds setInterval, which turns anything longer into 1 ms.
+    const max = key === "watchdogIntervalMs" ? maxTimerDelayMs : Number.MAX_SAFE_INTEGER;
+    if (!Number.isInteger(value) || value < min || value > max) {
       throw new DispatchError(
         "invalid_request",
-        `Expected \`${key}\` to be an integer >= ${min}, got \`${String(value)}\``,
+        `Expected \`${key}\` to be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got \`${String(value)}\``,
       );
     }
     result[key] = value;

@@ -180,3 +180,12 @@ export function missingKeyError(providerId: string, apiKeyEnv: string): Provider
     retryable: false,
   };
 }
+
+/** The error of a call to a provider its kind could not build (for a reason other than a missing key). */
+export function unavailableError(providerId: string, reason: string): ProviderErrorInfo {
+  return {
+    code: "unavailable",
+    message: `provider "${providerId}" is unavailable: ${reason}`,
+    retryable: false,
+  };
+}

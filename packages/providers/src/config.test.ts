@@ -1,10 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { issuesFrom } from "@dispatch/kernel";
-import { DEFAULT_SCRIPTED_REPLY, providersConfigSchema } from "./config.ts";
+import { z } from "zod";
+import { builtinProviderKinds } from "./builtin-kinds.ts";
+import { providersConfigSchema, providersConfigSchemaOf } from "./config.ts";
+import { defineProviderKind } from "./provider-kind.ts";
+import { DEFAULT_SCRIPTED_REPLY } from "./script.ts";
 
 /** The issues a value produces, as the kernel reports them under the `providers` key. */
-function issues(value: unknown): string[] {
-  const parsed = providersConfigSchema.safeParse(value);
+function issues(value: unknown, schema = providersConfigSchema): string[] {
+  const parsed = schema.safeParse(value);
   return parsed.success ? [] : issuesFrom("providers", parsed.error).map((i) => `${i.path}: ${i.message}`);
 }
 
@@ -103,6 +107,20 @@ describe("providers config", () => {
     expect(issues([{ id: "a", kind: "anthropic", script: {} }])[0]).toStartWith("providers[0].script");
   });
 
+  test("delays are bounded: maxRetryAfterMs by a day, the timers by what setTimeout can wait", () => {
+    expect(issues([{ id: "a", kind: "anthropic", maxRetryAfterMs: 86_400_000 }])).toEqual([]);
+    expect(issues([{ id: "a", kind: "anthropic", maxRetryAfterMs: 86_400_001 }])).toEqual([
+      "providers[0].maxRetryAfterMs: must be at most 86400000 ms (a day)",
+    ]);
+    const tooLong = "must be at most 2147483647 ms (about 24.8 days, the longest timer)";
+    expect(issues([{ id: "a", kind: "anthropic", stallTimeoutMs: 2 ** 31 }])).toEqual([
+      `providers[0].stallTimeoutMs: ${tooLong}`,
+    ]);
+    expect(issues([{ id: "a", kind: "anthropic", backoff: { maxMs: 2 ** 40 } }])).toEqual([
+      `providers[0].backoff.maxMs: ${tooLong}`,
+    ]);
+  });
+
   test("duplicate ids are an error at the later entry's id", () => {
     expect(
       issues([
@@ -111,5 +129,71 @@ describe("providers config", () => {
         { id: "a", kind: "anthropic" },
       ]),
     ).toEqual(['providers[2].id: duplicate provider id "a" (also at index 0)']);
+  });
+});
+
+describe("providers config with contributed kinds", () => {
+  const loud = defineProviderKind({
+    kind: "loud",
+    options: z.object({ volume: z.number().int().min(1).max(11).default(5) }),
+    create: () => ({ status: "unavailable", reason: "not for calls" }),
+  });
+  const schema = providersConfigSchemaOf([...builtinProviderKinds, loud]);
+
+  test("an entry of a contributed kind gets the common fields and its own options, defaults filled in", () => {
+    expect(schema.parse([{ id: "l", kind: "loud", maxConcurrent: 3 }])).toEqual([
+      {
+        id: "l",
+        kind: "loud",
+        volume: 5,
+        models: [],
+        maxConcurrent: 3,
+        maxAttempts: 4,
+        stallTimeoutMs: 120_000,
+        maxRetryAfterMs: 60_000,
+        backoff: { baseMs: 1000, maxMs: 30_000 },
+      },
+    ]);
+  });
+
+  test("its options are checked with its schema, and another kind's options are unknown keys, by JSON path", () => {
+    expect(
+      issues(
+        [
+          { id: "a", kind: "scripted" },
+          { id: "b", kind: "loud", volume: 12 },
+          { id: "c", kind: "loud", temperature: 0.2, script: {} },
+          { id: "d", kind: "scripted", volume: 3 },
+        ],
+        schema,
+      ),
+    ).toEqual([
+      "providers[1].volume: Too big: expected number to be <=11",
+      "providers[2].temperature: unknown key",
+      "providers[2].script: unknown key",
+      "providers[3].volume: unknown key",
+    ]);
+  });
+
+  test("an unknown, missing or non-string kind names every known kind, sorted", () => {
+    const known = "(known: anthropic, loud, openai-compatible, scripted)";
+    expect(
+      issues(
+        [{ id: "a", kind: "scripted" }, { id: "x", kind: "x" }, { id: "y" }, { id: "z", kind: 1 }],
+        schema,
+      ),
+    ).toEqual([
+      `providers[1].kind: unknown provider kind "x" ${known}`,
+      `providers[2].kind: missing provider kind ${known}`,
+      `providers[3].kind: must be a string naming a provider kind ${known}`,
+    ]);
+  });
+
+  test("with no kinds at all every entry is an unknown kind, and no entries are fine", () => {
+    const none = providersConfigSchemaOf([]);
+    expect(issues([{ id: "a", kind: "scripted" }], none)).toEqual([
+      'providers[0]: unknown provider kind "scripted" (known: none)',
+    ]);
+    expect(none.parse([])).toEqual([]);
   });
 });

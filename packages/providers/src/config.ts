@@ -1,108 +1,16 @@
 import { z } from "zod";
+import { builtinProviderKinds } from "./builtin-kinds.ts";
+import { commonProviderShape } from "./common-config.ts";
+import type { ProviderConfigOf, ProviderKind } from "./provider-kind.ts";
+import { DEFAULT_SCRIPTED_REPLY } from "./script.ts";
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a lowercase slug (a-z, 0-9, -)");
-const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name such as ANTHROPIC_API_KEY");
-const regexSource = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: "must be a valid regular expression" },
-);
-
-/** A scripted text step: `text` streamed in `chunks` pieces `delayMs` apart. */
-const textStep = z
-  .object({
-    text: z.string(),
-    chunks: z.number().int().min(1).default(1),
-    delayMs: z.number().int().min(0).default(0),
-  })
-  .strict();
-/** A scripted tool step: the model asks for `tool` with `input`. */
-const toolStep = z.object({ tool: z.string().min(1), input: z.unknown() }).strict();
-/** A scripted failure (for tests of failure paths): the call ends with this provider error. */
-const errorStep = z
-  .object({
-    error: z
-      .object({
-        status: z.number().int().min(400).max(599),
-        message: z.string(),
-        retryAfterMs: z.number().int().min(0).optional(),
-      })
-      .strict(),
-  })
-  .strict();
-
-/** One step of a scripted reply. */
-export const scriptStepSchema = z.union([textStep, toolStep, errorStep]);
-/** One step of a scripted reply, parsed. */
-export type ScriptStep = z.output<typeof scriptStepSchema>;
-
-const reply = z.object({ steps: z.array(scriptStepSchema) }).strict();
-
-/** The script of a `scripted` provider (DESIGN §8). */
-export const scriptSchema = z
-  .object({
-    replies: z.array(reply.extend({ when: regexSource }).strict()).default([]),
-    fallback: reply.optional(),
-  })
-  .strict();
-/** A parsed script. */
-export type Script = z.output<typeof scriptSchema>;
-
-/** The reply of the default scripted provider. */
-export const DEFAULT_SCRIPTED_REPLY = "Hello from the scripted provider.";
-
-const common = {
-  id: slug,
-  baseURL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
-  models: z.array(z.string().min(1)).default([]),
-  maxConcurrent: z.number().int().min(1).default(1),
-  maxAttempts: z.number().int().min(1).max(20).default(4),
-  stallTimeoutMs: z.number().int().min(1).default(120_000),
-  /** Longest provider-given delay (Retry-After) a call waits and the provider pauses for. */
-  maxRetryAfterMs: z.number().int().min(0).default(60_000),
-  backoff: z
-    .object({
-      baseMs: z.number().int().min(0).default(1000),
-      maxMs: z.number().int().min(0).default(30_000),
-    })
-    .strict()
-    .default({ baseMs: 1000, maxMs: 30_000 }),
-};
-
-const anthropicProvider = z
-  .object({ ...common, kind: z.literal("anthropic"), apiKeyEnv: envName.default("ANTHROPIC_API_KEY") })
-  .strict();
-const openaiCompatibleProvider = z
-  .object({
-    ...common,
-    kind: z.literal("openai-compatible"),
-    baseURL: common.baseURL.unwrap(),
-    apiKeyEnv: envName.optional(),
-  })
-  .strict();
-const scriptedProvider = z
-  .object({ ...common, kind: z.literal("scripted"), script: scriptSchema.optional() })
-  .strict();
-
-/** One configured provider. */
-export const providerConfigSchema = z.discriminatedUnion("kind", [
-  anthropicProvider,
-  openaiCompatibleProvider,
-  scriptedProvider,
-]);
-/** One configured provider, parsed (defaults filled in). */
-export type ProviderConfig = z.output<typeof providerConfigSchema>;
+/** One configured provider of any kind, parsed: the common fields, `kind` and that kind's options. */
+export type ProviderConfig = ProviderConfigOf<z.ZodObject>;
+/** The parsed `providers` slice. */
+export type ProvidersConfig = ProviderConfig[];
 
 /** What a missing `providers` slice means: one scripted provider with a friendly fallback reply. */
-export const defaultProvidersConfig: ProviderConfig[] = [
+export const defaultProvidersConfig: ProvidersConfig = [
   {
     id: "scripted",
     kind: "scripted",
@@ -116,22 +24,57 @@ export const defaultProvidersConfig: ProviderConfig[] = [
   },
 ];
 
-/** The `providers` config slice: a list of providers with unique ids. */
-export const providersConfigSchema = z
-  .array(providerConfigSchema)
-  .superRefine((providers, ctx) => {
-    const seen = new Map<string, number>();
-    providers.forEach((provider, index) => {
-      const first = seen.get(provider.id);
-      if (first === undefined) seen.set(provider.id, index);
-      else
-        ctx.addIssue({
-          code: "custom",
-          path: [index, "id"],
-          message: `duplicate provider id "${provider.id}" (also at index ${first})`,
-        });
-    });
-  })
-  .default(defaultProvidersConfig);
-/** The parsed `providers` slice. */
-export type ProvidersConfig = z.output<typeof providersConfigSchema>;
+/** The message for an entry whose `kind` names no known kind. */
+function unknownKindMessage(input: unknown, known: readonly string[]): string {
+  const list = `(known: ${known.join(", ") || "none"})`;
+  const kind = typeof input === "object" && input !== null ? (input as { kind?: unknown }).kind : undefined;
+  if (kind === undefined) return `missing provider kind ${list}`;
+  if (typeof kind !== "string") return `must be a string naming a provider kind ${list}`;
+  return `unknown provider kind ${JSON.stringify(kind)} ${list}`;
+}
+
+/**
+ * The schema of one `providers[]` entry, given the kinds there are: an object with the common
+ * fields, `kind`, and the fields of that kind, strict (an unknown key is an error at its own path).
+ */
+export function providerConfigSchemaOf(kinds: readonly ProviderKind[]): z.ZodType<ProviderConfig> {
+  const known = kinds.map((k) => k.kind).sort();
+  const entries = kinds.map((k) =>
+    z.object({ ...commonProviderShape, ...k.options.shape, kind: z.literal(k.kind) }).strict(),
+  );
+  const [first, ...rest] = entries;
+  if (first === undefined) {
+    return z.never({ error: (issue) => unknownKindMessage(issue.input, known) });
+  }
+  return z.discriminatedUnion("kind", [first, ...rest], {
+    error: (issue) =>
+      issue.code === "invalid_union" && "note" in issue && issue.note === "No matching discriminator"
+        ? unknownKindMessage(issue.input, known)
+        : undefined,
+  });
+}
+
+/** The `providers` slice, given the kinds there are: a list with unique ids, the scripted provider when absent. */
+export function providersConfigSchemaOf(kinds: readonly ProviderKind[]): z.ZodType<ProvidersConfig> {
+  return z
+    .array(providerConfigSchemaOf(kinds))
+    .superRefine((providers, ctx) => {
+      const seen = new Map<string, number>();
+      providers.forEach((provider, index) => {
+        const first = seen.get(provider.id);
+        if (first === undefined) seen.set(provider.id, index);
+        else
+          ctx.addIssue({
+            code: "custom",
+            path: [index, "id"],
+            message: `duplicate provider id "${provider.id}" (also at index ${first})`,
+          });
+      });
+    })
+    .default(defaultProvidersConfig);
+}
+
+/** One entry of the `providers` slice with the built-in kinds only (for tests and benchmarks of those kinds). */
+export const providerConfigSchema = providerConfigSchemaOf(builtinProviderKinds);
+/** The `providers` slice with the built-in kinds only. */
+export const providersConfigSchema = providersConfigSchemaOf(builtinProviderKinds);

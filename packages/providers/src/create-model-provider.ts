@@ -1,63 +1,23 @@
-import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { builtinProviderKinds } from "./builtin-kinds.ts";
 import type { ProviderConfig } from "./config.ts";
-import { createScriptedProvider } from "./scripted-provider.ts";
-import { createSdkProvider } from "./sdk-provider.ts";
-import type { ModelProvider } from "./types.ts";
-
-/** A configured provider, built or found unusable. */
-export type BuiltProvider =
-  | { status: "available"; provider: ModelProvider; apiKeyEnv?: string }
-  | { status: "unavailable"; reason: string; apiKeyEnv: string };
+import type { BuiltProvider, ProviderEnv, ProviderKind } from "./provider-kind.ts";
 
 /**
- * Builds the provider a config entry describes. Keys are read from `env[apiKeyEnv]` here, once, and
- * handed to the SDK explicitly so that the SDK never reads the environment itself.
+ * Builds the provider a parsed config entry describes, with the kind it names among `kinds`. A kind
+ * whose `create` throws gives an `unavailable` provider with the message, so one faulty kind does
+ * not stop the host. An entry of a kind not in `kinds` is misuse (config validation rules it out).
  */
 export function createModelProvider(
   config: ProviderConfig,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: ProviderEnv = process.env,
+  kinds: readonly ProviderKind[] = builtinProviderKinds,
 ): BuiltProvider {
-  if (config.kind === "scripted") {
-    return { status: "available", provider: createScriptedProvider(config.id, config.script) };
+  const kind = kinds.find((k) => k.kind === config.kind);
+  if (!kind) throw new Error(`no provider kind "${config.kind}" to build provider "${config.id}"`);
+  try {
+    return kind.create(config, env);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { status: "unavailable", reason: `provider kind "${config.kind}" failed to build it: ${reason}` };
   }
-  const apiKeyEnv = config.apiKeyEnv;
-  const apiKey = apiKeyEnv ? env[apiKeyEnv] : undefined;
-  if (apiKeyEnv && !apiKey) {
-    return { status: "unavailable", reason: `set the environment variable ${apiKeyEnv}`, apiKeyEnv };
-  }
-  const secrets = apiKey ? [apiKey] : [];
-  if (config.kind === "anthropic") {
-    const sdk = createAnthropic({ apiKey, ...(config.baseURL ? { baseURL: config.baseURL } : {}) });
-    return {
-      status: "available",
-      apiKeyEnv,
-      provider: createSdkProvider({
-        kind: "anthropic",
-        providerId: config.id,
-        apiKeyEnv,
-        secrets,
-        models: config.models,
-        languageModel: (modelId) => sdk.languageModel(modelId),
-      }),
-    };
-  }
-  const sdk = createOpenAICompatible({
-    name: config.id,
-    baseURL: config.baseURL,
-    includeUsage: true,
-    ...(apiKey ? { apiKey } : {}),
-  });
-  return {
-    status: "available",
-    apiKeyEnv,
-    provider: createSdkProvider({
-      kind: "openai-compatible",
-      providerId: config.id,
-      apiKeyEnv,
-      secrets,
-      models: config.models,
-      languageModel: (modelId) => sdk.chatModel(modelId),
-    }),
-  };
 }

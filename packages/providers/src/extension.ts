@@ -1,23 +1,41 @@
-import { defineExtension } from "@dispatch/kernel";
+import { Counter, defineExtension } from "@dispatch/kernel";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
-import { Counter } from "prom-client";
-import { providersConfigSchema } from "./config.ts";
+import { builtinProviderKinds } from "./builtin-kinds.ts";
+import { providersConfigSchemaOf } from "./config.ts";
 import { createModelProvider } from "./create-model-provider.ts";
+import { providerKindsPoint } from "./provider-kind.ts";
 import { createProvidersService } from "./providers-service.ts";
 import { providersRef } from "./types.ts";
 
 /**
- * The `providers` extension: builds each configured provider (keys read once from the variables
- * named in config, never logged), gives each its slot limit on the concurrency manager, and
- * provides the ProvidersService. With no `providers` config it runs the scripted provider only.
+ * The `providers` extension: owns the provider-kinds point (its own kinds are contributed there like
+ * anyone else's), validates each `providers[]` entry with its kind's options, builds each configured
+ * provider (keys read once from the variables named in config, never logged), gives each its slot
+ * limit on the concurrency manager, and provides the ProvidersService. With no `providers` config it
+ * runs the scripted provider only.
  */
 export const providersExtension = defineExtension({
   manifest: { id: "providers", version: "0.1.0", dependsOn: ["provider-concurrency"], critical: true },
   provides: [providersRef],
-  config: { key: "providers", schema: providersConfigSchema },
+  consumes: [concurrencyManagerRef],
+  extensionPoints: [providerKindsPoint],
+  config: {
+    key: "providers",
+    schema: (points) => providersConfigSchemaOf(points.contributions(providerKindsPoint).map((c) => c.value)),
+  },
+  register(reg) {
+    for (const kind of builtinProviderKinds) reg.contribute(providerKindsPoint, kind);
+  },
   activate(ctx) {
     const manager = ctx.use(concurrencyManagerRef);
-    const built = ctx.config.map((config) => ({ config, built: createModelProvider(config) }));
+    const contributions = ctx.contributions(providerKindsPoint);
+    const kinds = contributions.map((c) => c.value);
+    const built = ctx.config.map((config) => ({
+      config,
+      built: createModelProvider(config, process.env, kinds),
+      /** The extension that contributed the entry's kind, for the start-up log. */
+      from: contributions.find((c) => c.value.kind === config.kind)?.extensionId,
+    }));
 
     const retries = new Counter({
       name: "dispatch_provider_call_retries_total",
@@ -54,11 +72,12 @@ export const providersExtension = defineExtension({
       },
     });
 
-    for (const { config, built: b } of built) {
+    for (const { config, built: b, from } of built) {
       // Only what identifies the provider: never its headers or key.
       const fields = {
         provider: config.id,
         kind: config.kind,
+        ...(from !== "providers" ? { kindFrom: from } : {}),
         baseURL: config.baseURL,
         maxConcurrent: config.maxConcurrent,
       };

@@ -4,8 +4,9 @@ import {
   wrapProviderWithConcurrency,
 } from "@dispatch/provider-concurrency";
 import { abortableSleep, type BackoffOptions, backoffDelay } from "./backoff.ts";
-import { abortedError, missingKeyError } from "./classify-error.ts";
-import type { BuiltProvider } from "./create-model-provider.ts";
+import { abortedError, missingKeyError, unavailableError } from "./classify-error.ts";
+import { contextWindowsOf, type ModelEntry, modelIds } from "./model-list.ts";
+import type { BuiltProvider } from "./provider-kind.ts";
 import { runAttempt } from "./run-attempt.ts";
 import type {
   CallContext,
@@ -21,7 +22,7 @@ import type {
 export interface ProviderSettings {
   id: string;
   kind: ModelProvider["kind"];
-  models: readonly string[];
+  models: readonly ModelEntry[];
   maxConcurrent: number;
   maxAttempts: number;
   stallTimeoutMs: number;
@@ -70,6 +71,12 @@ function gaveUp(error: ProviderErrorInfo, attempts: number, why?: string): Provi
   };
 }
 
+/** `{ contextWindows }` when the models list gives any, else nothing. */
+function withContextWindows(models: readonly ModelEntry[]): { contextWindows?: Record<string, number> } {
+  const windows = contextWindowsOf(models);
+  return Object.keys(windows).length === 0 ? {} : { contextWindows: windows };
+}
+
 /** A delay for a message, e.g. "3600 s". */
 function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))} s`;
@@ -100,7 +107,8 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
   const describe = ({ settings, built }: Entry): ProviderDescriptor => ({
     id: settings.id,
     kind: settings.kind,
-    models: [...settings.models],
+    models: modelIds(settings.models),
+    ...withContextWindows(settings.models),
     maxConcurrent: settings.maxConcurrent,
     status: built.status,
     ...(built.status === "unavailable" ? { reason: built.reason } : {}),
@@ -128,9 +136,15 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       );
       return;
     }
-    if (entry.built.status === "unavailable" || !entry.wrapped) {
-      const apiKeyEnv = entry.built.status === "unavailable" ? entry.built.apiKeyEnv : "its key variable";
-      yield fail(missingKeyError(providerId, apiKeyEnv), 0);
+    const { built } = entry;
+    if (built.status === "unavailable" || !entry.wrapped) {
+      const error =
+        built.status === "available"
+          ? unavailableError(providerId, "it was not built")
+          : built.apiKeyEnv
+            ? missingKeyError(providerId, built.apiKeyEnv)
+            : unavailableError(providerId, built.reason);
+      yield fail(error, 0);
       return;
     }
     const { maxAttempts, stallTimeoutMs, maxRetryAfterMs, backoff } = entry.settings;

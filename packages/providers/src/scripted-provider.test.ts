@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { scriptSchema } from "./config.ts";
+import { scriptSchema } from "./script.ts";
 import { createScriptedProvider } from "./scripted-provider.ts";
 import type { ModelMessage, ModelRequest, StreamPart } from "./types.ts";
 

@@ -1,7 +1,8 @@
 import { abortableSleep } from "./backoff.ts";
 import { abortedError, classifyAnswer } from "./classify-error.ts";
-import { DEFAULT_SCRIPTED_REPLY, type Script, type ScriptStep } from "./config.ts";
+import { DEFAULT_SCRIPTED_REPLY, type Script, type ScriptStep } from "./script.ts";
 import { splitText } from "./split-text.ts";
+import { estimatePromptTokens, estimateTextTokens } from "./token-estimate.ts";
 import type { ModelProvider, ModelRequest, StreamPart } from "./types.ts";
 
 interface CompiledReply {
@@ -11,9 +12,19 @@ interface CompiledReply {
 
 const defaultFallback: ScriptStep[] = [{ text: DEFAULT_SCRIPTED_REPLY, chunks: 1, delayMs: 0 }];
 
-/** Rough token count (4 characters a token), enough for demos and tests. */
-function roughTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+/**
+ * The usage part of a step: the step's own `usage` when the script gives one, else the estimate
+ * budgets and compaction use too (4 characters a token of the prompt and of the answer).
+ */
+function usagePart(step: ScriptStep | undefined, inputTokens: number, answer: string): StreamPart {
+  const given = step !== undefined && "usage" in step ? step.usage : undefined;
+  if (given === undefined) return { type: "usage", inputTokens, outputTokens: estimateTextTokens(answer) };
+  return {
+    type: "usage",
+    inputTokens: given.input,
+    outputTokens: given.output,
+    ...(given.cached === undefined ? {} : { cachedInputTokens: given.cached }),
+  };
 }
 
 /** Which step of which reply this call plays: the last user message picks the reply, the assistant turns since then the step. */
@@ -57,10 +68,10 @@ export function createScriptedProvider(id: string, script: Script | undefined): 
       yield { type: "error", error: abortedError(id, signal.reason) };
       return;
     }
-    const inputTokens = roughTokens(JSON.stringify(request.messages) + (request.system ?? ""));
+    const inputTokens = estimatePromptTokens(request);
     const step = pickStep(replies, fallback, request);
     if (!step) {
-      yield { type: "usage", inputTokens, outputTokens: 0 };
+      yield usagePart(step, inputTokens, "");
       yield { type: "finish", reason: "stop" };
       return;
     }
@@ -80,7 +91,7 @@ export function createScriptedProvider(id: string, script: Script | undefined): 
         toolName: step.tool,
         input: step.input ?? {},
       };
-      yield { type: "usage", inputTokens, outputTokens: roughTokens(JSON.stringify(step.input ?? {})) };
+      yield usagePart(step, inputTokens, JSON.stringify(step.input ?? {}));
       yield { type: "finish", reason: "tool-calls" };
       return;
     }
@@ -96,7 +107,7 @@ export function createScriptedProvider(id: string, script: Script | undefined): 
       }
       if (piece !== "") yield { type: "text-delta", text: piece };
     }
-    yield { type: "usage", inputTokens, outputTokens: roughTokens(step.text) };
+    yield usagePart(step, inputTokens, step.text);
     yield { type: "finish", reason: "stop" };
   }
 

@@ -4,14 +4,16 @@ import type {
   LanguageModelV4StreamPart,
 } from "@ai-sdk/provider";
 import { abortedError, classifyProviderError, type ErrorSubject } from "./classify-error.ts";
+import { type ModelEntry, modelIds } from "./model-list.ts";
 import { toCallOptions } from "./to-call-options.ts";
 import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./types.ts";
 
 /** What a provider kind built on an AI SDK language model needs. */
 export interface SdkProviderOptions extends ErrorSubject {
-  kind: "anthropic" | "openai-compatible";
+  /** The provider kind, as `ModelProvider.kind`. */
+  kind: string;
   /** The models of this provider; the first is used when a request names none. */
-  models: readonly string[];
+  models: readonly ModelEntry[];
   /** Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`). */
   languageModel(modelId: string): LanguageModelV4;
 }
@@ -67,11 +69,14 @@ function mapPart(part: LanguageModelV4StreamPart, subject: ErrorSubject): Stream
           },
         ];
       }
+      // The SDK's input total includes cache reads (both kinds); they are passed on as a part of it.
+      const cached = part.usage.inputTokens.cacheRead ?? 0;
       return [
         {
           type: "usage",
           inputTokens: part.usage.inputTokens.total ?? 0,
           outputTokens: part.usage.outputTokens.total ?? 0,
+          ...(cached > 0 ? { cachedInputTokens: cached } : {}),
         },
         { type: "finish", reason },
       ];
@@ -99,7 +104,7 @@ async function* streamModel(
     yield { type: "error", error: abortedError(options.providerId, signal.reason) };
     return;
   }
-  const modelId = request.model || options.models[0];
+  const modelId = request.model || modelIds(options.models)[0];
   if (!modelId) {
     yield {
       type: "error",

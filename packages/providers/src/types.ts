@@ -42,8 +42,11 @@ export type StreamPart =
   | { type: "tool-call"; toolCallId: string; toolName: string; input: unknown }
   /** A tool call whose arguments were not valid JSON; the turn engine sends `message` back as a tool error. */
   | { type: "tool-call-error"; toolCallId: string; toolName: string; rawInput: string; message: string }
-  /** Token usage of the call. */
-  | { type: "usage"; inputTokens: number; outputTokens: number }
+  /**
+   * Token usage of the call. `inputTokens` counts the whole prompt; `cachedInputTokens` (absent when
+   * the provider reported none) is the part of it read from the provider's prompt cache.
+   */
+  | { type: "usage"; inputTokens: number; outputTokens: number; cachedInputTokens?: number }
   /** The call ended normally. */
   | { type: "finish"; reason: FinishReason }
   /** (Service only) the call is waiting: for a slot in the queue, or backing off before a retry. */
@@ -66,7 +69,9 @@ export type ProviderErrorCode =
   | "stalled"
   | "aborted"
   | "provider_queue_full"
-  | "unknown_provider";
+  | "unknown_provider"
+  /** Not the provider's answer: a budget refused the call before it started (see the turn engine's call gates). */
+  | "budget_exceeded";
 
 /** A provider failure as data. Never contains an API key. */
 export interface ProviderErrorInfo {
@@ -82,7 +87,8 @@ export interface ProviderErrorInfo {
 /** One model call, with no queueing or retries: what each provider kind implements. */
 export interface ModelProvider {
   readonly id: string;
-  readonly kind: "anthropic" | "openai-compatible" | "scripted";
+  /** The kind that built it: a built-in one (`anthropic`, `openai-compatible`, `scripted`) or a contributed one. */
+  readonly kind: string;
   stream(request: ModelRequest, signal: AbortSignal): AsyncIterable<StreamPart>;
 }
 
@@ -100,6 +106,8 @@ export interface ProviderDescriptor {
   id: string;
   kind: ModelProvider["kind"];
   models: string[];
+  /** Context window (tokens) of the models whose `models` entry gives one, by model id; absent when none does. */
+  contextWindows?: Record<string, number>;
   maxConcurrent: number;
   /** `unavailable` with a reason when, say, its API key variable is not set. */
   status: "available" | "unavailable";

@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { type AnyExtension, defineExtension, StartupError } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { concurrencyManagerRef, providerConcurrencyExtension } from "@dispatch/provider-concurrency";
+import { z } from "zod";
 import { providersExtension } from "../src/extension.ts";
+import { defineProviderKind, providerKindsPoint } from "../src/provider-kind.ts";
 import { startOpenAITestServer, textScenario, type WireTestServer } from "../src/testing/index.ts";
 import { type CallContext, providersRef } from "../src/types.ts";
 import { ask, collect, errorOf, KEY_ENV, TEST_KEY } from "./helpers.ts";
@@ -16,9 +19,9 @@ afterEach(async () => {
   delete process.env[KEY_ENV];
 });
 
-async function start(config?: Record<string, unknown>): Promise<TestHost> {
+async function start(config?: Record<string, unknown>, extra: AnyExtension[] = []): Promise<TestHost> {
   const host = await createTestHost({
-    extensions: [conversationStoreExtension, providerConcurrencyExtension, providersExtension],
+    extensions: [conversationStoreExtension, providerConcurrencyExtension, providersExtension, ...extra],
     config,
   });
   hosts.push(host);
@@ -147,5 +150,121 @@ describe("providersExtension", () => {
     );
     expect(String(error)).toContain("providers[0].maxConcurrent");
     expect(String(error)).toContain('providers[1].id: duplicate provider id "a"');
+  });
+});
+
+/** An outside extension contributing the kind `shout`: it answers with the user's text in capitals. */
+const shoutKind = defineProviderKind({
+  kind: "shout",
+  options: z.object({ suffix: z.string().default("!") }),
+  create: (config) => ({
+    status: "available",
+    provider: {
+      id: config.id,
+      kind: "shout",
+      async *stream(request) {
+        const last = request.messages.at(-1);
+        const text = last?.role === "user" ? last.content : "";
+        yield { type: "text-delta", text: `${text.toUpperCase()}${config.suffix}` };
+        yield { type: "finish", reason: "stop" };
+      },
+    },
+  }),
+});
+const shoutExtension = defineExtension({
+  manifest: { id: "shout", version: "1.0.0", extends: ["providers"] },
+  register: (reg) => reg.contribute(providerKindsPoint, shoutKind),
+  activate: () => {},
+});
+
+describe("provider kinds contributed by other extensions", () => {
+  test("an entry of a contributed kind is built by it and called through the service", async () => {
+    const host = await start({ providers: [{ id: "loud", kind: "shout", suffix: "!!", maxConcurrent: 3 }] }, [
+      shoutExtension,
+    ]);
+    const service = host.get(providersRef);
+    expect(service.list()).toEqual([
+      { id: "loud", kind: "shout", models: [], maxConcurrent: 3, status: "available" },
+    ]);
+    const parts = await collect(service.stream("loud", ask("hello"), context()));
+    expect(parts.filter((p) => p.type === "text-delta")).toEqual([{ type: "text-delta", text: "HELLO!!" }]);
+    expect(host.logs.find((r) => r.msg === "provider ready")).toMatchObject({
+      kind: "shout",
+      kindFrom: "shout",
+    });
+  });
+
+  test("a bad option, an unknown key or an unknown kind fails start-up naming each JSON path", async () => {
+    const error = await start(
+      {
+        providers: [
+          { id: "a", kind: "shout", suffix: 3 },
+          { id: "b", kind: "shout", temperature: 0.5 },
+          { id: "c", kind: "gemini" },
+        ],
+      },
+      [shoutExtension],
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StartupError);
+    expect((error as StartupError).problems.map((p) => p.message)).toEqual([
+      "providers[0].suffix: Invalid input: expected string, received number",
+      "providers[1].temperature: unknown key",
+      'providers[2].kind: unknown provider kind "gemini" (known: anthropic, openai-compatible, scripted, shout)',
+    ]);
+  });
+
+  test("without the contributing extension its kind is unknown", async () => {
+    const error = await start({ providers: [{ id: "loud", kind: "shout" }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(error)).toContain(
+      'providers[0].kind: unknown provider kind "shout" (known: anthropic, openai-compatible, scripted)',
+    );
+  });
+
+  test("a kind that throws while building gives an unavailable provider; a call says why", async () => {
+    const broken = defineExtension({
+      manifest: { id: "broken", version: "1.0.0", extends: ["providers"] },
+      register: (reg) =>
+        reg.contribute(
+          providerKindsPoint,
+          defineProviderKind({
+            kind: "broken",
+            options: z.object({}),
+            create: () => {
+              throw new Error("no model files here");
+            },
+          }),
+        ),
+      activate: () => {},
+    });
+    const host = await start({ providers: [{ id: "b", kind: "broken" }] }, [broken]);
+    const reason = 'provider kind "broken" failed to build it: no model files here';
+    expect(host.get(providersRef).get("b")).toMatchObject({ status: "unavailable", reason });
+    const error = errorOf(await collect(host.get(providersRef).stream("b", ask("hi"), context())));
+    expect(error).toEqual({
+      code: "unavailable",
+      message: `provider "b" is unavailable: ${reason}`,
+      retryable: false,
+    });
+  });
+
+  test("a second contributor of a built-in kind name fails the check, naming both", async () => {
+    const twin = defineExtension({
+      manifest: { id: "twin", version: "1.0.0", extends: ["providers"] },
+      register: (reg) => reg.contribute(providerKindsPoint, { ...shoutKind, kind: "scripted" }),
+      activate: () => {},
+    });
+    const error = await start(undefined, [twin]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(error)).toContain(
+      '"scripted" is contributed to extension point "providers.kinds" by both "providers" and "twin"',
+    );
   });
 });

@@ -19,6 +19,20 @@ describe("DeadlineWatch", () => {
     expect(watch.armed).toBe(false);
   });
 
+  test("deadlines a late timer finds past all at once still expire earliest first, not in the order added", async () => {
+    const fired: string[] = [];
+    const watch = new DeadlineWatch((error) => {
+      throw error;
+    });
+    const now = Date.now();
+    // All three are past when the first firing runs, as they are when a busy machine fires late.
+    watch.add(now - 10, () => fired.push("third"));
+    watch.add(now - 30, () => fired.push("first"));
+    watch.add(now - 20, () => fired.push("second"));
+    await Bun.sleep(20);
+    expect(fired).toEqual(["first", "second", "third"]);
+  });
+
   test("removing the last deadline disarms the timer; dispose forgets everything", () => {
     const watch = new DeadlineWatch(() => {});
     const remove = watch.add(Date.now() + 10_000, () => {});

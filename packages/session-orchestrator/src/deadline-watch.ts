@@ -1,14 +1,14 @@
-/** setTimeout's largest delay; longer deadlines are re-armed when this fires. */
-const maxTimerMs = 2 ** 31 - 1;
+import { type CancelTimer, setLongTimeout } from "@dispatch/kernel";
 
 /**
  * Per-turn deadlines on one timer (DESIGN §9), armed for the earliest deadline. Adding an earlier
- * deadline re-arms in O(1); a firing scans the entries once (O(n)) to expire and to find the next.
+ * deadline re-arms in O(1); a firing scans the entries once (O(n)) to expire and to find the next,
+ * and runs the expired ones earliest first (O(k log k) for k expired).
  */
 export class DeadlineWatch {
   readonly #entries = new Map<symbol, { at: number; onExpire: () => void }>();
   readonly #onError: (error: unknown) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: CancelTimer | undefined;
   #armedAt = Number.POSITIVE_INFINITY;
 
   constructor(onError: (error: unknown) => void) {
@@ -46,12 +46,12 @@ export class DeadlineWatch {
     if (at >= this.#armedAt) return;
     this.#disarm();
     this.#armedAt = at;
-    this.#timer = setTimeout(this.#fire, Math.min(maxTimerMs, Math.max(0, at - Date.now())));
-    this.#timer.unref?.();
+    // setLongTimeout waits out deadlines past setTimeout's 24.8-day limit in steps.
+    this.#timer = setLongTimeout(this.#fire, at - Date.now());
   }
 
   #disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
   }
@@ -61,15 +61,21 @@ export class DeadlineWatch {
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
+    const expired: Array<{ at: number; onExpire: () => void }> = [];
     for (const [key, entry] of this.#entries) {
       if (entry.at <= now) {
         this.#entries.delete(key);
-        try {
-          entry.onExpire();
-        } catch (error) {
-          this.#onError(error);
-        }
+        expired.push(entry);
       } else if (entry.at < next) next = entry.at;
+    }
+    // A late timer (a busy machine) can find several deadlines past: they still expire earliest first.
+    expired.sort((a, b) => a.at - b.at);
+    for (const entry of expired) {
+      try {
+        entry.onExpire();
+      } catch (error) {
+        this.#onError(error);
+      }
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   };

@@ -56,6 +56,43 @@ describe("ConversationSubscription", () => {
     expect(sub.closedReason).toBeUndefined();
   });
 
+  test("finish() ends the subscription cleanly after everything published so far, replay included", async () => {
+    const { log, subscribe, write, hub } = setup();
+    log.seed("c", 9);
+    const sub = subscribe(0, 100, 4);
+    const iterator = sub[Symbol.asyncIterator]();
+    expect(await take(iterator, 2)).toEqual([1, 2]);
+    await write(1);
+    sub.finish("shutdown");
+    const rest: number[] = [];
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      rest.push(next.value.seq);
+    }
+    expect(rest).toEqual(range(3, 10));
+    expect(sub.closedReason).toBe("shutdown");
+    expect(await sub.ended).toBe("shutdown");
+    expect(hub.listenerCount).toBe(0);
+  });
+
+  test("finish() wakes a consumer waiting for live events; ended resolves however it ends", async () => {
+    const { subscribe, write } = setup();
+    const live = subscribe(0);
+    const waiting = live[Symbol.asyncIterator]().next();
+    live.finish("shutdown");
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    const slow = subscribe(0, 2);
+    const first = slow[Symbol.asyncIterator]().next();
+    await write(1);
+    await first; // replay is over: the subscription is live
+    await write(3);
+    expect(await slow.ended).toBe("slow_consumer");
+    const closed = subscribe(0);
+    closed.close();
+    expect(await closed.ended).toBeUndefined();
+  });
+
   test("an event persisted before the read but published after it is not delivered twice", async () => {
     const { log, subscribe, hub } = setup();
     log.seed("c", 3);

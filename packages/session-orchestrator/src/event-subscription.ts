@@ -42,6 +42,12 @@ export class ConversationSubscription implements EventSubscription, LiveListener
   #announced = 0;
   #closed = false;
   #closedReason: string | undefined;
+  #finishing: string | undefined;
+  #resolveEnded!: (reason: string | undefined) => void;
+  /** Resolves with the reason once the subscription has ended. */
+  readonly ended = new Promise<string | undefined>((resolve) => {
+    this.#resolveEnded = resolve;
+  });
   #failure: unknown;
   #wake: (() => void) | undefined;
   readonly #unlisten: () => void;
@@ -109,6 +115,13 @@ export class ConversationSubscription implements EventSubscription, LiveListener
     this.#drop(reason);
   }
 
+  /** Ends with `reason` once the consumer has everything published so far; see EventSubscription. */
+  finish(reason: string): void {
+    if (this.#closed) return;
+    this.#finishing ??= reason;
+    this.#notify();
+  }
+
   /** One consumer at a time; `return()` (a `break` out of for-await) closes the subscription. */
   [Symbol.asyncIterator](): AsyncIterator<ConversationEvent> {
     return {
@@ -130,6 +143,10 @@ export class ConversationSubscription implements EventSubscription, LiveListener
         throw failure;
       }
       if (this.#closed) return { value: undefined, done: true };
+      if (this.#finishing !== undefined && !this.#replaying) {
+        this.#end(this.#finishing);
+        return { value: undefined, done: true };
+      }
       if (this.#replaying) await this.#replayPage();
       else await new Promise<void>((resolve) => (this.#wake = resolve));
     }
@@ -190,6 +207,7 @@ export class ConversationSubscription implements EventSubscription, LiveListener
     this.#held = [];
     this.#notify();
     this.#options.onClose();
+    this.#resolveEnded(reason);
   }
 
   #notify(): void {

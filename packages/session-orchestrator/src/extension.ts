@@ -1,12 +1,13 @@
 import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { defineExtension } from "@dispatch/kernel";
+import { Counter, defineExtension, Gauge } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
-import { Counter, Gauge } from "prom-client";
 import { orchestratorConfigSchema } from "./config.ts";
+import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
+import { runScopesPoint } from "./run-scope.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";
@@ -21,9 +22,10 @@ function processMemory(): MemorySample {
 }
 
 /**
- * The turn engine as an extension. Critical: without it the host cannot do its job. It offers two
- * extension points, runners and tools; its own `model` runner comes in through the first like any
- * other. It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
+ * The turn engine as an extension. Critical: without it the host cannot do its job. It offers three
+ * extension points, runners, tools, run scopes (where a conversation's turns run, such as a git
+ * worktree) and model call gates; its own `model` runner comes in through the first like any other.
+ * It depends on `provider-concurrency` (for runners that hold a slot themselves) so that the
  * slot manager outlives every turn at shutdown.
  */
 export const sessionOrchestratorExtension = defineExtension({
@@ -35,7 +37,7 @@ export const sessionOrchestratorExtension = defineExtension({
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint],
+  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint],
   consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef, clusterRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
@@ -55,6 +57,8 @@ export const sessionOrchestratorExtension = defineExtension({
       store,
       providers,
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
+      gates: () => ctx.contributions(modelCallGatesPoint).map((c) => c.value),
+      scopes: () => ctx.contributions(runScopesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,
@@ -111,7 +115,8 @@ export const sessionOrchestratorExtension = defineExtension({
       for (const id of await store.followups.conversationsWithQueued()) await orchestrator.drainFollowups(id);
     });
     ctx.onDispose(async () => {
-      await orchestrator.cancelAll(ctx.config.shutdownDeadlineMs);
+      // Usually done already: the HTTP transport starts its shutdown with it.
+      await orchestrator.interruptAll();
       orchestrator.dispose();
     });
     ctx.setHealth(() => ({

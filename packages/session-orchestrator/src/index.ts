@@ -1,6 +1,25 @@
+export { summariserInstruction, summariserSystem } from "./compaction.ts";
 export { type OrchestratorConfig, orchestratorConfigSchema } from "./config.ts";
 export { sessionOrchestratorExtension } from "./extension.ts";
-export { createModelRunner, modelRunnerId } from "./model-runner.ts";
+export {
+  type CallUsage,
+  type ModelCall,
+  type ModelCallGate,
+  type ModelCallOutcome,
+  type ModelCallPass,
+  type ModelCallRefusal,
+  modelCallGatesPoint,
+} from "./model-call-gate.ts";
+export { createModelRunner, type ModelRunnerConfig, modelRunnerId } from "./model-runner.ts";
+export {
+  type RunScope,
+  runScopesPoint,
+  type ScopedTurn,
+  type ScopeOptionName,
+  type ScopeOptions,
+  type ScopeTurnEnd,
+  type ScopeTurnRequest,
+} from "./run-scope.ts";
 export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
 export { MapToolRegistry } from "./tool-registry.ts";
 export { type OrchestratorDeps, TurnOrchestrator } from "./turn-orchestrator.ts";

@@ -25,7 +25,17 @@ export interface StepAnswer {
   calls: RequestedToolCall[];
   finishReason: FinishReason | undefined;
   error: ProviderErrorInfo | undefined;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number };
+}
+
+/** How a call shows in the event log; a step of the loop by default. */
+export interface StepEvents {
+  /** The event that says the call got its slot (`step.started` for a step). */
+  started(attempt: number): Omit<NewEvent, "turnId">;
+  /** What `turn.waiting` says the wait is for (`{ step }` for a step). */
+  waitingFor: Record<string, unknown>;
+  /** Whether requested tool calls become `tool.call` events (not for calls offered no tools). */
+  toolCalls: boolean;
 }
 
 /** Inputs of one model call. */
@@ -39,6 +49,8 @@ export interface ModelStepInput {
   onText(text: string): void;
   /** Persists and publishes events of the turn, optionally moving its status. */
   emit(events: ReadonlyArray<Omit<NewEvent, "turnId">>, status?: TurnStatus): Promise<void>;
+  /** Defaults to a step's events. */
+  events?: StepEvents;
 }
 
 /**
@@ -47,16 +59,21 @@ export interface ModelStepInput {
  */
 export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer> {
   const { step, context, emit } = input;
+  const shown = input.events ?? {
+    started: (attempt: number) => ({ type: "step.started", data: { step, attempt } }),
+    waitingFor: { step },
+    toolCalls: true,
+  };
   const texts: string[] = [];
   const calls: RequestedToolCall[] = [];
   const callParts: AssistantPart[] = [];
-  const usage = { inputTokens: 0, outputTokens: 0 };
+  const usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
   let finishReason: FinishReason | undefined;
   let error: ProviderErrorInfo | undefined;
   let started = false;
   const start = async (attempt: number) => {
     started = true;
-    await emit([{ type: "step.started", data: { step, attempt } }], "running");
+    await emit([shown.started(attempt)], "running");
   };
   const iterator = input.providers.stream(input.providerId, input.request, context)[Symbol.asyncIterator]();
   let finished = false;
@@ -80,7 +97,7 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
               {
                 type: "turn.waiting",
                 data: {
-                  step,
+                  ...shown.waitingFor,
                   reason: part.reason,
                   attempt: part.attempt,
                   ...(part.retryInMs === undefined ? {} : { retryInMs: part.retryInMs }),
@@ -103,27 +120,32 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
           if (!started) await start(1);
           calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
           callParts.push({ ...callPartOf(part), input: part.input });
-          await emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
+          if (shown.toolCalls) {
+            await emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
+          }
           break;
         case "tool-call-error":
           if (!started) await start(1);
           calls.push({ ...callIdsOf(part), input: part.rawInput, invalid: part.message });
           // Provider APIs want an object as a tool call's input; the raw text is kept inside one.
           callParts.push({ ...callPartOf(part), input: { rawInput: part.rawInput } });
-          await emit([
-            {
-              type: "tool.call",
-              data: {
-                ...callIdsOf(part),
-                input: capText(part.rawInput, maxEventInputBytes),
-                error: part.message,
+          if (shown.toolCalls) {
+            await emit([
+              {
+                type: "tool.call",
+                data: {
+                  ...callIdsOf(part),
+                  input: capText(part.rawInput, maxEventInputBytes),
+                  error: part.message,
+                },
               },
-            },
-          ]);
+            ]);
+          }
           break;
         case "usage":
           usage.inputTokens += part.inputTokens;
           usage.outputTokens += part.outputTokens;
+          usage.cachedInputTokens += part.cachedInputTokens ?? 0;
           break;
         case "finish":
           finishReason = part.reason;

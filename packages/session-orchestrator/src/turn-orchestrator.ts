@@ -9,7 +9,9 @@ import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
+import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
@@ -23,6 +25,10 @@ export interface OrchestratorDeps {
   providers: Pick<ProvidersService, "stream"> & Partial<Pick<ProvidersService, "get" | "list">>;
   /** The installed runners (default: the built-in `model` runner only). Read at each turn. */
   runners?: () => readonly TurnRunner[];
+  /** The model call gates every call of every turn passes (read at each call; default: none). */
+  gates?: () => readonly ModelCallGate[];
+  /** The installed run scopes (git worktrees); read at each creation and turn. Default: none. */
+  scopes?: () => readonly RunScope[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
   slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
@@ -57,6 +63,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly defaults: { provider: string; model: string };
   readonly #deps: OrchestratorDeps;
   readonly #runners: () => readonly TurnRunner[];
+  readonly #gates: () => readonly ModelCallGate[];
   readonly #active = new Map<string, TurnRun>();
   readonly #hub = new SubscriptionHub();
   readonly #subscriptions = new Set<ConversationSubscription>();
@@ -70,6 +77,7 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #workspaces = new Map<string, Workspace>();
   #workspaceEpoch = 0;
   #closing = false;
+  #interrupting: Promise<void> | undefined;
   readonly #stopFeed: () => void;
 
   constructor(deps: OrchestratorDeps) {
@@ -77,6 +85,7 @@ export class TurnOrchestrator implements Orchestrator {
     this.defaults = { provider: deps.config.provider, model: deps.config.model };
     const builtin = [createModelRunner(deps.config)];
     this.#runners = deps.runners ?? (() => builtin);
+    this.#gates = deps.gates ?? (() => []);
     const fault = (kind: string) => (error: unknown) => {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
@@ -108,6 +117,8 @@ export class TurnOrchestrator implements Orchestrator {
     if (refusal !== undefined) throw refusal;
     const { conversationId, text, maxSteps, followupId } = parsed.data;
     const conversation = await this.#conversationInfo(conversationId);
+    // Before the claim, so a held worktree refuses the turn (409) instead of failing it later.
+    const scoped = await this.#enterScope(conversation, text);
     let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
     try {
       claimed = await this.#deps.store.turns.claim({
@@ -117,6 +128,7 @@ export class TurnOrchestrator implements Orchestrator {
         ...(followupId === undefined ? {} : { followupId }),
       });
     } catch (error) {
+      await scoped?.abandon();
       // A cached conversation may have gone with its workspace; the claim is the authority.
       if (DispatchError.isInstance(error) && error.code === "not_found")
         this.#conversations.delete(conversationId);
@@ -124,13 +136,20 @@ export class TurnOrchestrator implements Orchestrator {
     }
     const { turn, message } = claimed;
     const run = new TurnRun(turn, conversation, {
+      ...(scoped === undefined ? {} : { scoped }),
       workspaceOf: (id) => this.#workspaceOf(id),
       runner: this.#runnerFor(conversation.runner),
       text,
       messageId: message.id,
       limits: maxSteps === undefined ? {} : { maxSteps },
+      contextWindow: this.#deps.providers.get?.(conversation.provider)?.contextWindows?.[conversation.model],
       store: this.#deps.store,
       providers: this.#deps.providers,
+      gates: this.#gates,
+      onFault: (kind, error) => {
+        this.#deps.logger.error(`${kind} failed`, { err: error });
+        this.#deps.onFault?.(kind, error);
+      },
       acquireSlot: (request) => {
         const slots = this.#deps.slots;
         if (slots === undefined) {
@@ -191,13 +210,59 @@ export class TurnOrchestrator implements Orchestrator {
         details: { field: "runner" },
       });
     }
-    return this.#deps.store.conversations.create({
+    const options: ScopeOptions = {
+      ...(input.worktree === undefined ? {} : { worktree: input.worktree }),
+      ...(input.baseRef === undefined ? {} : { baseRef: input.baseRef }),
+    };
+    const scopes = this.#scopesFor(options);
+    const record = {
       workspaceId: input.workspaceId,
       title: input.title ?? null,
       provider,
       model,
       runner,
+    };
+    if (scopes.length === 0) return this.#deps.store.conversations.create(record);
+    const workspace = await this.#workspaceOf(input.workspaceId);
+    if (workspace === undefined) {
+      throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
+    }
+    for (const scope of scopes) await scope.accept?.(workspace, options);
+    return this.#deps.store.transaction(async () => {
+      const conversation = await this.#deps.store.conversations.create(record);
+      for (const scope of scopes) await scope.created?.(conversation, options);
+      return conversation;
     });
+  }
+
+  /** The scopes implementing the requested options; `invalid_request` for an option none implements. */
+  #scopesFor(options: ScopeOptions): RunScope[] {
+    const requested = requestedScopeOptions(options);
+    if (requested.length === 0) return [];
+    const scopes = this.#deps.scopes?.() ?? [];
+    for (const name of requested) {
+      if (!scopes.some((scope) => scope.handles.includes(name))) {
+        throw new DispatchError(
+          "invalid_request",
+          `${name}: no installed extension implements it (is git-workflows installed and enabled?)`,
+          { details: { field: name } },
+        );
+      }
+    }
+    return scopes.filter((scope) => scope.handles.some((name) => requested.includes(name)));
+  }
+
+  /** Asks each scope whether it takes the conversation's next turn; the first that does wins. */
+  async #enterScope(conversation: ConversationInfo, text: string): Promise<ScopedTurn | undefined> {
+    const scopes = this.#deps.scopes?.() ?? [];
+    if (scopes.length === 0) return undefined;
+    const workspace = await this.#workspaceOf(conversation.workspaceId);
+    if (workspace === undefined) return undefined;
+    for (const scope of scopes) {
+      const scoped = await scope.enter({ conversation, workspace, text });
+      if (scoped !== undefined) return scoped;
+    }
+    return undefined;
   }
 
   /** The runners a conversation can name, by id. */
@@ -296,6 +361,12 @@ export class TurnOrchestrator implements Orchestrator {
     await waitAtMost(Promise.allSettled(forced), forcedCloseGraceMs);
   }
 
+  /** Shutdown's first step: cancelAll with the configured deadline, once however often it is called. */
+  interruptAll(): Promise<void> {
+    this.#interrupting ??= this.cancelAll(this.#deps.config.shutdownDeadlineMs);
+    return this.#interrupting;
+  }
+
   /** Conversations with an active turn. */
   getActiveConversationCount(): number {
     return this.#active.size;
@@ -311,8 +382,9 @@ export class TurnOrchestrator implements Orchestrator {
       replay: (after, limit) => this.#deps.store.events.listAfter(conversationId, after, limit),
       onClose: () => this.#subscriptions.delete(subscription),
     });
-    if (this.#closing) subscription.drop("shutdown");
-    else this.#subscriptions.add(subscription);
+    this.#subscriptions.add(subscription);
+    // During shutdown a subscriber still gets what the log holds (the turns' final events), then the end.
+    if (this.#closing) subscription.finish("shutdown");
     return subscription;
   }
 

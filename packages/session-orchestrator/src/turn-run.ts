@@ -2,10 +2,15 @@ import type { ConversationStore, NewEvent, Turn } from "@dispatch/conversation-s
 import { type Logger, messageOf } from "@dispatch/kernel";
 import type { AcquireRequest, Lease } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
-import type { TurnStatus, Workspace } from "@dispatch/wire";
+import type { MessagePart, TurnStatus, Workspace } from "@dispatch/wire";
 import type { OrchestratorConfig } from "./config.ts";
 import type { EventWriter } from "./event-writer.ts";
 import type { FlushTicker } from "./flush-ticker.ts";
+import { gatedProviders } from "./gated-providers.ts";
+import type { ModelCallGate } from "./model-call-gate.ts";
+import type { AssistantPart } from "./model-step.ts";
+import { fitReply, type ReplyTruncation } from "./reply-fit.ts";
+import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
@@ -25,6 +30,8 @@ export type { ConversationInfo } from "./turn-runner.ts";
 export interface TurnRunDeps {
   /** The workspace, or undefined when it no longer exists. */
   workspaceOf(id: string): Promise<Workspace | undefined>;
+  /** The run scope that took this turn (a git worktree): its root replaces the workspace's. */
+  scoped?: ScopedTurn;
   /** The conversation's runner, or undefined (with the reason) when it is not installed. */
   runner: TurnRunner | { missing: string };
   /** The text of the user's message that started the turn. */
@@ -32,8 +39,14 @@ export interface TurnRunDeps {
   messageId: string;
   /** Limits this turn was started with (a task's `maxSteps`). */
   limits: { maxSteps?: number };
+  /** The conversation's model's context window, when configured. */
+  contextWindow: number | undefined;
   store: ConversationStore;
   providers: Pick<ProvidersService, "stream">;
+  /** The model call gates (read at each call). */
+  gates: () => readonly ModelCallGate[];
+  /** Errors caught in callbacks nobody awaits (a gate's settle). Must not throw. */
+  onFault(kind: string, error: unknown): void;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
   writer: EventWriter;
@@ -67,7 +80,9 @@ export class TurnRun {
   readonly #coalescer: TextCoalescer;
   #writeFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
-  readonly #usage = { inputTokens: 0, outputTokens: 0 };
+  readonly #usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+  /** Replies stored cut (see `fitReply`); the final event lists them. */
+  readonly #replyTruncated: ReplyTruncation[] = [];
 
   constructor(turn: Turn, conversation: ConversationInfo, deps: TurnRunDeps) {
     this.turn = turn;
@@ -117,7 +132,21 @@ export class TurnRun {
       outcome = failedOutcome(messageOf(error));
       if (this.#stopKind === undefined) this.#logger.error("turn failed", { err: error });
     }
-    await this.finalize(this.#stopped() ?? outcome);
+    const final = this.#stopped() ?? outcome;
+    await this.finalize(await this.#leaveScope(final));
+  }
+
+  /** Lets the run scope finish (commit) before the final event, and adds what it reports to it. */
+  async #leaveScope(outcome: TurnOutcome): Promise<TurnOutcome> {
+    const scoped = this.#deps.scoped;
+    if (scoped === undefined) return outcome;
+    try {
+      const data = await scoped.finish({ turnId: this.turn.id, status: outcome.status });
+      return data === undefined ? outcome : { ...outcome, data: { ...outcome.data, ...data } };
+    } catch (error) {
+      this.#logger.error("the run scope failed to finish the turn", { err: error, scope: scoped.key });
+      return outcome;
+    }
   }
 
   async #runRunner(): Promise<TurnOutcome> {
@@ -135,9 +164,11 @@ export class TurnRun {
     ]);
     const { runner } = this.#deps;
     if ("missing" in runner) return failedOutcome(runner.missing, { code: "runner_unavailable" });
-    const workspace = await this.#deps.workspaceOf(conversation.workspaceId);
-    if (workspace === undefined)
+    const stored = await this.#deps.workspaceOf(conversation.workspaceId);
+    if (stored === undefined)
       return failedOutcome(`workspace "${conversation.workspaceId}" no longer exists`);
+    const { scoped } = this.#deps;
+    const workspace = scoped === undefined ? stored : { ...stored, root: scoped.root };
     const result = await runner.run(this.#context(workspace));
     if (result.status === "completed") return { status: "completed", data: result.data ?? {} };
     return failedOutcome(result.error, { ...result.data, ...(result.code ? { code: result.code } : {}) });
@@ -153,23 +184,33 @@ export class TurnRun {
       turn: { id: turnId, promptStartedAt: this.turn.promptStartedAt },
       conversation: this.conversation,
       workspace,
+      ...(deps.scoped === undefined ? {} : { scope: { key: deps.scoped.key } }),
       message: { id: deps.messageId, text: deps.text },
       limits: deps.limits,
+      ...(deps.contextWindow === undefined ? {} : { contextWindow: deps.contextWindow }),
       signal,
       logger: this.#logger,
       history: () => store.messages.list(conversationId),
       appendMessage: async (role, parts) => {
-        await store.messages.append({ conversationId, turnId, role, parts });
+        // A reply longer than a message may hold is stored cut, with a marker, rather than lost.
+        const fitted: { parts: MessagePart[]; truncated?: ReplyTruncation } =
+          role === "assistant" ? fitReply(parts as AssistantPart[], store.messages.maxTextBytes) : { parts };
+        if (fitted.truncated !== undefined) {
+          this.#replyTruncated.push(fitted.truncated);
+          this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
+        }
+        await store.messages.append({ conversationId, turnId, role, parts: fitted.parts });
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
-      addUsage: ({ inputTokens, outputTokens }) => {
+      addUsage: ({ inputTokens, outputTokens, cachedInputTokens = 0 }) => {
         this.#usage.inputTokens += inputTokens;
         this.#usage.outputTokens += outputTokens;
+        this.#usage.cachedInputTokens += cachedInputTokens;
       },
       tools: deps.tools,
       locks: store.locks,
-      providers: deps.providers,
+      providers: gatedProviders(deps.providers, deps.gates, deps.onFault),
       acquireSlot: (providerId) =>
         deps.acquireSlot({
           providerId,
@@ -236,6 +277,7 @@ export class TurnRun {
       ...outcome.data,
       ...(error === undefined ? {} : { error }),
       usage: { ...this.#usage },
+      ...(this.#replyTruncated.length > 0 ? { replyTruncated: [...this.#replyTruncated] } : {}),
       memory: this.#sample(),
     };
     const batch = [...this.#pendingText(), { type: finalEventTypes[status], turnId: this.turn.id, data }];

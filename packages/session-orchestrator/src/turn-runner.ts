@@ -26,11 +26,16 @@ export interface RunnerTools {
 export interface TurnRunnerContext {
   readonly turn: { readonly id: string; readonly promptStartedAt: number };
   readonly conversation: ConversationInfo;
+  /** The workspace; in a scoped run (a git worktree) its `root` is the scope's root, where the work belongs. */
   readonly workspace: Workspace;
+  /** Set in a scoped run: pass it on in each tool's context (see `ScopedTurn.key`). */
+  readonly scope?: { readonly key: string };
   /** The user's message that started this turn (already stored, last in `history()`). */
   readonly message: { readonly id: string; readonly text: string };
   /** Limits the turn was started with; a runner honours those it understands (`maxSteps`: model calls). */
   readonly limits: { readonly maxSteps?: number };
+  /** The context window (tokens) of the conversation's model, when its provider's `models` list gives one. */
+  readonly contextWindow?: number;
   /** Aborts on cancel, the turn deadline and shutdown; the runner must stop what it started. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -45,12 +50,15 @@ export interface TurnRunnerContext {
   emit(events: readonly RunnerEvent[], status?: "waiting" | "running"): Promise<void>;
   /** Streamed answer text: coalesced into `text.delta` events by the orchestrator. */
   text(delta: string): void;
-  /** Adds to the turn's usage, reported in its final event. */
-  addUsage(usage: { inputTokens: number; outputTokens: number }): void;
+  /** Adds to the turn's usage, reported in its final event (`cachedInputTokens` is a part of `inputTokens`). */
+  addUsage(usage: { inputTokens: number; outputTokens: number; cachedInputTokens?: number }): void;
   readonly tools: RunnerTools;
   /** The file locks of the workspace (a runner that edits files outside the tools takes them itself). */
   readonly locks: LockRepository;
-  /** Model calls through the provider slots (starred-first), with retries. */
+  /**
+   * Model calls through the provider slots (starred-first), with retries, each passing the model call
+   * gates first (budgets: a refused call ends as an `error` part with code `budget_exceeded`).
+   */
   readonly providers: Pick<ProvidersService, "stream">;
   /**
    * Holds a slot of `providerId` without a model call (an external agent that calls the provider

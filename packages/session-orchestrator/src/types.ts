@@ -4,7 +4,10 @@ import type { z } from "zod";
 
 /** What a tool gets besides its input. */
 export interface ToolContext {
+  /** The workspace; in a scoped run (a git worktree) its `root` is the scope's root, where tools are confined. */
   workspace: Workspace;
+  /** Set in a scoped run: names the root for file locks and root pins (see `ScopedTurn.key`). */
+  scope?: { key: string };
   conversationId: string;
   turnId: string;
   /** Aborts on cancel, turn deadline and shutdown; a tool must stop (and kill what it started). */
@@ -37,8 +40,15 @@ export interface ToolRegistry {
 export interface EventSubscription extends AsyncIterable<ConversationEvent> {
   /** Stops delivery and frees the buffer. */
   close(): void;
+  /**
+   * Ends the subscription with `reason` once the consumer has taken every event published so far
+   * (buffered, or still to be replayed from the store): a clean end, for example at shutdown.
+   */
+  finish(reason: string): void;
   /** Why the subscription ended, if it was dropped (for example `slow_consumer`). */
   readonly closedReason: string | undefined;
+  /** Resolves with `closedReason` once the subscription has ended, however it ended. */
+  readonly ended: Promise<string | undefined>;
 }
 
 /** What `createConversation` takes; everything but the workspace has a default. */
@@ -49,6 +59,10 @@ export interface CreateConversationInput {
   model?: string;
   /** `model` (default) or `<runner id>[:<argument>]`, for example `cli:claude`. */
   runner?: string;
+  /** Run its turns in a git worktree (needs an installed run scope that handles it, see `runScopesPoint`). */
+  worktree?: boolean;
+  /** With `worktree`: what its branch starts from. */
+  baseRef?: string;
 }
 
 /** The turn engine. Errors are DispatchErrors: `not_found`, `conversation_busy`, `memory_pressure`. */
@@ -77,6 +91,12 @@ export interface Orchestrator {
   cancelTurn(conversationId: string): Promise<{ turnId: string | null; status: TurnStatus | "idle" }>;
   /** Interrupts every active turn and waits at most `deadlineMs` for them to settle. */
   cancelAll(deadlineMs: number): Promise<void>;
+  /**
+   * The start of shutdown: refuses new turns and interrupts active ones, waiting at most the
+   * configured `defaults.shutdownDeadlineMs`. Idempotent. The HTTP transport calls it before it
+   * closes its streams, so their clients get each turn's final event live.
+   */
+  interruptAll(): Promise<void>;
   getActiveConversationCount(): number;
   subscribe(conversationId: string, afterSeq: number, options?: { maxBuffered?: number }): EventSubscription;
 }

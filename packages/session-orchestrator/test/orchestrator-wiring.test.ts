@@ -203,6 +203,8 @@ describe("shutdown past the deadline", () => {
     const store: ConversationStore = {
       ...h.store,
       messages: {
+        maxTextBytes: h.store.messages.maxTextBytes,
+        page: (conversationId, request) => h.store.messages.page(conversationId, request),
         append: (input) => h.store.messages.append(input),
         list: (conversationId) =>
           stuck.has(conversationId) ? new Promise(() => {}) : h.store.messages.list(conversationId),

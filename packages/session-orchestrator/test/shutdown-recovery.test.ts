@@ -75,7 +75,13 @@ describe("shutdown", () => {
     await expect(h.orchestrator.startTurn({ conversationId: a, text: "hello" })).rejects.toMatchObject({
       code: "shutting_down",
     });
-    expect(h.orchestrator.subscribe(a, 0).closedReason).toBe("shutdown");
+    // A subscriber that comes during shutdown still gets the log, the turn's final event last, then the end.
+    const late = h.orchestrator.subscribe(a, 0);
+    const seen: string[] = [];
+    for await (const event of late) seen.push(event.type);
+    expect(seen.at(-1)).toBe("turn.interrupted");
+    expect(late.closedReason).toBe("shutdown");
+    expect(await late.ended).toBe("shutdown");
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { DispatchError } from "@dispatch/kernel";
 import type { ConversationEvent } from "@dispatch/wire";
 import { expectGapFree, type OrchestratorHost, startOrchestratorHost } from "./fixtures/orchestrator-host.ts";
@@ -17,6 +17,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.stop();
 });
+// Every test awaits its turns' final events, so after each one nothing may be left: checked after every
+// test rather than in a last test, which would prove nothing when run alone or in another order.
+afterEach(() => expectNothingLeft());
+
+/** No active turn, listener, subscription, pending write, deadline or provider slot is left. */
+function expectNothingLeft(): void {
+  expect(h.orchestrator.getActiveConversationCount()).toBe(0);
+  expect(h.orchestrator.stats).toEqual({
+    liveListeners: 0,
+    subscriptions: 0,
+    pendingWrites: 0,
+    deadlines: 0,
+  });
+  const [snapshot] = h.manager.snapshot();
+  expect(snapshot?.inFlight).toBe(0);
+  expect(snapshot?.queue).toEqual([]);
+}
 
 const types = (events: ConversationEvent[]) => events.map((e) => e.type);
 const ofType = (events: ConversationEvent[], type: string) => events.filter((e) => e.type === type);
@@ -203,7 +220,10 @@ describe("startTurn", () => {
     const lost = attempts.filter((a): a is PromiseRejectedResult => a.status === "rejected");
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(49);
-    for (const a of lost) expect((a.reason as DispatchError).code).toBe("conversation_busy");
+    for (const a of lost) {
+      expect(DispatchError.isInstance(a.reason)).toBe(true);
+      expect((a.reason as DispatchError).code).toBe("conversation_busy");
+    }
     const { turnId } = (won[0] as PromiseFulfilledResult<{ turnId: string }>).value;
     await h.untilFinal(conversationId, turnId);
   });
@@ -240,18 +260,4 @@ describe("subscriptions", () => {
     expect(h.orchestrator.stats.liveListeners).toBe(0);
     expect(h.orchestrator.stats.subscriptions).toBe(0);
   });
-});
-
-test("nothing is left behind once every turn has settled", () => {
-  expect(h.orchestrator.getActiveConversationCount()).toBe(0);
-  expect(h.orchestrator.stats).toEqual({
-    liveListeners: 0,
-    subscriptions: 0,
-    pendingWrites: 0,
-    deadlines: 0,
-  });
-  const [snapshot] = h.manager.snapshot();
-  expect(snapshot?.inFlight).toBe(0);
-  expect(snapshot?.queue).toEqual([]);
-  expect(DispatchError).toBeDefined();
 });

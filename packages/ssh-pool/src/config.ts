@@ -1,7 +1,8 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a lowercase slug (a-z, 0-9, -)");
-const positiveMs = z.number().int().min(1);
+const positiveMs = timerDelayMs(1);
 
 const breakerSchema = z
   .object({
@@ -37,7 +38,7 @@ export const hostConfigSchema = z
     connectTimeoutMs: positiveMs.default(10_000),
     commandTimeoutMs: positiveMs.default(120_000),
     /** 0 turns keepalive off. */
-    keepaliveIntervalMs: z.number().int().min(0).default(15_000),
+    keepaliveIntervalMs: timerDelayMs(0).default(15_000),
     idleTimeoutMs: positiveMs.default(300_000),
     breaker: breakerSchema.default({ failureThreshold: 5, cooldownMs: 30_000 }),
   })

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "@dispatch/kernel";
 import type { BreakerState } from "./circuit-breaker.ts";
 import type { PoolStats } from "./connection-pool.ts";
 

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type SshdFixture, startSshd } from "../src/testing/index.ts";
-import { guardUncaught, hostFor, Pools, rejectionOf, waitFor } from "./helpers.ts";
+import { guardUncaught, hostFor, Pools, rejectionOf } from "./helpers.ts";
 
 let sshd: SshdFixture;
 let dir: string;
@@ -24,10 +24,14 @@ describe("authentication", () => {
   test("a key from the SSH agent (SSH_AUTH_SOCK) is used when agent is on", async () => {
     const socket = join(dir, "agent.sock");
     // -D: the agent stays in the foreground as our child, so the test owns and ends it.
-    const agent: ChildProcess = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+    const agent: ChildProcess = spawn("ssh-agent", ["-D", "-a", socket], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     const saved = process.env.SSH_AUTH_SOCK;
     try {
-      await waitFor(() => existsSync(socket), "the agent socket");
+      // The agent prints its environment lines once it listens. The socket file appears earlier, at
+      // bind(), and an ssh-add in between was refused ("Connection refused") in a full run.
+      await listening(agent);
       execFileSync("ssh-add", ["-q", sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket } });
       process.env.SSH_AUTH_SOCK = socket;
       const pool = pools.make(hostFor(sshd, { agent: true, privateKeyPath: undefined }));
@@ -86,3 +90,15 @@ describe("authentication", () => {
     }
   });
 });
+
+/** Resolves once the `ssh-agent -D` child has printed `SSH_AUTH_SOCK=...`, which it does after listen(). */
+function listening(agent: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    agent.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("SSH_AUTH_SOCK=")) resolve();
+    });
+    agent.once("exit", (code) => reject(new Error(`ssh-agent exited with ${code} before listening: ${out}`)));
+  });
+}

@@ -1,4 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type SshdFixture, startSshd } from "../src/testing/index.ts";
 import { guardUncaught, hostFor, Pools } from "./helpers.ts";
 
@@ -15,6 +18,7 @@ afterAll(() => sshd?.dispose());
 describe("server limits", () => {
   test("more concurrent commands than MaxSessions and MaxStartups allow all queue and succeed", async () => {
     const guard = guardUncaught();
+    const barriers = mkdtempSync(join(tmpdir(), "dispatch-limits-"));
     try {
       // The pool believes in 8 channels per connection; sshd refuses the third, and the pool learns.
       // Three pools connect at once, so sshd's MaxStartups drops some attempts; they back off and retry.
@@ -24,9 +28,20 @@ describe("server limits", () => {
         breaker: { failureThreshold: 50, cooldownMs: 1000 },
       });
       const group = [pools.make(config), pools.make(config), pools.make(config)];
-      const runs = group.flatMap((pool, p) =>
-        Array.from({ length: 15 }, (_, i) => pool.exec(`sleep 0.05; echo ${p}-${i}`, { cwd: "/" })),
-      );
+      // Each pool's commands wait until six of them run at once, which sshd's two sessions per
+      // connection allow only on all three connections: the pool must learn the limit and grow to
+      // maxConnections, however fast or slow the machine is. (Counting connections after short
+      // commands raced the second handshake against the first connection emptying the queue.)
+      const runs = group.flatMap((pool, p) => {
+        const dir = join(barriers, String(p));
+        mkdirSync(dir);
+        return Array.from({ length: 15 }, (_, i) =>
+          pool.exec(
+            `touch ${dir}/${i}; while [ "$(ls ${dir} | wc -l)" -lt 6 ]; do sleep 0.01; done; echo ${p}-${i}`,
+            { cwd: "/" },
+          ),
+        );
+      });
       const results = await Promise.all(runs);
       expect(results.map((r) => r.stdout)).toEqual(
         group.flatMap((_, p) => Array.from({ length: 15 }, (_, i) => `${p}-${i}\n`)),
@@ -36,12 +51,12 @@ describe("server limits", () => {
         const stats = pool.stats();
         expect(stats.channelsInUse).toBe(0);
         expect(stats.queued).toBe(0);
-        // 15 commands at 2 channels per connection need more than one connection.
-        expect(stats.connections).toBeGreaterThan(1);
+        expect(stats.connections).toBe(3);
       }
       guard.assertNone();
     } finally {
       guard.dispose();
+      rmSync(barriers, { recursive: true, force: true });
     }
   });
 

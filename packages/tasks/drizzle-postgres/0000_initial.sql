@@ -35,10 +35,11 @@ CREATE TABLE "tasks_tasks" (
 	"spec" text NOT NULL,
 	"status" text NOT NULL,
 	"priority" integer NOT NULL,
-	"starred" boolean NOT NULL,
+	"rank" integer NOT NULL,
 	"attempt" integer NOT NULL,
 	"max_attempts" integer NOT NULL,
 	"options" text NOT NULL,
+	"claim_day" text,
 	"next_run_at" bigint NOT NULL,
 	"conversation_id" text,
 	"instance_id" text,
@@ -51,8 +52,8 @@ CREATE TABLE "tasks_tasks" (
 ALTER TABLE "tasks_attempts" ADD CONSTRAINT "tasks_attempts_task_id_tasks_tasks_id_fk" FOREIGN KEY ("task_id") REFERENCES "public"."tasks_tasks"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "tasks_attempts_started_idx" ON "tasks_attempts" USING btree ("started_at");--> statement-breakpoint
 CREATE INDEX "tasks_attempts_turn_idx" ON "tasks_attempts" USING btree ("turn_id");--> statement-breakpoint
-CREATE INDEX "tasks_tasks_claim_idx" ON "tasks_tasks" USING btree ("starred","priority" DESC NULLS LAST,"created_at","seq") WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
-CREATE INDEX "tasks_tasks_aged_idx" ON "tasks_tasks" USING btree ("starred","created_at") WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
+CREATE INDEX "tasks_tasks_claim_idx" ON "tasks_tasks" USING btree ("rank","priority" DESC NULLS LAST,"created_at","seq") WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
+CREATE INDEX "tasks_tasks_aged_idx" ON "tasks_tasks" USING btree ("rank","created_at") WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
 CREATE INDEX "tasks_tasks_status_idx" ON "tasks_tasks" USING btree ("status","seq");--> statement-breakpoint
 CREATE INDEX "tasks_tasks_workspace_idx" ON "tasks_tasks" USING btree ("workspace_id","seq");--> statement-breakpoint
 CREATE INDEX "tasks_tasks_instance_idx" ON "tasks_tasks" USING btree ("instance_id") WHERE "tasks_tasks"."status" = 'running';

@@ -38,10 +38,11 @@ CREATE TABLE `tasks_tasks` (
 	`spec` text NOT NULL,
 	`status` text NOT NULL,
 	`priority` integer NOT NULL,
-	`starred` integer NOT NULL,
+	`rank` integer NOT NULL,
 	`attempt` integer NOT NULL,
 	`max_attempts` integer NOT NULL,
 	`options` text NOT NULL,
+	`claim_day` text,
 	`next_run_at` integer NOT NULL,
 	`conversation_id` text,
 	`last_error` text,
@@ -50,7 +51,7 @@ CREATE TABLE `tasks_tasks` (
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `tasks_tasks_claim_idx` ON `tasks_tasks` (`starred`,"priority" desc,`created_at`,`seq`) WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
-CREATE INDEX `tasks_tasks_aged_idx` ON `tasks_tasks` (`starred`,`created_at`) WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
+CREATE INDEX `tasks_tasks_claim_idx` ON `tasks_tasks` (`rank`,"priority" desc,`created_at`,`seq`) WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
+CREATE INDEX `tasks_tasks_aged_idx` ON `tasks_tasks` (`rank`,`created_at`) WHERE "tasks_tasks"."status" in ('queued', 'stuck');--> statement-breakpoint
 CREATE INDEX `tasks_tasks_status_idx` ON `tasks_tasks` (`status`,`seq`);--> statement-breakpoint
 CREATE INDEX `tasks_tasks_workspace_idx` ON `tasks_tasks` (`workspace_id`,`seq`);

@@ -1,10 +1,10 @@
 import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
-import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
+import { Counter, defineExtension, Gauge, Histogram, KernelError, perHost } from "@dispatch/kernel";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { httpRoutesPoint } from "@dispatch/transport-http";
-import { Counter, Gauge, Histogram } from "prom-client";
 import { tasksConfigSchema } from "./config.ts";
+import { taskHooksPoint, tasksRef } from "./task-hooks.ts";
 import { resumeOperations, taskOperations } from "./task-openapi.ts";
 import { TaskQueue } from "./task-queue.ts";
 import { resumeRoutes, taskRoutes } from "./task-routes.ts";
@@ -26,7 +26,8 @@ function started(state: { queue?: TaskQueue; scheduler?: TaskScheduler }): {
 /**
  * The task queue (DESIGN §12) as an extension on public seams: its tables come in through the
  * store's schema point, each attempt is a headless conversation started through the orchestrator,
- * and its routes are mounted like any extension's.
+ * and its routes are mounted like any extension's. It offers `taskHooksPoint` (work around each
+ * attempt: git worktrees, validation) and `tasksRef` (a task's result patched later: a push).
  */
 export const tasksExtension = defineExtension({
   manifest: {
@@ -36,6 +37,8 @@ export const tasksExtension = defineExtension({
     optionalDependsOn: ["cluster"],
     extends: ["conversation-store", "transport-http"],
   },
+  provides: [tasksRef],
+  extensionPoints: [taskHooksPoint],
   consumes: [conversationStoreRef, orchestratorRef, clusterRef],
   config: { key: "tasks", schema: tasksConfigSchema },
   register(reg) {
@@ -67,7 +70,12 @@ export const tasksExtension = defineExtension({
     const store = ctx.use(conversationStoreRef);
     const orchestrator = ctx.use(orchestratorRef);
     const clock = () => Date.now();
-    const queue = new TaskQueue({ store, config: ctx.config, clock });
+    const queue = new TaskQueue({
+      store,
+      config: ctx.config,
+      clock,
+      publish: (event, payload) => ctx.bus.publish(event, payload),
+    });
     const attemptsEnded = new Counter({
       name: "dispatch_task_attempts_total",
       help: "Task attempts that ended, by outcome",
@@ -92,7 +100,9 @@ export const tasksExtension = defineExtension({
         attemptEnded: (outcome) => attemptsEnded.inc({ outcome }),
         queueWait: (ms) => queueWait.observe(ms / 1000),
       },
+      hooks: () => ctx.contributions(taskHooksPoint).map((c) => c.value),
     });
+    ctx.provide(tasksRef, { patchResult: (taskId, patch) => queue.patchResult(taskId, patch) });
     let snapshot = { counts: await queue.counts(), budget: await queue.budgetUsed(), breakers: 0 };
     const refresh = async () => {
       snapshot = {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { bigint, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 
 // The Postgres twin of schema.ts (epoch-ms times as bigint); the queue uses either through the same
 // code, so the two must stay column for column alike (test/schema-twins.test.ts checks the rows).
@@ -18,10 +18,11 @@ export const tasks = pgTable(
     spec: text("spec").notNull(),
     status: text("status").notNull(),
     priority: integer("priority").notNull(),
-    starred: boolean("starred").notNull(),
+    rank: integer("rank").notNull(),
     attempt: integer("attempt").notNull(),
     maxAttempts: integer("max_attempts").notNull(),
     options: text("options").notNull(),
+    claimDay: text("claim_day"),
     nextRunAt: epochMs("next_run_at").notNull(),
     conversationId: text("conversation_id"),
     instanceId: text("instance_id"),
@@ -32,9 +33,9 @@ export const tasks = pgTable(
   },
   (t) => [
     index("tasks_tasks_claim_idx")
-      .on(t.starred, t.priority.desc(), t.createdAt, t.seq)
+      .on(t.rank, t.priority.desc(), t.createdAt, t.seq)
       .where(sql`${t.status} in ('queued', 'stuck')`),
-    index("tasks_tasks_aged_idx").on(t.starred, t.createdAt).where(sql`${t.status} in ('queued', 'stuck')`),
+    index("tasks_tasks_aged_idx").on(t.rank, t.createdAt).where(sql`${t.status} in ('queued', 'stuck')`),
     index("tasks_tasks_status_idx").on(t.status, t.seq),
     index("tasks_tasks_workspace_idx").on(t.workspaceId, t.seq),
     index("tasks_tasks_instance_idx").on(t.instanceId).where(sql`${t.status} = 'running'`),

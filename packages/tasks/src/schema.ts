@@ -6,8 +6,10 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 // dialect's migration (see README.md).
 
 /**
- * Tasks. `starred` copies the workspace's star so that the claim's order can walk an index instead
- * of joining every queued row to its workspace; the bus keeps it current.
+ * Tasks. `rank` is 0 for a task of a starred workspace or one waiting longer than `agingMs`, else 1:
+ * the first key of the claim order, kept in the row so that the claim walks one index instead of
+ * joining every queued row to its workspace and comparing its age. Stars move it through the bus;
+ * aging moves it inside each claim (only rows that aged since the last claim are touched).
  */
 export const tasks = sqliteTable(
   "tasks_tasks",
@@ -20,15 +22,17 @@ export const tasks = sqliteTable(
     spec: text("spec").notNull(),
     status: text("status").notNull(),
     priority: integer("priority").notNull(),
-    starred: integer("starred", { mode: "boolean" }).notNull(),
+    rank: integer("rank").notNull(),
     attempt: integer("attempt").notNull(),
     maxAttempts: integer("max_attempts").notNull(),
     /** Options of each attempt's conversation and turn: runner, provider, model, maxSteps, worktree, validate. */
     options: text("options").notNull(),
+    /** The budget day (in `tasks.timeZone`) of the last claim; the claim trigger counts it there. */
+    claimDay: text("claim_day"),
     /** Epoch ms; a queued task is not claimed before it. */
     nextRunAt: integer("next_run_at").notNull(),
     conversationId: text("conversation_id"),
-    /** The store instance (host process) running the current attempt; a survivor requeues a dead one's (migration 0001). */
+    /** The store instance (host process) running the current attempt; a survivor requeues a dead one's (migration 0002). */
     instanceId: text("instance_id"),
     lastError: text("last_error"),
     result: text("result"),
@@ -37,9 +41,9 @@ export const tasks = sqliteTable(
   },
   (t) => [
     index("tasks_tasks_claim_idx")
-      .on(t.starred, sql`${t.priority} desc`, t.createdAt, t.seq)
+      .on(t.rank, sql`${t.priority} desc`, t.createdAt, t.seq)
       .where(sql`${t.status} in ('queued', 'stuck')`),
-    index("tasks_tasks_aged_idx").on(t.starred, t.createdAt).where(sql`${t.status} in ('queued', 'stuck')`),
+    index("tasks_tasks_aged_idx").on(t.rank, t.createdAt).where(sql`${t.status} in ('queued', 'stuck')`),
     index("tasks_tasks_status_idx").on(t.status, t.seq),
     index("tasks_tasks_workspace_idx").on(t.workspaceId, t.seq),
     index("tasks_tasks_instance_idx").on(t.instanceId).where(sql`${t.status} = 'running'`),

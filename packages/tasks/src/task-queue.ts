@@ -1,19 +1,27 @@
-import type { ConversationStore, StoreTransaction } from "@dispatch/conversation-store";
-import { DispatchError } from "@dispatch/kernel";
+import type { ConversationStore, ExtensionDatabase, StoreTransaction } from "@dispatch/conversation-store";
+import { DispatchError, type DispatchEvents } from "@dispatch/kernel";
 import type { Task, TaskAttempt, TaskStatus } from "@dispatch/wire";
 import { and, asc, count, desc, eq, gt, inArray, lt, lte, notInArray, type SQL, sql } from "drizzle-orm";
 import type { TasksConfig } from "./config.ts";
 import { dayKey } from "./day-key.ts";
 import { type AttemptFailure, backoffMs } from "./retry-policy.ts";
-import type { attempts as attemptsTable, tasks as tasksTable } from "./schema.ts";
+import * as schema from "./schema.ts";
 import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
 
-type TaskRow = typeof tasksTable.$inferSelect;
-type AttemptRow = typeof attemptsTable.$inferSelect;
+// The SQLite tables, for the SQLite claim's prepared statements and the shared SQL fragments (which
+// name tables and columns only, alike in both dialects); the methods use `this.#tasks.tables`.
+const { tasks, attempts, days, breakers, claimLock } = schema;
+type TaskRow = typeof tasks.$inferSelect;
+type AttemptRow = typeof attempts.$inferSelect;
 
 /** Statuses the claim may pick: waiting to run, or waiting to retry after a stuck attempt. */
 const claimable: TaskStatus[] = ["queued", "stuck"];
+/**
+ * The same condition written out as the partial indexes' WHERE: SQLite uses a partial index only when
+ * the query repeats its condition with literals (a bound parameter list does not qualify).
+ */
+const isClaimable = sql`${tasks.status} in ('queued', 'stuck')`;
 /** Statuses a task never leaves on its own. */
 const finalStatuses: TaskStatus[] = ["completed", "failed", "cancelled"];
 /** Largest page of `GET /tasks`. */
@@ -35,31 +43,39 @@ export interface TaskQueueDeps {
   config: TasksConfig;
   /** Epoch ms (tests move it, midnight included). */
   clock: () => number;
+  /** Publishes a bus event of a change made outside `store.transaction` (one statement, already committed). */
+  publish?: <K extends "task.changed">(event: K, payload: DispatchEvents[K]) => void;
 }
 
 /**
  * The durable task queue (DESIGN §12). Every limit is enforced by the claim itself, inside one
  * write transaction: the running count, the cooldown since the last start and the day's budget row
  * are read and moved together, so two claimers (two processes on one file, or two hosts on one
- * Postgres database) cannot both pass a limit. On Postgres the claim first locks the queue's one
- * lock row (`FOR UPDATE`), which serialises claims and creates across hosts, and takes its
- * candidate with `FOR UPDATE SKIP LOCKED`, so a task being cancelled or retried elsewhere is passed
- * over rather than waited for.
+ * Postgres database) cannot both pass a limit. On Postgres the claim runs in a transaction that first
+ * locks the queue's one lock row (`FOR UPDATE`: claims and creates of every host take turns, so the
+ * limits its UPDATE checks are exact), and it takes its task `FOR UPDATE SKIP LOCKED`, so a task being
+ * cancelled or retried elsewhere is passed over rather than waited for.
  */
 export class TaskQueue {
   readonly #tasks: TasksDatabase;
   readonly #store: TaskQueueDeps["store"];
   readonly #config: TasksConfig;
   readonly #clock: () => number;
+  readonly #publish: NonNullable<TaskQueueDeps["publish"]>;
+  // Built once: building a query costs more than running it, and a host claims on every tick
+  // (SQLite; the Postgres claim is built per call, see #claimOnPostgres).
+  readonly #claimStatements: ReturnType<typeof prepareClaim> | undefined;
 
   constructor(deps: TaskQueueDeps) {
     this.#store = deps.store;
+    this.#publish = deps.publish ?? (() => {});
     this.#tasks = tasksDatabase(deps.store);
     this.#config = deps.config;
     this.#clock = deps.clock;
+    this.#claimStatements = this.#tasks.dialect === "sqlite" ? prepareClaim(this.#tasks.db) : undefined;
   }
 
-  get #db() {
+  get #db(): ExtensionDatabase<typeof schema> {
     return this.#tasks.db;
   }
 
@@ -73,9 +89,9 @@ export class TaskQueue {
     const id = `tk_${Bun.randomUUIDv7()}`;
     await this.#store.transaction(async (tx) => {
       const db = this.#db;
-      // the queue's lock row: the count and the next seq below are exact across hosts
-      await this.#lockQueue();
-      const [waiting] = await db.select({ n: count() }).from(tasks).where(inArray(tasks.status, claimable));
+      // the queue's lock row (Postgres): the count and the next seq below are exact across hosts
+      if (this.#tasks.dialect === "postgres") await this.#lockQueue();
+      const [waiting] = await db.select({ n: count() }).from(tasks).where(isClaimable);
       if ((waiting?.n ?? 0) >= this.#config.maxQueued) {
         throw new DispatchError(
           "queue_full",
@@ -94,7 +110,7 @@ export class TaskQueue {
         spec: input.spec,
         status: "queued",
         priority: input.priority ?? 0,
-        starred: workspace.starred,
+        rank: workspace.starred ? 0 : 1,
         attempt: 0,
         maxAttempts: input.maxAttempts ?? this.#config.maxAttempts,
         options: JSON.stringify(input.options),
@@ -156,60 +172,141 @@ export class TaskQueue {
   }
 
   /**
-   * Starts the next task if every limit allows, in one transaction: order is starred (or aged) first,
-   * then higher priority, then older, then arrival.
+   * Starts the next task if every limit allows. The claim is one UPDATE: its WHERE takes the next
+   * task in claim order and checks the running count, the cooldown since the last start and the
+   * day's budget row, and a trigger records the attempt, the start time and the day's count in the
+   * same statement. Nothing can start between a check and its bookkeeping, in this process or
+   * another one on the same file.
    */
   async claim(): Promise<ClaimedTask | ClaimRefusal> {
-    const { tasks, attempts, days, claimLock } = this.#tasks.tables;
-    return this.#store.transaction(async (tx) => {
-      const db = this.#db;
-      const now = this.#clock();
-      const config = this.#config;
-      const lock = await this.#lockQueue();
-      const [running] = await db.select({ n: count() }).from(tasks).where(eq(tasks.status, "running"));
-      if ((running?.n ?? 0) >= config.maxRunning) return { reason: "max_running" } as const;
-      const lastStart = lock?.lastStartedAt ?? null;
-      if (lastStart !== null && now - lastStart < config.cooldownMs) {
-        return { reason: "cooldown", until: lastStart + config.cooldownMs } as const;
-      }
-      const day = dayKey(now, config.timeZone);
-      const [used] = await db.select().from(days).where(eq(days.day, day));
-      const budget = config.dailyBudget;
-      if (
-        (budget.attempts !== undefined && (used?.attempts ?? 0) >= budget.attempts) ||
-        (budget.tokens !== undefined && (used?.tokens ?? 0) >= budget.tokens)
-      ) {
-        return { reason: "budget", until: nextDayStart(now, config.timeZone) } as const;
-      }
-      const row = await this.#nextCandidate(now);
-      if (row === undefined) return { reason: "empty" } as const;
-      const n = row.attempt + 1;
-      await db
+    const now = this.#clock();
+    const config = this.#config;
+    const day = dayKey(now, config.timeZone);
+    const { attempts: attemptBudget, tokens: tokenBudget } = config.dailyBudget;
+    const limits = {
+      now,
+      day,
+      instance: this.#store.instanceId,
+      maxRunning: config.maxRunning,
+      startedBefore: now - config.cooldownMs,
+      attemptBudget: attemptBudget ?? Number.MAX_SAFE_INTEGER,
+      tokenBudget: tokenBudget ?? Number.MAX_SAFE_INTEGER,
+    };
+    const statements = this.#claimStatements;
+    let row: TaskRow | undefined;
+    if (statements === undefined) row = await this.#claimOnPostgres(limits);
+    else {
+      await statements.age.run({ cutoff: now - config.agingMs });
+      [row] = await statements.start.all(limits);
+    }
+    if (row === undefined) return this.#whyNot(now, day);
+    const rows =
+      statements === undefined
+        ? await this.#attemptsOf(row.id)
+        : await statements.attemptsOf.all({ taskId: row.id });
+    this.#publish("task.changed", { id: row.id, change: "started", task: toTask(row, rows) });
+    return {
+      id: row.id,
+      workspaceId: row.workspaceId,
+      title: row.title,
+      spec: row.spec,
+      n: row.attempt,
+      options: JSON.parse(row.options) as TaskOptions,
+      readySince: row.nextRunAt,
+    };
+  }
+
+  /**
+   * The claim on Postgres: the SQLite claim's UPDATE (its WHERE checks every limit; the
+   * `tasks_tasks_claimed` trigger does the bookkeeping), in a transaction that holds the queue's lock
+   * row, with the candidate taken `FOR UPDATE SKIP LOCKED`. Under READ COMMITTED each statement sees
+   * what was committed before it began, and every claim of every host waits for the lock first, so the
+   * counts it checks are exact.
+   */
+  async #claimOnPostgres(limits: {
+    now: number;
+    day: string;
+    instance: string;
+    maxRunning: number;
+    startedBefore: number;
+    attemptBudget: number;
+    tokenBudget: number;
+  }): Promise<TaskRow | undefined> {
+    const { tasks, breakers, claimLock, days } = this.#tasks.tables;
+    const { now, day } = limits;
+    return this.#store.transaction(async () => {
+      await this.#lockQueue();
+      await this.#db
+        .update(tasks)
+        .set({ rank: 0 })
+        .where(and(eq(tasks.rank, 1), isClaimable, lte(tasks.createdAt, now - this.#config.agingMs)));
+      const next = sql`(select ${tasks.id} from ${tasks}
+        where ${isClaimable} and ${tasks.nextRunAt} <= ${now}
+          and ${tasks.workspaceId} not in (select ${breakers.workspaceId} from ${breakers} where ${breakers.openUntil} > ${now})
+        order by ${tasks.rank}, ${tasks.priority} desc, ${tasks.createdAt}, ${tasks.seq}
+        limit 1 for update skip locked)`;
+      const [row] = await this.#db
         .update(tasks)
         .set({
           status: "running",
-          attempt: n,
+          attempt: sql`${tasks.attempt} + 1`,
           conversationId: null,
-          instanceId: this.#store.instanceId,
+          instanceId: limits.instance,
           updatedAt: now,
+          claimDay: day,
         })
-        .where(eq(tasks.id, row.id));
-      await db.insert(attempts).values({ taskId: row.id, n, status: "running", startedAt: now });
-      await db.update(claimLock).set({ lastStartedAt: now }).where(eq(claimLock.id, 1));
-      await db
-        .insert(days)
-        .values({ day, attempts: 1, tokens: 0 })
-        .onConflictDoUpdate({ target: days.day, set: { attempts: sql`${days.attempts} + 1` } });
-      await this.#changed(tx, row.id, "started");
-      return {
-        id: row.id,
-        workspaceId: row.workspaceId,
-        title: row.title,
-        spec: row.spec,
-        n,
-        options: JSON.parse(row.options) as TaskOptions,
-      };
+        .where(
+          and(
+            sql`${tasks.id} = ${next}`,
+            sql`(select count(*) from ${tasks} where ${tasks.status} = 'running') < ${limits.maxRunning}`,
+            sql`coalesce((select ${claimLock.lastStartedAt} from ${claimLock} where ${claimLock.id} = 1), ${-Number.MAX_SAFE_INTEGER}) <= ${limits.startedBefore}`,
+            sql`coalesce((select ${days.attempts} from ${days} where ${days.day} = ${day}), 0) < ${limits.attemptBudget}`,
+            sql`coalesce((select ${days.tokens} from ${days} where ${days.day} = ${day}), 0) < ${limits.tokenBudget}`,
+          ),
+        )
+        .returning();
+      return row;
     });
+  }
+
+  /**
+   * Creates (once) and locks the queue's one lock row (Postgres): every claim and create of every host
+   * waits here for the one before it (`FOR UPDATE`, held to COMMIT).
+   */
+  async #lockQueue(): Promise<void> {
+    const { claimLock } = this.#tasks.tables;
+    await this.#db.insert(claimLock).values({ id: 1, lastStartedAt: null }).onConflictDoNothing();
+    await this.#tasks.forUpdate(
+      this.#db.select({ id: claimLock.id }).from(claimLock).where(eq(claimLock.id, 1)),
+    );
+  }
+
+  async #attemptsOf(taskId: string): Promise<AttemptRow[]> {
+    const { attempts } = this.#tasks.tables;
+    return this.#db.select().from(attempts).where(eq(attempts.taskId, taskId)).orderBy(asc(attempts.n));
+  }
+
+  /** Which limit held a claim back (read after it, so only indicative under concurrency). */
+  async #whyNot(now: number, day: string): Promise<ClaimRefusal> {
+    const { tasks, days, claimLock } = this.#tasks.tables;
+    const db = this.#db;
+    const config = this.#config;
+    const [running] = await db.select({ n: count() }).from(tasks).where(eq(tasks.status, "running"));
+    if ((running?.n ?? 0) >= config.maxRunning) return { reason: "max_running" };
+    const [lock] = await db.select().from(claimLock).where(eq(claimLock.id, 1));
+    const lastStart = lock?.lastStartedAt ?? null;
+    if (lastStart !== null && now - lastStart < config.cooldownMs) {
+      return { reason: "cooldown", until: lastStart + config.cooldownMs };
+    }
+    const [used] = await db.select().from(days).where(eq(days.day, day));
+    const budget = config.dailyBudget;
+    if (
+      (budget.attempts !== undefined && (used?.attempts ?? 0) >= budget.attempts) ||
+      (budget.tokens !== undefined && (used?.tokens ?? 0) >= budget.tokens)
+    ) {
+      return { reason: "budget", until: nextDayStart(now, config.timeZone) };
+    }
+    return { reason: "empty" };
   }
 
   /** Records the conversation and turn of a running attempt. */
@@ -251,7 +348,13 @@ export class TaskQueue {
    * attempts are left, otherwise final. A spent budget requeues for the next day without counting.
    * False when attempt `n` was no longer running (another path ended it first).
    */
-  async fail(taskId: string, n: number, failure: AttemptFailure, tokens = 0): Promise<boolean> {
+  async fail(
+    taskId: string,
+    n: number,
+    failure: AttemptFailure,
+    tokens = 0,
+    result?: Record<string, unknown>,
+  ): Promise<boolean> {
     const { tasks } = this.#tasks.tables;
     return this.#store.transaction(async (tx) => {
       if (!(await this.#endAttempt(taskId, n, failure.status, failure.message, tokens))) return false;
@@ -283,12 +386,34 @@ export class TaskQueue {
       }
       await this.#db
         .update(tasks)
-        .set({ ...set, lastError: failure.message, updatedAt: now })
+        .set({
+          ...set,
+          ...(result === undefined ? {} : { result: JSON.stringify(result) }),
+          lastError: failure.message,
+          updatedAt: now,
+        })
         .where(eq(tasks.id, taskId));
       if (failure.status !== "cancelled" && !failure.budget) await this.#recordFailure(row.workspaceId, now);
       await this.#changed(tx, taskId, change);
       return true;
     });
+  }
+
+  /** Merges `patch` into a task's result (null fields included); undefined when the task is gone. */
+  async patchResult(taskId: string, patch: Record<string, unknown>): Promise<Task | undefined> {
+    const { tasks } = this.#tasks.tables;
+    const found = await this.#store.transaction(async (tx) => {
+      const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
+      if (row === undefined) return false;
+      const current = row.result === null ? {} : (JSON.parse(row.result) as Record<string, unknown>);
+      await this.#db
+        .update(tasks)
+        .set({ result: JSON.stringify({ ...current, ...patch }), updatedAt: this.#clock() })
+        .where(eq(tasks.id, taskId));
+      await this.#changed(tx, taskId, "updated");
+      return true;
+    });
+    return found ? this.get(taskId) : undefined;
   }
 
   /** Cancels a task that is not final; returns it, or `invalid_transition` for a final one. */
@@ -394,13 +519,14 @@ export class TaskQueue {
     return recovered;
   }
 
-  /** Keeps the queued tasks of a workspace in its star order. */
+  /** Keeps the waiting tasks of a workspace in its star order (unstarred, the aged ones still rank first). */
   async setStarred(workspaceId: string, starred: boolean): Promise<void> {
     const { tasks } = this.#tasks.tables;
+    const cutoff = this.#clock() - this.#config.agingMs;
     await this.#db
       .update(tasks)
-      .set({ starred })
-      .where(and(eq(tasks.workspaceId, workspaceId), inArray(tasks.status, [...claimable, "running"])));
+      .set({ rank: starred ? 0 : sql`case when ${tasks.createdAt} <= ${cutoff} then 0 else 1 end` })
+      .where(and(eq(tasks.workspaceId, workspaceId), notInArray(tasks.status, finalStatuses)));
   }
 
   /** Closes a workspace's breaker now. */
@@ -446,59 +572,8 @@ export class TaskQueue {
     const [row] = await this.#db
       .select({ at: sql<number | null>`min(${tasks.nextRunAt})`.mapWith(Number) })
       .from(tasks)
-      .where(inArray(tasks.status, claimable));
+      .where(isClaimable);
     return row?.at ?? undefined;
-  }
-
-  /**
-   * Creates (once) and locks the queue's one lock row, returning it: on Postgres every claim and
-   * create of every host waits here for the one before it (`FOR UPDATE`, held to COMMIT); on SQLite
-   * the write transaction is already exclusive.
-   */
-  async #lockQueue(): Promise<{ id: number; lastStartedAt: number | null } | undefined> {
-    const { claimLock } = this.#tasks.tables;
-    await this.#db.insert(claimLock).values({ id: 1, lastStartedAt: null }).onConflictDoNothing();
-    const [lock] = await this.#tasks.forUpdate(this.#db.select().from(claimLock).where(eq(claimLock.id, 1)));
-    return lock;
-  }
-
-  async #nextCandidate(now: number): Promise<TaskRow | undefined> {
-    const { tasks, breakers } = this.#tasks.tables;
-    const db = this.#db;
-    const open = db.select({ id: breakers.workspaceId }).from(breakers).where(gt(breakers.openUntil, now));
-    const ready = and(
-      inArray(tasks.status, claimable),
-      lte(tasks.nextRunAt, now),
-      notInArray(tasks.workspaceId, open),
-    );
-    const order = [desc(tasks.priority), asc(tasks.createdAt), asc(tasks.seq)];
-    // skip rows another host's transaction holds (a cancel, a retry): they are not claimable now
-    const best = async (where: SQL | undefined) =>
-      (
-        await this.#tasks.forUpdate(
-          db
-            .select()
-            .from(tasks)
-            .where(where)
-            .orderBy(...order)
-            .limit(1),
-          { skipLocked: true },
-        )
-      )[0];
-    const starred = await best(and(ready, eq(tasks.starred, true)));
-    const cutoff = now - this.#config.agingMs;
-    // aged unstarred tasks rank as starred; the cheap existence check keeps the common case an index probe
-    const [anyAged] = await db
-      .select({ id: tasks.id })
-      .from(tasks)
-      .where(and(inArray(tasks.status, claimable), eq(tasks.starred, false), lte(tasks.createdAt, cutoff)))
-      .limit(1);
-    const aged =
-      anyAged === undefined
-        ? undefined
-        : await best(and(ready, eq(tasks.starred, false), lte(tasks.createdAt, cutoff)));
-    const first = [starred, aged].filter((r): r is TaskRow => r !== undefined).sort(compareOrder)[0];
-    return first ?? (await best(and(ready, eq(tasks.starred, false))));
   }
 
   /** Closes the running attempt; false when it was not running (already ended by another path). */
@@ -567,9 +642,55 @@ export class TaskQueue {
   }
 }
 
-/** The claim order between two rows of one rank (both starred or aged). */
-function compareOrder(a: TaskRow, b: TaskRow): number {
-  return b.priority - a.priority || a.createdAt - b.createdAt || a.seq - b.seq;
+/**
+ * The claim's statements, prepared once. `start` is the claim itself: one UPDATE whose WHERE takes the
+ * next task in claim order and checks the running count, the cooldown and the day's budget row; the
+ * `tasks_tasks_claimed` trigger (migration 0001) records the attempt, the start time and the day's
+ * count in the same statement.
+ */
+function prepareClaim(db: ExtensionDatabase<typeof schema>) {
+  const p = sql.placeholder;
+  // tasks that waited past agingMs since the last claim now rank as starred (an index range scan)
+  const age = db
+    .update(tasks)
+    .set({ rank: 0 })
+    .where(and(eq(tasks.rank, 1), isClaimable, lte(tasks.createdAt, p("cutoff"))))
+    .prepare();
+  // Named: without statistics SQLite prefers the status index and sorts every queued row; the claim
+  // index walks the claim order itself, so the first ready row is the answer (flat in queue length).
+  const next = sql`(select ${tasks.id} from ${tasks} indexed by tasks_tasks_claim_idx
+    where ${isClaimable} and ${tasks.nextRunAt} <= ${p("now")}
+      and ${tasks.workspaceId} not in (select ${breakers.workspaceId} from ${breakers} where ${breakers.openUntil} > ${p("now")})
+    order by ${tasks.rank}, ${tasks.priority} desc, ${tasks.createdAt}, ${tasks.seq}
+    limit 1)`;
+  const start = db
+    .update(tasks)
+    .set({
+      status: "running",
+      attempt: sql`${tasks.attempt} + 1`,
+      conversationId: null,
+      instanceId: sql`${p("instance")}`,
+      updatedAt: sql`${p("now")}`,
+      claimDay: sql`${p("day")}`,
+    })
+    .where(
+      and(
+        sql`${tasks.id} = ${next}`,
+        sql`(select count(*) from ${tasks} where ${tasks.status} = 'running') < ${p("maxRunning")}`,
+        sql`coalesce((select ${claimLock.lastStartedAt} from ${claimLock} where ${claimLock.id} = 1), ${-Number.MAX_SAFE_INTEGER}) <= ${p("startedBefore")}`,
+        sql`coalesce((select ${days.attempts} from ${days} where ${days.day} = ${p("day")}), 0) < ${p("attemptBudget")}`,
+        sql`coalesce((select ${days.tokens} from ${days} where ${days.day} = ${p("day")}), 0) < ${p("tokenBudget")}`,
+      ),
+    )
+    .returning()
+    .prepare();
+  const attemptsOf = db
+    .select()
+    .from(attempts)
+    .where(eq(attempts.taskId, p("taskId")))
+    .orderBy(asc(attempts.n))
+    .prepare();
+  return { age, start, attemptsOf };
 }
 
 /** The first epoch ms of the day after `epochMs` in `timeZone`. */

@@ -3,7 +3,8 @@ import { DispatchError, type Logger, messageOf } from "@dispatch/kernel";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { ConversationEvent, TurnStatus } from "@dispatch/wire";
 import type { TasksConfig } from "./config.ts";
-import { classifyFailure } from "./retry-policy.ts";
+import { type AttemptFailure, classifyFailure } from "./retry-policy.ts";
+import type { AttemptContext, AttemptEnd, AttemptVerdict, TaskHooks } from "./task-hooks.ts";
 import type { TaskQueue } from "./task-queue.ts";
 import type { ClaimedTask } from "./types.ts";
 
@@ -11,12 +12,14 @@ import type { ClaimedTask } from "./types.ts";
 interface RunningAttempt {
   taskId: string;
   n: number;
+  /** What the hooks are told about it. */
+  context: AttemptContext;
   conversationId: string;
   turnId: string | undefined;
   startedAt: number;
   lastBeat: number;
   /** Set when this side ended the attempt (stuck, cancel), so the turn's end is not counted twice. */
-  endedHere: boolean;
+  endedHere: AttemptEnd | undefined;
 }
 
 /** What the scheduler needs. */
@@ -31,6 +34,8 @@ export interface SchedulerDeps {
   onFault(kind: string, error: unknown): void;
   /** Metrics hooks; must not throw. */
   observe?: { attemptEnded(outcome: string): void; queueWait(ms: number): void };
+  /** The contributed task hooks (git worktrees, validation), read at each attempt. Default: none. */
+  hooks?: () => readonly TaskHooks[];
 }
 
 /**
@@ -45,6 +50,8 @@ export class TaskScheduler {
   #claiming: Promise<void> | undefined;
   #again = false;
   #stopped = false;
+  /** Tells hooks still at work (validation) that the host is stopping. */
+  readonly #stopping = new AbortController();
 
   constructor(deps: SchedulerDeps) {
     this.#deps = deps;
@@ -83,7 +90,7 @@ export class TaskScheduler {
     const now = clock();
     const limit = config.stuckAfterMs + config.stuckGraceMs;
     for (const attempt of [...this.#byConversation.values()]) {
-      if (!attempt.endedHere && now - attempt.lastBeat > limit) await this.#stuck(attempt, now);
+      if (attempt.endedHere === undefined && now - attempt.lastBeat > limit) await this.#stuck(attempt, now);
     }
     await this.kick();
   }
@@ -99,20 +106,26 @@ export class TaskScheduler {
     const attempt = this.#byConversation.get(conversationId);
     if (attempt === undefined || (attempt.turnId !== undefined && attempt.turnId !== turnId)) return;
     this.#byConversation.delete(conversationId);
-    if (attempt.endedHere) {
+    if (attempt.endedHere !== undefined) {
+      await this.#ended(attempt.context, attempt.endedHere);
       void this.kick();
       return;
     }
     const { queue } = this.#deps;
     const final = await this.#finalEventData(conversationId, turnId);
     const tokens = tokensOf(final);
+    let outcome = outcomeOf(status);
     if (status === "completed") {
-      await queue.complete(
-        attempt.taskId,
-        attempt.n,
-        { conversationId, turnId, finishReason: final.finishReason ?? null },
-        tokens,
+      const base = { conversationId, turnId, finishReason: final.finishReason ?? null };
+      const verdict = await this.#runHooks("afterTurn", (hooks) =>
+        hooks.afterTurn?.({ ...attempt.context, turnId }),
       );
+      if (verdict.failure === undefined) {
+        await queue.complete(attempt.taskId, attempt.n, { ...base, ...verdict.result }, tokens);
+      } else {
+        outcome = "failed";
+        await queue.fail(attempt.taskId, attempt.n, verdict.failure, tokens, { ...base, ...verdict.result });
+      }
     } else if (status === "interrupted") {
       await queue.fail(
         attempt.taskId,
@@ -131,7 +144,8 @@ export class TaskScheduler {
       const code = typeof final.code === "string" ? final.code : undefined;
       await queue.fail(attempt.taskId, attempt.n, classifyFailure(code, errorOf(final, status)), tokens);
     }
-    this.#deps.observe?.attemptEnded(status);
+    this.#deps.observe?.attemptEnded(outcome);
+    await this.#ended(attempt.context, outcome);
     void this.kick();
   }
 
@@ -143,7 +157,7 @@ export class TaskScheduler {
         (a) => a.taskId === taskId && a.n === result.wasRunning,
       );
       if (attempt !== undefined) {
-        attempt.endedHere = true;
+        attempt.endedHere = "cancelled";
         await this.#deps.orchestrator.cancelTurn(attempt.conversationId);
       }
     }
@@ -153,6 +167,7 @@ export class TaskScheduler {
   /** Stops claiming; running attempts are left to the orchestrator's shutdown (recovered at next start). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new DispatchError("shutting_down", "the host is shutting down"));
     await this.#claiming;
     this.#byConversation.clear();
   }
@@ -169,6 +184,7 @@ export class TaskScheduler {
   async #start(task: ClaimedTask): Promise<void> {
     const { queue, orchestrator, clock } = this.#deps;
     const now = clock();
+    this.#deps.observe?.queueWait(Math.max(0, now - task.readySince));
     let conversationId: string;
     try {
       const conversation = await orchestrator.createConversation({
@@ -188,17 +204,31 @@ export class TaskScheduler {
       });
       return;
     }
+    const context: AttemptContext = {
+      task: { id: task.id, workspaceId: task.workspaceId, title: task.title, options: task.options },
+      n: task.n,
+      conversationId,
+      signal: this.#stopping.signal,
+    };
     const attempt: RunningAttempt = {
       taskId: task.id,
       n: task.n,
+      context,
       conversationId,
       turnId: undefined,
       startedAt: now,
       lastBeat: now,
-      endedHere: false,
+      endedHere: undefined,
     };
-    this.#byConversation.set(conversationId, attempt);
     await queue.attach(task.id, task.n, { conversationId });
+    const prepared = await this.#runHooks("beforeTurn", (hooks) => hooks.beforeTurn?.(context));
+    if (prepared.failure !== undefined) {
+      await queue.fail(task.id, task.n, prepared.failure, 0, prepared.result);
+      this.#deps.observe?.attemptEnded("failed");
+      await this.#ended(context, "failed");
+      return;
+    }
+    this.#byConversation.set(conversationId, attempt);
     try {
       const { turnId } = await orchestrator.startTurn({
         conversationId,
@@ -216,11 +246,55 @@ export class TaskScheduler {
         message: `cannot start: ${messageOf(error)}`,
         retryable: busy,
       });
+      await this.#ended(context, "failed");
+    }
+  }
+
+  /**
+   * Runs one phase of every hook in order: results merge, the first failure wins and stops the
+   * rest. A throw is a final failure naming the hook.
+   */
+  async #runHooks(
+    phase: "beforeTurn" | "afterTurn",
+    call: (hooks: TaskHooks) => Promise<AttemptVerdict | undefined> | undefined,
+  ): Promise<{ failure?: AttemptFailure; result?: Record<string, unknown> }> {
+    let result: Record<string, unknown> | undefined;
+    for (const hooks of this.#deps.hooks?.() ?? []) {
+      let verdict: AttemptVerdict | undefined;
+      try {
+        verdict = await call(hooks);
+      } catch (error) {
+        this.#deps.logger.error("a task hook failed", { hook: hooks.id, phase, err: error });
+        verdict = {
+          failure: {
+            code: "hook_failed",
+            message: `${hooks.id} (${phase}): ${messageOf(error)}`,
+            retryable: false,
+          },
+        };
+      }
+      if (verdict?.result !== undefined) result = { ...result, ...verdict.result };
+      if (verdict?.failure !== undefined) {
+        const { message, retryable } = verdict.failure;
+        return { failure: { status: "failed", message, retryable }, ...(result ? { result } : {}) };
+      }
+    }
+    return result === undefined ? {} : { result };
+  }
+
+  /** Tells every hook the attempt was filed; their errors are logged, never thrown. */
+  async #ended(context: AttemptContext, outcome: AttemptEnd): Promise<void> {
+    for (const hooks of this.#deps.hooks?.() ?? []) {
+      try {
+        await hooks.attemptEnded?.({ ...context, outcome });
+      } catch (error) {
+        this.#deps.onFault("task hook attemptEnded", error);
+      }
     }
   }
 
   async #stuck(attempt: RunningAttempt, now: number): Promise<void> {
-    attempt.endedHere = true;
+    attempt.endedHere = "stuck";
     const silentMs = now - attempt.lastBeat;
     this.#deps.logger.warn("task attempt is stuck; stopping it", {
       task: attempt.taskId,
@@ -246,6 +320,11 @@ export class TaskScheduler {
       ? (event.data as Record<string, unknown>)
       : {};
   }
+}
+
+/** The attempt outcome a turn's final status means. */
+function outcomeOf(status: TurnStatus): AttemptEnd {
+  return status === "completed" || status === "cancelled" || status === "interrupted" ? status : "failed";
 }
 
 function tokensOf(data: Record<string, unknown>): number {

@@ -7,6 +7,7 @@ export interface TaskOptions {
   model?: string;
   maxSteps?: number;
   worktree?: boolean;
+  baseRef?: string;
   validate?: { command: string; timeoutMs: number };
 }
 
@@ -18,6 +19,8 @@ export interface ClaimedTask {
   spec: string;
   n: number;
   options: TaskOptions;
+  /** When it became ready to run (created, or its retry backoff ended), epoch ms: the queue wait starts here. */
+  readySince: number;
 }
 
 /** Why the claim started nothing, and when it could next succeed (epoch ms), if it knows. */
@@ -32,7 +35,7 @@ export type StatusCounts = Record<TaskStatus, number>;
 
 declare module "@dispatch/kernel" {
   interface DispatchEvents {
-    /** A task was created, claimed, finished, retried, cancelled or deleted; `task` is its new state (absent once deleted). */
+    /** A task was created, claimed, finished, retried, cancelled, updated (its result) or deleted; `task` is its new state (absent once deleted). */
     "task.changed": { id: string; change: TaskChange; task?: Task };
   }
 }
@@ -48,4 +51,5 @@ export type TaskChange =
   | "interrupted"
   | "cancelled"
   | "requeued"
+  | "updated"
   | "deleted";

@@ -37,14 +37,14 @@ export function manualClock(start: number): ManualClock {
 /** A real store with the tasks tables and a queue over it, in a temp data dir (or on `storeUrl`). */
 export async function queueHost(
   config: Partial<TasksConfig> = {},
-  options: { clock?: ManualClock; dataDir?: string; storeUrl?: string } = {},
-): Promise<{ test: TestHost; queue: TaskQueue; clock: ManualClock; config: TasksConfig }> {
+  options: { clock?: () => number; dataDir?: string; storeUrl?: string } = {},
+): Promise<{ test: TestHost; queue: TaskQueue; clock: () => number; config: TasksConfig }> {
   const test = await createTestHost({
     extensions: [conversationStoreExtension, tasksTablesOnly],
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.storeUrl ? { config: { store: { url: options.storeUrl } } } : {}),
   });
-  const clock = options.clock ?? manualClock(Date.UTC(2026, 11, 1, 23, 0));
+  const clock = options.clock ?? Date.now;
   const parsed = tasksConfigSchema.parse(config);
   const queue = new TaskQueue({ store: test.get(conversationStoreRef), config: parsed, clock });
   return { test, queue, clock, config: parsed };

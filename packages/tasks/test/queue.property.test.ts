@@ -1,6 +1,6 @@
 import { describe, test } from "bun:test";
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { queueHost } from "./fixtures.ts";
+import { manualClock, queueHost } from "./fixtures.ts";
 import { checkClaimProperty, propertyConfig } from "./queue-property.ts";
 
 // One host on SQLite; test/queue.property.postgres.test.ts runs the same property with two hosts
@@ -8,7 +8,9 @@ import { checkClaimProperty, propertyConfig } from "./queue-property.ts";
 describe("the claim, over random schedules", () => {
   test("never more than maxRunning, never two starts within cooldownMs, never past the daily budget, order holds", async () => {
     await checkClaimProperty(async () => {
-      const { test: host, queue, clock, config } = await queueHost(propertyConfig);
+      // an hour before midnight, so schedules cross into the next budget day
+      const clock = manualClock(Date.UTC(2026, 11, 1, 23, 0));
+      const { test: host, queue, config } = await queueHost(propertyConfig, { clock });
       return {
         queues: [queue],
         store: host.get(conversationStoreRef),

@@ -17,13 +17,17 @@ import type { SseHub } from "./sse-hub.ts";
  * The core routes, chained so that `hono/client` can type every call from `AppType`; transport-http
  * contributes them at `/` like any other routes. `openApi` builds the document of everything mounted.
  */
-export function apiRoutes(deps: ApiDeps, sse: SseHub, openApi: () => Record<string, unknown>) {
+export function apiRoutes(
+  deps: ApiDeps,
+  sse: SseHub,
+  openApi: (serverUrl: string) => Record<string, unknown>,
+) {
   return new Hono()
     .route("/", healthRoutes(deps.host))
     .get("/metrics", async (c) =>
       c.body(await deps.metrics.metrics(), 200, { "Content-Type": deps.metrics.contentType }),
     )
-    .get("/openapi.json", (c) => c.json(openApi()))
+    .get("/openapi.json", (c) => c.json(openApi(new URL(c.req.url).origin)))
     .route("/", workspaceRoutes(deps))
     .route("/", conversationRoutes(deps, sse))
     .route("/", providerRoutes(deps));
@@ -43,6 +47,7 @@ export function createApp(deps: ApiDeps): Hono {
       logger: deps.logger,
       metrics: new RequestMetrics(deps.metrics),
       bodyLimitBytes: deps.config.bodyLimitBytes,
+      closeWhenIdle: deps.closeWhenIdle,
     }),
   );
   app.use(

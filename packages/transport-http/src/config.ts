@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 /** The `server` config slice. */
@@ -18,7 +19,7 @@ export const serverConfigSchema = z
      * `[::1]`): `name` for any port, or `name:port`. Guards against DNS rebinding.
      */
     allowedHosts: z.array(z.string().min(1)).default([]),
-    heartbeatMs: z.number().int().min(10).default(15000),
+    heartbeatMs: timerDelayMs(10).default(15000),
     sseBufferEvents: z.number().int().min(1).default(1000),
   })
   .strict()

@@ -1,10 +1,9 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
-import type { HostInfo, Logger } from "@dispatch/kernel";
+import type { HostInfo, Logger, Registry } from "@dispatch/kernel";
 import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
 import type { Orchestrator } from "@dispatch/session-orchestrator";
 import type { ExecutionBackends } from "@dispatch/workspace-tools";
-import type { Registry } from "prom-client";
 import type { ServerConfig } from "./config.ts";
 
 /** Everything the routes need, resolved once at activation. */
@@ -19,4 +18,6 @@ export interface ApiDeps {
   concurrency: ConcurrencyManager;
   /** Present when workspace-tools is active; used to refuse workspaces on unknown hosts. */
   backends: ExecutionBackends | undefined;
+  /** Ends a request's connection once it has been idle `seconds` (a no-op until the server listens). */
+  closeWhenIdle(request: Request, seconds: number): void;
 }

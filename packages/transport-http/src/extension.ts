@@ -1,11 +1,10 @@
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import { createServiceRef, DispatchError, defineExtension } from "@dispatch/kernel";
+import { createServiceRef, DispatchError, defineExtension, Gauge } from "@dispatch/kernel";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { executionBackendsRef } from "@dispatch/workspace-tools";
 import type { Hono } from "hono";
-import { Gauge } from "prom-client";
 import { apiRoutes, createApp } from "./app.ts";
 import { isLoopback, serverConfigSchema } from "./config.ts";
 import type { ApiDeps } from "./deps.ts";
@@ -17,6 +16,9 @@ import { type HttpServer, httpServerRef } from "./types.ts";
 
 /** The core routes, made at activation: transport-http's own, so that its contribution can reach them. */
 const coreRoutesRef = createServiceRef<Hono>("transport-http.core-routes");
+
+/** How long shutdown waits for event streams to deliver their last events before it cuts them. */
+const shutdownGraceMs = 2000;
 
 /** The HTTP transport: serves the API with Hono on Bun.serve once every extension has activated. */
 export const transportHttpExtension = defineExtension({
@@ -51,8 +53,16 @@ export const transportHttpExtension = defineExtension({
       providers: ctx.use(providersRef),
       concurrency: ctx.use(concurrencyManagerRef),
       backends: ctx.useOptional(executionBackendsRef),
+      // Bun ends the connection once it is idle that long (whole seconds, checked every few seconds).
+      closeWhenIdle: (request, seconds) => server?.timeout(request, seconds),
     };
-    const sse = new SseHub({ heartbeatMs: config.heartbeatMs, maxUnread: 64 });
+    let server: ReturnType<typeof Bun.serve> | undefined;
+    const sse = new SseHub({
+      heartbeatMs: config.heartbeatMs,
+      maxUnread: 64,
+      // A dropped client is idle by definition: the server can no longer write to it.
+      closeConnection: (request) => deps.closeWhenIdle(request, 1),
+    });
     const app = createApp(deps);
     let mounted: readonly MountedRoutes[] = [];
     const inService = (extensionId: string) =>
@@ -75,7 +85,15 @@ export const transportHttpExtension = defineExtension({
     });
 
     let address: { host: string; port: number } | undefined;
-    ctx.provide(httpServerRef, { address: () => address } satisfies HttpServer);
+    ctx.provide(httpServerRef, {
+      address: () => address,
+      routes: () =>
+        address === undefined
+          ? []
+          : app.routes
+              .filter((route) => route.method !== "ALL")
+              .map(({ method, path }) => ({ method, path })),
+    } satisfies HttpServer);
 
     ctx.onReady(() => {
       // Every extension is active now, so route factories can use their contributors' state.
@@ -84,7 +102,7 @@ export const transportHttpExtension = defineExtension({
         inService,
         warn: (message, fields) => ctx.logger.warn(message, fields),
       });
-      const server = Bun.serve({
+      server = Bun.serve({
         hostname: config.host,
         port: config.port,
         fetch: app.fetch,
@@ -98,9 +116,22 @@ export const transportHttpExtension = defineExtension({
       const url = `http://${address.host}:${address.port}`;
       ctx.logger.info("listening", { url });
       ctx.setHealth(() => ({ url, sseClients: sse.size }));
+      const listening = server;
       ctx.onDispose(async () => {
+        // No new connections; requests in flight, the event streams among them, may finish.
+        const stopped = listening.stop(false).catch(() => {});
+        // Turns are interrupted first, so every stream gets its turn's `turn.interrupted` live, then
+        // each ends cleanly once its client has read it, or is cut after the grace period.
+        await deps.orchestrator.interruptAll();
+        sse.finishAll("shutdown");
+        let grace: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          stopped,
+          new Promise((resolve) => (grace = setTimeout(resolve, shutdownGraceMs))),
+        ]);
+        clearTimeout(grace);
         sse.closeAll();
-        await server.stop(true);
+        await listening.stop(true);
       });
     });
   },

@@ -115,24 +115,26 @@ function guarded(
 }
 
 /**
- * The OpenAPI document of the mounted routes whose contributors are in service; rebuilt only when
- * that set changes (a contributor failed since), not on every request.
+ * The OpenAPI document of the mounted routes whose contributors are in service, for a server at
+ * `serverUrl` (the origin it was asked at); rebuilt only when that set or the origin changes (a
+ * contributor failed since), not on every request.
  */
 export function liveOpenApi(
   version: string,
   mounted: () => readonly MountedRoutes[],
   inService: (extensionId: string) => boolean,
-): () => Record<string, unknown> {
+): (serverUrl: string) => Record<string, unknown> {
   let cached: { key: string; document: Record<string, unknown> } | undefined;
-  return () => {
+  return (serverUrl) => {
     const live = mounted().filter((m) => inService(m.extensionId));
-    const key = live.map((m) => m.extensionId).join(" ");
+    const key = `${serverUrl} ${live.map((m) => m.extensionId).join(" ")}`;
     if (cached?.key !== key) {
       cached = {
         key,
         document: openApiDocument(
           version,
           live.flatMap((m) => m.operations),
+          { serverUrl },
         ),
       };
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { Counter, Histogram, Registry } from "@dispatch/kernel";
 import fc from "fast-check";
-import { Counter, Histogram, Registry } from "prom-client";
 import { durationBuckets, RequestMetrics } from "./request-metrics.ts";
 
 const request = fc.record({

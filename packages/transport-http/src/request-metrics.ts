@@ -1,5 +1,4 @@
-import { Counter, type Histogram, type Registry } from "prom-client";
-
+import { Counter, type Histogram, type Registry } from "@dispatch/kernel";
 /** The duration buckets, in seconds. */
 export const durationBuckets: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
 

@@ -4,6 +4,11 @@ import { createServiceRef } from "@dispatch/kernel";
 export interface HttpServer {
   /** Where the server listens (the real port when configured with 0), once it does. */
   address(): { host: string; port: number } | undefined;
+  /**
+   * Every method and path the app answers (Hono's form, `/workspaces/:id`), middleware excluded, once
+   * it listens: what a test holds `/openapi.json` to.
+   */
+  routes(): ReadonlyArray<{ method: string; path: string }>;
 }
 
 /** The service ref of the running server. */

@@ -195,6 +195,32 @@ describe("errors at the edge", () => {
     expect(await created.json()).toMatchObject({ runner: "model" });
   });
 
+  test("a POST with no body is read as {}: a route whose fields are all optional takes it", async () => {
+    const url = `${api.url}/workspaces/default/conversations`;
+    const bare = await fetch(url, { method: "POST" });
+    expect(bare.status).toBe(201);
+    const typed = await fetch(url, { method: "POST", headers: { "content-type": "application/json" } });
+    expect(typed.status).toBe(201);
+    // Not spawnSync: the server runs on this thread and must answer meanwhile.
+    const curl = Bun.spawn(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url]);
+    expect(await new Response(curl.stdout).text()).toBe("201");
+    const conv = (await bare.json()) as { id: string; title: string | null };
+    expect(conv.title).toBeNull();
+    // A route with a required field says which one is missing instead of asking for JSON.
+    const body = await expectError(
+      await fetch(`${api.url}/conversations/${conv.id}/messages`, { method: "POST" }),
+      400,
+      "invalid_request",
+    );
+    expect(body.error.message).toContain("text");
+    // A body that is there but not JSON is still 415.
+    await expectError(
+      await fetch(url, { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" }),
+      415,
+      "unsupported_media_type",
+    );
+  });
+
   test("every response carries a request id", async () => {
     const res = await api.fetch("/health");
     expect(res.headers.get("x-request-id")?.length ?? 0).toBeGreaterThan(0);

@@ -23,6 +23,37 @@ describe("bearer token", () => {
     }
   });
 
+  test("/health without the token answers only {status, version}; with it, the details", async () => {
+    const api = await startApi({ server: { token } });
+    try {
+      const asked: Array<Record<string, string>> = [
+        {},
+        { Authorization: "Bearer wrong-token-of-some-length" },
+      ];
+      for (const headers of asked) {
+        const res = await fetch(`${api.url}/health`, { headers });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as Record<string, unknown>;
+        expect(body).toEqual({ status: "ok", version: expect.any(String) });
+      }
+      const full = (await (await api.fetch("/health")).json()) as Record<string, unknown>;
+      expect(Object.keys(full).sort()).toEqual(["extensions", "faults", "status", "uptimeS", "version"]);
+      expect(JSON.stringify(full)).toContain(api.url);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  test("/health shows the details to everyone when no token is configured", async () => {
+    const api = await startApi();
+    try {
+      const body = (await (await fetch(`${api.url}/health`)).json()) as Record<string, unknown>;
+      expect(body.extensions).toBeArray();
+    } finally {
+      await api.stop();
+    }
+  });
+
   test("a non-loopback bind without a token is refused at start-up", async () => {
     await expect(startApi({ server: { host: "0.0.0.0" } })).rejects.toThrow(/without a token/);
   });

@@ -77,6 +77,7 @@ interface OpenApiDoc {
     string,
     Record<string, { summary: string; requestBody?: unknown; responses: Record<string, unknown> }>
   >;
+  components: { schemas: Record<string, unknown> };
 }
 
 let api: ApiHarness | undefined;
@@ -116,12 +117,17 @@ describe("the HTTP routes extension point", () => {
 
     const doc = (await (await api.fetch("/openapi.json")).json()) as OpenApiDoc;
     expect(doc.paths["/tally"]?.get?.summary).toBe("The tally");
+    // an extension's unnamed schemas become components named after their operations
     expect(doc.paths["/tally"]?.get?.responses["200"]).toMatchObject({
-      content: { "application/json": { schema: { properties: { count: { type: "integer" } } } } },
+      content: { "application/json": { schema: { $ref: "#/components/schemas/GetTallyResponse" } } },
+    });
+    expect(doc.components.schemas.GetTallyResponse).toMatchObject({
+      properties: { count: { type: "integer" } },
     });
     expect(doc.paths["/tally/add"]?.post?.requestBody).toMatchObject({
-      content: { "application/json": { schema: { required: ["by"] } } },
+      content: { "application/json": { schema: { $ref: "#/components/schemas/PostTallyAddBody" } } },
     });
+    expect(doc.components.schemas.PostTallyAddBody).toMatchObject({ required: ["by"] });
     // the core routes come through the same point
     expect(doc.paths["/workspaces"]?.get?.summary).toBeDefined();
     expect(doc.paths["/openapi.json"]?.get).toBeDefined();

@@ -1,8 +1,35 @@
+export {
+  AgentHealth,
+  AgentInfo,
+  AgentInputBody,
+  AgentInputResult,
+  AgentList,
+  AgentState,
+} from "./agents.ts";
+export { apiSchemaNames } from "./api-schemas.ts";
+export {
+  type ConversationEventType,
+  conversationEventSchemas,
+  eventSchemaName,
+  KnownConversationEvent,
+  knownEventTypes,
+} from "./events.ts";
+export {
+  GitCommit,
+  GitRef,
+  PushStatus,
+  ValidationResult,
+  Worktree,
+  WorktreeHolder,
+  WorktreeList,
+} from "./git.ts";
+export { IsoTime } from "./iso-time.ts";
 export { limits, slugPattern } from "./limits.ts";
 export {
   CancelResult,
   Conversation,
   ConversationEvent,
+  ConversationList,
   CreateConversationBody,
   CreateWorkspaceBody,
   ErrorBody,
@@ -10,25 +37,33 @@ export {
   errorStatus,
   finalTurnStatuses,
   Health,
-  knownEventTypes,
+  HealthSummary,
+  HttpErrorCode,
+  ListQuery,
   Message,
+  MessageList,
   MessagePart,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
+  ProviderList,
   QueueEntry,
   Slug,
   TurnStatus,
   UpdateWorkspaceBody,
   Workspace,
+  WorkspaceList,
 } from "./schemas.ts";
 export {
   AttemptStatus,
   CreateTaskBody,
   Task,
   TaskAttempt,
+  TaskBreaker,
   TaskList,
+  TaskResumeResult,
   TaskStatus,
   TaskValidate,
   taskLimits,
 } from "./tasks.ts";
+export { UsageGroup, UsageGroupBy, UsageQuery, UsageReport, UsageTotals } from "./usage.ts";

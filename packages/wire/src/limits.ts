@@ -10,6 +10,12 @@ export const limits = {
   messageTextBytes: 1024 * 1024,
   /** Cap on one event's JSON payload. */
   eventPayloadBytes: 256 * 1024,
+  /** Items a list answers when no `limit` is given. */
+  pageDefault: 100,
+  /** The largest `limit` a list accepts. */
+  pageMax: 500,
+  /** The longest `cursor` a list accepts (the ones it gives out are far shorter). */
+  cursorLength: 2048,
 } as const;
 
 /** Workspace and extension ids: lowercase slugs. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { GitRef } from "./git.ts";
+import { IsoTime } from "./iso-time.ts";
 import { Slug } from "./schemas.ts";
-
-const IsoTime = z.string().describe("ISO-8601 time");
 
 /** Input limits of a task (DESIGN §12). */
 export const taskLimits = {
@@ -77,11 +77,33 @@ export const CreateTaskBody = z
     provider: Slug.optional(),
     model: z.string().min(1).max(200).optional(),
     worktree: z.boolean().optional(),
+    /** With `worktree`: what the task's branch starts from (default the workspace's `HEAD`). */
+    baseRef: GitRef.optional(),
     validate: TaskValidate.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.baseRef === undefined || body.worktree === true, {
+    message: "baseRef needs worktree: true",
+    path: ["baseRef"],
+  });
 export type CreateTaskBody = z.input<typeof CreateTaskBody>;
 
-/** `GET /tasks` answer. */
-export const TaskList = z.object({ tasks: z.array(Task), nextCursor: z.string().nullable() });
+/** A workspace whose task breaker is open: its queued tasks wait until `openUntil` (DESIGN §12). */
+export const TaskBreaker = z.object({
+  workspaceId: Slug,
+  failures: z.number().int(),
+  openUntil: IsoTime,
+});
+export type TaskBreaker = z.infer<typeof TaskBreaker>;
+
+/** `GET /tasks` answer: a page of tasks, the cursor of the next (null at the end), and open breakers. */
+export const TaskList = z.object({
+  tasks: z.array(Task),
+  nextCursor: z.string().nullable(),
+  breakers: z.array(TaskBreaker),
+});
 export type TaskList = z.infer<typeof TaskList>;
+
+/** Answer to `POST /workspaces/:id/tasks/resume`. */
+export const TaskResumeResult = z.object({ workspaceId: z.string(), resumed: z.literal(true) });
+export type TaskResumeResult = z.infer<typeof TaskResumeResult>;

@@ -1,3 +1,4 @@
+import { timerDelayMs } from "@dispatch/kernel";
 import { z } from "zod";
 
 /** The `tools` config slice. */
@@ -6,7 +7,7 @@ export const toolsConfigSchema = z
     /** Hard cap on every tool result (and on each of a command's stdout and stderr). */
     maxOutputBytes: z.number().int().min(1024).default(262144),
     /** Longest a `bash` call may run; a call may ask for less. */
-    bashTimeoutMs: z.number().int().min(100).default(120000),
+    bashTimeoutMs: timerDelayMs(100).default(120000),
     /** How long a file lock lives without being refreshed (a safety net; turns release their locks). */
     lockTtlMs: z
       .number()
@@ -14,7 +15,7 @@ export const toolsConfigSchema = z
       .min(1000)
       .default(30 * 60 * 1000),
     /** How often expired locks and locks of finished turns are swept. */
-    lockSweepMs: z.number().int().min(100).default(60000),
+    lockSweepMs: timerDelayMs(100).default(60000),
     /** Files `grep` reads at most per call. */
     grepMaxFiles: z.number().int().min(1).default(5000),
     /** Matching lines `grep` returns at most per call. */

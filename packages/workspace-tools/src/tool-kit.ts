@@ -31,15 +31,26 @@ export interface ToolWorkspace {
 /**
  * Picks the backend for the context's workspace and checks its root is still the pinned directory
  * (`workspace_root_changed` otherwise); with `create`, makes a root that was never pinned first.
+ * A scoped run (a git worktree) pins its own root under the scope's key, beside the workspace's.
  */
 export async function openWorkspace(
   deps: ToolDeps,
   context: ToolContext,
   create: boolean,
 ): Promise<ToolWorkspace> {
-  const backend = deps.backends.forHost(context.workspace.hostId);
-  const rootId = await deps.pins.open(context.workspace, backend, create);
-  return { backend, root: context.workspace.root, rootId };
+  const { workspace, scope } = context;
+  const backend = deps.backends.forHost(workspace.hostId);
+  const pinned = scope === undefined ? workspace : { ...workspace, id: `${workspace.id}/${scope.key}` };
+  const rootId = await deps.pins.open(pinned, backend, create);
+  return { backend, root: workspace.root, rootId };
+}
+
+/**
+ * The lock key of a confined path: its path relative to the root, or in a scoped run `/<key>/` and
+ * that path (no relative path starts with `/`), so two worktrees of a workspace lock apart.
+ */
+export function lockPath(context: ToolContext, path: ConfinedPath): string {
+  return context.scope === undefined ? path.relative : `/${context.scope.key}/${path.relative}`;
 }
 
 /** Confines `path` to the workspace (see `confinePath`). */
@@ -61,7 +72,7 @@ export async function lockFile(deps: ToolDeps, context: ToolContext, path: Confi
   if (context.signal.aborted) throw cancelled(path);
   const result = await deps.locks.acquire({
     workspaceId: context.workspace.id,
-    path: path.relative,
+    path: lockPath(context, path),
     conversationId: context.conversationId,
     turnId: context.turnId,
     ttlMs: deps.config.lockTtlMs,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { toolsConfigSchema } from "../src/config.ts";
 import { createExecutionBackends } from "../src/execution-backends.ts";
@@ -68,4 +68,43 @@ test("sweepLocks releases expired locks and locks of turns that already finished
   expect(report).toEqual({ expired: 1, orphaned: 1 });
   expect((await env.store.locks.list("ws")).map((lock) => lock.path)).toEqual(["live.txt"]);
   expect(await sweepLocks(env.store, Date.now())).toEqual({ expired: 0, orphaned: 0 });
+});
+
+test("scoped runs (two worktrees of one workspace) lock apart and pin their own roots", async () => {
+  const rootA = join(env.host.dataDir, "worktrees", "a");
+  const rootB = join(env.host.dataDir, "worktrees", "b");
+  const scoped = async (root: string, key: string) => {
+    const context = await env.startTurn();
+    return { ...context, workspace: { ...context.workspace, root }, scope: { key } };
+  };
+  const a = await scoped(rootA, "wt-a");
+  const b = await scoped(rootB, "wt-b");
+  expect((await tools.writeFile.run({ path: "same.txt", content: "from A\n" }, a)).isError).toBeUndefined();
+  expect((await tools.writeFile.run({ path: "same.txt", content: "from B\n" }, b)).isError).toBeUndefined();
+  expect(readFileSync(join(rootA, "same.txt"), "utf8")).toBe("from A\n");
+  expect(readFileSync(join(rootB, "same.txt"), "utf8")).toBe("from B\n");
+  expect((await env.store.locks.list("ws")).map((lock) => lock.path).sort()).toEqual([
+    "/wt-a/same.txt",
+    "/wt-b/same.txt",
+  ]);
+  // within one scope the lock still holds against another conversation
+  const a2 = await scoped(rootA, "wt-a");
+  const refused = await tools.writeFile.run({ path: "same.txt", content: "no\n" }, a2);
+  expect(refused.isError).toBe(true);
+  expect(refused.output).toContain(`locked by conversation ${a.conversationId}`);
+  // the workspace's own root keeps its own pin: an unscoped write still works after scoped ones
+  const plain = await env.startTurn();
+  expect((await tools.writeFile.run({ path: "same.txt", content: "root\n" }, plain)).isError).toBeUndefined();
+  expect(readFileSync(join(env.workspace.root, "same.txt"), "utf8")).toBe("root\n");
+  // a scoped root replaced by another directory is refused under the same key
+  // (moved aside, not removed, so the new directory cannot reuse the old inode number)
+  renameSync(rootB, `${rootB}-old`);
+  mkdirSync(rootB, { recursive: true });
+  const b2 = await scoped(rootB, "wt-b");
+  const changed = await tools.readFile.run({ path: "same.txt" }, b2);
+  expect(changed.isError).toBe(true);
+  expect(changed.output).toContain("is not the directory it was");
+  // and accepted under a new key, as a recreated worktree gets
+  const b3 = await scoped(rootB, "wt-b-2");
+  expect((await tools.writeFile.run({ path: "new.txt", content: "again\n" }, b3)).isError).toBeUndefined();
 });

@@ -76,7 +76,16 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
   const feed = new PgEventFeed(db, instanceId, options.logger);
   try {
     const migrations = await applyPostgresMigrations(db);
-    const extensionMigrations = await applyPostgresExtensionMigrations(db, options.schemas ?? []);
+    const { reports: extensionMigrations, withoutPostgres } = await applyPostgresExtensionMigrations(
+      db,
+      options.schemas ?? [],
+    );
+    if (withoutPostgres.length > 0) {
+      options.logger?.warn(
+        "these extensions keep tables only on SQLite (no migrations.postgres): they cannot run on this Postgres store",
+        { extensions: withoutPostgres },
+      );
+    }
     for (const report of extensionMigrations) {
       if (report.edited.length > 0) {
         options.logger?.warn(

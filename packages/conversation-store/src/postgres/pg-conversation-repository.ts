@@ -1,8 +1,9 @@
 import type { Conversation } from "@dispatch/wire";
 import { limits } from "@dispatch/wire";
-import { checkText } from "../field-checks.ts";
+import { checkInteger, checkText } from "../field-checks.ts";
+import { decodeCursor, maxPageItems, pageFrom } from "../page-cursor.ts";
 import { notFound } from "../store-error.ts";
-import type { ConversationRepository } from "../types.ts";
+import type { ConversationRepository, Page, PageRequest } from "../types.ts";
 import { type PgStoreDatabase, pgCode, pgErrors } from "./pg-database.ts";
 import { conversationOf, type Row } from "./pg-rows.ts";
 
@@ -71,5 +72,29 @@ export class PgConversationRepository implements ConversationRepository {
       if (exists === undefined) throw notFound("workspace", workspaceId);
     }
     return rows.map(conversationOf);
+  }
+
+  /** Newest first, a keyset read after the cursor; `not_found` when the workspace does not exist. */
+  async pageByWorkspace(workspaceId: string, request: PageRequest): Promise<Page<Conversation>> {
+    const limit = checkInteger("limit", request.limit, { min: 1, max: maxPageItems });
+    const after = request.cursor === undefined ? undefined : decodeCursor("conversations", request.cursor);
+    const rows: Row[] = await this.#db.q`
+      select c.*,
+        (select t.status from turns t where t.conversation_id = c.id
+          order by t.created_at desc, t.id collate "C" desc limit 1) as latest_status,
+        (select t.id from turns t where t.conversation_id = c.id
+          and t.status in ('queued', 'waiting', 'running') limit 1) as active_turn_id
+      from conversations c where c.workspace_id = ${workspaceId}
+      ${after === undefined ? this.#db.q`` : this.#db.q`and (c.created_at, c.id collate "C") < (${after.createdAt}, ${after.id}::text collate "C")`}
+      order by c.created_at desc, c.id collate "C" desc limit ${limit + 1}`;
+    if (rows.length === 0) {
+      const [exists] = await this.#db.q`select 1 from workspaces where id = ${workspaceId}`;
+      if (exists === undefined) throw notFound("workspace", workspaceId);
+    }
+    return pageFrom(rows, limit, conversationOf, (row) => ({
+      k: "conversations",
+      createdAt: Number(row.created_at),
+      id: String(row.id),
+    }));
   }
 }

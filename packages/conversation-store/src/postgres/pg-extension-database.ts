@@ -62,7 +62,7 @@ function checkTables(schema: Record<string, unknown>, present: ReadonlySet<strin
     if (is(value, SQLiteTable)) {
       throw new StoreError(
         "invalid_request",
-        `table "${getTableName(value)}" is a SQLite table, but this store is on PostgreSQL: pass the extension's pg-core schema (the one its Postgres migrations were generated from)`,
+        `table "${getTableName(value)}" is a SQLite table, but this store is on PostgreSQL: pass the extension's pg-core schema (the one its Postgres migrations were generated from); an extension without Postgres migrations does not run on a Postgres store yet`,
         { details: { table: getTableName(value) } },
       );
     }

@@ -14,26 +14,37 @@ import { migrationLockKey } from "./pg-migrations.ts";
 
 /**
  * Applies the Postgres migrations contributed through `storeSchemasPoint` (`migrations.postgres`),
- * in the order given, each extension's pending batch in one transaction under the migration lock;
- * the same journal, naming rule and errors as on SQLite. PostgreSQL checks foreign keys as each
- * statement runs, so no check afterwards is needed.
+ * in the order given (a contribution without one is left out and named in `withoutPostgres`), each
+ * extension's pending batch in one transaction under the migration lock; the same journal, naming
+ * rule and errors as on SQLite. PostgreSQL checks foreign keys as each statement runs, so no check
+ * afterwards is needed.
  */
 export async function applyPostgresExtensionMigrations(
   db: PgStoreDatabase,
   contributions: readonly Contribution<StoreSchemaContribution>[],
-): Promise<ExtensionMigrationReport[]> {
-  if (contributions.length === 0) return [];
+): Promise<{ reports: ExtensionMigrationReport[]; withoutPostgres: string[] }> {
+  // An extension that gives no Postgres folder has not been made to run on Postgres yet: it is left
+  // out (the store says so), and fails on its own when it asks for its tables, rather than stopping
+  // the store for every other extension.
+  const withoutPostgres: string[] = [];
+  if (contributions.length === 0) return { reports: [], withoutPostgres };
   const plans = planContributions(
     contributions,
     "Postgres",
     "`migrations.postgres`",
-    postgresMigrationsFolder,
+    (value, extensionId) => {
+      try {
+        return postgresMigrationsFolder(value);
+      } catch {
+        withoutPostgres.push(extensionId);
+        return null;
+      }
+    },
   );
-  if (plans.length === 0) return [];
   const owners = new Map(plans.map((plan) => [tablePrefix(plan.extensionId), plan.extensionId]));
   const reports: ExtensionMigrationReport[] = [];
   for (const plan of plans) reports.push(await applyPlan(db, plan, owners));
-  return reports;
+  return { reports, withoutPostgres };
 }
 
 async function applyPlan(

@@ -1,9 +1,10 @@
 import { formatPath } from "@dispatch/kernel";
 import { type Message, MessagePart } from "@dispatch/wire";
 import { z } from "zod";
-import { checkUtf8Bytes } from "../field-checks.ts";
+import { checkInteger, checkUtf8Bytes } from "../field-checks.ts";
+import { decodeCursor, maxPageItems, pageFrom } from "../page-cursor.ts";
 import { invalidField, notFound } from "../store-error.ts";
-import type { MessageRepository } from "../types.ts";
+import type { MessageRepository, Page, PageRequest } from "../types.ts";
 import { type PgStoreDatabase, pgCode, pgErrors } from "./pg-database.ts";
 import { messageOf, type Row } from "./pg-rows.ts";
 
@@ -18,6 +19,10 @@ export class PgMessageRepository implements MessageRepository {
   constructor(db: PgStoreDatabase, maxMessageBytes: number) {
     this.#db = db;
     this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  get maxTextBytes(): number {
+    return this.#maxMessageBytes;
   }
 
   /** The text parts together are held to `maxMessageBytes`, like a user's message. */
@@ -89,11 +94,30 @@ export class PgMessageRepository implements MessageRepository {
   /** `not_found` when the conversation does not exist. */
   async list(conversationId: string): Promise<Message[]> {
     const rows: Row[] = await this.#db.q`
-      select * from messages where conversation_id = ${conversationId} order by created_at, id collate "C"`;
+      select * from messages where conversation_id = ${conversationId} order by created_at, seq`;
     if (rows.length === 0) {
       const [conversation] = await this.#db.q`select 1 from conversations where id = ${conversationId}`;
       if (conversation === undefined) throw notFound("conversation", conversationId);
     }
     return rows.map(messageOf);
+  }
+
+  /** Oldest first, a keyset read after the cursor (created_at, then insertion order); `not_found` when the conversation does not exist. */
+  async page(conversationId: string, request: PageRequest): Promise<Page<Message>> {
+    const limit = checkInteger("limit", request.limit, { min: 1, max: maxPageItems });
+    const after = request.cursor === undefined ? undefined : decodeCursor("messages", request.cursor);
+    const rows: Row[] = await this.#db.q`
+      select * from messages where conversation_id = ${conversationId}
+      ${after === undefined ? this.#db.q`` : this.#db.q`and (created_at, seq) > (${after.createdAt}, ${after.row})`}
+      order by created_at, seq limit ${limit + 1}`;
+    if (rows.length === 0) {
+      const [conversation] = await this.#db.q`select 1 from conversations where id = ${conversationId}`;
+      if (conversation === undefined) throw notFound("conversation", conversationId);
+    }
+    return pageFrom(rows, limit, messageOf, (row) => ({
+      k: "messages",
+      createdAt: Number(row.created_at),
+      row: Number(row.seq),
+    }));
   }
 }

@@ -1,9 +1,10 @@
 import type { EventName } from "@dispatch/kernel";
 import type { Workspace } from "@dispatch/wire";
 import { limits } from "@dispatch/wire";
-import { checkSlug, checkText } from "../field-checks.ts";
+import { checkInteger, checkSlug, checkText } from "../field-checks.ts";
+import { decodeCursor, maxPageItems, pageFrom } from "../page-cursor.ts";
 import { notFound, StoreError } from "../store-error.ts";
-import type { WorkspaceRepository } from "../types.ts";
+import type { Page, PageRequest, WorkspaceRepository } from "../types.ts";
 import { defaultWorkspaceId } from "../workspace-repository.ts";
 import type { PgStoreDatabase, Queryable } from "./pg-database.ts";
 import { type Row, workspaceOf } from "./pg-rows.ts";
@@ -94,6 +95,34 @@ export class PgWorkspaceRepository implements WorkspaceRepository {
       select * from workspaces
       order by starred desc, lower(name) collate "C", name collate "C", id collate "C"`;
     return rows.map(workspaceOf);
+  }
+
+  /** One page of `list()`'s order: a keyset read after the cursor (starred, name folded, name, id). */
+  async page(request: PageRequest): Promise<Page<Workspace>> {
+    const limit = checkInteger("limit", request.limit, { min: 1, max: maxPageItems });
+    const after = request.cursor === undefined ? undefined : decodeCursor("workspaces", request.cursor);
+    const rows: Row[] =
+      after === undefined
+        ? await this.#db.q`
+            select * from workspaces
+            order by starred desc, lower(name) collate "C", name collate "C", id collate "C" limit ${limit + 1}`
+        : await this.#db.q`
+            select * from workspaces
+            where (starred < ${after.starred}) or (starred = ${after.starred}
+              and (lower(name) collate "C", name collate "C", id collate "C")
+                > (lower(${after.name}::text) collate "C", ${after.name}::text collate "C", ${after.id}::text collate "C"))
+            order by starred desc, lower(name) collate "C", name collate "C", id collate "C" limit ${limit + 1}`;
+    return pageFrom(
+      rows.map(workspaceOf),
+      limit,
+      (w) => w,
+      (w) => ({
+        k: "workspaces",
+        starred: w.starred,
+        name: w.name,
+        id: w.id,
+      }),
+    );
   }
 
   async update(

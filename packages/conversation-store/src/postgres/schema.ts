@@ -82,11 +82,16 @@ export const turns = pgTable(
   ],
 );
 
-/** Messages; `parts` is a JSON array of MessagePart, as text. */
+/**
+ * Messages; `parts` is a JSON array of MessagePart, as text. `seq` is insertion order (SQLite's
+ * `rowid`): within a millisecond it orders the list, since a follow-up's message keeps the id it was
+ * queued with, which is older than the answer stored just before it.
+ */
 export const messages = pgTable(
   "messages",
   {
     id: text("id").primaryKey(),
+    seq: bigint("seq", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
     conversationId: text("conversation_id")
       .notNull()
       .references(() => conversations.id, { onDelete: "cascade" }),
@@ -96,7 +101,7 @@ export const messages = pgTable(
     createdAt: epochMs("created_at").notNull(),
   },
   (t) => [
-    index("messages_conversation_idx").on(t.conversationId, t.createdAt),
+    index("messages_conversation_idx").on(t.conversationId, t.createdAt, t.seq),
     index("messages_turn_idx").on(t.turnId),
     check("messages_role_check", sql`${t.role} in ('user', 'assistant', 'tool')`),
   ],

@@ -110,4 +110,28 @@ export function messagesContract(h: StoreHarness): void {
       expect((await rejectionOf(store.messages.list("c_missing"))).code).toBe("not_found");
     });
   });
+
+  describe("message order", () => {
+    test("a follow-up's message comes after the answer stored before it in the same millisecond", async () => {
+      // one frozen millisecond: only the insertion order can tell these messages apart
+      const { store, conv, turn } = await setup({ clock: () => 1_000 });
+      const followup = await store.followups.enqueue({ conversationId: conv.id, text: "next" });
+      await store.messages.append({
+        conversationId: conv.id,
+        turnId: turn.id,
+        role: "assistant",
+        parts: [{ type: "text", text: "answer" }],
+      });
+      await store.turns.setStatus(turn.id, "completed");
+      await store.turns.claim({
+        conversationId: conv.id,
+        text: "next",
+        promptStartedAt: 1,
+        followupId: followup.id,
+      });
+      const listed = await store.messages.list(conv.id);
+      expect(listed.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
+      expect(listed[2]?.id).toBe(followup.id);
+    });
+  });
 }

@@ -105,7 +105,12 @@ export const anthropicWire: WireFormat = {
             {
               type: "message_delta",
               delta: { stop_reason: stopReasons[reason], stop_sequence: null },
-              usage: { input_tokens: usage.input, output_tokens: usage.output || outputTokens },
+              // Anthropic counts cache reads apart from `input_tokens`; the SDK adds them back up
+              usage: {
+                input_tokens: usage.input - (usage.cached ?? 0),
+                output_tokens: usage.output || outputTokens,
+                ...(usage.cached === undefined ? {} : { cache_read_input_tokens: usage.cached }),
+              },
             },
             "message_delta",
           ),

@@ -75,6 +75,9 @@ export const openaiWire: WireFormat = {
               prompt_tokens: usage.input,
               completion_tokens: output,
               total_tokens: usage.input + output,
+              ...(usage.cached === undefined
+                ? {}
+                : { prompt_tokens_details: { cached_tokens: usage.cached } }),
             },
           }),
           sse("[DONE]"),

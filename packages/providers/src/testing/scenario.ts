@@ -36,7 +36,8 @@ export type Scenario =
   /** 200 with an SSE stream of `steps`, then usage and the finish (unless a step ended the stream). */
   | {
       stream: ScenarioStep[];
-      usage?: { input: number; output: number };
+      /** `cached`: input tokens read from the provider's prompt cache (part of `input`). */
+      usage?: { input: number; output: number; cached?: number };
       /** Defaults to `tool-calls` when a tool step was sent, else `stop`. */
       finish?: "stop" | "tool-calls" | "length";
     }

@@ -13,7 +13,7 @@ export interface StreamEncoder {
   toolStart(id: string, name: string): string[];
   toolArgs(piece: string): string[];
   error(error: WireError): string[];
-  finish(reason: WireFinish, usage: { input: number; output: number }): string[];
+  finish(reason: WireFinish, usage: { input: number; output: number; cached?: number }): string[];
 }
 
 /** One provider's HTTP surface, as the test server needs it. */

@@ -9,7 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, Socket } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killTree } from "./process-tree.ts";
@@ -101,20 +101,6 @@ function keygen(path: string): string {
   return fingerprint;
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-    socket.setTimeout(1000, () => done(false));
-    socket.connect(port, "127.0.0.1");
-  });
-}
-
 /** Starts a real sshd in the foreground (`sshd -D -e -f <config>`) with generated ed25519 keys. */
 export async function startSshd(options: SshdOptions = {}): Promise<SshdFixture> {
   requireSshd();
@@ -201,6 +187,7 @@ class Sshd implements SshdFixture {
   async start(options: { hostKey?: HostKeyChoice } = {}): Promise<void> {
     if (this.#child) throw new Error("sshd is already running");
     const config = this.#writeConfig(options.hostKey ?? "primary");
+    const logStart = this.log().length;
     const logFd = openSync(join(this.dir, "sshd.log"), "a");
     let child: ChildProcess;
     try {
@@ -224,11 +211,15 @@ class Sshd implements SshdFixture {
       });
     });
     this.#child = child;
+    // Ready when this sshd says it listens, not when something accepts on the port: after a stop,
+    // another process (another test run's sshd) can take the port, and this sshd then fails to bind
+    // while the port still answers.
+    const listening = `Server listening on 127.0.0.1 port ${this.port}.`;
     const deadline = Date.now() + 10_000;
-    while (!(await accepts(this.port))) {
+    while (!this.log().slice(logStart).includes(listening)) {
       if (exited || Date.now() > deadline) {
         await this.stop();
-        throw new Error(`sshd did not start on port ${this.port}:\n${this.log()}`);
+        throw new Error(`sshd did not start on port ${this.port}:\n${this.log().slice(logStart)}`);
       }
       await Bun.sleep(20);
     }

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { ApiDeps } from "../deps.ts";
 import { invalidRequest, notFound } from "../error-response.ts";
 import { jsonBody } from "../middleware/json-body.ts";
+import { listQuery } from "../middleware/list-query.ts";
 import type { SseHub } from "../sse-hub.ts";
 
 const idPattern = /^[A-Za-z0-9_-]{1,100}$/;
@@ -28,9 +29,10 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
 
   return new Hono()
     .get("/conversations/:id", async (c) => c.json(await existing(c.req.param("id"))))
-    .get("/conversations/:id/messages", async (c) => {
+    .get("/conversations/:id/messages", listQuery(), async (c) => {
       const conv = await existing(c.req.param("id"));
-      return c.json({ messages: await store.messages.list(conv.id) });
+      const page = await store.messages.page(conv.id, c.req.valid("query"));
+      return c.json({ messages: page.items, nextCursor: page.nextCursor });
     })
     .post("/conversations/:id/messages", jsonBody(PostMessageBody), async (c) => {
       const conv = await existing(c.req.param("id"));
@@ -57,6 +59,6 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
       const subscription = orchestrator.subscribe(conv.id, after, {
         maxBuffered: deps.config.sseBufferEvents,
       });
-      return sse.open(subscription, c.req.raw.signal);
+      return sse.open(subscription, c.req.raw);
     });
 }

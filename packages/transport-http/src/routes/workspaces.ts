@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { ApiDeps } from "../deps.ts";
 import { invalidRequest, notFound } from "../error-response.ts";
 import { jsonBody } from "../middleware/json-body.ts";
+import { listQuery } from "../middleware/list-query.ts";
 
 /** Checks a `:id` path segment before it reaches the store. */
 function workspaceId(raw: string): string {
@@ -32,7 +33,10 @@ export function workspaceRoutes(deps: ApiDeps) {
   };
 
   return new Hono()
-    .get("/workspaces", async (c) => c.json({ workspaces: await store.workspaces.list() }))
+    .get("/workspaces", listQuery(), async (c) => {
+      const page = await store.workspaces.page(c.req.valid("query"));
+      return c.json({ workspaces: page.items, nextCursor: page.nextCursor });
+    })
     .post("/workspaces", jsonBody(CreateWorkspaceBody), async (c) => {
       const body = c.req.valid("json");
       checkHost(body.hostId);
@@ -71,9 +75,10 @@ export function workspaceRoutes(deps: ApiDeps) {
     .delete("/workspaces/:id/star", async (c) =>
       c.json(await store.workspaces.unstar(workspaceId(c.req.param("id")))),
     )
-    .get("/workspaces/:id/conversations", async (c) => {
+    .get("/workspaces/:id/conversations", listQuery(), async (c) => {
       const ws = await existing(c.req.param("id"));
-      return c.json({ conversations: await store.conversations.listByWorkspace(ws.id) });
+      const page = await store.conversations.pageByWorkspace(ws.id, c.req.valid("query"));
+      return c.json({ conversations: page.items, nextCursor: page.nextCursor });
     })
     .post("/workspaces/:id/conversations", jsonBody(CreateConversationBody), async (c) => {
       const ws = await existing(c.req.param("id"));

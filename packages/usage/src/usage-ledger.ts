@@ -1,0 +1,373 @@
+import type { ConversationStore, ExtensionDatabase } from "@dispatch/conversation-store";
+import { estimatePromptTokens } from "@dispatch/providers";
+import type {
+  CallUsage,
+  ModelCall,
+  ModelCallOutcome,
+  ModelCallRefusal,
+} from "@dispatch/session-orchestrator";
+import type { UsageGroup, UsageQuery, UsageReport, UsageTotals } from "@dispatch/wire";
+import { and, eq, gte, inArray, lt, notInArray, type SQL, sql } from "drizzle-orm";
+import type { BudgetsConfig } from "./config.ts";
+import { dayKey, nextDayStart } from "./day-key.ts";
+import { costOf } from "./pricing.ts";
+import * as schema from "./schema.ts";
+
+const { calls, daily, reservations } = schema;
+
+/** The budgets a call can run into, by their config names. */
+export type BudgetName = "perTurnTokens" | "workspaceDailyTokens" | "hostDailyTokens";
+
+/** A call let through: what it reserved, to settle later. */
+export interface Reservation {
+  readonly call: ModelCall;
+  /** Tokens held: the prompt's estimate plus the output reserve. */
+  readonly tokens: number;
+  /** The prompt's estimate alone, charged when the call read its prompt but reported nothing. */
+  readonly promptTokens: number;
+  readonly at: number;
+  readonly day: string;
+  /** The reservation row, when daily budgets are configured. */
+  readonly rowId: string | undefined;
+}
+
+/** A call's usage as recorded, for metrics. */
+export interface RecordedCall {
+  provider: string;
+  model: string;
+  usage: CallUsage;
+}
+
+/** What the ledger needs. */
+export interface UsageLedgerDeps {
+  store: Pick<ConversationStore, "database" | "turns">;
+  config: BudgetsConfig;
+  /** Epoch ms; the budget day is taken from it (tests move it). */
+  clock: () => number;
+  /** Called after each recorded call and each refusal. Must not throw. */
+  observe?: { recorded?(call: RecordedCall): void; refused?(budget: BudgetName): void };
+}
+
+const hostScope = "host";
+const workspaceScope = (id: string) => `workspace:${id}`;
+
+/**
+ * Usage and budgets (DESIGN §16). Before each model call `reserve` holds the call's estimate against
+ * every budget that applies; after it `settle` charges what the provider reported and lets the
+ * estimate go. The daily budgets are checked and reserved in one write transaction per call, so two
+ * turns racing for the last tokens of a day cannot both pass: at every moment, tokens charged plus
+ * tokens reserved stay within each daily budget. The per-turn budget lives in memory: a turn's
+ * calls run one after another in one process.
+ */
+export class UsageLedger {
+  readonly #db: ExtensionDatabase<typeof schema>;
+  readonly #deps: UsageLedgerDeps;
+  /** Per running turn: tokens charged and tokens reserved by its call in flight. */
+  readonly #turns = new Map<string, { used: number; reserved: number }>();
+
+  constructor(deps: UsageLedgerDeps) {
+    this.#deps = deps;
+    this.#db = deps.store.database(schema);
+  }
+
+  get #daily(): boolean {
+    const { workspaceDailyTokens, hostDailyTokens } = this.#deps.config;
+    return workspaceDailyTokens !== undefined || hostDailyTokens !== undefined;
+  }
+
+  /** Reserves a call's estimate, or refuses it naming the budget it would pass. */
+  async reserve(call: ModelCall): Promise<Reservation | ModelCallRefusal> {
+    const { config, clock } = this.#deps;
+    const promptTokens = estimatePromptTokens(call.request);
+    const tokens = promptTokens + (call.request.maxOutputTokens ?? config.outputReserveTokens);
+    const at = clock();
+    const day = dayKey(at, config.timeZone);
+    const turn = this.#turns.get(call.turnId) ?? { used: 0, reserved: 0 };
+    this.#turns.set(call.turnId, turn);
+    const perTurn = config.perTurnTokens;
+    if (perTurn !== undefined && turn.used + turn.reserved + tokens > perTurn) {
+      return this.#refuse(
+        "perTurnTokens",
+        `the perTurnTokens budget (${perTurn}) would be passed: this turn has used ${turn.used} tokens and its next model call needs about ${tokens}; the turn stops here`,
+      );
+    }
+    turn.reserved += tokens;
+    if (!this.#daily) return { call, tokens, promptTokens, at, day, rowId: undefined };
+    try {
+      // a reservation freed between the refused insert and the read that explains it: try again
+      for (let attempt = 1; ; attempt += 1) {
+        const rowId = `ur_${Bun.randomUUIDv7()}`;
+        if (await this.#reserveRow(rowId, call, day, tokens, at))
+          return { call, tokens, promptTokens, at, day, rowId };
+        const refusal = await this.#dailyRefusal(call.workspaceId, day, tokens, at);
+        if (refusal !== undefined || attempt === 3) {
+          turn.reserved -= tokens;
+          return refusal ?? this.#refuse("hostDailyTokens", "the daily budgets are contended; try again");
+        }
+      }
+    } catch (error) {
+      turn.reserved -= tokens;
+      throw error;
+    }
+  }
+
+  /**
+   * The check and the reservation as one conditional insert, run as one write transaction: the row
+   * goes in only if today's charged tokens plus those held by calls in flight plus this call's fit
+   * every daily budget. True when it went in.
+   */
+  async #reserveRow(
+    rowId: string,
+    call: ModelCall,
+    day: string,
+    tokens: number,
+    at: number,
+  ): Promise<boolean> {
+    const { workspaceDailyTokens, hostDailyTokens } = this.#deps.config;
+    const fits = (scope: string, limit: number, held: SQL | undefined) =>
+      sql`(select coalesce(sum(${daily.tokens}), 0) from ${daily} where ${daily.scope} = ${scope} and ${daily.day} = ${day})
+        + (select coalesce(sum(${reservations.tokens}), 0) from ${reservations} where ${reservations.day} = ${day}${held ?? sql``})
+        + ${tokens} <= ${limit}`;
+    const conditions: SQL[] = [];
+    if (workspaceDailyTokens !== undefined) {
+      conditions.push(
+        fits(
+          workspaceScope(call.workspaceId),
+          workspaceDailyTokens,
+          sql` and ${reservations.workspaceId} = ${call.workspaceId}`,
+        ),
+      );
+    }
+    if (hostDailyTokens !== undefined) conditions.push(fits(hostScope, hostDailyTokens, undefined));
+    const [rows] = await this.#db.batch([
+      this.#db.all<{
+        id: string;
+      }>(sql`insert into ${reservations} (id, turn_id, workspace_id, day, tokens, created_at)
+        select ${rowId}, ${call.turnId}, ${call.workspaceId}, ${day}, ${tokens}, ${at}
+        where ${sql.join(conditions, sql` and `)}
+        returning id`),
+    ]);
+    return rows.length === 1;
+  }
+
+  /** Why a call was refused: the first daily budget it does not fit (read after the refused insert). */
+  async #dailyRefusal(
+    workspaceId: string,
+    day: string,
+    tokens: number,
+    at: number,
+  ): Promise<ModelCallRefusal | undefined> {
+    const { workspaceDailyTokens, hostDailyTokens, timeZone } = this.#deps.config;
+    const resets = new Date(nextDayStart(at, timeZone)).toISOString();
+    const checks: Array<{ budget: BudgetName; limit: number | undefined; scope: string; who: string }> = [
+      {
+        budget: "workspaceDailyTokens",
+        limit: workspaceDailyTokens,
+        scope: workspaceScope(workspaceId),
+        who: `workspace "${workspaceId}"`,
+      },
+      { budget: "hostDailyTokens", limit: hostDailyTokens, scope: hostScope, who: "this host" },
+    ];
+    for (const { budget, limit, scope, who } of checks) {
+      if (limit === undefined) continue;
+      const [row] = await this.#db
+        .select({ tokens: daily.tokens })
+        .from(daily)
+        .where(and(eq(daily.scope, scope), eq(daily.day, day)));
+      const used = row?.tokens ?? 0;
+      const held = and(
+        eq(reservations.day, day),
+        scope === hostScope ? undefined : eq(reservations.workspaceId, workspaceId),
+      );
+      const [reserved] = await this.#db
+        .select({ tokens: sql<number>`coalesce(sum(${reservations.tokens}), 0)` })
+        .from(reservations)
+        .where(held);
+      const inFlight = Number(reserved?.tokens ?? 0);
+      if (used + inFlight + tokens > limit) {
+        return this.#refuse(
+          budget,
+          `the ${budget} budget of ${who} (${limit} tokens on ${day}, ${timeZone}) would be passed: ${used} used, ${inFlight} held by calls in flight, and this model call needs about ${tokens}; it renews at ${resets}`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  #refuse(budget: BudgetName, message: string): ModelCallRefusal {
+    this.#deps.observe?.refused?.(budget);
+    return { refused: { code: "budget_exceeded", message } };
+  }
+
+  /**
+   * Charges a finished call: the provider's reported usage, or the prompt's estimate when it read the
+   * prompt but reported nothing (cancelled, failed mid-answer); a call that never reached the model
+   * costs nothing. Releases the reservation in the same transaction.
+   */
+  async settle(reservation: Reservation, outcome: ModelCallOutcome): Promise<void> {
+    const { call } = reservation;
+    const estimated = outcome.usage === undefined;
+    const usage: CallUsage | undefined =
+      outcome.usage ??
+      (outcome.answered
+        ? { inputTokens: reservation.promptTokens, outputTokens: 0, cachedInputTokens: 0 }
+        : undefined);
+    const charged = usage === undefined ? 0 : usage.inputTokens + usage.outputTokens;
+    const turn = this.#turns.get(call.turnId);
+    if (turn !== undefined) {
+      turn.reserved -= reservation.tokens;
+      turn.used += charged;
+    }
+    if (usage === undefined && reservation.rowId === undefined) return;
+    const price = this.#deps.config.prices[call.providerId]?.[call.model];
+    const db = this.#db;
+    const release =
+      reservation.rowId === undefined
+        ? []
+        : [db.delete(reservations).where(eq(reservations.id, reservation.rowId))];
+    const record =
+      usage === undefined
+        ? []
+        : [
+            db.insert(calls).values({
+              id: `uc_${Bun.randomUUIDv7()}`,
+              turnId: call.turnId,
+              conversationId: call.conversationId,
+              workspaceId: call.workspaceId,
+              provider: call.providerId,
+              model: call.model,
+              inputTokens: usage.inputTokens,
+              outputTokens: usage.outputTokens,
+              cachedInputTokens: usage.cachedInputTokens,
+              estimated,
+              cost: costOf(usage, price),
+              at: reservation.at,
+              day: reservation.day,
+            }),
+            ...[hostScope, workspaceScope(call.workspaceId)].map((scope) =>
+              db
+                .insert(daily)
+                .values({ scope, day: reservation.day, tokens: charged })
+                .onConflictDoUpdate({
+                  target: [daily.scope, daily.day],
+                  set: { tokens: sql`${daily.tokens} + ${charged}` },
+                }),
+            ),
+          ];
+    const [first, ...rest] = [...release, ...record];
+    // one write: the charge and the release together, or neither
+    if (first !== undefined) await db.batch([first, ...rest]);
+    if (usage !== undefined) {
+      this.#deps.observe?.recorded?.({ provider: call.providerId, model: call.model, usage });
+    }
+  }
+
+  /** Forgets a finished turn and lets go of any reservation it still holds (a call abandoned unsettled). */
+  async forgetTurn(turnId: string): Promise<void> {
+    this.#turns.delete(turnId);
+    if (this.#daily) await this.#db.delete(reservations).where(eq(reservations.turnId, turnId));
+  }
+
+  /** At start: drops reservations of turns that are no longer running (left by a crash). Returns how many. */
+  async dropStaleReservations(): Promise<number> {
+    const running = (await this.#deps.store.turns.listUnfinished()).map((t) => t.id);
+    const stale = await this.#db
+      .select({ id: reservations.id })
+      .from(reservations)
+      .where(running.length === 0 ? undefined : notInArray(reservations.turnId, running));
+    if (stale.length === 0) return 0;
+    await this.#db.delete(reservations).where(
+      inArray(
+        reservations.id,
+        stale.map((r) => r.id),
+      ),
+    );
+    return stale.length;
+  }
+
+  /** `GET /usage`: sums of the recorded calls, grouped. */
+  async report(query: UsageQuery): Promise<UsageReport> {
+    const from = query.from === undefined ? undefined : Date.parse(query.from);
+    const to = query.to === undefined ? undefined : Date.parse(query.to);
+    const conditions: SQL[] = [];
+    if (query.workspaceId !== undefined) conditions.push(eq(calls.workspaceId, query.workspaceId));
+    if (from !== undefined) conditions.push(gte(calls.at, from));
+    if (to !== undefined) conditions.push(lt(calls.at, to));
+    const where = and(...conditions);
+    const sums = {
+      calls: sql<number>`count(*)`,
+      inputTokens: sql<number>`coalesce(sum(${calls.inputTokens}), 0)`,
+      outputTokens: sql<number>`coalesce(sum(${calls.outputTokens}), 0)`,
+      cachedInputTokens: sql<number>`coalesce(sum(${calls.cachedInputTokens}), 0)`,
+      cost: sql<number | null>`sum(${calls.cost})`,
+      unpricedCalls: sql<number>`coalesce(sum(case when ${calls.cost} is null then 1 else 0 end), 0)`,
+    };
+    const [total] = await this.#db.select(sums).from(calls).where(where);
+    let groups: UsageGroup[];
+    if (query.groupBy === "day") {
+      const rows = await this.#db
+        .select({ day: calls.day, ...sums })
+        .from(calls)
+        .where(where)
+        .groupBy(calls.day)
+        .orderBy(calls.day);
+      groups = rows.map(({ day, ...rest }) => ({ day, ...totalsOf(rest) }));
+    } else if (query.groupBy === "conversation") {
+      const rows = await this.#db
+        .select({ conversationId: calls.conversationId, workspaceId: calls.workspaceId, ...sums })
+        .from(calls)
+        .where(where)
+        .groupBy(calls.conversationId, calls.workspaceId);
+      groups = rows.map(({ conversationId, workspaceId, ...rest }) => ({
+        conversationId,
+        workspaceId,
+        ...totalsOf(rest),
+      }));
+    } else {
+      const rows = await this.#db
+        .select({ provider: calls.provider, model: calls.model, ...sums })
+        .from(calls)
+        .where(where)
+        .groupBy(calls.provider, calls.model);
+      groups = rows.map(({ provider, model, ...rest }) => ({ provider, model, ...totalsOf(rest) }));
+    }
+    if (query.groupBy !== "day") {
+      groups.sort((a, b) => b.totalTokens - a.totalTokens || keyOf(a).localeCompare(keyOf(b)));
+    }
+    return {
+      workspaceId: query.workspaceId ?? null,
+      from: from === undefined ? null : new Date(from).toISOString(),
+      to: to === undefined ? null : new Date(to).toISOString(),
+      groupBy: query.groupBy,
+      timeZone: this.#deps.config.timeZone,
+      groups,
+      total: totalsOf(total ?? {}),
+    };
+  }
+}
+
+function totalsOf(row: {
+  calls?: unknown;
+  inputTokens?: unknown;
+  outputTokens?: unknown;
+  cachedInputTokens?: unknown;
+  cost?: unknown;
+  unpricedCalls?: unknown;
+}): UsageTotals {
+  const n = (value: unknown) => Number(value ?? 0);
+  const inputTokens = n(row.inputTokens);
+  const outputTokens = n(row.outputTokens);
+  return {
+    calls: n(row.calls),
+    inputTokens,
+    outputTokens,
+    cachedInputTokens: n(row.cachedInputTokens),
+    totalTokens: inputTokens + outputTokens,
+    cost: row.cost === null || row.cost === undefined ? null : Number(row.cost),
+    unpricedCalls: n(row.unpricedCalls),
+  };
+}
+
+function keyOf(group: UsageGroup): string {
+  return group.conversationId ?? `${group.provider ?? ""}/${group.model ?? ""}`;
+}
