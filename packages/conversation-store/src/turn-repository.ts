@@ -169,6 +169,11 @@ export class SqliteTurnRepository implements TurnRepository {
     return rows.map(toTurn);
   }
 
+  /** SQLite turns record no instance: one host per database file recovers every unfinished turn at start. */
+  async adoptUnfinished(_instanceId: string): Promise<Turn[]> {
+    return [];
+  }
+
   #activeRow(conversationId: string): TurnRow | undefined {
     return this.#statements.activeTurn.get({ conversationId });
   }

@@ -1,12 +1,13 @@
 import type { PermissionDecision, PermissionRules, Workspace } from "@dispatch/wire";
-import { limits, PermissionRules as PermissionRulesSchema } from "@dispatch/wire";
+import { limits } from "@dispatch/wire";
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import { checkInteger, checkSlug, checkText } from "./field-checks.ts";
 import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
 import { conversations, turns, unfinishedStatusesSql, workspaces } from "./schema.ts";
 import type { StoreDatabase } from "./store-database.ts";
-import { invalidField, notFound, StoreError } from "./store-error.ts";
+import { notFound, StoreError } from "./store-error.ts";
 import type { Page, PageRequest, WorkspaceRepository } from "./types.ts";
+import { checkNetwork, checkPermissions, parsePermissions } from "./workspace-fields.ts";
 
 /** Id of the workspace that always exists. */
 export const defaultWorkspaceId = "default";
@@ -25,37 +26,6 @@ function toWorkspace(row: WorkspaceRow): Workspace {
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
-}
-
-/**
- * The stored rules; a value that no longer parses (edited by hand) reads as no rules rather than
- * failing every read of the workspace list. The store only ever writes checked rules.
- */
-function parsePermissions(json: string): PermissionRules {
-  try {
-    const parsed = PermissionRulesSchema.safeParse(JSON.parse(json));
-    return parsed.success ? parsed.data : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Checks permission rules with the wire schema; the message names the first bad rule. */
-function checkPermissions(value: unknown): string {
-  const parsed = PermissionRulesSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length
-      ? `permissions[${JSON.stringify(String(issue.path[0]))}]`
-      : "permissions";
-    throw invalidField(where, issue?.message ?? "invalid permission rules");
-  }
-  return JSON.stringify(parsed.data);
-}
-
-function checkNetwork(value: unknown): boolean | null {
-  if (value === null || typeof value === "boolean") return value;
-  throw invalidField("network", "must be true, false or null");
 }
 
 function checkHostId(value: string | null | undefined): string | null {

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { activityExtension } from "@dispatch/activity";
 import { cliAgentsExtension } from "@dispatch/cli-agents";
+import { clusterExtension } from "@dispatch/cluster";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { dashboardExtension } from "@dispatch/dashboard";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
@@ -25,6 +26,7 @@ export function builtinExtensions(): AnyExtension[] {
   return [
     activityExtension,
     cliAgentsExtension,
+    clusterExtension,
     conversationStoreExtension,
     dashboardExtension,
     gitWorkflowsExtension,

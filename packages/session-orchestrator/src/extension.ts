@@ -1,3 +1,4 @@
+import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { Counter, defineExtension, Gauge } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
@@ -33,12 +34,12 @@ export const sessionOrchestratorExtension = defineExtension({
     id: "session-orchestrator",
     version: "0.1.0",
     dependsOn: ["conversation-store", "providers", "provider-concurrency"],
-    optionalDependsOn: ["mem-telemetry"],
+    optionalDependsOn: ["mem-telemetry", "cluster"],
     critical: true,
   },
   provides: [orchestratorRef],
   extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint, toolGatesPoint],
-  consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
+  consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef, clusterRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
     reg.contribute(turnRunnersPoint, createModelRunner(reg.config));
@@ -97,9 +98,21 @@ export const sessionOrchestratorExtension = defineExtension({
       const live = new Set(contributedTools().map((c) => c.value));
       for (const [tool, remove] of removers) if (!live.has(tool)) remove();
     });
-    const recovered = await orchestrator.recoverUnfinished();
-    if (recovered > 0)
-      ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    const cluster = ctx.useOptional(clusterRef);
+    if (cluster?.enabled) {
+      // Several hosts share the store: only a dead host's turns are recovered, by a survivor
+      // (this one too, at start-up, for hosts that died recently: the cluster says which).
+      ctx.bus.subscribe("cluster.instance_lost", async ({ instanceId }) => {
+        const recovered = await orchestrator.recoverInstance(instanceId);
+        if (recovered > 0)
+          ctx.logger.warn("turns of a host that stopped are now interrupted", { instanceId, recovered });
+      });
+      ctx.bus.subscribe("cluster.fenced", () => orchestrator.cancelAll(ctx.config.shutdownDeadlineMs));
+    } else {
+      const recovered = await orchestrator.recoverUnfinished();
+      if (recovered > 0)
+        ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    }
     // follow-ups queued before a restart run once everything is up
     ctx.onReady(async () => {
       for (const id of await store.followups.conversationsWithQueued()) await orchestrator.drainFollowups(id);
