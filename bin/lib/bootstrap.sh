@@ -56,5 +56,22 @@ ensure_deps() {
   printf '%s\n' "$fingerprint" >"$marker"
 }
 
+# The dashboard's bundle (packages/dashboard/dist), built with Bun's bundler when its sources or its
+# build script changed. The check is a cksum in the shell, so a current bundle costs no Bun start.
+ensure_dashboard() {
+  local dist="$repo_root/packages/dashboard/dist"
+  local fingerprint
+  fingerprint="$(cd "$repo_root/packages/dashboard" && find web src/build.ts src/build-cli.ts node_modules/preact/package.json -type f 2>/dev/null | LC_ALL=C sort | xargs cat | cksum)"
+  if [ -f "$dist/.fingerprint" ] && [ "$(cat "$dist/.fingerprint")" = "$fingerprint" ]; then
+    return 0
+  fi
+  if (cd "$repo_root" && bun packages/dashboard/src/build-cli.ts >&2); then
+    printf '%s\n' "$fingerprint" >"$dist/.fingerprint"
+  else
+    echo "dispatch: building the dashboard failed (the host then builds it in memory at start-up)" >&2
+  fi
+}
+
 ensure_bun
 ensure_deps
+ensure_dashboard

@@ -1,6 +1,8 @@
 import { conversationEvents, type EventStreamOptions } from "./event-stream.js";
 import { type CallOptions, type ClientOptions, HttpTransport, type RequestSpec } from "./http.js";
 import type {
+  ApprovalBody,
+  ApprovalResult,
   CancelResult,
   Conversation,
   ConversationEvent,
@@ -64,6 +66,16 @@ export interface DispatchClient {
     send(id: string, message: string | PostMessageBody, options?: CallOptions): Promise<PostMessageResult>;
     /** `POST /conversations/{id}/cancel`: the turn's status after the cancel. */
     cancel(id: string, options?: CallOptions): Promise<CancelResult>;
+    /**
+     * `POST /conversations/{id}/approvals/{toolCallId}`: answers a call waiting for approval (a
+     * `tool.approval_requested` event); 404 `not_found` when none waits.
+     */
+    approve(
+      id: string,
+      toolCallId: string,
+      body: ApprovalBody,
+      options?: CallOptions,
+    ): Promise<ApprovalResult>;
     /**
      * `GET /conversations/{id}/events` as an async iterable of events that resumes by itself
      * (`Last-Event-ID`) after a dropped connection or a host restart. Break out of the loop (or abort
@@ -133,6 +145,8 @@ export function createClient(options: ClientOptions): DispatchClient {
           call,
         ),
       cancel: (id, call) => post(`/conversations/${seg(id)}/cancel`, undefined, call),
+      approve: (id, toolCallId, body, call) =>
+        post(`/conversations/${seg(id)}/approvals/${seg(toolCallId)}`, body, call),
       events: (id, streamOptions) => conversationEvents(http, id, streamOptions),
     },
     providers: { list: (call) => get("/providers", call) },

@@ -52,6 +52,8 @@ export type TaskStatus = Schemas["TaskStatus"];
 export type CreateTaskBody = Schemas["CreateTaskBody"];
 export type TaskListQuery = QueryOf<"listTasks">;
 export type TaskResumeResult = Schemas["TaskResumeResult"];
+export type ApprovalBody = Schemas["ApprovalBody"];
+export type ApprovalResult = Schemas["ApprovalResult"];
 /** The error body every failed call answers with. */
 export type ErrorBody = Schemas["Error"];
 /** The error codes of the API's table; an extension may answer with its own. */

@@ -11,14 +11,16 @@ export const eventPage = { default: 1000, max: 10_000 } as const;
 
 const maxEventTypeLength = 200;
 
-interface Checked {
+/** An event that passed `checkEvent`, with its payload already serialised. */
+export interface Checked {
   type: string;
   turnId: string | null;
   data: Record<string, unknown>;
   json: string;
 }
 
-function checkEvent(event: NewEvent, maxPayloadBytes: number): Checked {
+/** Validates one event for the log (type, turn id, payload size) and serialises its payload. */
+export function checkEvent(event: NewEvent, maxPayloadBytes: number): Checked {
   if (typeof event !== "object" || event === null) throw invalidField("event", "must be an object");
   const type = checkText("type", event.type, { min: 1, max: maxEventTypeLength });
   const turnId = event.turnId ?? null;

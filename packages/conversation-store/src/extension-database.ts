@@ -1,4 +1,5 @@
 import { getTableName, is } from "drizzle-orm";
+import { PgTable } from "drizzle-orm/pg-core";
 import { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { drizzle } from "drizzle-orm/sqlite-proxy";
 import { coreTables } from "./schema-ownership.ts";
@@ -23,6 +24,7 @@ export function extensionDatabase<S extends Record<string, unknown>>(
   );
   // drizzle's own transaction would send BEGIN through the callback, which the store refuses (its
   // queries would otherwise be a transaction the store does not know of); say so plainly instead.
+  // The schema holds no pg-core table (checked above), so the handle is the SQLite one.
   return Object.assign(handle, {
     transaction: async (): Promise<never> => {
       throw new StoreError(
@@ -30,7 +32,7 @@ export function extensionDatabase<S extends Record<string, unknown>>(
         "an extension's database handle does not open transactions: use store.transaction(fn), which spans core and extension tables",
       );
     },
-  });
+  }) as unknown as ExtensionDatabase<S>;
 }
 
 /** Refuses a schema with a core table (use the repositories) or a table no migration created. */
@@ -42,6 +44,13 @@ function checkTables(db: StoreDatabase, schema: Record<string, unknown>): void {
       .map((row) => row.name),
   );
   for (const value of Object.values(schema)) {
+    if (is(value, PgTable)) {
+      throw new StoreError(
+        "invalid_request",
+        `table "${getTableName(value)}" is a Postgres table, but this store is on SQLite: pass the extension's sqlite-core schema`,
+        { details: { table: getTableName(value) } },
+      );
+    }
     if (!is(value, SQLiteTable)) continue;
     const name = getTableName(value);
     if (coreTables.includes(name)) {

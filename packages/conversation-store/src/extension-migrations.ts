@@ -23,7 +23,7 @@ export interface ExtensionMigrationReport {
 }
 
 /** One migration file of drizzle-kit's journal. */
-interface MigrationFile {
+export interface MigrationFile {
   tag: string;
   /** The journal's `when`, recorded as drizzle's migrator does. */
   when: number;
@@ -33,7 +33,7 @@ interface MigrationFile {
 }
 
 /** One contributor's migrations, read and checked before any SQL runs. */
-interface Plan {
+export interface Plan {
   extensionId: string;
   folder: string;
   files: MigrationFile[];
@@ -53,6 +53,7 @@ export function applyExtensionMigrations(
 ): ExtensionMigrationReport[] {
   if (contributions.length === 0) return [];
   const plans = planAll(contributions);
+  if (plans.length === 0) return [];
   const owners = new Map(plans.map((plan) => [tablePrefix(plan.extensionId), plan.extensionId]));
   sqlite.run(
     `CREATE TABLE IF NOT EXISTS "${extensionJournalTable}" (
@@ -68,8 +69,27 @@ export function applyExtensionMigrations(
 }
 
 function planAll(contributions: readonly Contribution<StoreSchemaContribution>[]): Plan[] {
+  return planContributions(
+    contributions,
+    "SQLite",
+    "`migrations` or `migrations.sqlite`",
+    sqliteMigrationsFolder,
+  );
+}
+
+/**
+ * Reads every contribution's migrations for one dialect before any SQL runs; `folderOf` returns
+ * null for a contribution that keeps no tables in that dialect (it is then left out).
+ */
+export function planContributions(
+  contributions: readonly Contribution<StoreSchemaContribution>[],
+  dialect: string,
+  where: string,
+  folderOf: (value: StoreSchemaContribution, extensionId: string) => string | null,
+): Plan[] {
   const seen = new Set<string>();
-  return contributions.map(({ extensionId, value }) => {
+  const plans: Plan[] = [];
+  for (const { extensionId, value } of contributions) {
     if (seen.has(extensionId)) {
       throw new StoreError(
         "extension_migration_failed",
@@ -79,19 +99,22 @@ function planAll(contributions: readonly Contribution<StoreSchemaContribution>[]
     }
     seen.add(extensionId);
     checkPrefixFree(extensionId);
-    let folder: string;
+    let folder: string | null;
     try {
-      folder = sqliteMigrationsFolder(value);
-      if (typeof folder !== "string" || folder === "") throw new Error("no folder given");
+      folder = folderOf(value, extensionId);
+      if (folder !== null && (typeof folder !== "string" || folder === ""))
+        throw new Error("no folder given");
     } catch (error) {
       throw new StoreError(
         "extension_migration_failed",
-        `extension "${extensionId}" contributes store schemas without a SQLite migrations folder (\`migrations\` or \`migrations.sqlite\`): ${messageOf(error)}`,
+        `extension "${extensionId}" contributes store schemas without a ${dialect} migrations folder (${where}): ${messageOf(error)}`,
         { details: { extensionId }, cause: error },
       );
     }
-    return { extensionId, folder, files: readMigrations(extensionId, folder) };
-  });
+    if (folder === null) continue;
+    plans.push({ extensionId, folder, files: readMigrations(extensionId, folder) });
+  }
+  return plans;
 }
 
 /** drizzle-kit's journal and SQL files, as drizzle's own `readMigrationFiles` reads them, with their tags. */
@@ -131,7 +154,7 @@ function readMigrations(extensionId: string, folder: string): MigrationFile[] {
 }
 
 /** False for a chunk of only comments and blanks (a fresh `--custom` file), which SQLite refuses to run. */
-function hasSql(chunk: string): boolean {
+export function hasSql(chunk: string): boolean {
   return (
     chunk
       .replace(/\/\*[\s\S]*?\*\//g, "")

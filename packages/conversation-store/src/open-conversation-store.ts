@@ -16,8 +16,14 @@ import { prepareStatements } from "./statements.ts";
 import { type BusPublisher, StoreDatabase } from "./store-database.ts";
 import type { StoreSchemaContribution } from "./store-schemas.ts";
 import { SqliteTurnRepository } from "./turn-repository.ts";
-import type { ConversationStore, ExtensionDatabase } from "./types.ts";
+import type { ConversationStore, EventFeed, ExtensionDatabase } from "./types.ts";
 import { SqliteWorkspaceRepository } from "./workspace-repository.ts";
+
+/** One host per SQLite file: there is nobody to announce events to, and nobody announces any. */
+const inertFeed: EventFeed = {
+  announce() {},
+  subscribe: () => () => {},
+};
 
 /** Options for `openConversationStore`. */
 export interface OpenConversationStoreOptions {
@@ -103,8 +109,11 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
       createdDefaultWorkspace: createdDefault,
       extensionMigrations: extensionMigrations.map((r) => `${r.extensionId}: ${r.applied.length} applied`),
     });
-    const handles = new WeakMap<object, ExtensionDatabase<Record<string, unknown>>>();
+    const handles = new WeakMap<object, unknown>();
     return {
+      dialect: "sqlite",
+      instanceId: `i_${Bun.randomUUIDv7()}`,
+      feed: inertFeed,
       path,
       migrations,
       extensionMigrations,

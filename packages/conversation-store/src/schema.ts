@@ -15,6 +15,9 @@ export const workspaces = sqliteTable("workspaces", {
   hostId: text("host_id"),
   // Added by migration 0001: databases from before it read every workspace as not starred.
   starred: integer("starred", { mode: "boolean" }).notNull().default(false),
+  // Added by migration 0004 (issue 20): null = the host's `tools.network`; rules as a JSON object.
+  network: integer("network", { mode: "boolean" }),
+  permissions: text("permissions").notNull().default("{}"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

@@ -4,9 +4,13 @@ import type {
   ConversationEvent,
   Message,
   MessagePart,
+  PermissionDecision,
+  PermissionRules,
   TurnStatus,
   Workspace,
 } from "@dispatch/wire";
+import type { PgTable } from "drizzle-orm/pg-core";
+import type { PgRemoteDatabase } from "drizzle-orm/pg-proxy";
 import type { SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
 
 /**
@@ -16,6 +20,13 @@ import type { SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
  * `invalid_transition` (a turn leaving a final state).
  */
 export interface ConversationStore {
+  /** Which database the store is on: SQLite (the default, one host) or PostgreSQL (`store.url`). */
+  readonly dialect: StoreDialect;
+  /**
+   * This store's identity among the hosts that share its database: a fresh id at every open, so a
+   * restarted host is a new instance. Turns (on Postgres) record the instance that claimed them.
+   */
+  readonly instanceId: string;
   readonly workspaces: WorkspaceRepository;
   readonly conversations: ConversationRepository;
   readonly turns: TurnRepository;
@@ -23,6 +34,13 @@ export interface ConversationStore {
   readonly events: EventLog;
   readonly locks: LockRepository;
   readonly followups: FollowupRepository;
+  /** What the hosts sharing the database tell each other about published events (inert on SQLite). */
+  readonly feed: EventFeed;
+  /**
+   * Notifications between the hosts that share the database, for extensions (PostgreSQL's
+   * LISTEN/NOTIFY); absent on SQLite, where one host is all there is.
+   */
+  readonly notifications?: StoreNotifications;
   /**
    * Runs `fn` as one transaction across the core tables and the extensions' tables. Repository calls
    * and extension-handle queries made from `fn` (and what it awaits) are part of it; calls from
@@ -30,6 +48,9 @@ export interface ConversationStore {
    * published after COMMIT, in order; when `fn` throws, everything is rolled back, nothing is
    * published, and the error is rethrown. Does not nest (`conflict`). Keep it short: it holds the
    * database's write lock, so do not await other work (a network call, another turn) inside it.
+   * On Postgres, calls from elsewhere do not wait (they run on other connections and do not see its
+   * rows until COMMIT), and a failed extension-handle statement inside it fails the whole transaction
+   * (PostgreSQL aborts it); repository calls are savepoints there too.
    */
   transaction<T>(fn: (tx: StoreTransaction) => T | Promise<T>): Promise<T>;
   /**
@@ -37,9 +58,55 @@ export interface ConversationStore {
    * connection (cached per schema object). Every table of `schema` must have been created by
    * migrations contributed through `storeSchemasPoint` (`not_found` otherwise); core tables are
    * refused (`invalid_request`): use the repositories. Transactions go through `transaction`, not
-   * the handle's own `transaction`.
+   * the handle's own `transaction`. Give a sqlite-core schema to the SQLite store and a pg-core one
+   * to the Postgres store (see `dialect`); the other is refused (`invalid_request`).
    */
   database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S>;
+}
+
+/**
+ * Channels between the hosts on one Postgres database. Name channels after the extension
+ * (`<id>_…`, like its tables); a payload is text under 8000 bytes.
+ */
+export interface StoreNotifications {
+  /**
+   * Sends `payload` to every listener of `channel` on every host, this one included. Inside
+   * `store.transaction` it is delivered at COMMIT, and never on rollback.
+   */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on `channel`; `onListen` runs once listening and again after each reconnect (when
+   * notifications may have been lost: re-read what matters). Handlers must not throw. Resolves
+   * to the function that stops listening; everything stops when the store closes.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
+}
+
+/** The databases the store runs on. */
+export type StoreDialect = "sqlite" | "postgres";
+
+/**
+ * Announcements of stored and published events between the hosts on one database: the
+ * orchestrator announces what it published, and a host whose client follows a conversation run
+ * elsewhere reads the announced events from the table. On SQLite (one host) it is inert.
+ */
+export interface EventFeed {
+  /** Tells the other hosts that `conversationId`'s events up to `seq` are stored and published. Coalesced; never throws. */
+  announce(conversationId: string, seq: number): void;
+  /** Hears the other hosts' announcements; returns the function that stops listening. */
+  subscribe(listener: EventFeedListener): () => void;
+}
+
+/** What an `EventFeed` subscriber is told. Both must not throw. */
+export interface EventFeedListener {
+  /** Another host stored and published `conversationId`'s events up to `seq`. */
+  advanced(conversationId: string, seq: number): void;
+  /** Announcements may have been missed (the feed's connection was re-established): re-read. */
+  resync(): void;
 }
 
 /** What `ConversationStore.transaction` hands its callback. */
@@ -49,10 +116,15 @@ export interface StoreTransaction {
 }
 
 /**
- * The drizzle handle an extension gets for its tables: drizzle's async SQLite API, so every query is
- * awaited (`await db.select().from(t)`), as it will be on the Postgres store.
+ * The drizzle handle an extension gets for its tables: drizzle's async API, so every query is
+ * awaited (`await db.select().from(t)`). For a sqlite-core schema it is drizzle's SQLite proxy
+ * database; for a pg-core schema, drizzle's Postgres proxy database.
  */
-export type ExtensionDatabase<S extends Record<string, unknown>> = SqliteRemoteDatabase<S>;
+export type ExtensionDatabase<S extends Record<string, unknown>> = [Extract<S[keyof S], PgTable>] extends [
+  never,
+]
+  ? SqliteRemoteDatabase<S>
+  : PgRemoteDatabase<S>;
 
 /** One page of a list: at most the asked number of items, and where the next page starts. */
 export interface Page<T> {
@@ -69,13 +141,35 @@ export interface PageRequest {
 
 /** Workspaces; the `default` workspace always exists and cannot be deleted. */
 export interface WorkspaceRepository {
-  create(input: { id: string; name?: string; root: string; hostId?: string | null }): Promise<Workspace>;
+  create(input: {
+    id: string;
+    name?: string;
+    root: string;
+    hostId?: string | null;
+    network?: boolean | null;
+    permissions?: PermissionRules;
+  }): Promise<Workspace>;
   get(id: string): Promise<Workspace | undefined>;
   /** Starred first, then by name, then by id. */
   list(): Promise<Workspace[]>;
   /** One page of `list()`'s order; `invalid_request` for a cursor this list did not give out. */
   page(request: PageRequest): Promise<Page<Workspace>>;
-  update(id: string, patch: { name?: string; root?: string; hostId?: string | null }): Promise<Workspace>;
+  /** Changes the given fields; `permissions` replaces the rules as a whole. */
+  update(
+    id: string,
+    patch: {
+      name?: string;
+      root?: string;
+      hostId?: string | null;
+      network?: boolean | null;
+      permissions?: PermissionRules;
+    },
+  ): Promise<Workspace>;
+  /**
+   * Sets one permission rule of the workspace (read, merged and written atomically); publishes
+   * `workspace.updated` when it changed anything.
+   */
+  setPermission(id: string, rule: string, decision: PermissionDecision): Promise<Workspace>;
   /** Idempotent; publishes `workspace.starred` only when the flag changed. */
   star(id: string): Promise<Workspace>;
   /** Idempotent; publishes `workspace.unstarred` only when the flag changed. */
@@ -134,6 +228,13 @@ export interface TurnRepository {
   active(conversationId: string): Promise<Turn | undefined>;
   /** Every non-final turn in the store (used by crash recovery). */
   listUnfinished(): Promise<Turn[]>;
+  /**
+   * Takes over the unfinished turns claimed by store instance `instanceId` (a host that died) for
+   * this store's instance, and returns them, oldest first; a turn another survivor took first is
+   * not returned, so each is recovered once. On SQLite, where turns record no instance (one host
+   * recovers every unfinished turn at start), it returns none.
+   */
+  adoptUnfinished(instanceId: string): Promise<Turn[]>;
 }
 
 /** Messages of a conversation, in insertion order. */

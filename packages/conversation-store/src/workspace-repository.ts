@@ -1,4 +1,4 @@
-import type { Workspace } from "@dispatch/wire";
+import type { PermissionDecision, PermissionRules, Workspace } from "@dispatch/wire";
 import { limits } from "@dispatch/wire";
 import { and, count, desc, eq, sql } from "drizzle-orm";
 import { checkInteger, checkSlug, checkText } from "./field-checks.ts";
@@ -7,6 +7,7 @@ import { conversations, turns, unfinishedStatusesSql, workspaces } from "./schem
 import type { StoreDatabase } from "./store-database.ts";
 import { notFound, StoreError } from "./store-error.ts";
 import type { Page, PageRequest, WorkspaceRepository } from "./types.ts";
+import { checkNetwork, checkPermissions, parsePermissions } from "./workspace-fields.ts";
 
 /** Id of the workspace that always exists. */
 export const defaultWorkspaceId = "default";
@@ -20,6 +21,8 @@ function toWorkspace(row: WorkspaceRow): Workspace {
     root: row.root,
     hostId: row.hostId,
     starred: row.starred,
+    network: row.network,
+    permissions: parsePermissions(row.permissions),
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
@@ -105,16 +108,20 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
     name?: string;
     root: string;
     hostId?: string | null;
+    network?: boolean | null;
+    permissions?: PermissionRules;
   }): Promise<Workspace> {
     const id = checkSlug("id", input.id);
     const name = checkText("name", input.name ?? id, { min: 1, max: limits.workspaceName });
     const root = checkText("root", input.root, { min: 1, max: limits.workspaceRoot });
     const hostId = checkHostId(input.hostId);
+    const network = checkNetwork(input.network ?? null);
+    const permissions = checkPermissions(input.permissions ?? {});
     return this.#db.write((emit) => {
       const now = this.#db.now();
       const row = this.#db.orm
         .insert(workspaces)
-        .values({ id, name, root, hostId, createdAt: now, updatedAt: now })
+        .values({ id, name, root, hostId, network, permissions, createdAt: now, updatedAt: now })
         .onConflictDoNothing()
         .returning()
         .get();
@@ -159,14 +166,22 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
 
   async update(
     id: string,
-    patch: { name?: string; root?: string; hostId?: string | null },
+    patch: {
+      name?: string;
+      root?: string;
+      hostId?: string | null;
+      network?: boolean | null;
+      permissions?: PermissionRules;
+    },
   ): Promise<Workspace> {
-    const changes: Partial<Pick<WorkspaceRow, "name" | "root" | "hostId">> = {};
+    const changes: Partial<Pick<WorkspaceRow, "name" | "root" | "hostId" | "network" | "permissions">> = {};
     if (patch.name !== undefined)
       changes.name = checkText("name", patch.name, { min: 1, max: limits.workspaceName });
     if (patch.root !== undefined)
       changes.root = checkText("root", patch.root, { min: 1, max: limits.workspaceRoot });
     if (patch.hostId !== undefined) changes.hostId = checkHostId(patch.hostId);
+    if (patch.network !== undefined) changes.network = checkNetwork(patch.network);
+    if (patch.permissions !== undefined) changes.permissions = checkPermissions(patch.permissions);
     return this.#db.write((emit) => {
       const current = this.#row(id);
       const changed = (Object.keys(changes) as Array<keyof typeof changes>).some(
@@ -176,6 +191,25 @@ export class SqliteWorkspaceRepository implements WorkspaceRepository {
       const row = this.#db.orm
         .update(workspaces)
         .set({ ...changes, updatedAt: this.#db.now() })
+        .where(eq(workspaces.id, id))
+        .returning()
+        .get() as WorkspaceRow;
+      const workspace = toWorkspace(row);
+      emit("workspace.updated", { workspace });
+      return workspace;
+    });
+  }
+
+  async setPermission(id: string, rule: string, decision: PermissionDecision): Promise<Workspace> {
+    return this.#db.write((emit) => {
+      const current = this.#row(id);
+      const rules = parsePermissions(current.permissions);
+      if (rules[rule] === decision) return toWorkspace(current);
+      // Read, merge and write in one transaction: two rules remembered at once both survive.
+      const permissions = checkPermissions({ ...rules, [rule]: decision });
+      const row = this.#db.orm
+        .update(workspaces)
+        .set({ permissions, updatedAt: this.#db.now() })
         .where(eq(workspaces.id, id))
         .returning()
         .get() as WorkspaceRow;

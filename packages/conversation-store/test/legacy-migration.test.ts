@@ -95,6 +95,8 @@ describe("migrations", () => {
       root: "/srv/legacy",
       hostId: "build-box",
       starred: false,
+      network: null,
+      permissions: {},
       createdAt: new Date(1700000001000).toISOString(),
       updatedAt: new Date(1700000002000).toISOString(),
     });

@@ -3,14 +3,27 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrationsFolder } from "../src/index.ts";
+import { postgresMigrationsFolder } from "../src/postgres/pg-migrations.ts";
 
 const packageDir = join(import.meta.dir, "..");
 
 test("src/schema.ts and the committed migrations agree (drizzle-kit generate finds nothing to do)", async () => {
+  await expectNoDrift("sqlite", join(packageDir, "src", "schema.ts"), migrationsFolder);
+}, 30_000);
+
+test("src/postgres/schema.ts and the committed Postgres migrations agree", async () => {
+  await expectNoDrift(
+    "postgresql",
+    join(packageDir, "src", "postgres", "schema.ts"),
+    postgresMigrationsFolder,
+  );
+}, 30_000);
+
+async function expectNoDrift(dialect: string, schema: string, folder: string): Promise<void> {
   // drizzle-kit writes into its `out` folder, so it runs on a copy.
   const dir = mkdtempSync(join(tmpdir(), "dispatch-drift-"));
   try {
-    cpSync(migrationsFolder, join(dir, "drizzle"), { recursive: true });
+    cpSync(folder, join(dir, "drizzle"), { recursive: true });
     const before = readdirSync(join(dir, "drizzle")).sort();
     const proc = Bun.spawn(
       [
@@ -18,9 +31,9 @@ test("src/schema.ts and the committed migrations agree (drizzle-kit generate fin
         join(packageDir, "node_modules", "drizzle-kit", "bin.cjs"),
         "generate",
         "--dialect",
-        "sqlite",
+        dialect,
         "--schema",
-        join(packageDir, "src", "schema.ts"),
+        schema,
         "--out",
         "drizzle",
       ],
@@ -39,4 +52,4 @@ test("src/schema.ts and the committed migrations agree (drizzle-kit generate fin
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}, 30_000);
+}

@@ -1,8 +1,11 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { activityExtension } from "@dispatch/activity";
 import { cliAgentsExtension } from "@dispatch/cli-agents";
+import { clusterExtension } from "@dispatch/cluster";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
+import { dashboardExtension } from "@dispatch/dashboard";
 import { gitWorkflowsExtension } from "@dispatch/git-workflows";
 import type { AnyExtension, ConfigIssue, Host } from "@dispatch/kernel";
 import { memTelemetryExtension } from "@dispatch/mem-telemetry";
@@ -11,6 +14,7 @@ import { providersExtension } from "@dispatch/providers";
 import { orchestratorRef, sessionOrchestratorExtension } from "@dispatch/session-orchestrator";
 import { sshPoolExtension } from "@dispatch/ssh-pool/extension";
 import { tasksExtension } from "@dispatch/tasks";
+import { toolApprovalsExtension } from "@dispatch/tool-approvals";
 import { transportHttpExtension } from "@dispatch/transport-http";
 import { usageExtension } from "@dispatch/usage";
 import { workspaceToolsExtension } from "@dispatch/workspace-tools";
@@ -20,8 +24,11 @@ import { installImportGuard } from "./import-guard.ts";
 /** The extensions every Dispatch host installs; order here does not matter (the graph decides). */
 export function builtinExtensions(): AnyExtension[] {
   return [
+    activityExtension,
     cliAgentsExtension,
+    clusterExtension,
     conversationStoreExtension,
+    dashboardExtension,
     gitWorkflowsExtension,
     memTelemetryExtension,
     providerConcurrencyExtension,
@@ -29,6 +36,7 @@ export function builtinExtensions(): AnyExtension[] {
     sessionOrchestratorExtension,
     sshPoolExtension,
     tasksExtension,
+    toolApprovalsExtension,
     workspaceToolsExtension,
     transportHttpExtension,
     usageExtension,

@@ -35,7 +35,7 @@ test("public entries of a linked folder pass; other imports are not its business
 test("a private path names the package's public entries", () => {
   const file = join(extension(), "src/index.ts");
   expect(checkImports(file, ["@dispatch/conversation-store/src/schema.ts"], packages)).toEqual([
-    `${file} imports "@dispatch/conversation-store/src/schema.ts", which is not a public entry of @dispatch/conversation-store; import one of @dispatch/conversation-store, @dispatch/conversation-store/extension`,
+    `${file} imports "@dispatch/conversation-store/src/schema.ts", which is not a public entry of @dispatch/conversation-store; import one of @dispatch/conversation-store, @dispatch/conversation-store/extension, @dispatch/conversation-store/testing`,
   ]);
 });
 

@@ -6,6 +6,7 @@ import {
   type Logger,
   StartupError,
 } from "@dispatch/kernel";
+import { defaultToolsConfig } from "@dispatch/workspace-tools";
 import {
   ConfigError,
   type ConfigInputs,
@@ -15,6 +16,7 @@ import {
 } from "./config.ts";
 import { builtinExtensions, loadExtensionPaths } from "./extensions.ts";
 import { addToolSecretNames, secretEnvNames } from "./secret-env.ts";
+import { addToolHiddenPaths, secretFiles } from "./tool-hidden-paths.ts";
 import { hostVersion } from "./version.ts";
 
 /** A validated config, the full extension list (built-in first, then `extensions.paths`) and a checked host. */
@@ -38,8 +40,12 @@ export async function prepare(
   const extensions = [...builtins, ...thirdParty];
   checkExtensionConfig(config, extensions);
   // Whatever config says holds a secret never reaches a tool's process, however it is named.
-  if (extensionConfigKeys(extensions).has("tools"))
+  if (extensionConfigKeys(extensions).has("tools")) {
     addToolSecretNames(config.raw, secretEnvNames(config.raw));
+    // ...and the files that hold secrets are hidden from sandboxed bash.
+    const configFile = config.source === "embedded default" ? undefined : config.source;
+    addToolHiddenPaths(config.raw, secretFiles(config.raw, configFile), defaultToolsConfig.hiddenPaths);
+  }
   const host = createHost({
     extensions,
     config: config.raw,

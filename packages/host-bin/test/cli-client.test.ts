@@ -1,5 +1,5 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import os from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   cleanup,
@@ -91,13 +91,21 @@ test("dispatch ws star reorders dispatch ws list; --json prints the API's JSON; 
   expect(JSON.parse(cancelled.stdout).status).toBe("cancelled");
 });
 
-/** A tmux session on a socket of its own, running one command in a pseudo-terminal. */
+/**
+ * A tmux session on a socket of its own, running one command in a pseudo-terminal. The command runs
+ * under a shell that writes its exit status to a file: tmux 3.3 can mark a pane dead when its
+ * terminal closes and then miss reaping the process, leaving the status empty for good.
+ */
 class Terminal {
   readonly socket = `dispatch-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly statusFile = join(tempDir(), "exit-status");
 
   constructor(command: string[], env: Record<string, string>) {
     sockets.push(this.socket);
     const envArgs = Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
+    // the shell traps SIGINT with a no-op so that Ctrl-C reaches only the command, whose handler
+    // (reset to the default by exec) decides the status
+    const wrapped = ["sh", "-c", 'trap : INT; "$@"; echo $? > "$0"', this.statusFile, ...command];
     const made = Bun.spawnSync([
       "tmux",
       "-L",
@@ -111,7 +119,7 @@ class Terminal {
       "-y",
       "50",
       ...envArgs,
-      ...command,
+      ...wrapped,
     ]);
     if (made.exitCode !== 0) throw new Error(`tmux new-session failed: ${made.stderr}`);
     Bun.spawnSync(["tmux", "-L", this.socket, "set-option", "-g", "remain-on-exit", "on"]);
@@ -125,24 +133,11 @@ class Terminal {
     Bun.spawnSync(["tmux", "-L", this.socket, "send-keys", ...keys]);
   }
 
-  /**
-   * The command's exit status once it has ended, else undefined; a command ended by a signal reads as
-   * 128 + its number, as a shell's `$?` does (tmux leaves the status empty then and names the signal).
-   */
+  /** The command's exit status once it has ended (128 + n for signal n, as `$?`), else undefined. */
   exitStatus(): number | undefined {
-    const out = Bun.spawnSync([
-      "tmux",
-      "-L",
-      this.socket,
-      "display-message",
-      "-p",
-      "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}",
-    ]).stdout.toString();
-    const [dead, status, signal] = out.trim().split("|");
-    if (dead !== "1") return undefined;
-    if (status !== undefined && status !== "") return Number(status);
-    const number = signal === undefined ? undefined : os.constants.signals[signal as NodeJS.Signals];
-    return number === undefined ? Number.NaN : 128 + number;
+    if (!existsSync(this.statusFile)) return undefined;
+    const text = readFileSync(this.statusFile, "utf8").trim();
+    return text === "" ? undefined : Number(text);
   }
 
   /** Polls the screen until `match` holds (bounded). */

@@ -42,16 +42,20 @@ function runningIn(pgid: number): number[] {
   return pids;
 }
 
-test("five running bash tools do not survive a kill -9 of bin/dispatch serve and a restart, and write nothing", async () => {
+test("five running bash tools do not survive a kill -9 of bin/dispatch serve and a restart, and write nothing (unconfined)", async () => {
   const marker = `crash-marker-${process.pid}-${Date.now()}`;
   const config = writeConfig(
     tempDir(),
-    scriptedConfig([
-      {
-        when: "sleep",
-        steps: [{ tool: "bash", input: { command: `sleep 25; echo late > late-$RANDOM.txt # ${marker}` } }],
-      },
-    ]),
+    scriptedConfig(
+      [
+        {
+          when: "sleep",
+          steps: [{ tool: "bash", input: { command: `sleep 25; echo late > late-$RANDOM.txt # ${marker}` } }],
+        },
+      ],
+      // Unconfined: the records of tool process groups are what ends them (sandboxed ones die with the host).
+      { tools: { sandbox: "none" } },
+    ),
   );
   const first = serveProcess({ config });
   const url = await first.child.url();
@@ -96,6 +100,59 @@ test("five running bash tools do not survive a kill -9 of bin/dispatch serve and
 
   // Past the moment the commands would have written their files: none did.
   await Bun.sleep(Math.max(0, startedAt + 26_000 - Date.now()));
+  expect(existsSync(root) ? readdirSync(root).filter((name) => name.startsWith("late-")) : []).toEqual([]);
+  second.proc.kill("SIGTERM");
+  expect(await second.exitWithin(10_000)).toBe(0);
+});
+
+test("sandboxed bash tools die with a kill -9 of bin/dispatch serve, before any restart, and write nothing", async () => {
+  const marker = `sandbox-crash-marker-${process.pid}-${Date.now()}`;
+  const config = writeConfig(
+    tempDir(),
+    scriptedConfig(
+      [
+        {
+          when: "sleep",
+          steps: [{ tool: "bash", input: { command: `sleep 6; echo late > late-$RANDOM.txt # ${marker}` } }],
+        },
+      ],
+      { tools: { sandbox: "required" } },
+    ),
+  );
+  const first = serveProcess({ config });
+  const url = await first.child.url();
+  const root = join(tempDir(), "ws");
+  await apiClient(url).workspaces.$post({ json: { id: "crash", root } });
+  const conversations: string[] = [];
+  for (let i = 0; i < 3; i++) conversations.push(await startTurn(url, "crash", "sleep"));
+  for (const id of conversations) {
+    await readEvents(url, id, (events) => events.some((e) => e.type === "tool.call"));
+  }
+  const deadline = Date.now() + 10_000;
+  // Each call is bwrap, its init and the command's shell, at least: three processes with the marker.
+  while (processesWith(marker).length < 9 && Date.now() < deadline) await Bun.sleep(50);
+  expect(processesWith(marker).length).toBeGreaterThanOrEqual(9);
+  const startedAt = Date.now();
+
+  first.child.proc.kill("SIGKILL");
+  await first.child.exitWithin(10_000);
+  // bwrap dies with its parent, the host, and takes the PID namespace with it.
+  const gone = Date.now() + 5_000;
+  while (processesWith(marker).length > 0 && Date.now() < gone) await Bun.sleep(20);
+  expect(processesWith(marker)).toEqual([]);
+
+  const second = new DispatchProcess([
+    "serve",
+    "--data-dir",
+    first.dataDir,
+    "--port",
+    "0",
+    "--config",
+    config,
+  ]);
+  const url2 = await second.url();
+  for (const id of conversations) expect(await waitForTurnEnd(url2, id)).toBe("interrupted");
+  await Bun.sleep(Math.max(0, startedAt + 7_000 - Date.now()));
   expect(existsSync(root) ? readdirSync(root).filter((name) => name.startsWith("late-")) : []).toEqual([]);
   second.proc.kill("SIGTERM");
   expect(await second.exitWithin(10_000)).toBe(0);

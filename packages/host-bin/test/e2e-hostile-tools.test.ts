@@ -161,7 +161,8 @@ test("two conversations of one workspace: 1,000 file operations raced against sy
         { when: "write", steps: [...writes, { text: "writes done" }] },
         { when: "read", steps: [...reads, { text: "reads done" }] },
       ],
-      { defaults: { maxSteps: 600 } },
+      // Unconfined: the swapper (a script outside the root) is the test's own agent, not under test.
+      { defaults: { maxSteps: 600 }, tools: { sandbox: "none" } },
     ),
   );
   const { child } = serveProcess({ config });

@@ -83,10 +83,25 @@ export async function everyRoute(): Promise<Workspace | undefined> {
   await api.POST("/workspaces/{id}/tasks/resume", id);
   await api.GET("/agents");
   await api.POST("/conversations/{id}/input", { ...id, body: { text: "y" } });
+  await api.POST("/conversations/{id}/approvals/{toolCallId}", {
+    params: { path: { id: "demo", toolCallId: "call_1" } },
+    body: { decision: "allow", remember: true },
+  });
   await api.GET("/worktrees");
   await api.GET("/worktrees/{id}", id);
   await api.POST("/worktrees/{id}/push", id);
   await api.GET("/usage", { params: { query: { groupBy: "model" } } });
+  await api.GET("/");
+  await api.GET("/auth/session");
+  await api.POST("/auth/session", { body: { token: "0123456789abcdef" } });
+  await api.DELETE("/auth/session");
+  await api.GET("/telemetry/memory");
+  const feed = await api.GET("/activity", { params: { query: { limit: 5 } } });
+  const newest: string | null | undefined = feed.data?.lastId;
+  await api.GET("/activity/stream", { params: { query: { after: "m3x9k2.17" } }, parseAs: "stream" });
+  await api.GET("/dashboard");
+  await api.GET("/dashboard/assets/{name}", { params: { path: { name: "index-abc.js" } } });
+  void newest;
   void status;
   return first;
 }

@@ -56,7 +56,15 @@ export function validateExtensionConfigs(
     if (parsed.success) slices.set(ext.manifest.id, parsed.data);
     else issues.push(...issuesFrom(ext.config.key, parsed.error));
   }
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, slices };
+  // Two extensions may read one slice with one schema (tool-approvals reads `tools`): say each issue once.
+  const seen = new Set<string>();
+  const unique = issues.filter((issue) => {
+    const key = `${issue.path}\u0000${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.length > 0 ? { ok: false, issues: unique } : { ok: true, slices };
 }
 
 /** Config keys claimed by extensions, so the host can reject keys nobody owns. */

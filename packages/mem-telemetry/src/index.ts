@@ -27,5 +27,6 @@ export {
   type SampleSource,
 } from "./memory-monitor.ts";
 export { PressureGauge, type PressureThresholds, type PressureTransition } from "./pressure-gauge.ts";
+export { SampleHistory, type SampleHistoryOptions } from "./sample-history.ts";
 export { type MemorySampler, processMemorySampler } from "./sampler.ts";
 export { type MemorySample, type MemoryTelemetry, memoryTelemetryRef, type PressureLevel } from "./types.ts";

@@ -1,6 +1,7 @@
 import { DispatchError, type Logger } from "@dispatch/kernel";
 import type { MemoryMetrics } from "./memory-metrics.ts";
 import { PressureGauge, type PressureThresholds, type PressureTransition } from "./pressure-gauge.ts";
+import { SampleHistory } from "./sample-history.ts";
 import type { MemorySampler } from "./sampler.ts";
 import type { MemorySample, MemoryTelemetry, PressureLevel } from "./types.ts";
 
@@ -25,6 +26,8 @@ export interface MemoryMonitorOptions {
   thresholds: PressureThresholds;
   logger: Logger;
   metrics?: MemoryMetrics;
+  /** Where samples are kept for `history()`. Default: the last hour, at most one per 5 s. */
+  history?: SampleHistory;
 }
 
 /**
@@ -36,12 +39,14 @@ export interface MemoryMonitorOptions {
 export class MemoryMonitor implements MemoryTelemetry {
   readonly #options: MemoryMonitorOptions;
   readonly #gauge: PressureGauge;
+  readonly #history: SampleHistory;
   #last: MemorySample | undefined;
   #shedTurns = 0;
 
   constructor(options: MemoryMonitorOptions) {
     this.#options = options;
     this.#gauge = new PressureGauge(options.thresholds);
+    this.#history = options.history ?? new SampleHistory();
   }
 
   /** Takes a sample, updates the level, logs one JSON line and sets the gauges. */
@@ -49,6 +54,7 @@ export class MemoryMonitor implements MemoryTelemetry {
     const { sampler, limit, logger, metrics } = this.#options;
     const sample = sampler();
     this.#last = sample;
+    this.#history.add(sample);
     const transition = this.#gauge.update(sample.rssBytes, limit.bytes);
     const pressure = this.#gauge.level;
     metrics?.record(sample, limit.bytes, pressure);
@@ -75,6 +81,17 @@ export class MemoryMonitor implements MemoryTelemetry {
   /** The current pressure level. */
   level(): PressureLevel {
     return this.#gauge.level;
+  }
+
+  /** The samples of the last hour, oldest first. */
+  history(): MemorySample[] {
+    return this.#history.points();
+  }
+
+  /** The warn and shed lines. */
+  thresholds(): { warnRatio: number; shedRatio: number } {
+    const { warnRatio, shedRatio } = this.#gauge.thresholds;
+    return { warnRatio, shedRatio };
   }
 
   /** The last sample taken, if any. */

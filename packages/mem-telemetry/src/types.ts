@@ -25,6 +25,10 @@ export interface MemoryTelemetry {
    * Running turns are never affected.
    */
   admitTurn(): Error | undefined;
+  /** The samples of the last hour, oldest first (at most one per 5 s), for charts. */
+  history(): MemorySample[];
+  /** The warn and shed lines, as ratios of the limit. */
+  thresholds(): { warnRatio: number; shedRatio: number };
 }
 
 /** The service ref of `MemoryTelemetry`. */

@@ -40,7 +40,9 @@ test("a shifted item is no longer held by the queue", () => {
   Bun.gc(true);
   Bun.gc(true);
   const alive = refs.slice(0, 99).filter((ref) => ref.deref() !== undefined).length;
-  expect(alive).toBe(0);
+  // JavaScriptCore scans the stack conservatively, so a stray word can keep one or two alive; a queue
+  // that held what it shifted would keep all 99
+  expect(alive).toBeLessThan(5);
   expect(refs[99]?.deref()).toBeDefined();
   expect(queue.length).toBe(1);
 });

@@ -191,3 +191,87 @@ describe("ConversationSubscription", () => {
     expect(() => subscribe(0, 0)).toThrow("Expected `maxBuffered` to be an integer >= 1, got `0`");
   });
 });
+
+describe("ConversationSubscription and other hosts' events (the store's feed)", () => {
+  test("an announcement while live reads the announced events from the store, in order, once", async () => {
+    const { log, subscribe, hub } = setup();
+    log.seed("c", 2);
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    expect(await take(iterator, 2)).toEqual([1, 2]);
+    // another host stored 3..5 (this host's writer never saw them) and announced the last
+    log.seed("c", 3);
+    const next = take(iterator, 3);
+    hub.advance("c", 5);
+    hub.advance("c", 4); // late and stale: ignored
+    expect(await next).toEqual([3, 4, 5]);
+    sub.close();
+  });
+
+  test("an announcement that arrives while a replay page is read sends the replay round again", async () => {
+    const { log, subscribe, hub } = setup();
+    log.seed("c", 1);
+    let reads = 0;
+    let release: () => void = () => {};
+    log.delay = async () => {
+      reads += 1;
+      if (reads !== 1) return;
+      // the first read has taken its snapshot; another host commits 2..3 and announces before it returns
+      const snapshot = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await snapshot;
+    };
+    const original = log.listAfter.bind(log);
+    log.listAfter = async (conversationId, after, limit) => {
+      const page = (log.events.get(conversationId) ?? []).filter((e) => e.seq > after).slice(0, limit);
+      await log.delay();
+      return page;
+    };
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    const first = take(iterator, 3);
+    await Bun.sleep(1);
+    log.seed("c", 2);
+    hub.advance("c", 3);
+    release();
+    expect(await first).toEqual([1, 2, 3]);
+    expect(reads).toBeGreaterThanOrEqual(2);
+    log.listAfter = original;
+    sub.close();
+  });
+
+  test("an announcement the store cannot back (made before the read) does not spin the replay", async () => {
+    const { log, subscribe, hub, write } = setup();
+    log.seed("c", 1);
+    let reads = 0;
+    const original = log.listAfter.bind(log);
+    log.listAfter = async (conversationId, after, limit) => {
+      reads += 1;
+      return original(conversationId, after, limit);
+    };
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    expect(await take(iterator, 1)).toEqual([1]);
+    hub.advance("c", 9);
+    // the replay reads once, finds nothing new, and goes live again
+    const next = take(iterator, 1);
+    await write(1);
+    expect(await next).toEqual([2]);
+    expect(reads).toBeLessThanOrEqual(3);
+    sub.close();
+  });
+
+  test("advanceAll (the feed reconnected) makes every live subscription look at the store", async () => {
+    const { log, subscribe, hub } = setup();
+    const sub = subscribe(0);
+    const iterator = sub[Symbol.asyncIterator]();
+    const pending = take(iterator, 2);
+    await Bun.sleep(1);
+    log.seed("c", 2);
+    hub.advanceAll();
+    expect(await pending).toEqual([1, 2]);
+    sub.close();
+    expect(hub.listenerCount).toBe(0);
+  });
+});

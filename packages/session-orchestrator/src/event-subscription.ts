@@ -36,6 +36,10 @@ export class ConversationSubscription implements EventSubscription, LiveListener
   #held: ConversationEvent[] = [];
   #lastSeq: number;
   #replaying = true;
+  /** The highest seq another host announced; replay does not go live below it. */
+  #target = 0;
+  /** Counts announcements, so a replay page knows whether one arrived while it was being read. */
+  #announced = 0;
   #closed = false;
   #closedReason: string | undefined;
   #finishing: string | undefined;
@@ -91,6 +95,16 @@ export class ConversationSubscription implements EventSubscription, LiveListener
     else this.#notify();
   }
 
+  /** Another host stored and published this conversation's events up to `seq`. Never throws. */
+  advanced(seq: number): void {
+    if (this.#closed || seq <= this.#lastSeq) return;
+    if (seq > this.#target) this.#target = seq;
+    this.#announced += 1;
+    if (this.#replaying) return;
+    this.#replaying = true;
+    this.#notify();
+  }
+
   /** Stops delivery and frees the buffer; idempotent. */
   close(): void {
     this.#end(undefined);
@@ -140,6 +154,7 @@ export class ConversationSubscription implements EventSubscription, LiveListener
 
   async #replayPage(): Promise<void> {
     const { pageSize, replay } = this.#options;
+    const announcedBefore = this.#announced;
     let page: ConversationEvent[];
     try {
       page = await replay(this.#lastSeq, pageSize);
@@ -155,8 +170,14 @@ export class ConversationSubscription implements EventSubscription, LiveListener
       this.#buffer.push(event);
       this.#lastSeq = event.seq;
     }
-    // A short page is a complete snapshot taken after the listener was registered: switch to live.
+    // A short page is a complete snapshot taken after the listener was registered: switch to live,
+    // unless another host announced more than it held (its commit raced the read): read again then.
     if (page.length >= pageSize) return;
+    // An announcement made before this read began is in it (announcements follow commits); one
+    // that arrived during the read may not be, so read again. One the store cannot back (the
+    // conversation went) must not spin the replay, hence no loop on an old announcement.
+    if (this.#target > this.#lastSeq && this.#announced !== announcedBefore) return;
+    this.#target = 0;
     const held = this.#held;
     this.#held = [];
     this.#replaying = false;

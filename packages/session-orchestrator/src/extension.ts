@@ -1,3 +1,4 @@
+import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { Counter, defineExtension, Gauge } from "@dispatch/kernel";
 import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
@@ -7,6 +8,7 @@ import { orchestratorConfigSchema } from "./config.ts";
 import { modelCallGatesPoint } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
 import { runScopesPoint } from "./run-scope.ts";
+import { toolGatesPoint } from "./tool-gate.ts";
 import { TurnOrchestrator } from "./turn-orchestrator.ts";
 import { toolsPoint, turnRunnersPoint } from "./turn-runner.ts";
 import { type MemorySample, orchestratorRef } from "./types.ts";
@@ -32,12 +34,12 @@ export const sessionOrchestratorExtension = defineExtension({
     id: "session-orchestrator",
     version: "0.1.0",
     dependsOn: ["conversation-store", "providers", "provider-concurrency"],
-    optionalDependsOn: ["mem-telemetry"],
+    optionalDependsOn: ["mem-telemetry", "cluster"],
     critical: true,
   },
   provides: [orchestratorRef],
-  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint],
-  consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef],
+  extensionPoints: [turnRunnersPoint, toolsPoint, runScopesPoint, modelCallGatesPoint, toolGatesPoint],
+  consumes: [conversationStoreRef, providersRef, concurrencyManagerRef, memoryTelemetryRef, clusterRef],
   config: { key: "defaults", schema: orchestratorConfigSchema },
   register(reg) {
     reg.contribute(turnRunnersPoint, createModelRunner(reg.config));
@@ -58,6 +60,8 @@ export const sessionOrchestratorExtension = defineExtension({
       runners: () => ctx.contributions(turnRunnersPoint).map((c) => c.value),
       gates: () => ctx.contributions(modelCallGatesPoint).map((c) => c.value),
       scopes: () => ctx.contributions(runScopesPoint).map((c) => c.value),
+      // Read once: a tool gate stays even if its contributor fails later, and then refuses (fail closed).
+      toolGates: ctx.contributions(toolGatesPoint).map((c) => c.value),
       slots: ctx.use(concurrencyManagerRef),
       bus: ctx.bus,
       logger: ctx.logger,
@@ -94,9 +98,21 @@ export const sessionOrchestratorExtension = defineExtension({
       const live = new Set(contributedTools().map((c) => c.value));
       for (const [tool, remove] of removers) if (!live.has(tool)) remove();
     });
-    const recovered = await orchestrator.recoverUnfinished();
-    if (recovered > 0)
-      ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    const cluster = ctx.useOptional(clusterRef);
+    if (cluster?.enabled) {
+      // Several hosts share the store: only a dead host's turns are recovered, by a survivor
+      // (this one too, at start-up, for hosts that died recently: the cluster says which).
+      ctx.bus.subscribe("cluster.instance_lost", async ({ instanceId }) => {
+        const recovered = await orchestrator.recoverInstance(instanceId);
+        if (recovered > 0)
+          ctx.logger.warn("turns of a host that stopped are now interrupted", { instanceId, recovered });
+      });
+      ctx.bus.subscribe("cluster.fenced", () => orchestrator.cancelAll(ctx.config.shutdownDeadlineMs));
+    } else {
+      const recovered = await orchestrator.recoverUnfinished();
+      if (recovered > 0)
+        ctx.logger.warn("turns left unfinished by the last run are now interrupted", { recovered });
+    }
     // follow-ups queued before a restart run once everything is up
     ctx.onReady(async () => {
       for (const id of await store.followups.conversationsWithQueued()) await orchestrator.drainFollowups(id);

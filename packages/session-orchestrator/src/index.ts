@@ -21,6 +21,13 @@ export {
   type ScopeTurnRequest,
 } from "./run-scope.ts";
 export { buildSystemPrompt, readAgentsFile } from "./system-prompt.ts";
+export {
+  type GatedCall,
+  type GateVerdict,
+  type ToolGate,
+  type ToolGateContext,
+  toolGatesPoint,
+} from "./tool-gate.ts";
 export { MapToolRegistry } from "./tool-registry.ts";
 export { type OrchestratorDeps, TurnOrchestrator } from "./turn-orchestrator.ts";
 export {

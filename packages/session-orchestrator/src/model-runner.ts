@@ -164,6 +164,7 @@ async function runTools(
         ...(ctx.scope === undefined ? {} : { scope: { key: ctx.scope.key } }),
         conversationId: ctx.conversation.id,
         turnId: ctx.turn.id,
+        toolCallId: call.toolCallId,
         signal: ctx.signal,
         logger: ctx.logger.child({ tool: call.toolName, toolCallId: call.toolCallId }),
       };

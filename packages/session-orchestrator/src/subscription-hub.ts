@@ -1,8 +1,15 @@
 import type { ConversationEvent } from "@dispatch/wire";
 
-/** A live receiver of one conversation's events. `receive` must not throw. */
+/** A live receiver of one conversation's events. Its methods must not throw. */
 export interface LiveListener {
+  /** An event this host stored and published, in `seq` order. */
   receive(event: ConversationEvent): void;
+  /**
+   * Another host stored and published the conversation's events up to `seq` (the store's event
+   * feed); they are to be read from the store. Optional: a listener that ignores it hears this
+   * host's events only.
+   */
+  advanced?(seq: number): void;
 }
 
 /**
@@ -39,6 +46,20 @@ export class SubscriptionHub {
     if (!set) return;
     // A listener may remove itself (slow consumer) while we iterate; a Set tolerates that.
     for (const listener of set) listener.receive(event);
+  }
+
+  /** Tells the listeners of a conversation that another host has published up to `seq`. */
+  advance(conversationId: string, seq: number): void {
+    const set = this.#byConversation.get(conversationId);
+    if (!set) return;
+    for (const listener of set) listener.advanced?.(seq);
+  }
+
+  /** Tells every listener to look at the store again (announcements may have been missed). */
+  advanceAll(): void {
+    for (const set of this.#byConversation.values()) {
+      for (const listener of set) listener.advanced?.(Number.MAX_SAFE_INTEGER);
+    }
   }
 
   /** Listeners across all conversations (for leak checks). */

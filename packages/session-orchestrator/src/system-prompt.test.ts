@@ -12,7 +12,17 @@ afterEach(() => {
 
 function workspace(root: string, hostId: string | null = null): Workspace {
   const at = new Date(0).toISOString();
-  return { id: "proj", name: "Project", root, hostId, starred: false, createdAt: at, updatedAt: at };
+  return {
+    id: "proj",
+    name: "Project",
+    root,
+    hostId,
+    starred: false,
+    network: null,
+    permissions: {},
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 describe("buildSystemPrompt", () => {

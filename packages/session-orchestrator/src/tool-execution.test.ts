@@ -14,6 +14,8 @@ function context(signal = new AbortController().signal): ToolContext {
       root: "/tmp",
       hostId: null,
       starred: false,
+      network: null,
+      permissions: {},
       createdAt: at,
       updatedAt: at,
     },

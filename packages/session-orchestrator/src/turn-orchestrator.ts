@@ -1,4 +1,4 @@
-import type { ConversationStore } from "@dispatch/conversation-store";
+import type { ConversationStore, Turn } from "@dispatch/conversation-store";
 import { DispatchError, type ExtensionBus, type Logger, messageOf } from "@dispatch/kernel";
 import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
@@ -15,6 +15,7 @@ import { createModelRunner, modelRunnerId } from "./model-runner.ts";
 import { reusingRecent } from "./recent-sample.ts";
 import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
+import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
 import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
 import { type ConversationInfo, TurnRun } from "./turn-run.ts";
@@ -31,6 +32,8 @@ export interface OrchestratorDeps {
   gates?: () => readonly ModelCallGate[];
   /** The installed run scopes (git worktrees); read at each creation and turn. Default: none. */
   scopes?: () => readonly RunScope[];
+  /** Gates in front of every tool call (contributed through `toolGatesPoint`); read once; default none. */
+  toolGates?: readonly ToolGate[];
   /** Provider slots for runners that hold one without a model call (default: refuse). */
   slots?: Pick<ConcurrencyManager, "acquire">;
   bus: Pick<ExtensionBus, "publish">;
@@ -83,6 +86,7 @@ export class TurnOrchestrator implements Orchestrator {
   #workspaceEpoch = 0;
   #closing = false;
   #interrupting: Promise<void> | undefined;
+  readonly #stopFeed: () => void;
 
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
@@ -105,6 +109,11 @@ export class TurnOrchestrator implements Orchestrator {
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
     this.#idle = new IdleCollector(fault("idle collection"));
     this.#sampleMemory = reusingRecent(deps.sampleMemory);
+    // Turns other hosts run on the same database reach this host's subscribers through the store.
+    this.#stopFeed = deps.store.feed.subscribe({
+      advanced: (conversationId, seq) => this.#hub.advance(conversationId, seq),
+      resync: () => this.#hub.advanceAll(),
+    });
   }
 
   /** Claims the conversation and starts a turn in the background. */
@@ -163,6 +172,7 @@ export class TurnOrchestrator implements Orchestrator {
         return slots.acquire(request);
       },
       tools: this.tools,
+      toolGates: this.#deps.toolGates ?? [],
       writer: this.#writer,
       ticker: this.#ticker,
       logger: this.#deps.logger,
@@ -400,9 +410,26 @@ export class TurnOrchestrator implements Orchestrator {
    * between the two writes) takes the status its event records instead. Returns how many it closed.
    */
   async recoverUnfinished(): Promise<number> {
+    const unfinished = await this.#deps.store.turns.listUnfinished();
+    for (const turn of unfinished) await this.#recover(turn);
+    return unfinished.length;
+  }
+
+  /**
+   * Cluster recovery (DESIGN §17): the unfinished turns of a host that died (store instance
+   * `instanceId`) are adopted by this host, then closed as at start-up recovery (`interrupted`, or
+   * the status their stored final event records). Another survivor adopting at the same time gets
+   * none of the same turns. Returns how many this host closed.
+   */
+  async recoverInstance(instanceId: string): Promise<number> {
+    const adopted = await this.#deps.store.turns.adoptUnfinished(instanceId);
+    for (const turn of adopted) await this.#recover(turn, "the host running it stopped");
+    return adopted.length;
+  }
+
+  async #recover(turn: Turn, reason = "host restarted"): Promise<void> {
     const { store } = this.#deps;
-    const unfinished = await store.turns.listUnfinished();
-    for (const turn of unfinished) {
+    {
       const lastSeq = await store.events.lastSeq(turn.conversationId);
       const [last] = lastSeq > 0 ? await store.events.listAfter(turn.conversationId, lastSeq - 1, 1) : [];
       const recorded = last?.turnId === turn.id ? statusOfFinalEvent(last.type) : undefined;
@@ -410,14 +437,13 @@ export class TurnOrchestrator implements Orchestrator {
       else {
         await this.#writer.write(
           turn.conversationId,
-          [{ type: "turn.interrupted", turnId: turn.id, data: { reason: "host restarted" } }],
-          { afterPersist: () => store.turns.setStatus(turn.id, "interrupted", "host restarted") },
+          [{ type: "turn.interrupted", turnId: turn.id, data: { reason } }],
+          { afterPersist: () => store.turns.setStatus(turn.id, "interrupted", reason) },
         );
       }
       // A dead turn holds no file locks; the lock TTL would free them too, only later.
       await store.locks.releaseTurn(turn.id);
     }
-    return unfinished.length;
   }
 
   /** Drops a cached workspace; call when it is updated or deleted. */
@@ -429,6 +455,7 @@ export class TurnOrchestrator implements Orchestrator {
   /** Stops timers and ends every subscription with `shutdown`. Call after `cancelAll`. */
   dispose(): void {
     this.#closing = true;
+    this.#stopFeed();
     this.#ticker.dispose();
     this.#deadlines.dispose();
     this.#idle.dispose();
@@ -470,6 +497,8 @@ export class TurnOrchestrator implements Orchestrator {
   #publish(conversationId: string, event: ConversationEvent): void {
     this.#hub.deliver(conversationId, event);
     this.#deps.bus.publish("conversation.event", { conversationId, event });
+    // after the local delivery, as everything else here: stored, status set, then told
+    this.#deps.store.feed.announce(conversationId, event.seq);
   }
 
   #untrack(run: TurnRun): void {

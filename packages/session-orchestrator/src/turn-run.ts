@@ -12,6 +12,7 @@ import type { AssistantPart } from "./model-step.ts";
 import { fitReply, type ReplyTruncation } from "./reply-fit.ts";
 import type { ScopedTurn } from "./run-scope.ts";
 import { TextCoalescer, textDeltaEvents } from "./text-coalescer.ts";
+import { gatedTools, type ToolGate } from "./tool-gate.ts";
 import type { MapToolRegistry } from "./tool-registry.ts";
 import {
   failedOutcome,
@@ -49,6 +50,8 @@ export interface TurnRunDeps {
   onFault(kind: string, error: unknown): void;
   acquireSlot(request: AcquireRequest): Promise<Lease>;
   tools: MapToolRegistry;
+  /** The gates in front of every tool call of the turn (see `toolGatesPoint`). */
+  toolGates: readonly ToolGate[];
   writer: EventWriter;
   ticker: FlushTicker;
   logger: Logger;
@@ -212,7 +215,7 @@ export class TurnRun {
         this.#usage.outputTokens += outputTokens;
         this.#usage.cachedInputTokens += cachedInputTokens;
       },
-      tools: deps.tools,
+      tools: gatedTools(deps.tools, deps.toolGates, (events) => this.#emit(events)),
       locks: store.locks,
       providers: gatedProviders(deps.providers, deps.gates, deps.onFault),
       acquireSlot: (providerId) =>

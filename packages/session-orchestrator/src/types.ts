@@ -10,6 +10,8 @@ export interface ToolContext {
   scope?: { key: string };
   conversationId: string;
   turnId: string;
+  /** The call's id as the model gave it (set by the built-in runner; gates address approvals by it). */
+  toolCallId?: string;
   /** Aborts on cancel, turn deadline and shutdown; a tool must stop (and kill what it started). */
   signal: AbortSignal;
   logger: Logger;
@@ -27,6 +29,11 @@ export interface ToolDefinition<I = unknown> {
   description: string;
   input: z.ZodType<I>;
   run(input: I, context: ToolContext): Promise<ToolResult>;
+  /**
+   * The call's main argument, which permission rules' globs match (`bash`: the command; the file
+   * tools: the path relative to the root). Without it only rules naming the tool alone match.
+   */
+  subject?(input: I, context: ToolContext): string | undefined;
 }
 
 /** The registry tools are added to. `register` returns the function that removes the tool again. */

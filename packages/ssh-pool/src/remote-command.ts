@@ -18,15 +18,17 @@ export const PGID_MARK = 0x1e;
  * marker means the wrapper failed before the command started (a missing `cwd`). After the command
  * the wrapper sends SIGTERM to what it left running in the group (ignoring it itself), as the
  * local backend does, so nothing outlives the call and holds the channel open. With `stdin` the
- * command reads the channel's data (for sessions); otherwise it reads /dev/null.
+ * command reads the channel's data (for sessions); otherwise it reads /dev/null. With `launcher`
+ * (a sandbox) the command's `bash -c` runs under that argv.
  */
 export function buildRemoteCommand(
   command: string,
   cwd: string,
   env: Record<string, string> = {},
-  options: { stdin?: boolean } = {},
+  options: { stdin?: boolean; launcher?: readonly string[] } = {},
 ): string {
-  if (command.includes("\0") || cwd.includes("\0")) {
+  const launcher = options.launcher ?? [];
+  if (command.includes("\0") || cwd.includes("\0") || launcher.some((arg) => arg.includes("\0"))) {
     throw new DispatchError("invalid_request", "a command or working directory cannot contain NUL bytes");
   }
   const parts = [`cd -- ${shellQuote(cwd)}`, `printf '\\036%s\\036' "$$" >&2`];
@@ -41,7 +43,7 @@ export function buildRemoteCommand(
   }
   parts.push(
     // A command of its own gets empty stdin; a session's reads the channel.
-    `{ bash -c ${shellQuote(command)}${options.stdin ? "" : " </dev/null"}; s=$?; trap '' TERM; kill -TERM -$$ 2>/dev/null; exit $s; }`,
+    `{ ${launcher.map((arg) => `${shellQuote(arg)} `).join("")}bash -c ${shellQuote(command)}${options.stdin ? "" : " </dev/null"}; s=$?; trap '' TERM; kill -TERM -$$ 2>/dev/null; exit $s; }`,
   );
   return parts.join(" && ");
 }

@@ -38,6 +38,8 @@ export interface PoolExecOptions {
   signal?: AbortSignal;
   /** Per stream (stdout and stderr each). */
   maxOutputBytes?: number;
+  /** An argv the command's `bash -c` runs under on the host (the sandbox's bwrap). */
+  launcher?: readonly string[];
 }
 
 /** Options for `SshPool.spawn`. */
@@ -110,7 +112,12 @@ export class SshPool {
   async exec(command: string, options: PoolExecOptions = {}): Promise<ExecResult> {
     if (options.signal?.aborted) return { ...notRun };
     const cwd = options.cwd ?? ".";
-    const script = buildRemoteCommand(command, cwd, options.env);
+    const script = buildRemoteCommand(
+      command,
+      cwd,
+      options.env,
+      options.launcher === undefined ? {} : { launcher: options.launcher },
+    );
     let outcome: ChannelOutcome;
     let timedOut: boolean;
     try {

@@ -1,3 +1,4 @@
+import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
 import { Counter, defineExtension, Gauge, Histogram, KernelError, perHost } from "@dispatch/kernel";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
@@ -33,14 +34,20 @@ export const tasksExtension = defineExtension({
     id: "tasks",
     version: "0.1.0",
     dependsOn: ["conversation-store", "session-orchestrator"],
+    optionalDependsOn: ["cluster"],
     extends: ["conversation-store", "transport-http"],
   },
   provides: [tasksRef],
   extensionPoints: [taskHooksPoint],
-  consumes: [conversationStoreRef, orchestratorRef],
+  consumes: [conversationStoreRef, orchestratorRef, clusterRef],
   config: { key: "tasks", schema: tasksConfigSchema },
   register(reg) {
-    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    reg.contribute(storeSchemasPoint, {
+      migrations: {
+        sqlite: new URL("../drizzle", import.meta.url),
+        postgres: new URL("../drizzle-postgres", import.meta.url),
+      },
+    });
     const state = runningOn(reg.host);
     reg.contribute(httpRoutesPoint, {
       path: "/tasks",
@@ -142,9 +149,28 @@ export const tasksExtension = defineExtension({
         ctx.metrics.removeSingleMetric(name);
     });
 
-    const recovered = await queue.recoverRunning();
-    if (recovered > 0)
-      ctx.logger.warn("tasks left running by the last run were interrupted and queued again", { recovered });
+    const cluster = ctx.useOptional(clusterRef);
+    if (cluster?.enabled) {
+      // Several hosts share the queue: only a dead host's attempts are recovered, by whichever
+      // survivor gets to each first (the cluster tells every host, this one too at start-up).
+      ctx.bus.subscribe("cluster.instance_lost", async ({ instanceId }) => {
+        const recovered = await queue.recoverInstance(instanceId);
+        if (recovered > 0) {
+          ctx.logger.warn("tasks of a host that stopped were interrupted and queued again", {
+            instanceId,
+            recovered,
+          });
+          void scheduler.kick();
+        }
+      });
+      ctx.bus.subscribe("cluster.fenced", () => scheduler.stop());
+    } else {
+      const recovered = await queue.recoverRunning();
+      if (recovered > 0)
+        ctx.logger.warn("tasks left running by the last run were interrupted and queued again", {
+          recovered,
+        });
+    }
 
     ctx.bus.subscribe("conversation.event", ({ conversationId, event }) =>
       scheduler.onEvent(conversationId, event),

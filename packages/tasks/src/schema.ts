@@ -1,6 +1,10 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
+// src/pg-schema.ts is this file's Postgres twin: the same tables and columns (a type test holds their
+// rows equal), so the queue is written once. Changing one means changing both and generating each
+// dialect's migration (see README.md).
+
 /**
  * Tasks. `rank` is 0 for a task of a starred workspace or one waiting longer than `agingMs`, else 1:
  * the first key of the claim order, kept in the row so that the claim walks one index instead of
@@ -28,6 +32,8 @@ export const tasks = sqliteTable(
     /** Epoch ms; a queued task is not claimed before it. */
     nextRunAt: integer("next_run_at").notNull(),
     conversationId: text("conversation_id"),
+    /** The store instance (host process) running the current attempt; a survivor requeues a dead one's (migration 0002). */
+    instanceId: text("instance_id"),
     lastError: text("last_error"),
     result: text("result"),
     createdAt: integer("created_at").notNull(),
@@ -40,6 +46,7 @@ export const tasks = sqliteTable(
     index("tasks_tasks_aged_idx").on(t.rank, t.createdAt).where(sql`${t.status} in ('queued', 'stuck')`),
     index("tasks_tasks_status_idx").on(t.status, t.seq),
     index("tasks_tasks_workspace_idx").on(t.workspaceId, t.seq),
+    index("tasks_tasks_instance_idx").on(t.instanceId).where(sql`${t.status} = 'running'`),
   ],
 );
 

@@ -6,8 +6,11 @@ import type { TasksConfig } from "./config.ts";
 import { dayKey } from "./day-key.ts";
 import { type AttemptFailure, backoffMs } from "./retry-policy.ts";
 import * as schema from "./schema.ts";
+import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
 
+// The SQLite tables, for the SQLite claim's prepared statements and the shared SQL fragments (which
+// name tables and columns only, alike in both dialects); the methods use `this.#tasks.tables`.
 const { tasks, attempts, days, breakers, claimLock } = schema;
 type TaskRow = typeof tasks.$inferSelect;
 type AttemptRow = typeof attempts.$inferSelect;
@@ -36,7 +39,7 @@ export interface NewTask {
 
 /** What the queue needs. */
 export interface TaskQueueDeps {
-  store: Pick<ConversationStore, "transaction" | "database" | "workspaces">;
+  store: Pick<ConversationStore, "transaction" | "database" | "workspaces" | "dialect" | "instanceId">;
   config: TasksConfig;
   /** Epoch ms (tests move it, midnight included). */
   clock: () => number;
@@ -47,28 +50,38 @@ export interface TaskQueueDeps {
 /**
  * The durable task queue (DESIGN §12). Every limit is enforced by the claim itself, inside one
  * write transaction: the running count, the cooldown since the last start and the day's budget row
- * are read and moved together, so two claimers (two processes on one file) cannot both pass a limit.
+ * are read and moved together, so two claimers (two processes on one file, or two hosts on one
+ * Postgres database) cannot both pass a limit. On Postgres the claim runs in a transaction that first
+ * locks the queue's one lock row (`FOR UPDATE`: claims and creates of every host take turns, so the
+ * limits its UPDATE checks are exact), and it takes its task `FOR UPDATE SKIP LOCKED`, so a task being
+ * cancelled or retried elsewhere is passed over rather than waited for.
  */
 export class TaskQueue {
-  readonly #db: ExtensionDatabase<typeof schema>;
+  readonly #tasks: TasksDatabase;
   readonly #store: TaskQueueDeps["store"];
   readonly #config: TasksConfig;
   readonly #clock: () => number;
   readonly #publish: NonNullable<TaskQueueDeps["publish"]>;
-  // Built once: building a query costs more than running it, and a host claims on every tick.
-  readonly #claimStatements: ReturnType<typeof prepareClaim>;
+  // Built once: building a query costs more than running it, and a host claims on every tick
+  // (SQLite; the Postgres claim is built per call, see #claimOnPostgres).
+  readonly #claimStatements: ReturnType<typeof prepareClaim> | undefined;
 
   constructor(deps: TaskQueueDeps) {
     this.#store = deps.store;
     this.#publish = deps.publish ?? (() => {});
-    this.#db = deps.store.database(schema);
+    this.#tasks = tasksDatabase(deps.store);
     this.#config = deps.config;
     this.#clock = deps.clock;
-    this.#claimStatements = prepareClaim(this.#db);
+    this.#claimStatements = this.#tasks.dialect === "sqlite" ? prepareClaim(this.#tasks.db) : undefined;
+  }
+
+  get #db(): ExtensionDatabase<typeof schema> {
+    return this.#tasks.db;
   }
 
   /** Queues a task; `queue_full` past `maxQueued`, `not_found` for a missing workspace. */
   async create(input: NewTask): Promise<Task> {
+    const { tasks } = this.#tasks.tables;
     const workspace = await this.#store.workspaces.get(input.workspaceId);
     if (workspace === undefined) {
       throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
@@ -76,6 +89,8 @@ export class TaskQueue {
     const id = `tk_${Bun.randomUUIDv7()}`;
     await this.#store.transaction(async (tx) => {
       const db = this.#db;
+      // the queue's lock row (Postgres): the count and the next seq below are exact across hosts
+      if (this.#tasks.dialect === "postgres") await this.#lockQueue();
       const [waiting] = await db.select({ n: count() }).from(tasks).where(isClaimable);
       if ((waiting?.n ?? 0) >= this.#config.maxQueued) {
         throw new DispatchError(
@@ -83,7 +98,9 @@ export class TaskQueue {
           `the task queue is full (${this.#config.maxQueued} waiting, tasks.maxQueued); retry later`,
         );
       }
-      const [last] = await db.select({ seq: sql<number>`coalesce(max(${tasks.seq}), 0)` }).from(tasks);
+      const [last] = await db
+        .select({ seq: sql<number>`coalesce(max(${tasks.seq}), 0)`.mapWith(Number) })
+        .from(tasks);
       const now = this.#clock();
       await db.insert(tasks).values({
         id,
@@ -108,6 +125,7 @@ export class TaskQueue {
 
   /** A task with its attempts. */
   async get(id: string): Promise<Task | undefined> {
+    const { tasks, attempts } = this.#tasks.tables;
     const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, id));
     if (row === undefined) return undefined;
     const rows = await this.#db
@@ -125,6 +143,7 @@ export class TaskQueue {
     limit?: number;
     cursor?: string;
   }): Promise<{ tasks: Task[]; nextCursor: string | null }> {
+    const { tasks, attempts } = this.#tasks.tables;
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), maxPageSize);
     const conditions: SQL[] = [];
     if (filter.status !== undefined) conditions.push(eq(tasks.status, filter.status));
@@ -164,17 +183,27 @@ export class TaskQueue {
     const config = this.#config;
     const day = dayKey(now, config.timeZone);
     const { attempts: attemptBudget, tokens: tokenBudget } = config.dailyBudget;
-    await this.#claimStatements.age.run({ cutoff: now - config.agingMs });
-    const [row] = await this.#claimStatements.start.all({
+    const limits = {
       now,
       day,
+      instance: this.#store.instanceId,
       maxRunning: config.maxRunning,
       startedBefore: now - config.cooldownMs,
       attemptBudget: attemptBudget ?? Number.MAX_SAFE_INTEGER,
       tokenBudget: tokenBudget ?? Number.MAX_SAFE_INTEGER,
-    });
+    };
+    const statements = this.#claimStatements;
+    let row: TaskRow | undefined;
+    if (statements === undefined) row = await this.#claimOnPostgres(limits);
+    else {
+      await statements.age.run({ cutoff: now - config.agingMs });
+      [row] = await statements.start.all(limits);
+    }
     if (row === undefined) return this.#whyNot(now, day);
-    const rows = await this.#claimStatements.attemptsOf.all({ taskId: row.id });
+    const rows =
+      statements === undefined
+        ? await this.#attemptsOf(row.id)
+        : await statements.attemptsOf.all({ taskId: row.id });
     this.#publish("task.changed", { id: row.id, change: "started", task: toTask(row, rows) });
     return {
       id: row.id,
@@ -187,8 +216,79 @@ export class TaskQueue {
     };
   }
 
+  /**
+   * The claim on Postgres: the SQLite claim's UPDATE (its WHERE checks every limit; the
+   * `tasks_tasks_claimed` trigger does the bookkeeping), in a transaction that holds the queue's lock
+   * row, with the candidate taken `FOR UPDATE SKIP LOCKED`. Under READ COMMITTED each statement sees
+   * what was committed before it began, and every claim of every host waits for the lock first, so the
+   * counts it checks are exact.
+   */
+  async #claimOnPostgres(limits: {
+    now: number;
+    day: string;
+    instance: string;
+    maxRunning: number;
+    startedBefore: number;
+    attemptBudget: number;
+    tokenBudget: number;
+  }): Promise<TaskRow | undefined> {
+    const { tasks, breakers, claimLock, days } = this.#tasks.tables;
+    const { now, day } = limits;
+    return this.#store.transaction(async () => {
+      await this.#lockQueue();
+      await this.#db
+        .update(tasks)
+        .set({ rank: 0 })
+        .where(and(eq(tasks.rank, 1), isClaimable, lte(tasks.createdAt, now - this.#config.agingMs)));
+      const next = sql`(select ${tasks.id} from ${tasks}
+        where ${isClaimable} and ${tasks.nextRunAt} <= ${now}
+          and ${tasks.workspaceId} not in (select ${breakers.workspaceId} from ${breakers} where ${breakers.openUntil} > ${now})
+        order by ${tasks.rank}, ${tasks.priority} desc, ${tasks.createdAt}, ${tasks.seq}
+        limit 1 for update skip locked)`;
+      const [row] = await this.#db
+        .update(tasks)
+        .set({
+          status: "running",
+          attempt: sql`${tasks.attempt} + 1`,
+          conversationId: null,
+          instanceId: limits.instance,
+          updatedAt: now,
+          claimDay: day,
+        })
+        .where(
+          and(
+            sql`${tasks.id} = ${next}`,
+            sql`(select count(*) from ${tasks} where ${tasks.status} = 'running') < ${limits.maxRunning}`,
+            sql`coalesce((select ${claimLock.lastStartedAt} from ${claimLock} where ${claimLock.id} = 1), ${-Number.MAX_SAFE_INTEGER}) <= ${limits.startedBefore}`,
+            sql`coalesce((select ${days.attempts} from ${days} where ${days.day} = ${day}), 0) < ${limits.attemptBudget}`,
+            sql`coalesce((select ${days.tokens} from ${days} where ${days.day} = ${day}), 0) < ${limits.tokenBudget}`,
+          ),
+        )
+        .returning();
+      return row;
+    });
+  }
+
+  /**
+   * Creates (once) and locks the queue's one lock row (Postgres): every claim and create of every host
+   * waits here for the one before it (`FOR UPDATE`, held to COMMIT).
+   */
+  async #lockQueue(): Promise<void> {
+    const { claimLock } = this.#tasks.tables;
+    await this.#db.insert(claimLock).values({ id: 1, lastStartedAt: null }).onConflictDoNothing();
+    await this.#tasks.forUpdate(
+      this.#db.select({ id: claimLock.id }).from(claimLock).where(eq(claimLock.id, 1)),
+    );
+  }
+
+  async #attemptsOf(taskId: string): Promise<AttemptRow[]> {
+    const { attempts } = this.#tasks.tables;
+    return this.#db.select().from(attempts).where(eq(attempts.taskId, taskId)).orderBy(asc(attempts.n));
+  }
+
   /** Which limit held a claim back (read after it, so only indicative under concurrency). */
   async #whyNot(now: number, day: string): Promise<ClaimRefusal> {
+    const { tasks, days, claimLock } = this.#tasks.tables;
     const db = this.#db;
     const config = this.#config;
     const [running] = await db.select({ n: count() }).from(tasks).where(eq(tasks.status, "running"));
@@ -211,6 +311,7 @@ export class TaskQueue {
 
   /** Records the conversation and turn of a running attempt. */
   async attach(taskId: string, n: number, ids: { conversationId: string; turnId?: string }): Promise<void> {
+    const { tasks, attempts } = this.#tasks.tables;
     await this.#store.transaction(async () => {
       await this.#db
         .update(attempts)
@@ -225,6 +326,7 @@ export class TaskQueue {
 
   /** Attempt `n` completed: the task is done. Tokens count against the day's budget. */
   async complete(taskId: string, n: number, result: Record<string, unknown>, tokens = 0): Promise<void> {
+    const { tasks, breakers } = this.#tasks.tables;
     await this.#store.transaction(async (tx) => {
       if (!(await this.#endAttempt(taskId, n, "completed", null, tokens))) return;
       await this.#db
@@ -244,6 +346,7 @@ export class TaskQueue {
   /**
    * Attempt `n` ended without completing: retried after the backoff when the failure is retryable and
    * attempts are left, otherwise final. A spent budget requeues for the next day without counting.
+   * False when attempt `n` was no longer running (another path ended it first).
    */
   async fail(
     taskId: string,
@@ -251,11 +354,12 @@ export class TaskQueue {
     failure: AttemptFailure,
     tokens = 0,
     result?: Record<string, unknown>,
-  ): Promise<void> {
-    await this.#store.transaction(async (tx) => {
-      if (!(await this.#endAttempt(taskId, n, failure.status, failure.message, tokens))) return;
+  ): Promise<boolean> {
+    const { tasks } = this.#tasks.tables;
+    return this.#store.transaction(async (tx) => {
+      if (!(await this.#endAttempt(taskId, n, failure.status, failure.message, tokens))) return false;
       const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
-      if (row === undefined) return;
+      if (row === undefined) return false;
       const now = this.#clock();
       const config = this.#config;
       let change: TaskChange;
@@ -291,11 +395,13 @@ export class TaskQueue {
         .where(eq(tasks.id, taskId));
       if (failure.status !== "cancelled" && !failure.budget) await this.#recordFailure(row.workspaceId, now);
       await this.#changed(tx, taskId, change);
+      return true;
     });
   }
 
   /** Merges `patch` into a task's result (null fields included); undefined when the task is gone. */
   async patchResult(taskId: string, patch: Record<string, unknown>): Promise<Task | undefined> {
+    const { tasks } = this.#tasks.tables;
     const found = await this.#store.transaction(async (tx) => {
       const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
       if (row === undefined) return false;
@@ -312,6 +418,7 @@ export class TaskQueue {
 
   /** Cancels a task that is not final; returns it, or `invalid_transition` for a final one. */
   async cancel(taskId: string): Promise<{ task: Task; wasRunning: number | undefined }> {
+    const { tasks } = this.#tasks.tables;
     const wasRunning = await this.#store.transaction(async (tx) => {
       const row = await this.#require(taskId);
       if (finalStatuses.includes(row.status as TaskStatus)) {
@@ -333,6 +440,7 @@ export class TaskQueue {
 
   /** Queues a failed, stuck or cancelled task again now, with a fresh set of attempts. */
   async retry(taskId: string): Promise<Task> {
+    const { tasks } = this.#tasks.tables;
     await this.#store.transaction(async (tx) => {
       const row = await this.#require(taskId);
       if (!["failed", "stuck", "cancelled"].includes(row.status)) {
@@ -353,6 +461,7 @@ export class TaskQueue {
 
   /** Deletes a final task (`conflict` while it is queued, stuck or running). */
   async delete(taskId: string): Promise<Task> {
+    const { tasks } = this.#tasks.tables;
     const task = await this.get(taskId);
     if (task === undefined) throw new DispatchError("not_found", `task "${taskId}" does not exist`);
     await this.#store.transaction(async (tx) => {
@@ -374,6 +483,7 @@ export class TaskQueue {
    * queued again (or failed when no attempt is left). Returns how many.
    */
   async recoverRunning(): Promise<number> {
+    const { tasks } = this.#tasks.tables;
     const running = await this.#db.select().from(tasks).where(eq(tasks.status, "running"));
     for (const row of running) {
       await this.fail(row.id, row.attempt, {
@@ -385,8 +495,33 @@ export class TaskQueue {
     return running.length;
   }
 
+  /**
+   * A dead host's attempts: every task still `running` under store instance `instanceId` gets an
+   * `interrupted` attempt and is queued again (or failed when no attempt is left). Each attempt is
+   * ended once, whichever survivor gets there first (the end is conditional on it still running).
+   * Returns how many this call recovered.
+   */
+  async recoverInstance(instanceId: string): Promise<number> {
+    const { tasks } = this.#tasks.tables;
+    const running = await this.#db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.status, "running"), eq(tasks.instanceId, instanceId)));
+    let recovered = 0;
+    for (const row of running) {
+      const ended = await this.fail(row.id, row.attempt, {
+        status: "interrupted",
+        message: "the host running the attempt stopped answering (cluster.instanceTimeoutMs)",
+        retryable: true,
+      });
+      if (ended) recovered += 1;
+    }
+    return recovered;
+  }
+
   /** Keeps the waiting tasks of a workspace in its star order (unstarred, the aged ones still rank first). */
   async setStarred(workspaceId: string, starred: boolean): Promise<void> {
+    const { tasks } = this.#tasks.tables;
     const cutoff = this.#clock() - this.#config.agingMs;
     await this.#db
       .update(tasks)
@@ -396,11 +531,13 @@ export class TaskQueue {
 
   /** Closes a workspace's breaker now. */
   async resume(workspaceId: string): Promise<void> {
+    const { breakers } = this.#tasks.tables;
     await this.#db.delete(breakers).where(eq(breakers.workspaceId, workspaceId));
   }
 
   /** Workspaces whose breaker holds their queue back, until when. */
   async openBreakers(): Promise<Array<{ workspaceId: string; failures: number; openUntil: number }>> {
+    const { breakers } = this.#tasks.tables;
     const rows = await this.#db.select().from(breakers).where(gt(breakers.openUntil, this.#clock()));
     return rows.map((r) => ({
       workspaceId: r.workspaceId,
@@ -411,6 +548,7 @@ export class TaskQueue {
 
   /** Tasks by status. */
   async counts(): Promise<StatusCounts> {
+    const { tasks } = this.#tasks.tables;
     const rows = await this.#db
       .select({ status: tasks.status, n: count() })
       .from(tasks)
@@ -422,6 +560,7 @@ export class TaskQueue {
 
   /** The day's budget row. */
   async budgetUsed(): Promise<{ day: string; attempts: number; tokens: number }> {
+    const { days } = this.#tasks.tables;
     const day = dayKey(this.#clock(), this.#config.timeZone);
     const [row] = await this.#db.select().from(days).where(eq(days.day, day));
     return { day, attempts: row?.attempts ?? 0, tokens: row?.tokens ?? 0 };
@@ -429,8 +568,9 @@ export class TaskQueue {
 
   /** The earliest `nextRunAt` of a claimable task, so the scheduler knows when to look again. */
   async nextRunAt(): Promise<number | undefined> {
+    const { tasks } = this.#tasks.tables;
     const [row] = await this.#db
-      .select({ at: sql<number | null>`min(${tasks.nextRunAt})` })
+      .select({ at: sql<number | null>`min(${tasks.nextRunAt})`.mapWith(Number) })
       .from(tasks)
       .where(isClaimable);
     return row?.at ?? undefined;
@@ -444,6 +584,7 @@ export class TaskQueue {
     error: string | null,
     tokens: number,
   ): Promise<boolean> {
+    const { attempts, days } = this.#tasks.tables;
     const now = this.#clock();
     const ended = await this.#db
       .update(attempts)
@@ -462,6 +603,7 @@ export class TaskQueue {
   }
 
   async #recordFailure(workspaceId: string, now: number): Promise<void> {
+    const { breakers } = this.#tasks.tables;
     const { failures: limit, cooldownMs } = this.#config.breaker;
     const [row] = await this.#db
       .insert(breakers)
@@ -481,12 +623,14 @@ export class TaskQueue {
   }
 
   async #require(taskId: string): Promise<TaskRow> {
+    const { tasks } = this.#tasks.tables;
     const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, taskId));
     if (row === undefined) throw new DispatchError("not_found", `task "${taskId}" does not exist`);
     return row;
   }
 
   async #changed(tx: StoreTransaction, id: string, change: TaskChange): Promise<void> {
+    const { tasks, attempts } = this.#tasks.tables;
     const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, id));
     if (row === undefined) return;
     const rows = await this.#db
@@ -525,6 +669,7 @@ function prepareClaim(db: ExtensionDatabase<typeof schema>) {
       status: "running",
       attempt: sql`${tasks.attempt} + 1`,
       conversationId: null,
+      instanceId: sql`${p("instance")}`,
       updatedAt: sql`${p("now")}`,
       claimDay: sql`${p("day")}`,
     })

@@ -12,7 +12,12 @@ import { TaskQueue } from "../src/task-queue.ts";
 export const tasksTablesOnly = defineExtension({
   manifest: { id: "tasks", version: "0.1.0", extends: ["conversation-store"] },
   register(reg) {
-    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    reg.contribute(storeSchemasPoint, {
+      migrations: {
+        sqlite: new URL("../drizzle", import.meta.url),
+        postgres: new URL("../drizzle-postgres", import.meta.url),
+      },
+    });
   },
   activate() {},
 });
@@ -29,14 +34,15 @@ export function manualClock(start: number): ManualClock {
   return clock;
 }
 
-/** A real store with the tasks tables and a queue over it, in a temp data dir. */
+/** A real store with the tasks tables and a queue over it, in a temp data dir (or on `storeUrl`). */
 export async function queueHost(
   config: Partial<TasksConfig> = {},
-  options: { clock?: () => number; dataDir?: string } = {},
+  options: { clock?: () => number; dataDir?: string; storeUrl?: string } = {},
 ): Promise<{ test: TestHost; queue: TaskQueue; clock: () => number; config: TasksConfig }> {
   const test = await createTestHost({
     extensions: [conversationStoreExtension, tasksTablesOnly],
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.storeUrl ? { config: { store: { url: options.storeUrl } } } : {}),
   });
   const clock = options.clock ?? Date.now;
   const parsed = tasksConfigSchema.parse(config);

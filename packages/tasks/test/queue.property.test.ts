@@ -1,200 +1,23 @@
-import { describe, expect, test } from "bun:test";
+import { describe, test } from "bun:test";
 import { conversationStoreRef } from "@dispatch/conversation-store";
-import type { Task } from "@dispatch/wire";
-import fc from "fast-check";
-import { dayKey } from "../src/day-key.ts";
 import { manualClock, queueHost } from "./fixtures.ts";
+import { checkClaimProperty, propertyConfig } from "./queue-property.ts";
 
-const workspaces = ["w0", "w1", "w2"];
-const claimableStatuses = new Set(["queued", "stuck"]);
-
-type Command =
-  | { kind: "create"; ws: number; priority: number }
-  | { kind: "claim" }
-  | { kind: "complete"; k: number }
-  | { kind: "fail"; k: number; retryable: boolean }
-  | { kind: "stuck"; k: number }
-  | { kind: "cancel"; k: number }
-  | { kind: "retry"; k: number }
-  | { kind: "advance"; ms: number }
-  | { kind: "star"; ws: number; starred: boolean };
-
-const command: fc.Arbitrary<Command> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant("create" as const),
-      ws: fc.nat(2),
-      priority: fc.integer({ min: -2, max: 2 }),
-    }),
-  },
-  { weight: 5, arbitrary: fc.constant({ kind: "claim" as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("complete" as const), k: fc.nat(5) }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({ kind: fc.constant("fail" as const), k: fc.nat(5), retryable: fc.boolean() }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("stuck" as const), k: fc.nat(5) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), k: fc.nat(30) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("retry" as const), k: fc.nat(30) }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant("advance" as const),
-      ms: fc.constantFrom(0, 500, 1000, 1500, 61_000, 130_000, 3_600_000, 86_400_000),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("star" as const), ws: fc.nat(2), starred: fc.boolean() }),
-  },
-);
-
+// One host on SQLite; test/queue.property.postgres.test.ts runs the same property with two hosts
+// on one Postgres database.
 describe("the claim, over random schedules", () => {
   test("never more than maxRunning, never two starts within cooldownMs, never past the daily budget, order holds", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 10, maxLength: 60 }), async (commands) => {
-        // an hour before midnight, so schedules cross into the next budget day
-        const clock = manualClock(Date.UTC(2026, 11, 1, 23, 0));
-        const {
-          test: host,
-          queue,
-          config,
-        } = await queueHost(
-          {
-            maxRunning: 2,
-            cooldownMs: 1000,
-            dailyBudget: { attempts: 5 },
-            agingMs: 120_000,
-            retryBackoffMs: [1000, 60_000],
-            maxAttempts: 3,
-            breaker: { failures: 1000, cooldownMs: 1000 },
-          },
-          { clock },
-        );
-        try {
-          const store = host.get(conversationStoreRef);
-          for (const id of workspaces) await store.workspaces.create({ id, root: `/tmp/${id}` });
-          const starred = new Set<string>();
-          const known: string[] = [];
-          const starts: number[] = [];
-          const running = async () => (await queue.list({ status: "running", limit: 500 })).tasks;
-          const all = async () => (await queue.list({ limit: 500 })).tasks;
-          for (const cmd of commands) {
-            switch (cmd.kind) {
-              case "create": {
-                const ws = workspaces[cmd.ws] as string;
-                const task = await queue.create({
-                  workspaceId: ws,
-                  spec: "do it",
-                  priority: cmd.priority,
-                  options: {},
-                });
-                known.push(task.id);
-                break;
-              }
-              case "claim": {
-                const before = await all();
-                const expected = expectedNext(before, starred, clock(), config.agingMs);
-                const result = await queue.claim();
-                if ("n" in result) {
-                  expect(result.id).toBe(expected?.id as string);
-                  starts.push(clock());
-                } else if (result.reason === "empty") {
-                  expect(expected).toBeUndefined();
-                }
-                break;
-              }
-              case "complete": {
-                const task = (await running())[cmd.k % 6];
-                if (task) await queue.complete(task.id, task.attempt, { ok: true });
-                break;
-              }
-              case "fail": {
-                const task = (await running())[cmd.k % 6];
-                if (task)
-                  await queue.fail(task.id, task.attempt, {
-                    status: "failed",
-                    message: "no",
-                    retryable: cmd.retryable,
-                  });
-                break;
-              }
-              case "stuck": {
-                const task = (await running())[cmd.k % 6];
-                if (task)
-                  await queue.fail(task.id, task.attempt, {
-                    status: "stuck",
-                    message: "silent",
-                    retryable: true,
-                  });
-                break;
-              }
-              case "cancel": {
-                const id = known[cmd.k % Math.max(known.length, 1)];
-                if (id) await queue.cancel(id).catch(() => {});
-                break;
-              }
-              case "retry": {
-                const id = known[cmd.k % Math.max(known.length, 1)];
-                if (id) await queue.retry(id).catch(() => {});
-                break;
-              }
-              case "advance":
-                clock.now += cmd.ms;
-                break;
-              case "star": {
-                const ws = workspaces[cmd.ws] as string;
-                if (cmd.starred) starred.add(ws);
-                else starred.delete(ws);
-                // what the extension's bus subscription does on workspace.starred / unstarred
-                if (cmd.starred) await store.workspaces.star(ws);
-                else await store.workspaces.unstar(ws);
-                await queue.setStarred(ws, cmd.starred);
-                break;
-              }
-            }
-            const now = await all();
-            expect(now.filter((t) => t.status === "running").length).toBeLessThanOrEqual(config.maxRunning);
-            for (const task of now) {
-              if (claimableStatuses.has(task.status)) expect(task.nextRunAt).not.toBeNull();
-              else expect(["running", "completed", "failed", "cancelled"]).toContain(task.status);
-            }
-          }
-          for (let i = 1; i < starts.length; i++) {
-            expect((starts[i] as number) - (starts[i - 1] as number)).toBeGreaterThanOrEqual(
-              config.cooldownMs,
-            );
-          }
-          const perDay = Map.groupBy(starts, (at) => dayKey(at, config.timeZone));
-          for (const day of perDay.values()) expect(day.length).toBeLessThanOrEqual(5);
-        } finally {
-          await host.stop();
-        }
-      }),
-      { numRuns: 40 },
-    );
+    await checkClaimProperty(async () => {
+      // an hour before midnight, so schedules cross into the next budget day
+      const clock = manualClock(Date.UTC(2026, 11, 1, 23, 0));
+      const { test: host, queue, config } = await queueHost(propertyConfig, { clock });
+      return {
+        queues: [queue],
+        store: host.get(conversationStoreRef),
+        clock,
+        config,
+        stop: () => host.stop().then(() => {}),
+      };
+    }, 40);
   });
 });
-
-/** The order rule, written independently of the queue: starred or aged first, then priority, age, arrival. */
-function expectedNext(
-  tasks: readonly Task[],
-  starred: ReadonlySet<string>,
-  now: number,
-  agingMs: number,
-): Task | undefined {
-  const ready = tasks.filter(
-    (t) => claimableStatuses.has(t.status) && t.nextRunAt !== null && Date.parse(t.nextRunAt) <= now,
-  );
-  const rank = (t: Task) => (starred.has(t.workspaceId) || Date.parse(t.createdAt) <= now - agingMs ? 0 : 1);
-  // the list is newest first; arrival order is the reverse
-  const arrival = new Map(tasks.map((t, i) => [t.id, tasks.length - i]));
-  return ready.sort(
-    (a, b) =>
-      rank(a) - rank(b) ||
-      b.priority - a.priority ||
-      Date.parse(a.createdAt) - Date.parse(b.createdAt) ||
-      (arrival.get(a.id) ?? 0) - (arrival.get(b.id) ?? 0),
-  )[0];
-}

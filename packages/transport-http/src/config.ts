@@ -21,6 +21,8 @@ export const serverConfigSchema = z
     allowedHosts: z.array(z.string().min(1)).default([]),
     heartbeatMs: timerDelayMs(10).default(15000),
     sseBufferEvents: z.number().int().min(1).default(1000),
+    /** How long a browser session (`POST /auth/session`) lasts before the page asks for the token again. */
+    sessionTtlMs: z.number().int().min(1000).default(86_400_000),
   })
   .strict()
   .default({
@@ -32,6 +34,7 @@ export const serverConfigSchema = z
     allowedHosts: [],
     heartbeatMs: 15000,
     sseBufferEvents: 1000,
+    sessionTtlMs: 86_400_000,
   });
 
 /** Parsed `server` config. */

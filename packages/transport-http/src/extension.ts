@@ -1,14 +1,18 @@
+import { join } from "node:path";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { createServiceRef, DispatchError, defineExtension, Gauge } from "@dispatch/kernel";
+import { memoryTelemetryRef } from "@dispatch/mem-telemetry";
 import { concurrencyManagerRef } from "@dispatch/provider-concurrency";
 import { providersRef } from "@dispatch/providers";
 import { orchestratorRef } from "@dispatch/session-orchestrator";
 import { executionBackendsRef } from "@dispatch/workspace-tools";
 import type { Hono } from "hono";
 import { apiRoutes, createApp } from "./app.ts";
+import { browserOperations } from "./browser-openapi.ts";
+import { BrowserSessions } from "./browser-sessions.ts";
 import { isLoopback, serverConfigSchema } from "./config.ts";
 import type { ApiDeps } from "./deps.ts";
-import { liveOpenApi, type MountedRoutes, mountRoutes } from "./mount-routes.ts";
+import { homePath, liveOpenApi, type MountedRoutes, mountRoutes, publicPaths } from "./mount-routes.ts";
 import { operations } from "./openapi.ts";
 import { httpRoutesPoint } from "./routes-point.ts";
 import { SseHub } from "./sse-hub.ts";
@@ -27,13 +31,17 @@ export const transportHttpExtension = defineExtension({
     version: "0.1.0",
     critical: true,
     dependsOn: ["conversation-store", "provider-concurrency", "providers", "session-orchestrator"],
-    optionalDependsOn: ["workspace-tools"],
+    optionalDependsOn: ["workspace-tools", "mem-telemetry"],
   },
   provides: [httpServerRef, coreRoutesRef],
   extensionPoints: [httpRoutesPoint],
   config: { key: "server", schema: serverConfigSchema },
   register(reg) {
-    reg.contribute(httpRoutesPoint, { path: "/", routes: reg.provided(coreRoutesRef), openapi: operations });
+    reg.contribute(httpRoutesPoint, {
+      path: "/",
+      routes: reg.provided(coreRoutesRef),
+      openapi: [...operations, ...browserOperations],
+    });
   },
   activate(ctx) {
     const config = ctx.config;
@@ -53,6 +61,7 @@ export const transportHttpExtension = defineExtension({
       providers: ctx.use(providersRef),
       concurrency: ctx.use(concurrencyManagerRef),
       backends: ctx.useOptional(executionBackendsRef),
+      memory: ctx.useOptional(memoryTelemetryRef),
       // Bun ends the connection once it is idle that long (whole seconds, checked every few seconds).
       closeWhenIdle: (request, seconds) => server?.timeout(request, seconds),
     };
@@ -63,16 +72,26 @@ export const transportHttpExtension = defineExtension({
       // A dropped client is idle by definition: the server can no longer write to it.
       closeConnection: (request) => deps.closeWhenIdle(request, 1),
     });
-    const app = createApp(deps);
     let mounted: readonly MountedRoutes[] = [];
     const inService = (extensionId: string) =>
       ctx.contributions(httpRoutesPoint).some((c) => c.extensionId === extensionId);
+    // Only with a token is there anything to log in to (and a file worth keeping).
+    const sessions = new BrowserSessions({
+      ttlMs: config.sessionTtlMs,
+      secret: config.token ?? "",
+      ...(config.token === null ? {} : { file: join(ctx.dataDir, "browser-sessions.json") }),
+    });
+    const app = createApp(deps, { sessions, isPublic: publicPaths(() => mounted, inService) });
     ctx.provide(
       coreRoutesRef,
       apiRoutes(
         deps,
         sse,
         liveOpenApi(ctx.host.version, () => mounted, inService),
+        {
+          sessions,
+          home: homePath(() => mounted, inService),
+        },
       ),
     );
     new Gauge({
@@ -87,6 +106,7 @@ export const transportHttpExtension = defineExtension({
     let address: { host: string; port: number } | undefined;
     ctx.provide(httpServerRef, {
       address: () => address,
+      closeWhenIdle: (request, seconds) => deps.closeWhenIdle(request, seconds),
       routes: () =>
         address === undefined
           ? []

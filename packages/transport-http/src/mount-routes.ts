@@ -9,6 +9,10 @@ export interface MountedRoutes {
   readonly extensionId: string;
   readonly path: string;
   readonly operations: readonly Operation[];
+  /** Served without the token (`HttpRouteContribution.public`). */
+  readonly public: boolean;
+  /** Where `GET /` redirects (`HttpRouteContribution.home`). */
+  readonly home: boolean;
 }
 
 /** What `mountRoutes` needs besides the contributions. */
@@ -21,7 +25,7 @@ export interface MountOptions {
   warn(message: string, fields: Record<string, unknown>): void;
 }
 
-const mountPath = /^\/$|^(\/[A-Za-z0-9._-]+)+$/;
+const mountPath = /^\/$|^(\/(?:[A-Za-z0-9._-]+|:[A-Za-z_][A-Za-z0-9_]*))+$/;
 
 /** Joins a mount path and a path below it the way Hono's `route()` does. */
 function joinPath(base: string, path: string): string {
@@ -37,7 +41,8 @@ function routeKey(method: string, path: string): string {
 /**
  * Mounts every contribution on `app` in the order given (the owner's first, as it activated first).
  * Throws `invalid_route` for a bad mount path or a factory that throws, and `route_conflict` when two
- * contributions answer one method and path; each names the contributors. Another extension's routes
+ * contributions answer one method and path, or both claim to be the home page; each names the
+ * contributors. Another extension's routes
  * answer `not_found` once it has failed, so nothing reaches an extension that was stopped.
  */
 export function mountRoutes(
@@ -47,12 +52,24 @@ export function mountRoutes(
 ): MountedRoutes[] {
   const answeredBy = new Map<string, string>();
   const mounted: MountedRoutes[] = [];
+  let home: string | undefined;
   for (const { extensionId, value } of contributions) {
     const where = `extension "${extensionId}" (routes at ${value.path})`;
+    if (value.home === true) {
+      if (home !== undefined) {
+        throw new DispatchError(
+          "route_conflict",
+          `GET / is claimed as the home page by both ${home} and ${where}`,
+        );
+      }
+      if (value.path === "/")
+        throw new DispatchError("invalid_route", `${where}: the home page needs a mount path of its own`);
+      home = where;
+    }
     if (!mountPath.test(value.path)) {
       throw new DispatchError(
         "invalid_route",
-        `${where}: the mount path must be "/" or "/segment[/segment...]" of letters, digits, ".", "_" and "-", without a trailing slash`,
+        `${where}: the mount path must be "/" or "/segment[/segment...]" of letters, digits, ".", "_" and "-" (or a ":param" segment), without a trailing slash`,
       );
     }
     let routes: Hono;
@@ -80,7 +97,9 @@ export function mountRoutes(
     }
     for (const key of own) answeredBy.set(key, extensionId);
 
-    const operations = value.openapi.map((op) => ({ ...op, path: joinPath(value.path, op.path) }));
+    // A parameter in the mount path (`/conversations/:id/approvals`) is `{id}` in OpenAPI form.
+    const openApiBase = value.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}");
+    const operations = value.openapi.map((op) => ({ ...op, path: joinPath(openApiBase, op.path) }));
     for (const op of operations) {
       if (!own.has(routeKey(op.method, op.path))) {
         options.warn("an OpenAPI entry matches none of its contribution's routes", {
@@ -92,7 +111,13 @@ export function mountRoutes(
 
     if (extensionId === options.owner) app.route(value.path, routes);
     else app.route(value.path, guarded(routes, extensionId, value.path, options.inService));
-    mounted.push({ extensionId, path: value.path, operations });
+    mounted.push({
+      extensionId,
+      path: value.path,
+      operations,
+      public: value.public === true,
+      home: value.home === true,
+    });
   }
   return mounted;
 }
@@ -112,6 +137,32 @@ function guarded(
       await next();
     })
     .route("/", routes);
+}
+
+/**
+ * Whether a request path is under a public contribution whose extension is in service (the owner's
+ * core routes are never public as a whole).
+ */
+export function publicPaths(
+  mounted: () => readonly MountedRoutes[],
+  inService: (extensionId: string) => boolean,
+): (path: string) => boolean {
+  return (path) =>
+    mounted().some(
+      (m) =>
+        m.public &&
+        m.path !== "/" &&
+        (path === m.path || path.startsWith(`${m.path}/`)) &&
+        inService(m.extensionId),
+    );
+}
+
+/** The mount path `GET /` redirects to, while its extension is in service. */
+export function homePath(
+  mounted: () => readonly MountedRoutes[],
+  inService: (extensionId: string) => boolean,
+): () => string | undefined {
+  return () => mounted().find((m) => m.home && inService(m.extensionId))?.path;
 }
 
 /**

@@ -9,6 +9,12 @@ export interface HttpServer {
    * it listens: what a test holds `/openapi.json` to.
    */
   routes(): ReadonlyArray<{ method: string; path: string }>;
+  /**
+   * Ends a request's connection once it has been idle `seconds`: for an extension's own event stream
+   * dropping a client that stopped reading (closing the stream alone leaves the socket, and its
+   * buffered bytes, for as long as the client stays connected). A no-op before the server listens.
+   */
+  closeWhenIdle(request: Request, seconds: number): void;
 }
 
 /** The service ref of the running server. */

@@ -43,6 +43,36 @@ describe("workspaces", () => {
     await expectError(await api.fetch("/workspaces/alpha"), 404, "not_found");
   });
 
+  test("network and permissions: set on create, changed by PATCH, bad rules are 400", async () => {
+    const created = await api.client.workspaces.$post({
+      json: { id: "rules", network: true, permissions: { bash: "ask" } },
+    });
+    expect(Workspace.parse(await created.json())).toMatchObject({
+      network: true,
+      permissions: { bash: "ask" },
+    });
+    const patched = await api.client.workspaces[":id"].$patch({
+      param: { id: "rules" },
+      json: { network: null, permissions: { "bash:git push*": "deny", "write_file:*.env": "ask" } },
+    });
+    expect(await patched.json()).toMatchObject({
+      network: null,
+      permissions: { "bash:git push*": "deny", "write_file:*.env": "ask" },
+    });
+    for (const permissions of [{ "not a tool": "allow" }, { bash: "sometimes" }]) {
+      const bad = await api.fetch("/workspaces/rules", {
+        method: "PATCH",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ permissions }),
+      });
+      await expectError(bad, 400, "invalid_request");
+    }
+    expect((await (await api.fetch("/workspaces/rules")).json()).permissions).toEqual({
+      "bash:git push*": "deny",
+      "write_file:*.env": "ask",
+    });
+  });
+
   test("a duplicate id is 409, deleting default is 409, bad slug is 400", async () => {
     await api.client.workspaces.$post({ json: { id: "dup" } });
     await expectError(await api.client.workspaces.$post({ json: { id: "dup" } }), 409, "conflict");

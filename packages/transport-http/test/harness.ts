@@ -31,11 +31,16 @@ export interface ApiHarness {
   stop(): Promise<void>;
 }
 
-/** Starts the real host with the API on port 0 (`logger` replaces the in-memory test logger, for benchmarks). */
+/**
+ * Starts the real host with the API on port 0 (`logger` replaces the in-memory test logger, for
+ * benchmarks; `dataDir` reuses a directory, for restarts).
+ */
 export async function startApi(
   config: Record<string, unknown> = {},
   extra: AnyExtension[] = [],
   logger?: Logger,
+  /** Reuse a data dir (restart tests); it is then left in place at stop. */
+  dataDir?: string,
 ): Promise<ApiHarness> {
   const server: Record<string, unknown> = {
     port: 0,
@@ -45,6 +50,7 @@ export async function startApi(
     extensions: [...apiExtensions, ...extra],
     config: { ...config, server },
     logger,
+    ...(dataDir === undefined ? {} : { dataDir }),
   });
   const address = testHost.get(httpServerRef).address();
   if (!address) throw new Error("server did not start");

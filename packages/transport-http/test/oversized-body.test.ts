@@ -71,8 +71,13 @@ describe("a body over the limit is answered with the JSON 413, and every common 
     }
   }, 60_000);
 
-  test("Python's urllib3", async () => {
-    const script = `
+  // urllib3 is not in every Python (a fresh machine's /usr/bin/python3 lacks it); curl below covers
+  // the same ground there
+  const hasUrllib3 = Bun.spawnSync(["python3", "-c", "import urllib3"]).exitCode === 0;
+  test.skipIf(!hasUrllib3)(
+    "Python's urllib3",
+    async () => {
+      const script = `
 import json, sys, urllib3
 url, files = sys.argv[1], sys.argv[2:]
 http = urllib3.PoolManager()
@@ -83,10 +88,12 @@ for name in files:
     seen.append(f"{r.status} {r.data[:36].decode()}")
 print(json.dumps(seen))
 `;
-    const files = sizes.map((size) => join(dir, `${size}.json`));
-    const seen = JSON.parse(await run(["python3", "-c", script, url, ...files])) as string[];
-    expect(seen).toEqual(files.map(() => `413 ${payloadTooLarge}`));
-  }, 60_000);
+      const files = sizes.map((size) => join(dir, `${size}.json`));
+      const seen = JSON.parse(await run(["python3", "-c", script, url, ...files])) as string[];
+      expect(seen).toEqual(files.map(() => `413 ${payloadTooLarge}`));
+    },
+    60_000,
+  );
 
   test("curl, which sends Expect: 100-continue for a body this large", async () => {
     for (const size of sizes) {

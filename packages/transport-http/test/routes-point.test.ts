@@ -175,6 +175,33 @@ describe("the HTTP routes extension point", () => {
     ]);
   });
 
+  test("a mount path may hold a :param segment: its routes read it, and OpenAPI names it {param}", async () => {
+    const nested = defineExtension({
+      manifest: { id: "nested", version: "1.0.0", extends: ["transport-http"] },
+      register(reg) {
+        reg.contribute(httpRoutesPoint, {
+          path: "/workspaces/:id/notes",
+          routes: new Hono().get("/:note", (c) =>
+            c.json({ id: c.req.param("id"), note: c.req.param("note") }),
+          ),
+          openapi: [
+            { method: "get", path: "/{note}", summary: "A note", ok: { status: 200 }, errors: [404] },
+          ],
+        });
+      },
+      activate() {},
+    });
+    api = await startApi({}, [nested]);
+    expect(await (await api.fetch("/workspaces/default/notes/first")).json()).toEqual({
+      id: "default",
+      note: "first",
+    });
+    const doc = (await (await api.fetch("/openapi.json")).json()) as OpenApiDoc;
+    expect(doc.paths["/workspaces/{id}/notes/{note}"]?.get?.summary).toBe("A note");
+    // the core's own /workspaces/:id routes still answer
+    expect((await api.fetch("/workspaces/default")).status).toBe(200);
+  });
+
   test("a bad mount path stops start-up, naming the contributor", async () => {
     const [problem] = await startupProblems([tally({ path: "/tally/" })]);
     expect(problem?.message).toStartWith(

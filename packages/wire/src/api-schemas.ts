@@ -1,4 +1,7 @@
 import type { z } from "zod";
+import { ActivityEntry, ActivityList } from "./activity.ts";
+import { ApprovalBody, ApprovalResult } from "./approvals.ts";
+import { CreateSessionBody, SessionState } from "./auth.ts";
 import { conversationEventSchemas, eventSchemaName, KnownConversationEvent } from "./events.ts";
 import {
   CancelResult,
@@ -12,6 +15,7 @@ import {
   Message,
   MessageList,
   MessagePart,
+  PermissionRules,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
@@ -33,6 +37,7 @@ import {
   TaskStatus,
   TaskValidate,
 } from "./tasks.ts";
+import { MemoryHistory, MemoryPoint } from "./telemetry.ts";
 
 /**
  * The names the OpenAPI document gives these schemas in `components.schemas` (and so the names a
@@ -44,6 +49,7 @@ export const apiSchemaNames: ReadonlyMap<z.ZodType, string> = new Map<z.ZodType,
   [WorkspaceList, "WorkspaceList"],
   [CreateWorkspaceBody, "CreateWorkspaceBody"],
   [UpdateWorkspaceBody, "UpdateWorkspaceBody"],
+  [PermissionRules, "PermissionRules"],
   [TurnStatus, "TurnStatus"],
   [Conversation, "Conversation"],
   [ConversationList, "ConversationList"],
@@ -73,4 +79,12 @@ export const apiSchemaNames: ReadonlyMap<z.ZodType, string> = new Map<z.ZodType,
   [TaskList, "TaskList"],
   [CreateTaskBody, "CreateTaskBody"],
   [TaskResumeResult, "TaskResumeResult"],
+  [ApprovalBody, "ApprovalBody"],
+  [ApprovalResult, "ApprovalResult"],
+  [SessionState, "SessionState"],
+  [CreateSessionBody, "CreateSessionBody"],
+  [MemoryPoint, "MemoryPoint"],
+  [MemoryHistory, "MemoryHistory"],
+  [ActivityEntry, "ActivityEntry"],
+  [ActivityList, "ActivityList"],
 ]);

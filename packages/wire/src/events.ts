@@ -59,6 +59,30 @@ const payloads = {
       truncated: z.literal(true).optional(),
     })
     .describe("session-orchestrator: a tool call finished (its output cut at 16 KiB here)"),
+  "tool.approval_requested": z
+    .looseObject({
+      toolCallId: z.string(),
+      toolName: z.string(),
+      input: z.unknown().describe("the call's input (a preview past 16 KiB)"),
+      subject: z.string().optional().describe("the call's main argument, which rules match"),
+      rule: z
+        .object({ key: z.string(), scope: z.enum(["host", "workspace"]) })
+        .nullable()
+        .describe("the rule that said ask"),
+      timeoutMs: z.number().int(),
+      expiresAt: IsoTime.describe("when no answer becomes a deny"),
+    })
+    .describe(
+      "tool-approvals: a tool call waits for `POST /conversations/{id}/approvals/{toolCallId}` (a rule said ask)",
+    ),
+  "tool.approval_resolved": z
+    .looseObject({
+      toolCallId: z.string(),
+      decision: z.enum(["allow", "deny"]),
+      by: z.enum(["person", "timeout", "turn-ended"]),
+      reason: z.string().optional().describe("why the turn ended, for `turn-ended`"),
+    })
+    .describe("tool-approvals: a waiting tool call was answered, timed out, or its turn ended"),
   "turn.completed": z
     .looseObject({ usage: Usage, memory: MemorySample })
     .describe("session-orchestrator: the turn finished; the runner's result data is merged in"),

@@ -1,3 +1,4 @@
+export { ActivityEntry, ActivityList } from "./activity.ts";
 export {
   AgentHealth,
   AgentInfo,
@@ -7,6 +8,8 @@ export {
   AgentState,
 } from "./agents.ts";
 export { apiSchemaNames } from "./api-schemas.ts";
+export { ApprovalBody, ApprovalResult } from "./approvals.ts";
+export { CreateSessionBody, SessionState } from "./auth.ts";
 export {
   type ConversationEventType,
   conversationEventSchemas,
@@ -24,7 +27,7 @@ export {
   WorktreeList,
 } from "./git.ts";
 export { IsoTime } from "./iso-time.ts";
-export { limits, slugPattern } from "./limits.ts";
+export { limits, permissionRulePattern, slugPattern } from "./limits.ts";
 export {
   CancelResult,
   Conversation,
@@ -43,6 +46,9 @@ export {
   Message,
   MessageList,
   MessagePart,
+  PermissionDecision,
+  PermissionRuleKey,
+  PermissionRules,
   PostMessageBody,
   PostMessageResult,
   ProviderInfo,
@@ -66,4 +72,5 @@ export {
   TaskValidate,
   taskLimits,
 } from "./tasks.ts";
+export { MemoryHistory, MemoryPoint } from "./telemetry.ts";
 export { UsageGroup, UsageGroupBy, UsageQuery, UsageReport, UsageTotals } from "./usage.ts";

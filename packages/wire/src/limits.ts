@@ -16,7 +16,14 @@ export const limits = {
   pageMax: 500,
   /** The longest `cursor` a list accepts (the ones it gives out are far shorter). */
   cursorLength: 2048,
+  /** Permission rules per workspace (and in `tools.permissions`). */
+  permissionRules: 500,
+  /** Length of one permission rule's key. */
+  permissionRuleKey: 2048,
 } as const;
 
 /** Workspace and extension ids: lowercase slugs. */
 export const slugPattern = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** A permission rule key: a tool name or `*`, then optionally `:` and a glob (non-empty). */
+export const permissionRulePattern = /^(?:\*|[a-zA-Z0-9_-]{1,64})(?::[\s\S]+)?$/;

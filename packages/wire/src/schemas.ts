@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GitRef } from "./git.ts";
 import { IsoTime } from "./iso-time.ts";
-import { limits, slugPattern } from "./limits.ts";
+import { limits, permissionRulePattern, slugPattern } from "./limits.ts";
 
 /** A workspace or host id. */
 export const Slug = z.string().regex(slugPattern, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
@@ -30,6 +30,27 @@ export type ListQuery = z.infer<typeof ListQuery>;
 
 /** Where the next page starts: pass it back as `cursor`; null on the last page. */
 const NextCursor = z.string().nullable();
+/** What a permission rule does with the tool calls it matches. */
+export const PermissionDecision = z.enum(["allow", "ask", "deny"]);
+export type PermissionDecision = z.infer<typeof PermissionDecision>;
+
+/**
+ * A permission rule's key: a tool name (or `*` for every tool), optionally with `:` and a glob over
+ * the call's main argument (`bash:git push*`, `write_file:*.env`). In the glob `*` matches any run of
+ * characters (slashes included), `?` one character, and a backslash escapes the next one.
+ */
+export const PermissionRuleKey = z
+  .string()
+  .max(limits.permissionRuleKey)
+  .regex(permissionRulePattern, "must be a tool name or `*`, optionally followed by `:glob`");
+
+/** Permission rules: rule key → decision; the most specific matching rule wins. */
+export const PermissionRules = z
+  .record(PermissionRuleKey, PermissionDecision)
+  .refine((rules) => Object.keys(rules).length <= limits.permissionRules, {
+    message: `at most ${limits.permissionRules} rules`,
+  });
+export type PermissionRules = z.infer<typeof PermissionRules>;
 
 /** A workspace: a root directory (local, or on a remote host) that conversations work in. */
 export const Workspace = z.object({
@@ -38,6 +59,10 @@ export const Workspace = z.object({
   root: z.string(),
   hostId: Slug.nullable(),
   starred: z.boolean(),
+  /** Whether `bash` in the sandbox may use the network; null: the host's `tools.network`. */
+  network: z.boolean().nullable(),
+  /** This workspace's permission rules, on top of the host's `tools.permissions`. */
+  permissions: PermissionRules,
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });
@@ -54,6 +79,8 @@ export const CreateWorkspaceBody = z
     name: z.string().min(1).max(limits.workspaceName).optional(),
     root: z.string().min(1).max(limits.workspaceRoot).optional(),
     hostId: Slug.nullable().optional(),
+    network: z.boolean().nullable().optional(),
+    permissions: PermissionRules.optional(),
   })
   .strict();
 export type CreateWorkspaceBody = z.infer<typeof CreateWorkspaceBody>;
@@ -64,6 +91,9 @@ export const UpdateWorkspaceBody = z
     name: z.string().min(1).max(limits.workspaceName).optional(),
     root: z.string().min(1).max(limits.workspaceRoot).optional(),
     hostId: Slug.nullable().optional(),
+    network: z.boolean().nullable().optional(),
+    /** Replaces the workspace's rules as a whole (`{}` removes them all). */
+    permissions: PermissionRules.optional(),
   })
   .strict();
 export type UpdateWorkspaceBody = z.infer<typeof UpdateWorkspaceBody>;
@@ -331,6 +361,10 @@ export const errorStatus = {
   agent_spawn_failed: 502,
   tmux_unavailable: 503,
   tmux_failed: 502,
+  // the sandbox a workspace asks for cannot be made on this machine (bubblewrap missing or refused)
+  sandbox_unavailable: 503,
+  // the dashboard (issue 24): its bundle could not be built at start-up
+  dashboard_build_failed: 500,
 } as const satisfies Record<
   string,
   400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504

@@ -23,6 +23,7 @@ import {
   TurnFiles,
   toolsConfigSchema,
 } from "../src/index.ts";
+import { unconfinedSandbox } from "../src/sandbox/sandboxes.ts";
 import { MemoryLocks } from "../test/memory-locks.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -49,6 +50,7 @@ const tools = createWorkspaceTools({
   locks: new MemoryLocks(),
   pins: new RootPins(),
   turnFiles: new TurnFiles(),
+  sandbox: unconfinedSandbox,
   config: toolsConfigSchema.parse({ grepMaxMatches: 100000, grepMaxFiles: 100000 }),
 });
 const now = new Date().toISOString();
@@ -59,6 +61,8 @@ const context: ToolContext = {
     root,
     hostId: null,
     starred: false,
+    network: null,
+    permissions: {},
     createdAt: now,
     updatedAt: now,
   },

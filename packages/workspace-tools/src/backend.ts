@@ -20,6 +20,12 @@ export interface ExecOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   maxOutputBytes: number;
+  /**
+   * An argv the command's `bash -c` runs under (the sandbox): the backend runs
+   * `[...launcher, "bash", "-c", command]` instead, in the same process group and with the same
+   * environment. Absent: `bash -c command` itself.
+   */
+  launcher?: readonly string[];
 }
 
 /** Kind of a directory entry. */

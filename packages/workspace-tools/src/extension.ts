@@ -1,3 +1,5 @@
+import { chmod, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { LockRepository } from "@dispatch/conversation-store";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { defineExtension, KernelError, perHost } from "@dispatch/kernel";
@@ -9,6 +11,7 @@ import { executionBackendsFrom } from "./execution-backends.ts";
 import { createLocalBackend } from "./local-backend.ts";
 import { sweepLocks } from "./lock-maintenance.ts";
 import { RootPins } from "./root-pins.ts";
+import { Sandboxes } from "./sandbox/sandboxes.ts";
 import { ToolProcessRecords } from "./tool-process-records.ts";
 import { TurnFiles } from "./turn-files.ts";
 import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
@@ -17,6 +20,7 @@ import { createWorkspaceTools, toolList } from "./workspace-tools.ts";
 interface Running {
   backends?: ExecutionBackends;
   locks?: LockRepository;
+  sandboxes?: Sandboxes;
   readonly pins: RootPins;
   readonly turnFiles: TurnFiles;
   toolNames: string[];
@@ -24,6 +28,14 @@ interface Running {
 const runningOn = perHost(
   (): Running => ({ pins: new RootPins(), turnFiles: new TurnFiles(), toolNames: [] }),
 );
+
+/** The empty, unreadable file mounted over hidden files; made once in the extension's own directory. */
+async function hiddenFilePlaceholder(dir: string): Promise<string> {
+  const path = join(dir, "hidden-file");
+  await writeFile(path, "", { mode: 0o000, flag: "a" });
+  await chmod(path, 0o000);
+  return path;
+}
 
 function running<T>(value: T | undefined): T {
   if (value === undefined) throw new KernelError("not_active", "the workspace-tools extension is not active");
@@ -71,6 +83,10 @@ export const workspaceToolsExtension = defineExtension({
       },
       pins: state.pins,
       turnFiles: state.turnFiles,
+      sandbox: {
+        prepare: (workspace, backend, root, cwd) =>
+          running(state.sandboxes).prepare(workspace, backend, root, cwd),
+      },
     });
     for (const tool of toolList(tools)) reg.contribute(toolsPoint, tool);
     state.toolNames = toolList(tools).map((tool) => tool.name);
@@ -82,10 +98,43 @@ export const workspaceToolsExtension = defineExtension({
     ctx.provide(executionBackendsRef, backends);
     state.backends = backends;
     state.locks = store.locks;
+    const sandboxes = new Sandboxes(
+      // The host's own data (the database, other workspaces, records) is hidden from bash.
+      {
+        ...ctx.config,
+        hiddenLocally: [ctx.host.dataDir],
+        filePlaceholder: await hiddenFilePlaceholder(ctx.dataDir),
+      },
+      ctx.logger,
+    );
+    state.sandboxes = sandboxes;
     ctx.onDispose(() => {
       state.backends = undefined;
       state.locks = undefined;
+      state.sandboxes = undefined;
     });
+    // The local probe runs in the background from here: start-up does not wait for it (it is two
+    // or three process starts, 50-250 ms under load), a bash call does, and /health says
+    // "probing" until it is done. Shutdown waits for it (bounded by the probe's own timeout); a
+    // remote host's probe is owned by its pool, which ends it when it stops.
+    if (ctx.config.sandbox === "none") ctx.logger.info("bash runs unconfined: tools.sandbox is none");
+    else {
+      const local = sandboxes.probe(backends.forHost(null)).catch(() => undefined);
+      ctx.onDispose(async () => {
+        await local;
+      });
+      ctx.onReady(() => {
+        // Remote hosts too, in the background: one that is down must not hold anything up.
+        for (const { value } of ctx.contributions(executionBackendsPoint)) {
+          if (value.hostId === LOCAL_HOST_ID) continue;
+          try {
+            void sandboxes.probe(backends.forHost(value.hostId)).catch(() => undefined);
+          } catch (error) {
+            ctx.logger.warn("no backend to probe the sandbox on", { hostId: value.hostId, err: error });
+          }
+        }
+      });
+    }
 
     // Pins follow the workspace records: created and re-rooted ones are pinned as they are now.
     const { pins, turnFiles } = state;
@@ -126,6 +175,6 @@ export const workspaceToolsExtension = defineExtension({
     ctx.setInterval(sweep, ctx.config.lockSweepMs);
     // Locks left by the previous run's last turns go at once, not a sweep interval later.
     ctx.onReady(sweep);
-    ctx.setHealth(() => ({ tools: state.toolNames, locks: { ...stats } }));
+    ctx.setHealth(() => ({ tools: state.toolNames, locks: { ...stats }, sandbox: sandboxes.health() }));
   },
 });

@@ -10,7 +10,13 @@ export {
   type FileId,
 } from "./backend.ts";
 export { type ExecutionBackendContribution, executionBackendsPoint, LOCAL_HOST_ID } from "./backend-point.ts";
-export { defaultToolsConfig, type ToolsConfig, toolsConfigSchema } from "./config.ts";
+export {
+  defaultToolsConfig,
+  type SandboxLimits,
+  sandboxLimitsSchema,
+  type ToolsConfig,
+  toolsConfigSchema,
+} from "./config.ts";
 export { childPath, confinePath } from "./confine-path.ts";
 export { createExecutionBackends, executionBackendsFrom } from "./execution-backends.ts";
 export type {
@@ -28,6 +34,16 @@ export type { LocalExecTuning } from "./local-exec.ts";
 export { type SweepReport, sweepLocks } from "./lock-maintenance.ts";
 export { capText, OutputCollector, truncationNote } from "./output-cap.ts";
 export { RootPins } from "./root-pins.ts";
+export { PRELUDE_FAILED_EXIT, type SandboxCall, sandboxLauncher } from "./sandbox/bwrap-launcher.ts";
+export type { LimitMechanism, LimitPlan, SandboxFacts, SandboxProbe } from "./sandbox/sandbox-facts.ts";
+export { limitPlan, type ProbeOptions, probeSandbox } from "./sandbox/sandbox-probe.ts";
+export {
+  type SandboxedCall,
+  Sandboxes,
+  type SandboxSettings,
+  type ToolSandbox,
+  unconfinedSandbox,
+} from "./sandbox/sandboxes.ts";
 export { isSecretEnvName, scrubEnv } from "./scrub-env.ts";
 export { StreamInput } from "./session-input.ts";
 export { createExecutionSession, type SessionParts, spawnCancelledError } from "./session-lifecycle.ts";

@@ -28,9 +28,12 @@ export function startToolProcess(
     env?: Record<string, string>;
     stdin: "ignore" | "pipe";
     secretEnvNames?: readonly string[];
+    /** Runs `bash -c command` under this argv (a sandbox launcher). */
+    launcher?: readonly string[];
   },
 ): ChildProcess {
-  return spawn("bash", ["-c", command], {
+  const argv = [...(options.launcher ?? []), "bash", "-c", command];
+  return spawn(argv[0] as string, argv.slice(1), {
     cwd: options.cwd,
     env: { ...scrubEnv(process.env, options.secretEnvNames), ...options.env },
     detached: true,
@@ -70,6 +73,7 @@ export function execLocal(
       env: options.env,
       stdin: "ignore",
       secretEnvNames: host.secretEnvNames,
+      ...(options.launcher === undefined ? {} : { launcher: options.launcher }),
     });
     // Forgotten only once nothing of the group runs any more (or it never started).
     const forget = child.pid === undefined ? () => {} : (host.records?.add(child.pid) ?? (() => {}));

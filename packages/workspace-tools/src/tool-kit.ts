@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import type { LockRepository } from "@dispatch/conversation-store";
 import { DispatchError, messageOf } from "@dispatch/kernel";
 import type { ToolContext, ToolDefinition, ToolResult } from "@dispatch/session-orchestrator";
@@ -7,6 +8,7 @@ import type { ToolsConfig } from "./config.ts";
 import { type ConfinedPath, confinePath } from "./confine-path.ts";
 import { capResult } from "./output-cap.ts";
 import type { RootPins } from "./root-pins.ts";
+import type { ToolSandbox } from "./sandbox/sandboxes.ts";
 import type { TurnFiles } from "./turn-files.ts";
 
 /** What every workspace tool is built from. */
@@ -18,6 +20,8 @@ export interface ToolDeps {
   pins: RootPins;
   /** The files each turn's tools created (the hard-link rule). */
   turnFiles: TurnFiles;
+  /** Where `bash` runs: in the host's sandbox, or unconfined. */
+  sandbox: ToolSandbox;
 }
 
 /** A workspace as a tool sees it: where it runs and its root there. */
@@ -96,6 +100,22 @@ function cancelled(path: ConfinedPath): DispatchError {
   return new DispatchError("cancelled", `the turn was cancelled; ${path.display} was not changed`);
 }
 
+/**
+ * A file tool's main argument for permission rules: its path as written, NFC, with `.`, `..` and
+ * trailing slashes folded and an absolute path inside the root made relative (`./a/.env/` is
+ * `a/.env`), so a rule such as `write_file:*.env` is not dodged by spelling. Symlinks are not
+ * followed: rules match the name the model used.
+ */
+export function pathSubject(path: string | undefined, context: ToolContext): string {
+  let normal = posix.normalize((path ?? ".").normalize("NFC"));
+  if (normal.startsWith("/")) {
+    const relative = posix.relative(posix.normalize(context.workspace.root), normal);
+    if (relative === "") normal = ".";
+    else if (!relative.startsWith("../") && relative !== "..") normal = relative;
+  }
+  return normal.length > 1 ? normal.replace(/\/+$/, "") : normal;
+}
+
 /** A tool error for the model (not a crash). */
 export function toolError(message: string): ToolResult {
   return { output: message, isError: true };
@@ -112,12 +132,15 @@ export function workspaceTool<I>(
     description: string;
     input: z.ZodType<I>;
     run(input: I, context: ToolContext): Promise<ToolResult>;
+    /** The call's main argument for permission rules (see `ToolDefinition.subject`). */
+    subject?(input: I, context: ToolContext): string | undefined;
   },
 ): ToolDefinition<I> {
   return {
     name: definition.name,
     description: definition.description,
     input: definition.input,
+    ...(definition.subject === undefined ? {} : { subject: definition.subject }),
     async run(input, context) {
       if (context.signal.aborted) return toolError(`${definition.name} was cancelled before it started`);
       try {

@@ -22,7 +22,11 @@ const script = {
     { when: "^run", steps: [{ tool: "bash", input: { command: "echo ran > ran.txt" } }, { text: "ok" }] },
   ],
 };
-const config = { providers: [{ id: "scripted", kind: "scripted", maxConcurrent: 1, script }] };
+// Unconfined: these tests count the commands a backend runs, and the sandbox probe would add its own.
+const config = {
+  providers: [{ id: "scripted", kind: "scripted", maxConcurrent: 1, script }],
+  tools: { sandbox: "none" },
+};
 const stack = [
   providerConcurrencyExtension,
   providersExtension,

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { DispatchError, type Host } from "@dispatch/kernel";
@@ -26,6 +26,13 @@ const script = {
       when: "^sleep",
       steps: [
         { tool: "bash", input: { command: 'sleep 100 & echo "$$ $!" > pids; wait' } },
+        { text: "after" },
+      ],
+    },
+    {
+      when: "^marker",
+      steps: [
+        { tool: "bash", input: { command: "setsid sleep 4711 & touch started; wait" } },
         { text: "after" },
       ],
     },
@@ -155,8 +162,23 @@ test("two conversations: B gets the lock error naming A; after A's turn.finished
   expect(readFileSync(join(env.workspace.root, "same.txt"), "utf8")).toBe("B wrote this\n");
 });
 
-test("cancelling a turn kills its bash command, grandchild included", async () => {
-  const { host, store, workspace } = await start();
+/** Host processes whose command line is exactly `argv`. */
+function processesRunning(argv: string[]): number[] {
+  const wanted = `${argv.join("\0")}\0`;
+  return readdirSync("/proc").flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      return readFileSync(`/proc/${entry}/cmdline`, "utf8") === wanted && isRunning(Number(entry))
+        ? [Number(entry)]
+        : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test("cancelling a turn kills its bash command, grandchild included (unconfined: its process group)", async () => {
+  const { host, store, workspace } = await start({ sandbox: "none" });
   const orchestrator = host.get(orchestratorRef);
   const conversation = await store.conversations.create({
     workspaceId: "ws",
@@ -176,6 +198,23 @@ test("cancelling a turn kills its bash command, grandchild included", async () =
   await orchestrator.cancelTurn(conversation.id);
   expect(await done).toBe("cancelled");
   await eventually(() => pids.every((pid) => !isRunning(pid)), "the shell and its grandchild to be gone");
+});
+
+test("cancelling a sandboxed bash ends everything in its PID namespace, a setsid escapee included", async () => {
+  const { host, store, workspace } = await start({ sandbox: "required" });
+  const orchestrator = host.get(orchestratorRef);
+  const conversation = await store.conversations.create({
+    workspaceId: "ws",
+    provider: "scripted",
+    model: "demo",
+  });
+  const { turnId } = await orchestrator.startTurn({ conversationId: conversation.id, text: "marker" });
+  await eventually(() => existsSync(join(workspace.root, "started")), "the command to start");
+  await eventually(() => processesRunning(["sleep", "4711"]).length === 1, "the sleep to run");
+  const done = finished(host.host, turnId);
+  await orchestrator.cancelTurn(conversation.id);
+  expect(await done).toBe("cancelled");
+  await eventually(() => processesRunning(["sleep", "4711"]).length === 0, "the sleep to be gone");
 });
 
 test("the sweep releases locks of turns that ended unseen and expired locks", async () => {

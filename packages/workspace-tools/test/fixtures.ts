@@ -7,6 +7,7 @@ import { type ToolsConfig, toolsConfigSchema } from "../src/config.ts";
 import { createExecutionBackends } from "../src/execution-backends.ts";
 import { createLocalBackend } from "../src/local-backend.ts";
 import { RootPins } from "../src/root-pins.ts";
+import { unconfinedSandbox } from "../src/sandbox/sandboxes.ts";
 import type { ToolDeps } from "../src/tool-kit.ts";
 import { TurnFiles } from "../src/turn-files.ts";
 import { createWorkspaceTools, type WorkspaceTools } from "../src/workspace-tools.ts";
@@ -48,6 +49,8 @@ export function toolContext(
       root,
       hostId: options.hostId ?? null,
       starred: false,
+      network: null,
+      permissions: {},
       createdAt: now,
       updatedAt: now,
     },
@@ -76,6 +79,7 @@ export function makeTools(config: Partial<ToolsConfig> = {}): {
     config: parsed,
     pins: new RootPins(),
     turnFiles: new TurnFiles(),
+    sandbox: unconfinedSandbox,
   };
   return { tools: createWorkspaceTools(deps), locks, deps };
 }

@@ -6,6 +6,7 @@ import { createExecutionBackends } from "../src/execution-backends.ts";
 import { createLocalBackend } from "../src/local-backend.ts";
 import { sweepLocks } from "../src/lock-maintenance.ts";
 import { RootPins } from "../src/root-pins.ts";
+import { unconfinedSandbox } from "../src/sandbox/sandboxes.ts";
 import { TurnFiles } from "../src/turn-files.ts";
 import { createWorkspaceTools, type WorkspaceTools } from "../src/workspace-tools.ts";
 import { type StoreHost, startStoreHost } from "./store-fixtures.ts";
@@ -19,6 +20,7 @@ beforeEach(async () => {
     locks: env.store.locks,
     pins: new RootPins(),
     turnFiles: new TurnFiles(),
+    sandbox: unconfinedSandbox,
     config: toolsConfigSchema.parse({}),
   });
 });

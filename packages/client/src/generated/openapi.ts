@@ -226,6 +226,102 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redirects to the dashboard when one is installed
+         * @description 302 to the mount path of the contribution marked `home` (the dashboard); 404 without one.
+         */
+        get: operations["home"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether this browser must log in */
+        get: operations["getSession"];
+        put?: never;
+        /**
+         * Log in: exchanges the token for a session cookie
+         * @description Answers with `Set-Cookie: dispatch_session_<port>=…; HttpOnly; SameSite=Strict; Path=/` (and `Secure` over https), which the API and its event streams then accept in place of the bearer token, except on requests the browser marks as sent by another origin's page (403). The token travels only in this body. Without a token configured it sets no cookie.
+         */
+        post: operations["login"];
+        /** Log out: ends the session and clears its cookie */
+        delete: operations["logout"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/telemetry/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Memory samples of the last hour (at most one per 5 s), oldest first, with the limit */
+        get: operations["memoryHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest activity entries, newest first (a copy), and the newest id */
+        get: operations["listActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/activity/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * New activity entries as server-sent events
+         * @description Each entry is one SSE message: `id:` is its id (`<boot>.<n>`), `data:` its JSON. Resume with `Last-Event-ID` or `?after=` set to the last id seen: the entries after it that the host still keeps come first, then live ones (an id of an earlier host process gets everything kept). Without either, only entries from now on. `: heartbeat` comments keep it open; `: closed slow_consumer` ends a client that fell too far behind.
+         */
+        get: operations["streamActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/agents": {
         parameters: {
             query?: never;
@@ -254,6 +350,40 @@ export interface paths {
         put?: never;
         /** Send raw input to the conversation's CLI agent: {text} pasted as is, or {keys} (tmux key names) */
         post: operations["postConversationsIdInput"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard page (it asks for the token when the API needs one) */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/assets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A script or style sheet of the dashboard (hashed name, cached for a year) */
+        get: operations["dashboardAsset"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -398,6 +528,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/conversations/{id}/approvals/{toolCallId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a tool call waiting for approval
+         * @description Answers a `tool.approval_requested` event: `allow` runs the call, `deny` refuses it (the model sees a tool error). `remember` first adds the rule for exactly this call (its tool and main argument) to the workspace's `permissions`. 404 when no such call waits: it was answered, timed out, or its turn ended.
+         */
+        post: operations["answerToolApproval"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usage": {
         parameters: {
             query?: never;
@@ -425,6 +575,8 @@ export interface components {
             root: string;
             hostId: string | null;
             starred: boolean;
+            network: boolean | null;
+            permissions: components["schemas"]["PermissionRules"];
             /**
              * Format: date-time
              * @description ISO-8601 time (UTC)
@@ -445,11 +597,22 @@ export interface components {
             name?: string;
             root?: string;
             hostId?: string | null;
+            network?: boolean | null;
+            permissions?: {
+                [key: string]: "allow" | "ask" | "deny";
+            };
         };
         UpdateWorkspaceBody: {
             name?: string;
             root?: string;
             hostId?: string | null;
+            network?: boolean | null;
+            permissions?: {
+                [key: string]: "allow" | "ask" | "deny";
+            };
+        };
+        PermissionRules: {
+            [key: string]: "allow" | "ask" | "deny";
         };
         /** @enum {string} */
         TurnStatus: "queued" | "waiting" | "running" | "completed" | "failed" | "cancelled" | "interrupted";
@@ -536,7 +699,7 @@ export interface components {
             turnId: string | null;
             status: "idle" | components["schemas"]["TurnStatus"];
         };
-        ConversationEvent: components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnWaitingEvent"] | components["schemas"]["StepStartedEvent"] | components["schemas"]["TextDeltaEvent"] | components["schemas"]["ToolCallEvent"] | components["schemas"]["ToolResultEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["TurnCancelledEvent"] | components["schemas"]["TurnInterruptedEvent"] | components["schemas"]["ContextCompactingEvent"] | components["schemas"]["ContextCompactedEvent"] | components["schemas"]["AgentStartedEvent"] | components["schemas"]["AgentReattachedEvent"] | components["schemas"]["AgentInputEvent"] | components["schemas"]["ScreenUpdatedEvent"] | components["schemas"]["AgentCrashedEvent"] | components["schemas"]["AgentRespawnedEvent"];
+        ConversationEvent: components["schemas"]["TurnStartedEvent"] | components["schemas"]["TurnWaitingEvent"] | components["schemas"]["StepStartedEvent"] | components["schemas"]["TextDeltaEvent"] | components["schemas"]["ToolCallEvent"] | components["schemas"]["ToolResultEvent"] | components["schemas"]["ToolApprovalRequestedEvent"] | components["schemas"]["ToolApprovalResolvedEvent"] | components["schemas"]["TurnCompletedEvent"] | components["schemas"]["TurnFailedEvent"] | components["schemas"]["TurnCancelledEvent"] | components["schemas"]["TurnInterruptedEvent"] | components["schemas"]["ContextCompactingEvent"] | components["schemas"]["ContextCompactedEvent"] | components["schemas"]["AgentStartedEvent"] | components["schemas"]["AgentReattachedEvent"] | components["schemas"]["AgentInputEvent"] | components["schemas"]["ScreenUpdatedEvent"] | components["schemas"]["AgentCrashedEvent"] | components["schemas"]["AgentRespawnedEvent"];
         /** @description session-orchestrator: a turn began (first event of every turn) */
         TurnStartedEvent: {
             seq: number;
@@ -682,6 +845,71 @@ export interface components {
                 isError: boolean;
                 /** @constant */
                 truncated?: true;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description tool-approvals: a tool call waits for `POST /conversations/{id}/approvals/{toolCallId}` (a rule said ask) */
+        ToolApprovalRequestedEvent: {
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool.approval_requested";
+            turnId: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 time (UTC)
+             */
+            at: string;
+            /** @description tool-approvals: a tool call waits for `POST /conversations/{id}/approvals/{toolCallId}` (a rule said ask) */
+            data: {
+                toolCallId: string;
+                toolName: string;
+                /** @description the call's input (a preview past 16 KiB) */
+                input: unknown;
+                /** @description the call's main argument, which rules match */
+                subject?: string;
+                /** @description the rule that said ask */
+                rule: {
+                    key: string;
+                    /** @enum {string} */
+                    scope: "host" | "workspace";
+                } | null;
+                timeoutMs: number;
+                /**
+                 * Format: date-time
+                 * @description when no answer becomes a deny
+                 */
+                expiresAt: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /** @description tool-approvals: a waiting tool call was answered, timed out, or its turn ended */
+        ToolApprovalResolvedEvent: {
+            seq: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "tool.approval_resolved";
+            turnId: string | null;
+            /**
+             * Format: date-time
+             * @description ISO-8601 time (UTC)
+             */
+            at: string;
+            /** @description tool-approvals: a waiting tool call was answered, timed out, or its turn ended */
+            data: {
+                toolCallId: string;
+                /** @enum {string} */
+                decision: "allow" | "deny";
+                /** @enum {string} */
+                by: "person" | "timeout" | "turn-ended";
+                /** @description why the turn ended, for `turn-ended` */
+                reason?: string;
             } & {
                 [key: string]: unknown;
             };
@@ -1080,7 +1308,7 @@ export interface components {
          * @description The error codes of the table in DESIGN §7 and wire's errorStatus
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "memory_pressure" | "shutting_down" | "internal" | "invalid_transition" | "store_closed" | "cancelled" | "locked" | "path_outside_workspace" | "unknown_provider" | "provider_queue_full" | "shutdown" | "stalled" | "timeout" | "turn_timeout" | "unavailable" | "auth_failed" | "connect_timeout" | "host_key_mismatch" | "host_key_unknown" | "service_unavailable" | "not_active" | "bad_extension_id" | "not_a_directory" | "directory_not_empty" | "path_changed" | "workspace_root_changed" | "hard_link_refused" | "grep_timeout" | "session_ended" | "agent_spawn_failed" | "tmux_unavailable" | "tmux_failed";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "conversation_busy" | "not_a_git_repository" | "git_failed" | "payload_too_large" | "unsupported_media_type" | "queue_full" | "budget_exceeded" | "memory_pressure" | "shutting_down" | "internal" | "invalid_transition" | "store_closed" | "cancelled" | "locked" | "path_outside_workspace" | "unknown_provider" | "provider_queue_full" | "shutdown" | "stalled" | "timeout" | "turn_timeout" | "unavailable" | "auth_failed" | "connect_timeout" | "host_key_mismatch" | "host_key_unknown" | "service_unavailable" | "not_active" | "bad_extension_id" | "not_a_directory" | "directory_not_empty" | "path_changed" | "workspace_root_changed" | "hard_link_refused" | "grep_timeout" | "session_ended" | "agent_spawn_failed" | "tmux_unavailable" | "tmux_failed" | "sandbox_unavailable";
         /** @enum {string} */
         TaskStatus: "queued" | "running" | "completed" | "failed" | "stuck" | "cancelled";
         /** @enum {string} */
@@ -1161,6 +1389,63 @@ export interface components {
             workspaceId: string;
             /** @constant */
             resumed: true;
+        };
+        ApprovalBody: {
+            /** @enum {string} */
+            decision: "allow" | "deny";
+            remember?: boolean;
+        };
+        ApprovalResult: {
+            toolCallId: string;
+            /** @enum {string} */
+            decision: "allow" | "deny";
+            remembered: {
+                rule: string;
+                /** @enum {string} */
+                decision: "allow" | "ask" | "deny";
+            } | null;
+        };
+        SessionState: {
+            tokenRequired: boolean;
+            authenticated: boolean;
+            /** @description ISO-8601 time */
+            expiresAt: string | null;
+        };
+        CreateSessionBody: {
+            token: string;
+        };
+        MemoryPoint: {
+            /** @description ISO-8601 time */
+            at: string;
+            rssBytes: number;
+            heapUsedBytes: number;
+        };
+        MemoryHistory: {
+            limitBytes: number | null;
+            /** @enum {string} */
+            level: "normal" | "warn" | "shed";
+            warnRatio: number;
+            shedRatio: number;
+            samples: components["schemas"]["MemoryPoint"][];
+        };
+        ActivityEntry: {
+            id: string;
+            /** @description ISO-8601 time */
+            at: string;
+            type: string;
+            source: string;
+            summary: string;
+            workspaceId: string | null;
+            conversationId: string | null;
+            turnId: string | null;
+            taskId: string | null;
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        ActivityList: {
+            entries: components["schemas"]["ActivityEntry"][];
+            lastId: string | null;
         };
         GetHealthResponse: components["schemas"]["Health"] | {
             /** @enum {string} */
@@ -1361,7 +1646,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description internal: see the server log for the request id (codes: internal, store_schema_unknown, lease_reclaimed, io_error, invalid_config, insecure_bind, data_dir_unusable, invalid_cgroup_value, startup_failed, service_not_provided, undeclared_dependency, undeclared_service, unknown_service, too_late, not_point_owner, undeclared_service_use, config_not_ready, invalid_route, route_conflict, extension_migration_failed, extension_schema_refused, host_not_installed, bad_dispatch_import) */
+        /** @description internal: see the server log for the request id (codes: internal, store_schema_unknown, lease_reclaimed, io_error, invalid_config, insecure_bind, data_dir_unusable, invalid_cgroup_value, startup_failed, service_not_provided, undeclared_dependency, undeclared_service, unknown_service, too_late, not_point_owner, undeclared_service_use, config_not_ready, invalid_route, route_conflict, extension_migration_failed, extension_schema_refused, host_not_installed, bad_dispatch_import, dashboard_build_failed) */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1371,7 +1656,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description memory_pressure, shutting_down or a provider queue that is full (codes: memory_pressure, shutting_down, store_closed, provider_queue_full, shutdown, unavailable, service_unavailable, not_active, tmux_unavailable) */
+        /** @description memory_pressure, shutting_down or a provider queue that is full (codes: memory_pressure, shutting_down, store_closed, provider_queue_full, shutdown, unavailable, service_unavailable, not_active, tmux_unavailable, sandbox_unavailable) */
         Unavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -1988,6 +2273,214 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    home: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the dashboard */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionState"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSessionBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionState"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    memoryHistory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryHistory"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listActivity: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 100) */
+                limit?: number;
+            };
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    streamActivity: {
+        parameters: {
+            query?: {
+                /** @description The last entry id seen, such as `m3x9k2.17` */
+                after?: string;
+            };
+            header?: {
+                /** @description The last entry id seen (what EventSource sends when it reconnects) */
+                "Last-Event-ID"?: string;
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ActivityEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     getAgents: {
         parameters: {
             query?: never;
@@ -2052,6 +2545,63 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    dashboardAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2373,6 +2923,45 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             405: components["responses"]["MethodNotAllowed"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    answerToolApproval: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The request's id: the caller's `X-Request-Id` when it matches `[\w.:-]{1,128}`, else one of ours */
+                "X-Request-Id"?: components["parameters"]["XRequestId"];
+            };
+            path: {
+                id: string;
+                toolCallId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -94,3 +94,21 @@ test("stop() ends a hanging answer", async () => {
   await server.stop();
   expect(await reading).toBe("ended");
 });
+
+test("inFlight counts answers from arrival to their end, and maxInFlight the most at once", async () => {
+  const server = started(startOpenAITestServer());
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  server.setResponder(() => ({ stream: [{ text: "a" }, { gate }, { text: "b" }] }));
+  const answers = [post(server, "/chat/completions"), post(server, "/chat/completions")];
+  await server.waitForRequest(1);
+  expect(server.inFlight).toBe(2);
+  open();
+  await Promise.all(answers.map(async (answer) => (await answer).text()));
+  server.enqueue({ status: 429, error: { type: "rate_limit", message: "slow down" } });
+  await (await post(server, "/chat/completions")).text();
+  expect(server.inFlight).toBe(0);
+  expect(server.maxInFlight).toBe(2);
+});

@@ -31,6 +31,10 @@ export interface WireTestServer {
   setResponder(responder: (request: RecordedRequest) => Scenario): void;
   /** Resolves with the request of that index once it has arrived. */
   waitForRequest(index: number): Promise<RecordedRequest>;
+  /** Requests being answered right now (from arrival until the answer is complete or the client left). */
+  readonly inFlight: number;
+  /** The most requests that were ever being answered at once. */
+  readonly maxInFlight: number;
   /** Closes every connection (ending hanging answers) and stops listening. */
   stop(): Promise<void>;
 }
@@ -63,6 +67,19 @@ export function startWireTestServer(format: WireFormat): WireTestServer {
   const stopped = deferred();
   let responder: ((request: RecordedRequest) => Scenario) | undefined;
   const encoder = new TextEncoder();
+  let inFlight = 0;
+  let maxInFlight = 0;
+  /** Counts one answer in; the function it returns counts it out, once. */
+  const answering = (): (() => void) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    let counted = true;
+    return () => {
+      if (!counted) return;
+      counted = false;
+      inFlight -= 1;
+    };
+  };
 
   const arrival = (index: number): Deferred => {
     let d = arrivals.get(index);
@@ -180,14 +197,17 @@ export function startWireTestServer(format: WireFormat): WireTestServer {
           },
         };
       const gone = Promise.race([closed.promise, stopped.promise]);
+      const answered = answering();
 
       if ("hangBeforeHeaders" in scenario) {
         await gone;
+        answered();
         return new Response(null, { status: 499 });
       }
       if ("status" in scenario) {
         if (scenario.after) await Promise.race([scenario.after, gone]);
         serverDone = true;
+        answered();
         const payload = scenario.rawBody ?? JSON.stringify(format.errorBody(scenario.status, scenario.error));
         return new Response(payload, {
           status: scenario.status,
@@ -206,14 +226,18 @@ export function startWireTestServer(format: WireFormat): WireTestServer {
             () => cancelled || clientClosed,
             () => {
               serverDone = true;
+              answered();
             },
-          ).catch(() => {
-            // The client went away while we were writing; nothing left to answer.
-          });
+          )
+            .catch(() => {
+              // The client went away while we were writing; nothing left to answer.
+            })
+            .finally(answered);
         },
         cancel() {
           cancelled = true;
           onAbort();
+          answered();
         },
       });
       return new Response(stream, {
@@ -232,6 +256,12 @@ export function startWireTestServer(format: WireFormat): WireTestServer {
     },
     setResponder: (fn) => {
       responder = fn;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
     },
     waitForRequest: async (index) => {
       await arrival(index).promise;

@@ -46,6 +46,8 @@ export function workspaceRoutes(deps: ApiDeps) {
         name: body.name ?? body.id,
         root,
         hostId: body.hostId ?? null,
+        ...(body.network === undefined ? {} : { network: body.network }),
+        ...(body.permissions === undefined ? {} : { permissions: body.permissions }),
       });
       return c.json(ws, 201);
     })

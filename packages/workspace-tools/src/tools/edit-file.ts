@@ -4,6 +4,7 @@ import {
   fileAccess,
   lockFile,
   openWorkspace,
+  pathSubject,
   resolvePath,
   type ToolDeps,
   toolError,
@@ -41,6 +42,7 @@ export function editFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       "Replace an exact piece of text in a file. `oldText` must occur exactly once (include surrounding " +
       "lines to make it unique); whitespace and line breaks must match exactly.",
     input,
+    subject: ({ path }, context) => pathSubject(path, context),
     async run({ path, oldText, newText }, context) {
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);

@@ -10,6 +10,7 @@ import type { GrepFile } from "../grep-protocol.ts";
 import {
   fileAccess,
   openWorkspace,
+  pathSubject,
   resolvePath,
   type ToolDeps,
   type ToolWorkspace,
@@ -197,6 +198,7 @@ export function grepTool(deps: ToolDeps): ToolDefinition<z.output<typeof input>>
       "Search file contents with a JavaScript regular expression. Prints `path:line: text` for each " +
       `matching line; skips binary files, .git and node_modules. Matching may take at most ${grepTimeoutMs} ms.`,
     input,
+    subject: ({ path }, context) => pathSubject(path, context),
     async run({ pattern, path = ".", glob, ignoreCase = false }, context) {
       const flags = ignoreCase ? "i" : "";
       try {

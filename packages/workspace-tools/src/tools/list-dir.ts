@@ -1,7 +1,14 @@
 import type { ToolDefinition } from "@dispatch/session-orchestrator";
 import { z } from "zod";
 import type { EntryKind } from "../backend.ts";
-import { openWorkspace, resolvePath, type ToolDeps, toolError, workspaceTool } from "../tool-kit.ts";
+import {
+  openWorkspace,
+  pathSubject,
+  resolvePath,
+  type ToolDeps,
+  toolError,
+  workspaceTool,
+} from "../tool-kit.ts";
 
 /** Entries `list_dir` shows at most. */
 export const listDirMaxEntries = 2000;
@@ -21,6 +28,7 @@ export function listDirTool(deps: ToolDeps): ToolDefinition<z.output<typeof inpu
     description:
       "List a directory in the workspace: one entry per line, sorted; directories end with `/`, symbolic links with `@`.",
     input,
+    subject: ({ path }, context) => pathSubject(path, context),
     async run({ path = "." }, context) {
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);

@@ -4,6 +4,7 @@ import { capText } from "../output-cap.ts";
 import {
   fileAccess,
   openWorkspace,
+  pathSubject,
   resolvePath,
   type ToolDeps,
   toolError,
@@ -36,6 +37,7 @@ export function readFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof inp
       "Read a text file in the workspace. Returns the lines from `offset` (1-based) for `limit` lines, " +
       "and says when more lines remain.",
     input,
+    subject: ({ path }, context) => pathSubject(path, context),
     async run({ path, offset = 1, limit = defaultLimit }, context) {
       const workspace = await openWorkspace(deps, context, false);
       const target = await resolvePath(workspace, path);

@@ -4,6 +4,7 @@ import {
   fileAccess,
   lockFile,
   openWorkspace,
+  pathSubject,
   resolvePath,
   type ToolDeps,
   toolError,
@@ -24,6 +25,7 @@ export function writeFileTool(deps: ToolDeps): ToolDefinition<z.output<typeof in
     description:
       "Create or overwrite a file in the workspace with the given content; missing parent directories are created.",
     input,
+    subject: ({ path }, context) => pathSubject(path, context),
     async run({ path, content }, context) {
       const workspace = await openWorkspace(deps, context, true);
       const target = await resolvePath(workspace, path);

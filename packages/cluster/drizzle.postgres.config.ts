@@ -1,0 +1,8 @@
+import { defineConfig } from "drizzle-kit";
+
+// Run from this directory: `bun x drizzle-kit generate --config drizzle.postgres.config.ts --name <what_changed>`.
+export default defineConfig({
+  dialect: "postgresql",
+  schema: "./src/schema.ts",
+  out: "./drizzle-postgres",
+});

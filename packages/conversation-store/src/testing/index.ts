@@ -1,0 +1,14 @@
+/**
+ * Test support for the Postgres store: a throwaway PostgreSQL server (initdb in a temp dir, a
+ * loopback port) and databases on it for each test.
+ */
+export {
+  createTestDatabase,
+  type PostgresServer,
+  postgresBinDir,
+  reusableTestDatabase,
+  startPostgresServer,
+  type TestDatabase,
+  testPostgresUrl,
+  testPostgresUrlVariable,
+} from "./postgres-server.ts";
