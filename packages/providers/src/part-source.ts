@@ -30,8 +30,17 @@ export function decodedPartSource(response: Response, decoder: StreamDecoderFact
   return new DecodedPartSource(response, decoder);
 }
 
+/**
+ * What we use of a body's reader. Spelled out because a project that type-checks with Node's types
+ * beside Bun's (an extension's own tsconfig) sees two different `ReadableStreamDefaultReader`s.
+ */
+interface BodyReader {
+  read(): Promise<{ done: true; value?: Uint8Array } | { done: false; value: Uint8Array }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
 class DecodedPartSource implements PartSource {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: BodyReader;
   readonly #parser = new SseParser();
   readonly #decoder: StreamDecoder;
   readonly #response: Response;
@@ -48,7 +57,7 @@ class DecodedPartSource implements PartSource {
   async read(): Promise<LanguageModelV4StreamPart[] | null> {
     const out: LanguageModelV4StreamPart[] = [];
     while (!this.#ended) {
-      let next: { done: true; value?: undefined } | { done: false; value: Uint8Array };
+      let next: Awaited<ReturnType<BodyReader["read"]>>;
       try {
         next = await this.#reader.read();
       } catch (error) {
