@@ -40,7 +40,7 @@ export interface RecordedCall {
 
 /** What the ledger needs. */
 export interface UsageLedgerDeps {
-  store: Pick<ConversationStore, "database" | "turns">;
+  store: Pick<ConversationStore, "database" | "turns" | "transaction">;
   config: BudgetsConfig;
   /** Epoch ms; the budget day is taken from it (tests move it). */
   clock: () => number;
@@ -64,10 +64,47 @@ export class UsageLedger {
   readonly #deps: UsageLedgerDeps;
   /** Per running turn: tokens charged and tokens reserved by its call in flight. */
   readonly #turns = new Map<string, { used: number; reserved: number }>();
+  // Prepared once: every model call settles, and building these with drizzle's query builder cost
+  // more than running them (notes/benchmarks.md, hot path).
+  readonly #release;
+  readonly #recordCall;
+  readonly #addDaily;
 
   constructor(deps: UsageLedgerDeps) {
     this.#deps = deps;
-    this.#db = deps.store.database(schema);
+    const db = deps.store.database(schema);
+    this.#db = db;
+    const p = sql.placeholder;
+    this.#release = db
+      .delete(reservations)
+      .where(eq(reservations.id, p("id")))
+      .prepare();
+    this.#recordCall = db
+      .insert(calls)
+      .values({
+        id: p("id"),
+        turnId: p("turnId"),
+        conversationId: p("conversationId"),
+        workspaceId: p("workspaceId"),
+        provider: p("provider"),
+        model: p("model"),
+        inputTokens: p("inputTokens"),
+        outputTokens: p("outputTokens"),
+        cachedInputTokens: p("cachedInputTokens"),
+        estimated: p("estimated"),
+        cost: p("cost"),
+        at: p("at"),
+        day: p("day"),
+      })
+      .prepare();
+    this.#addDaily = db
+      .insert(daily)
+      .values({ scope: p("scope"), day: p("day"), tokens: p("tokens") })
+      .onConflictDoUpdate({
+        target: [daily.scope, daily.day],
+        set: { tokens: sql`${daily.tokens} + ${p("tokens")}` },
+      })
+      .prepare();
   }
 
   get #daily(): boolean {
@@ -220,43 +257,30 @@ export class UsageLedger {
     }
     if (usage === undefined && reservation.rowId === undefined) return;
     const price = this.#deps.config.prices[call.providerId]?.[call.model];
-    const db = this.#db;
-    const release =
-      reservation.rowId === undefined
-        ? []
-        : [db.delete(reservations).where(eq(reservations.id, reservation.rowId))];
-    const record =
-      usage === undefined
-        ? []
-        : [
-            db.insert(calls).values({
-              id: `uc_${Bun.randomUUIDv7()}`,
-              turnId: call.turnId,
-              conversationId: call.conversationId,
-              workspaceId: call.workspaceId,
-              provider: call.providerId,
-              model: call.model,
-              inputTokens: usage.inputTokens,
-              outputTokens: usage.outputTokens,
-              cachedInputTokens: usage.cachedInputTokens,
-              estimated,
-              cost: costOf(usage, price),
-              at: reservation.at,
-              day: reservation.day,
-            }),
-            ...[hostScope, workspaceScope(call.workspaceId)].map((scope) =>
-              db
-                .insert(daily)
-                .values({ scope, day: reservation.day, tokens: charged })
-                .onConflictDoUpdate({
-                  target: [daily.scope, daily.day],
-                  set: { tokens: sql`${daily.tokens} + ${charged}` },
-                }),
-            ),
-          ];
-    const [first, ...rest] = [...release, ...record];
+    const { rowId, day } = reservation;
     // one write: the charge and the release together, or neither
-    if (first !== undefined) await db.batch([first, ...rest]);
+    await this.#deps.store.transaction(async () => {
+      if (rowId !== undefined) await this.#release.run({ id: rowId });
+      if (usage === undefined) return;
+      await this.#recordCall.run({
+        id: `uc_${Bun.randomUUIDv7()}`,
+        turnId: call.turnId,
+        conversationId: call.conversationId,
+        workspaceId: call.workspaceId,
+        provider: call.providerId,
+        model: call.model,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedInputTokens: usage.cachedInputTokens,
+        estimated,
+        cost: costOf(usage, price),
+        at: reservation.at,
+        day,
+      });
+      for (const scope of [hostScope, workspaceScope(call.workspaceId)]) {
+        await this.#addDaily.run({ scope, day, tokens: charged });
+      }
+    });
     if (usage !== undefined) {
       this.#deps.observe?.recorded?.({ provider: call.providerId, model: call.model, usage });
     }
