@@ -94,6 +94,20 @@ export function maintenanceCases(storeUrl?: () => Promise<{ url: string; drop():
     expect(git(repo, "show", `dispatch/${task.id}:t.txt`)).toBe("t");
   });
 
+  test("deleting a workspace forgets its worktrees and removes their directories; the branches stay", async () => {
+    const { h, repo } = await start();
+    const id = await conversation(h);
+    await say(h, id, "again please");
+    const made = await h.waitForWorktree(id, (w) => w?.commits.length === 1);
+    expect(existsSync(made?.path as string)).toBe(true);
+    const deleted = await fetch(`${h.url}/workspaces/proj`, { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+    await h.waitForWorktree(id, (w) => w === undefined);
+    for (const deadline = Date.now() + 30_000; existsSync(made?.path as string); await Bun.sleep(20))
+      if (Date.now() > deadline) throw new Error(`${made?.path} is still there`);
+    expect(git(repo, "show", `dispatch/${id}:b.txt`)).toBe("b");
+  });
+
   test("a stale index.lock left by a killed git is cleared before the next turn, which commits", async () => {
     const { h, repo } = await start();
     const id = await conversation(h);

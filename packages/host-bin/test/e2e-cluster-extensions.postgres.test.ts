@@ -1,4 +1,5 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "@dispatch/conversation-store/testing";
 import { startOpenAITestServer, type WireTestServer } from "@dispatch/providers/testing";
@@ -115,6 +116,52 @@ test("a worktree conversation across two hosts: one worktree, each host's turns 
   expect(git(repo, "show", `dispatch/${id}:d.txt`)).toBe("after");
   b.child.proc.kill("SIGTERM");
   expect(await b.child.exitWithin(15_000)).toBe(0);
+});
+
+test("deleting a workspace on host B removes the worktree directories host A made", async () => {
+  const dir = tempDir();
+  const { repo } = makeRepo(dir);
+  const config = writeConfig(dir, {
+    store: { url: await database() },
+    cluster,
+    providers: [
+      {
+        id: "scripted",
+        kind: "scripted",
+        script: { replies: [], fallback: { steps: [write("a.txt", "a\n"), { text: "done" }] } },
+      },
+    ],
+  });
+  const a = serveProcess({ config });
+  const urlA = await a.child.url();
+  const b = serveProcess({ config });
+  const urlB = await b.child.url();
+  expect((await post(`${urlA}/workspaces`, { id: "proj", root: repo })).status).toBe(201);
+  const { id } = await json<{ id: string }>(
+    await post(`${urlA}/workspaces/proj/conversations`, { worktree: true }),
+  );
+  await say(urlA, id, "write");
+  expect(await waitForTurnEnd(urlA, id, 60_000)).toBe("completed");
+  const made = await waitForWorktree(urlA, id, (w) => w.commits.length === 1);
+  expect(existsSync(made.path)).toBe(true);
+  // B deletes the workspace and its worktree rows while A is paused (shorter than
+  // instanceTimeoutMs); A then hears of it through the database and finds no rows left, yet
+  // removes the directory under its data dir
+  a.child.proc.kill("SIGSTOP");
+  try {
+    expect((await fetch(`${urlB}/workspaces/proj`, { method: "DELETE" })).status).toBe(204);
+    for (const deadline = Date.now() + 2_000; (await fetch(`${urlB}/worktrees/${id}`)).status !== 404; )
+      if (Date.now() > deadline) throw new Error("host B kept the worktree's row");
+  } finally {
+    a.child.proc.kill("SIGCONT");
+  }
+  for (const deadline = Date.now() + 30_000; existsSync(made.path); await Bun.sleep(50))
+    if (Date.now() > deadline) throw new Error(`${made.path} is still there`);
+  for (const url of [urlA, urlB]) expect((await fetch(`${url}/worktrees/${id}`)).status).toBe(404);
+  for (const child of [a.child, b.child]) {
+    child.proc.kill("SIGTERM");
+    expect(await child.exitWithin(15_000)).toBe(0);
+  }
 });
 
 test("a daily budget holds across two hosts: calls in flight cluster-wide never hold more than it", async () => {
