@@ -265,7 +265,13 @@ export class UsageLedger {
         scope: workspaceScope(workspaceId),
         who: `workspace "${workspaceId}"`,
       },
-      { budget: "hostDailyTokens", limit: hostDailyTokens, scope: hostScope, who: "this host" },
+      {
+        budget: "hostDailyTokens",
+        limit: hostDailyTokens,
+        scope: hostScope,
+        // on Postgres every host charges the one `host` row: the budget is the cluster's
+        who: this.#deps.store.dialect === "postgres" ? "all hosts sharing the database" : "this host",
+      },
     ];
     for (const { budget, limit, scope, who } of checks) {
       if (limit === undefined) continue;

@@ -97,7 +97,7 @@ export function ledgerCases(database?: () => Promise<{ url: string; drop(): Prom
       expect("refused" in (await ledger.reserve(callOf(200, { workspaceId: "a" })))).toBe(true);
       const b = await ledger.reserve(callOf(700, { workspaceId: "b" }));
       expect("refused" in b && b.refused.message).toContain(
-        "the hostDailyTokens budget of this host (1500 tokens",
+        `the hostDailyTokens budget of ${database === undefined ? "this host" : "all hosts sharing the database"} (1500 tokens`,
       );
       expect("refused" in (await ledger.reserve(callOf(500, { workspaceId: "b" })))).toBe(false);
     });
