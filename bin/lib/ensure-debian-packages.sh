@@ -14,20 +14,6 @@ for pair in "$@"; do
   missing+=("$package")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-debian-packages: no apt-get here; install ${missing[*]} yourself" >&2
-  exit 0
-fi
-sudo_cmd=""
-if [ "$(id -u)" != "0" ]; then
-  if command -v sudo >/dev/null 2>&1; then sudo_cmd="sudo -n"; else
-    echo "ensure-debian-packages: not root and no sudo; cannot install ${missing[*]}" >&2
-    exit 0
-  fi
-fi
-echo "ensure-debian-packages: installing ${missing[*]} from Debian's packages" >&2
-export DEBIAN_FRONTEND=noninteractive
-$sudo_cmd apt-get update -qq >&2 || true
-$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-  echo "ensure-debian-packages: apt-get install ${missing[*]} failed" >&2
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install ensure-debian-packages "${missing[@]}"
 exit 0

@@ -1,8 +1,8 @@
 import type { Conversation, TurnStatus } from "@dispatch/wire";
-import { limits } from "@dispatch/wire";
 import { desc, eq, sql } from "drizzle-orm";
-import { checkInteger, checkText } from "./field-checks.ts";
+import { checkInteger } from "./field-checks.ts";
 import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
+import { checkNewConversation } from "./repository-inputs.ts";
 import { conversations, unfinishedStatusesSql, workspaces } from "./schema.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { notFound } from "./store-error.ts";
@@ -110,13 +110,7 @@ export class SqliteConversationRepository implements ConversationRepository {
     model: string;
     runner?: string;
   }): Promise<Conversation> {
-    const title =
-      input.title === null || input.title === undefined
-        ? null
-        : checkText("title", input.title, { max: limits.conversationTitle });
-    const provider = checkText("provider", input.provider, { min: 1, max: limits.modelName });
-    const model = checkText("model", input.model, { min: 1, max: limits.modelName });
-    const runner = checkText("runner", input.runner ?? "model", { min: 1, max: limits.runnerName });
+    const { title, provider, model, runner } = checkNewConversation(input);
     return this.#db.write(() => {
       this.#requireWorkspace(input.workspaceId);
       const now = this.#db.now();

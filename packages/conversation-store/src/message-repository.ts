@@ -1,16 +1,12 @@
-import { formatPath } from "@dispatch/kernel";
-import { type Message, MessagePart } from "@dispatch/wire";
-import { z } from "zod";
-import { checkInteger, checkUtf8Bytes } from "./field-checks.ts";
+import type { Message, MessagePart } from "@dispatch/wire";
+import { checkInteger } from "./field-checks.ts";
 import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
+import { checkMessage } from "./repository-inputs.ts";
 import type { messages } from "./schema.ts";
 import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { invalidField, notFound } from "./store-error.ts";
 import type { MessageRepository, Page, PageRequest } from "./types.ts";
-
-const Parts = z.array(MessagePart);
-const Role = z.enum(["user", "assistant", "tool"]);
 
 type MessageRow = typeof messages.$inferSelect;
 
@@ -48,17 +44,7 @@ export class SqliteMessageRepository implements MessageRepository {
     role: Message["role"];
     parts: MessagePart[];
   }): Promise<Message> {
-    const role = Role.safeParse(input.role);
-    if (!role.success)
-      throw invalidField("role", `must be one of user, assistant, tool, got ${String(input.role)}`);
-    const parts = Parts.safeParse(input.parts);
-    if (!parts.success) {
-      const issue = parts.error.issues[0];
-      const where = formatPath("parts", issue?.path ?? []);
-      throw invalidField("parts", `is not a valid list of message parts (${where}: ${issue?.message})`);
-    }
-    const text = parts.data.map((part) => (part.type === "text" ? part.text : "")).join("");
-    checkUtf8Bytes("parts", text, this.#maxMessageBytes);
+    const { role, parts } = checkMessage(input, this.#maxMessageBytes);
     const { conversationId, turnId } = input;
     const statements = this.#statements;
     return this.#db.write(() => {
@@ -78,8 +64,8 @@ export class SqliteMessageRepository implements MessageRepository {
         id,
         conversationId,
         turnId,
-        role: role.data,
-        parts: JSON.stringify(parts.data),
+        role: role,
+        parts: JSON.stringify(parts),
         now,
       });
       statements.touchConversation.run({ id: conversationId, now });
@@ -87,8 +73,8 @@ export class SqliteMessageRepository implements MessageRepository {
         id,
         conversationId,
         turnId,
-        role: role.data,
-        parts: parts.data,
+        role: role,
+        parts: parts,
         createdAt: new Date(now).toISOString(),
       };
       return message;

@@ -1,10 +1,11 @@
 import { type Message, TurnStatus } from "@dispatch/wire";
 import { asc, eq, sql } from "drizzle-orm";
-import { checkUtf8Bytes, invalidFieldOf } from "./field-checks.ts";
+import { invalidFieldOf } from "./field-checks.ts";
+import { checkPrompt, conversationBusy } from "./repository-inputs.ts";
 import { queuedMessages, turns, unfinishedStatusesSql } from "./schema.ts";
 import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
-import { invalidField, notFound, StoreError, sqliteCode } from "./store-error.ts";
+import { notFound, StoreError, sqliteCode } from "./store-error.ts";
 import { isFinal } from "./turn-status.ts";
 import type { Turn, TurnRepository } from "./types.ts";
 
@@ -26,13 +27,6 @@ export function toTurn(row: TurnRow): Turn {
   };
 }
 
-function busy(conversationId: string, activeTurnId: string | undefined, cause?: unknown): StoreError {
-  return new StoreError("conversation_busy", `conversation "${conversationId}" already has an active turn`, {
-    details: { conversationId, ...(activeTurnId === undefined ? {} : { activeTurnId }) },
-    cause,
-  });
-}
-
 /** Turns in SQLite; the busy check and the claim are one IMMEDIATE transaction. */
 export class SqliteTurnRepository implements TurnRepository {
   readonly #db: StoreDatabase;
@@ -51,12 +45,7 @@ export class SqliteTurnRepository implements TurnRepository {
     promptStartedAt: number;
     followupId?: string;
   }): Promise<{ turn: Turn; message: Message }> {
-    if (typeof input.text !== "string") throw invalidField("text", "must be a string");
-    if (input.text.length === 0) throw invalidField("text", "must not be empty");
-    checkUtf8Bytes("text", input.text, this.#maxMessageBytes);
-    if (!Number.isFinite(input.promptStartedAt)) {
-      throw invalidFieldOf("promptStartedAt", input.promptStartedAt, "must be a finite number (epoch ms)");
-    }
+    checkPrompt(input, this.#maxMessageBytes);
     const { conversationId, text } = input;
     const statements = this.#statements;
     return this.#db.write(() => {
@@ -64,7 +53,7 @@ export class SqliteTurnRepository implements TurnRepository {
         throw notFound("conversation", conversationId);
       }
       const active = this.#activeRow(conversationId);
-      if (active) throw busy(conversationId, active.id);
+      if (active) throw conversationBusy(conversationId, active.id);
       const now = this.#db.now();
       const turnId = `t_${Bun.randomUUIDv7()}`;
       let turnRow: TurnRow;
@@ -77,7 +66,8 @@ export class SqliteTurnRepository implements TurnRepository {
         }) as TurnRow;
       } catch (error) {
         // The partial unique index caught a claim that the check above did not (another connection).
-        if (sqliteCode(error) === "SQLITE_CONSTRAINT_UNIQUE") throw busy(conversationId, undefined, error);
+        if (sqliteCode(error) === "SQLITE_CONSTRAINT_UNIQUE")
+          throw conversationBusy(conversationId, undefined, error);
         throw error;
       }
       const parts: Message["parts"] = [{ type: "text", text }];

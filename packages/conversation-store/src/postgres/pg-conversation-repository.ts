@@ -1,7 +1,7 @@
 import type { Conversation } from "@dispatch/wire";
-import { limits } from "@dispatch/wire";
-import { checkInteger, checkText } from "../field-checks.ts";
+import { checkInteger } from "../field-checks.ts";
 import { decodeCursor, maxPageItems, pageFrom } from "../page-cursor.ts";
+import { checkNewConversation } from "../repository-inputs.ts";
 import { notFound } from "../store-error.ts";
 import type { ConversationRepository, Page, PageRequest } from "../types.ts";
 import { type PgStoreDatabase, pgCode, pgErrors } from "./pg-database.ts";
@@ -22,13 +22,7 @@ export class PgConversationRepository implements ConversationRepository {
     model: string;
     runner?: string;
   }): Promise<Conversation> {
-    const title =
-      input.title === null || input.title === undefined
-        ? null
-        : checkText("title", input.title, { max: limits.conversationTitle });
-    const provider = checkText("provider", input.provider, { min: 1, max: limits.modelName });
-    const model = checkText("model", input.model, { min: 1, max: limits.modelName });
-    const runner = checkText("runner", input.runner ?? "model", { min: 1, max: limits.runnerName });
+    const { title, provider, model, runner } = checkNewConversation(input);
     const now = this.#db.now();
     const id = `c_${Bun.randomUUIDv7()}`;
     try {

@@ -1,15 +1,11 @@
-import { formatPath } from "@dispatch/kernel";
-import { type Message, MessagePart } from "@dispatch/wire";
-import { z } from "zod";
-import { checkInteger, checkUtf8Bytes } from "../field-checks.ts";
+import type { Message, MessagePart } from "@dispatch/wire";
+import { checkInteger } from "../field-checks.ts";
 import { decodeCursor, maxPageItems, pageFrom } from "../page-cursor.ts";
+import { checkMessage } from "../repository-inputs.ts";
 import { invalidField, notFound } from "../store-error.ts";
 import type { MessageRepository, Page, PageRequest } from "../types.ts";
 import { type PgStoreDatabase, pgCode, pgErrors } from "./pg-database.ts";
 import { messageOf, type Row } from "./pg-rows.ts";
-
-const Parts = z.array(MessagePart);
-const Role = z.enum(["user", "assistant", "tool"]);
 
 /** Messages in PostgreSQL, listed in insertion order. */
 export class PgMessageRepository implements MessageRepository {
@@ -32,17 +28,7 @@ export class PgMessageRepository implements MessageRepository {
     role: Message["role"];
     parts: MessagePart[];
   }): Promise<Message> {
-    const role = Role.safeParse(input.role);
-    if (!role.success)
-      throw invalidField("role", `must be one of user, assistant, tool, got ${String(input.role)}`);
-    const parts = Parts.safeParse(input.parts);
-    if (!parts.success) {
-      const issue = parts.error.issues[0];
-      const where = formatPath("parts", issue?.path ?? []);
-      throw invalidField("parts", `is not a valid list of message parts (${where}: ${issue?.message})`);
-    }
-    const text = parts.data.map((part) => (part.type === "text" ? part.text : "")).join("");
-    checkUtf8Bytes("parts", text, this.#maxMessageBytes);
+    const { role, parts } = checkMessage(input, this.#maxMessageBytes);
     const { conversationId, turnId } = input;
     if (turnId !== null) {
       // a turn never changes conversation, so this read need not share the insert's transaction
@@ -66,7 +52,7 @@ export class PgMessageRepository implements MessageRepository {
         (q) => q`
           with inserted as (
             insert into messages (id, conversation_id, turn_id, role, parts, created_at)
-            values (${id}, ${conversationId}, ${turnId}, ${role.data}, ${JSON.stringify(parts.data)}, ${now})
+            values (${id}, ${conversationId}, ${turnId}, ${role}, ${JSON.stringify(parts)}, ${now})
             returning conversation_id)
           update conversations set updated_at = ${now} where id in (select conversation_id from inserted)`,
         { single: true },
@@ -85,8 +71,8 @@ export class PgMessageRepository implements MessageRepository {
       id,
       conversationId,
       turnId,
-      role: role.data,
-      parts: parts.data,
+      role: role,
+      parts: parts,
       createdAt: new Date(now).toISOString(),
     };
   }

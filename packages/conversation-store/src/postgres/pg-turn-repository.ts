@@ -1,17 +1,11 @@
 import { type Message, TurnStatus } from "@dispatch/wire";
-import { checkUtf8Bytes, invalidFieldOf } from "../field-checks.ts";
-import { invalidField, notFound, StoreError } from "../store-error.ts";
+import { invalidFieldOf } from "../field-checks.ts";
+import { checkPrompt, conversationBusy } from "../repository-inputs.ts";
+import { notFound, StoreError } from "../store-error.ts";
 import { maxTurnErrorLength } from "../turn-repository.ts";
 import type { Turn, TurnRepository } from "../types.ts";
 import { type PgStoreDatabase, pgCode, pgErrors } from "./pg-database.ts";
 import { type Row, turnOf } from "./pg-rows.ts";
-
-function busy(conversationId: string, activeTurnId: string | undefined, cause?: unknown): StoreError {
-  return new StoreError("conversation_busy", `conversation "${conversationId}" already has an active turn`, {
-    details: { conversationId, ...(activeTurnId === undefined ? {} : { activeTurnId }) },
-    cause,
-  });
-}
 
 /**
  * Turns in PostgreSQL. The claim locks its conversation's row, so two hosts claiming the same
@@ -36,12 +30,7 @@ export class PgTurnRepository implements TurnRepository {
     promptStartedAt: number;
     followupId?: string;
   }): Promise<{ turn: Turn; message: Message }> {
-    if (typeof input.text !== "string") throw invalidField("text", "must be a string");
-    if (input.text.length === 0) throw invalidField("text", "must not be empty");
-    checkUtf8Bytes("text", input.text, this.#maxMessageBytes);
-    if (!Number.isFinite(input.promptStartedAt)) {
-      throw invalidFieldOf("promptStartedAt", input.promptStartedAt, "must be a finite number (epoch ms)");
-    }
+    checkPrompt(input, this.#maxMessageBytes);
     const { conversationId, text } = input;
     try {
       return await this.#db.write(async (q) => {
@@ -50,7 +39,7 @@ export class PgTurnRepository implements TurnRepository {
         const [active] = await q`
           select id from turns where conversation_id = ${conversationId}
           and status in ('queued', 'waiting', 'running')`;
-        if (active !== undefined) throw busy(conversationId, String(active.id));
+        if (active !== undefined) throw conversationBusy(conversationId, String(active.id));
         const now = this.#db.now();
         const turnId = `t_${Bun.randomUUIDv7()}`;
         const [turnRow] = await q`
@@ -85,7 +74,8 @@ export class PgTurnRepository implements TurnRepository {
     } catch (error) {
       // The partial unique index caught a claim the check did not see (it cannot, given the row lock,
       // but the index is the last word).
-      if (pgCode(error) === pgErrors.uniqueViolation) throw busy(conversationId, undefined, error);
+      if (pgCode(error) === pgErrors.uniqueViolation)
+        throw conversationBusy(conversationId, undefined, error);
       throw error;
     }
   }
