@@ -132,6 +132,7 @@ export async function* modelCall(
   try {
     for (let attempt = 1; ; attempt += 1) {
       let queued = false;
+      let toldQueued: (() => void) | undefined;
       acquiring = manager.acquire({
         providerId,
         workspaceId: context.workspaceId,
@@ -142,12 +143,24 @@ export async function* modelCall(
         stallTimeoutMs: settings.stallTimeoutMs,
         onQueued: () => {
           queued = true;
+          toldQueued?.();
         },
       });
       try {
-        // `onQueued` runs inside `acquire`, so this is known before the wait starts.
-        if (queued) yield { type: "waiting", reason: "queue", attempt };
-        lease = await acquiring;
+        // The in-memory manager calls `onQueued` inside `acquire`, so it is known before the wait;
+        // the cluster-backed one (Postgres) only after its enqueue's round trip: wait for whichever
+        // comes first, the grant or the news that the call is queued.
+        if (!queued) {
+          const told = new Promise<undefined>((resolve) => {
+            toldQueued = () => resolve(undefined);
+          });
+          lease = await Promise.race([acquiring, told]);
+          toldQueued = undefined;
+        }
+        if (lease === undefined) {
+          yield { type: "waiting", reason: "queue", attempt };
+          lease = await acquiring;
+        }
       } catch (error) {
         acquiring = undefined;
         yield fail(errorFromThrow(providerId, error, context.signal), attempt);

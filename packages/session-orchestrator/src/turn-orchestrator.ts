@@ -107,13 +107,13 @@ export class TurnOrchestrator implements Orchestrator {
     );
     this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
+    this.#idle = new IdleCollector(fault("idle collection"));
+    this.#sampleMemory = reusingRecent(deps.sampleMemory);
     // Turns other hosts run on the same database reach this host's subscribers through the store.
     this.#stopFeed = deps.store.feed.subscribe({
       advanced: (conversationId, seq) => this.#hub.advance(conversationId, seq),
       resync: () => this.#hub.advanceAll(),
     });
-    this.#idle = new IdleCollector(fault("idle collection"));
-    this.#sampleMemory = reusingRecent(deps.sampleMemory);
   }
 
   /** Claims the conversation and starts a turn in the background. */
