@@ -30,8 +30,18 @@ export function decodedPartSource(response: Response, decoder: StreamDecoderFact
   return new DecodedPartSource(response, decoder);
 }
 
+/**
+ * What the source uses of the body's reader. Not `ReadableStreamDefaultReader` itself: where
+ * @types/node is in scope (an extension's own tsconfig) `getReader()` answers Node's reader type,
+ * which lacks Bun's `readMany`.
+ */
+interface BodyReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
 class DecodedPartSource implements PartSource {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: BodyReader;
   readonly #parser = new SseParser();
   readonly #decoder: StreamDecoder;
   readonly #response: Response;
@@ -48,7 +58,7 @@ class DecodedPartSource implements PartSource {
   async read(): Promise<LanguageModelV4StreamPart[] | null> {
     const out: LanguageModelV4StreamPart[] = [];
     while (!this.#ended) {
-      let next: { done: true; value?: undefined } | { done: false; value: Uint8Array };
+      let next: { done: boolean; value?: Uint8Array | undefined };
       try {
         next = await this.#reader.read();
       } catch (error) {
@@ -67,7 +77,7 @@ class DecodedPartSource implements PartSource {
         this.#ended = true;
         this.#parser.end();
         this.#decoder.end(out);
-      } else {
+      } else if (next.value !== undefined) {
         for (const event of this.#parser.push(next.value)) this.#decoder.event(event, out);
       }
       if (out.length > 0) return out;
