@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, sql } from "drizzle-orm";
 import { checkUtf8Bytes } from "./field-checks.ts";
 import { conversations, queuedMessages } from "./schema.ts";
 import type { StoreDatabase } from "./store-database.ts";
@@ -9,10 +9,19 @@ import type { FollowupRepository, QueuedMessage } from "./types.ts";
 export class SqliteFollowupRepository implements FollowupRepository {
   readonly #db: StoreDatabase;
   readonly #maxMessageBytes: number;
+  // Prepared once: every finished turn looks for the next follow-up of its conversation.
+  readonly #first;
 
   constructor(db: StoreDatabase, maxMessageBytes: number) {
     this.#db = db;
     this.#maxMessageBytes = maxMessageBytes;
+    this.#first = db.orm
+      .select()
+      .from(queuedMessages)
+      .where(eq(queuedMessages.conversationId, sql.placeholder("conversationId")))
+      .orderBy(asc(queuedMessages.seq))
+      .limit(1)
+      .prepare();
   }
 
   async enqueue(input: { conversationId: string; text: string }): Promise<QueuedMessage> {
@@ -41,15 +50,7 @@ export class SqliteFollowupRepository implements FollowupRepository {
   }
 
   async peek(conversationId: string): Promise<QueuedMessage | undefined> {
-    const row = this.#db.read(() =>
-      this.#db.orm
-        .select()
-        .from(queuedMessages)
-        .where(eq(queuedMessages.conversationId, conversationId))
-        .orderBy(asc(queuedMessages.seq))
-        .limit(1)
-        .get(),
-    );
+    const row = this.#db.read(() => this.#first.get({ conversationId }));
     return row === undefined ? undefined : toQueued(row);
   }
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, asc, eq, lt, sql } from "drizzle-orm";
 import { checkInteger, checkText } from "./field-checks.ts";
 import { conversations, locks, turns } from "./schema.ts";
 import type { StoreDatabase } from "./store-database.ts";
@@ -20,9 +20,24 @@ function toLock(row: LockRow): FileLock {
  */
 export class SqliteLockRepository implements LockRepository {
   readonly #db: StoreDatabase;
+  // Prepared once: every finished turn asks, and most turns hold no lock at all.
+  readonly #turnHolds;
+  readonly #releaseTurn;
 
   constructor(db: StoreDatabase) {
     this.#db = db;
+    const p = sql.placeholder;
+    this.#turnHolds = db.orm
+      .select({ path: locks.path })
+      .from(locks)
+      .where(eq(locks.turnId, p("turnId")))
+      .limit(1)
+      .prepare();
+    this.#releaseTurn = db.orm
+      .delete(locks)
+      .where(eq(locks.turnId, p("turnId")))
+      .returning({ path: locks.path })
+      .prepare();
   }
 
   async acquire(input: {
@@ -77,11 +92,9 @@ export class SqliteLockRepository implements LockRepository {
   }
 
   async releaseTurn(turnId: string): Promise<number> {
-    return this.#db.write(
-      () =>
-        this.#db.orm.delete(locks).where(eq(locks.turnId, turnId)).returning({ path: locks.path }).all()
-          .length,
-    );
+    // A read first, so a turn that took no lock costs no write transaction.
+    if (this.#db.read(() => this.#turnHolds.get({ turnId })) === undefined) return 0;
+    return this.#db.write(() => this.#releaseTurn.all({ turnId }).length);
   }
 
   async sweepExpired(now: number): Promise<number> {

@@ -94,6 +94,8 @@ describe("every command the README shows runs as written after the Quick start",
     }
   });
 
+  // `./bin/test postgres` runs every *.postgres.test.ts (two-host e2e tests among them, 70 s here on
+  // a loaded machine): its time grows with them, so this test gets more than the default
   test("./bin/test ARGS hands ARGS to `bun test`, and the example's tests pass that way", async () => {
     const binTest = readFileSync(join(repoRoot, "bin/test"), "utf8");
     const testLine = binTest.split("\n").find((line) => /^bun test /.test(line));
@@ -108,7 +110,7 @@ describe("every command the README shows runs as written after the Quick start",
       });
       expect(run.err).toMatch(/\n\s*[1-9]\d* pass\n/);
     }
-  });
+  }, 300_000);
 
   test("./bin/bench brings its own Bun too (asked for a benchmark that does not exist, it lists them)", async () => {
     const run = await runAsReader(["./bin/bench", "no-such-benchmark"]);

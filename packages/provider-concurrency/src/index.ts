@@ -1,3 +1,4 @@
+export { AbortRace } from "./abort-race.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { createConcurrencyManager, PriorityConcurrencyManager } from "./concurrency-manager.ts";
 export { type ConcurrencyConfig, concurrencyConfigSchema } from "./config.ts";

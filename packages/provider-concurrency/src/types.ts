@@ -12,7 +12,11 @@ export interface AcquireRequest {
   conversationId?: string | null;
   /** A lease silent (no `touch()`) for this long is aborted with `stalled` and released. Undefined: no stall check. */
   stallTimeoutMs?: number;
-  /** Called synchronously, at most once, when no slot was free and the request was queued. Must not throw. */
+  /**
+   * Called at most once when no slot was free and the request was queued: synchronously inside
+   * `acquire` by the in-memory manager, after the enqueue's round trip by the cluster-backed one.
+   * Must not throw.
+   */
   onQueued?: () => void;
 }
 

@@ -1,3 +1,4 @@
+import { AbortRace } from "./abort-race.ts";
 import type { ConcurrencyManager } from "./types.ts";
 
 /** What one wrapped call needs besides the request. Callbacks must not throw. */
@@ -104,53 +105,4 @@ async function closeIterator<Part>(
     .then(() => iterator.return?.())
     .catch(() => undefined);
   if (!nextPending) await closing;
-}
-
-/**
- * Races each `next()` against one signal with a single listener for the whole stream (racing a
- * long-lived promise per part would pile reactions onto it).
- */
-class AbortRace {
-  readonly #signal: AbortSignal;
-  #reject: ((reason: unknown) => void) | undefined;
-  /** Whether a `next()` has not settled yet. */
-  pending = false;
-  readonly #onAbort = () => this.#reject?.(this.#signal.reason);
-
-  constructor(signal: AbortSignal) {
-    this.#signal = signal;
-    signal.addEventListener("abort", this.#onAbort, { once: true });
-  }
-
-  /** The iterator's next result, or a rejection with the signal's reason if it fires first. */
-  next<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
-    if (this.#signal.aborted) return Promise.reject(this.#signal.reason);
-    this.pending = true;
-    return new Promise<IteratorResult<T>>((resolve, reject) => {
-      this.#reject = reject;
-      const settle = () => {
-        this.pending = false;
-      };
-      try {
-        iterator.next().then(
-          (result) => {
-            settle();
-            resolve(result);
-          },
-          (error: unknown) => {
-            settle();
-            reject(error);
-          },
-        );
-      } catch (error) {
-        settle();
-        reject(error);
-      }
-    });
-  }
-
-  dispose(): void {
-    this.#signal.removeEventListener("abort", this.#onAbort);
-    this.#reject = undefined;
-  }
 }

@@ -1,14 +1,20 @@
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { z } from "zod";
+import { anthropicMessagesDecoder } from "./anthropic-messages-decoder.ts";
 import { readApiKey } from "./api-key.ts";
 import { envNameSchema } from "./common-config.ts";
 import { defineProviderKind } from "./provider-kind.ts";
 import { createSdkProvider } from "./sdk-provider.ts";
+import { streamDecoderSchema } from "./stream-decoder-option.ts";
+import { interceptEventStreams } from "./stream-intercept.ts";
 
 /** The `anthropic` kind: `@ai-sdk/anthropic`, with a key that is required and defaults to ANTHROPIC_API_KEY. */
 export const anthropicKind = defineProviderKind({
   kind: "anthropic",
-  options: z.object({ apiKeyEnv: envNameSchema.default("ANTHROPIC_API_KEY") }),
+  options: z.object({
+    apiKeyEnv: envNameSchema.default("ANTHROPIC_API_KEY"),
+    streamDecoder: streamDecoderSchema,
+  }),
   create(config, env) {
     const key = readApiKey(config.apiKeyEnv, env);
     if ("status" in key) return key;
@@ -16,6 +22,7 @@ export const anthropicKind = defineProviderKind({
     const sdk = createAnthropic({
       apiKey: key.apiKey,
       ...(config.baseURL ? { baseURL: config.baseURL } : {}),
+      ...(config.streamDecoder === "dispatch" ? { fetch: interceptEventStreams() } : {}),
     });
     return {
       status: "available",
@@ -27,6 +34,7 @@ export const anthropicKind = defineProviderKind({
         secrets: key.apiKey ? [key.apiKey] : [],
         models: config.models,
         languageModel: (modelId) => sdk.languageModel(modelId),
+        ...(config.streamDecoder === "dispatch" ? { decoder: anthropicMessagesDecoder } : {}),
       }),
     };
   },

@@ -5,6 +5,9 @@ import type {
 } from "@ai-sdk/provider";
 import { abortedError, classifyProviderError, type ErrorSubject } from "./classify-error.ts";
 import { type ModelEntry, modelIds } from "./model-list.ts";
+import { decodedPartSource, type PartSource, sdkPartSource } from "./part-source.ts";
+import type { StreamDecoderFactory } from "./stream-decoder.ts";
+import { eventStreamAnswerOf } from "./stream-intercept.ts";
 import { toCallOptions } from "./to-call-options.ts";
 import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./types.ts";
 
@@ -14,8 +17,16 @@ export interface SdkProviderOptions extends ErrorSubject {
   kind: string;
   /** The models of this provider; the first is used when a request names none. */
   models: readonly ModelEntry[];
-  /** Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`). */
+  /**
+   * Builds the SDK model for one model id (the SDK's own retries never run: we call `doStream`).
+   * Called once per model id: the provider keeps what it returns for every later call.
+   */
   languageModel(modelId: string): LanguageModelV4;
+  /**
+   * Decodes successful event streams instead of the SDK (its models must then be built with
+   * `interceptEventStreams()` as their `fetch`); without it the SDK's own stream is read.
+   */
+  decoder?: StreamDecoderFactory;
 }
 
 /** Parses a tool call's JSON arguments; an empty string means "no arguments". */
@@ -90,6 +101,9 @@ function mapPart(part: LanguageModelV4StreamPart, subject: ErrorSubject): Stream
 
 const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
 
+/** SDK models kept per provider (one per model id, oldest dropped first). */
+const maxKeptModels = 32;
+
 /**
  * One model call through an AI SDK language model's `doStream`. Never throws for provider
  * failures: they end the stream as an `error` part. The abort signal goes to fetch itself, so
@@ -97,6 +111,7 @@ const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "to
  */
 async function* streamModel(
   options: SdkProviderOptions,
+  modelOf: (modelId: string) => LanguageModelV4,
   request: ModelRequest,
   signal: AbortSignal,
 ): AsyncGenerator<StreamPart> {
@@ -116,23 +131,28 @@ async function* streamModel(
     };
     return;
   }
-  let stream: ReadableStream<LanguageModelV4StreamPart>;
+  let source: PartSource;
   try {
-    stream = (await options.languageModel(modelId).doStream(toCallOptions(request, signal))).stream;
+    source = sdkPartSource((await modelOf(modelId).doStream(toCallOptions(request, signal))).stream);
   } catch (error) {
-    const info = signal.aborted
-      ? abortedError(options.providerId, signal.reason)
-      : classifyProviderError(options, error);
-    yield { type: "error", error: info };
-    return;
+    // A successful event stream that our decoder takes over arrives here, as what fetch threw.
+    const answer = options.decoder === undefined ? undefined : eventStreamAnswerOf(error);
+    if (answer === undefined || signal.aborted) {
+      const info = signal.aborted
+        ? abortedError(options.providerId, signal.reason)
+        : classifyProviderError(options, error);
+      answer?.response.body?.cancel().catch(() => {});
+      yield { type: "error", error: info };
+      return;
+    }
+    source = decodedPartSource(answer.response, options.decoder as StreamDecoderFactory);
   }
-  const reader = stream.getReader();
   let sawContent = false;
   try {
     while (true) {
-      let next: Awaited<ReturnType<typeof reader.read>>;
+      let batch: LanguageModelV4StreamPart[] | null;
       try {
-        next = await reader.read();
+        batch = await source.read();
       } catch (error) {
         const info = signal.aborted
           ? abortedError(options.providerId, signal.reason)
@@ -140,17 +160,19 @@ async function* streamModel(
         yield { type: "error", error: sawContent ? { ...info, retryable: false } : info };
         return;
       }
-      if (next.done) break;
-      const parts = mapPart(next.value, options);
-      if (!parts) continue;
-      for (const part of parts) {
-        if (part.type === "error") {
-          yield { type: "error", error: sawContent ? { ...part.error, retryable: false } : part.error };
-          return;
+      if (batch === null) break;
+      for (const sdkPart of batch) {
+        const parts = mapPart(sdkPart, options);
+        if (!parts) continue;
+        for (const part of parts) {
+          if (part.type === "error") {
+            yield { type: "error", error: sawContent ? { ...part.error, retryable: false } : part.error };
+            return;
+          }
+          if (contentTypes.has(part.type)) sawContent = true;
+          yield part;
+          if (part.type === "finish") return;
         }
-        if (contentTypes.has(part.type)) sawContent = true;
-        yield part;
-        if (part.type === "finish") return;
       }
     }
     yield {
@@ -163,15 +185,29 @@ async function* streamModel(
     };
   } finally {
     // Stops the body (and so the HTTP connection) when the consumer leaves early.
-    reader.cancel().catch(() => {});
+    source.cancel();
   }
 }
 
 /** A ModelProvider over an AI SDK language model (the anthropic and openai-compatible kinds). */
 export function createSdkProvider(options: SdkProviderOptions): ModelProvider {
+  // An SDK model is a stateless description of the calls; building one (the openai-compatible kind
+  // builds its chunk schemas then) cost several ms per call, and a schema shared by every call stays
+  // monomorphic in the JIT where one per call does not (notes/benchmarks.md, hot path).
+  const models = new Map<string, LanguageModelV4>();
+  const modelOf = (modelId: string): LanguageModelV4 => {
+    let model = models.get(modelId);
+    if (model === undefined) {
+      model = options.languageModel(modelId);
+      // A conversation may name any model: keep the most recent few, not one per name ever seen.
+      if (models.size >= maxKeptModels) models.delete(models.keys().next().value as string);
+      models.set(modelId, model);
+    }
+    return model;
+  };
   return {
     id: options.providerId,
     kind: options.kind,
-    stream: (request, signal) => streamModel(options, request, signal),
+    stream: (request, signal) => streamModel(options, modelOf, request, signal),
   };
 }

@@ -1,7 +1,35 @@
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type OpenedConversationStore, openConversationStore } from "@dispatch/conversation-store";
 import type { ConversationEvent } from "@dispatch/wire";
 import { MemoryEventLog } from "../test/fixtures/memory-event-log.ts";
-import { EventWriter } from "./event-writer.ts";
+import { EventWriter, type Transact } from "./event-writer.ts";
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+/** A real SQLite store in a temp dir, and a `Transact` over it that counts its transactions. */
+function sqliteStore(): { store: OpenedConversationStore; transact: Transact; transactions: () => number } {
+  const dir = mkdtempSync(join(tmpdir(), "orch-writer-"));
+  const store = openConversationStore({ path: join(dir, "store.db") });
+  cleanups.push(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let count = 0;
+  return {
+    store,
+    transact: (fn) => {
+      count += 1;
+      return store.transaction(() => fn());
+    },
+    transactions: () => count,
+  };
+}
 
 const ev = (n: number) => ({ type: "test", turnId: null, data: { n } });
 
@@ -48,5 +76,85 @@ describe("EventWriter", () => {
     });
     await expect(failing).rejects.toThrow("status refused");
     expect(order).toEqual(["hook", "publish 1", "publish 2"]);
+  });
+
+  test("writes asked for in one loop turn are stored in one transaction and published in order", async () => {
+    const { store, transact, transactions } = sqliteStore();
+    const ids = await Promise.all(
+      [1, 2, 3].map(
+        async () =>
+          (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id,
+      ),
+    );
+    const published: string[] = [];
+    const writer = new EventWriter(
+      store.events,
+      (c, e) => published.push(`${ids.indexOf(c)}:${e.seq}`),
+      transact,
+    );
+    const writes = ids.flatMap((id) => [writer.write(id, [ev(1), ev(2)]), writer.write(id, [ev(3)])]);
+    expect(published).toEqual([]);
+    const stored = await Promise.all(writes);
+    expect(transactions()).toBe(1);
+    expect(stored.map((events) => events.map((e) => e.seq))).toEqual([[1, 2], [3], [1, 2], [3], [1, 2], [3]]);
+    expect(published).toEqual(["0:1", "0:2", "0:3", "1:1", "1:2", "1:3", "2:1", "2:2", "2:3"]);
+    for (const id of ids) expect((await store.events.listAfter(id, 0)).length).toBe(3);
+    expect(writer.pendingConversations).toBe(0);
+  });
+
+  test("in a group a write to a missing conversation fails alone; a write asked for during a commit waits for the next", async () => {
+    const { store, transact, transactions } = sqliteStore();
+    const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
+    const published: string[] = [];
+    const writer = new EventWriter(store.events, (_c, e) => published.push(`${e.seq}`), transact);
+    let later: Promise<unknown> = Promise.resolve();
+    const first = writer.write(id, [ev(1)], {
+      afterPersist: () => {
+        // asked for while the first group commits: it goes in the next one, after it
+        later = writer.write(id, [ev(2)]);
+      },
+    });
+    const missing = writer.write("c_missing", [ev(1)]);
+    await expect(missing).rejects.toMatchObject({ code: "not_found" });
+    await first;
+    await later;
+    expect(published).toEqual(["1", "2"]);
+    expect(transactions()).toBe(1);
+    expect((await store.events.listAfter(id, 0)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  test("a group whose transaction fails publishes nothing and rejects every write in it", async () => {
+    const log = new MemoryEventLog();
+    const published: number[] = [];
+    const failing: Transact = async (fn) => {
+      await fn();
+      throw new Error("COMMIT failed: disk full");
+    };
+    const writer = new EventWriter(log, (_c, e) => published.push(e.seq), failing);
+    const outcomes = await Promise.allSettled([writer.write("a", [ev(1)]), writer.write("b", [ev(1)])]);
+    expect(outcomes.map((o) => o.status === "rejected" && String(o.reason))).toEqual([
+      "Error: COMMIT failed: disk full",
+      "Error: COMMIT failed: disk full",
+    ]);
+    expect(published).toEqual([]);
+    expect(writer.pendingConversations).toBe(0);
+  });
+
+  test("a write with afterPersist stores its events and runs the hook in one transaction, then beforePublish, then publishes", async () => {
+    const { store, transact, transactions } = sqliteStore();
+    const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
+    const { turn } = await store.turns.claim({ conversationId: id, text: "hi", promptStartedAt: Date.now() });
+    const order: string[] = [];
+    const writer = new EventWriter(store.events, (_c, e) => order.push(`publish ${e.seq}`), transact);
+    await writer.write(id, [ev(1)], {
+      afterPersist: async () => {
+        await store.turns.setStatus(turn.id, "running");
+        order.push("status");
+      },
+      beforePublish: () => order.push("before publish"),
+    });
+    expect(transactions()).toBe(1);
+    expect(order).toEqual(["status", "before publish", "publish 1"]);
+    expect((await store.turns.get(turn.id))?.status).toBe("running");
   });
 });

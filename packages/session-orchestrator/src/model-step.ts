@@ -1,4 +1,5 @@
 import type { NewEvent } from "@dispatch/conversation-store";
+import { AbortRace } from "@dispatch/provider-concurrency";
 import type {
   CallContext,
   FinishReason,
@@ -6,9 +7,9 @@ import type {
   ModelRequest,
   ProviderErrorInfo,
   ProvidersService,
+  StreamPart,
 } from "@dispatch/providers";
 import type { TurnStatus } from "@dispatch/wire";
-import { aborted, raceAbort } from "./abortable.ts";
 import type { RequestedToolCall } from "./tool-execution.ts";
 import { capText } from "./tool-execution.ts";
 
@@ -76,14 +77,18 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
     await emit([shown.started(attempt)], "running");
   };
   const iterator = input.providers.stream(input.providerId, input.request, context)[Symbol.asyncIterator]();
+  // One abort listener for the whole call (the service ends a call on abort itself; this also
+  // covers a stream that does not).
+  const race = new AbortRace(context.signal);
   let finished = false;
-  let abandoned = false;
   try {
     while (error === undefined) {
-      const next = await raceAbort(iterator.next(), context.signal);
-      if (next === aborted) {
-        abandoned = true;
-        break;
+      let next: IteratorResult<StreamPart>;
+      try {
+        next = await race.next(iterator);
+      } catch (thrown) {
+        if (context.signal.aborted) break;
+        throw thrown;
       }
       if (next.done === true) {
         finished = true;
@@ -156,11 +161,12 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
       }
     }
   } finally {
+    race.dispose();
     // A stream left suspended at a yield would hold its slot: close it. One stuck in an await (we left
     // it on abort) may never answer, so that return is not awaited.
     if (!finished) {
       const closing = iterator.return?.()?.catch(() => {});
-      if (!abandoned) await closing;
+      if (!race.pending) await closing;
     }
   }
   const text = texts.join("");

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Workspace } from "@dispatch/wire";
@@ -79,5 +79,22 @@ describe("readAgentsFile", () => {
     dirs.push(other);
     mkdirSync(join(other, "AGENTS.md"));
     expect(await readAgentsFile(workspace(other))).toBeUndefined();
+  });
+
+  test("an edited, replaced or removed AGENTS.md is seen at the next read", async () => {
+    const root = mkdtempSync(join(tmpdir(), "orch-agents-"));
+    dirs.push(root);
+    const path = join(root, "AGENTS.md");
+    writeFileSync(path, "Use tabs.");
+    expect(await readAgentsFile(workspace(root))).toBe("Use tabs.");
+    expect(await readAgentsFile(workspace(root))).toBe("Use tabs.");
+    writeFileSync(path, "Use spaces, four of them.");
+    expect(await readAgentsFile(workspace(root))).toBe("Use spaces, four of them.");
+    rmSync(path);
+    writeFileSync(`${path}.new`, "Use tabs again.");
+    renameSync(`${path}.new`, path);
+    expect(await readAgentsFile(workspace(root))).toBe("Use tabs again.");
+    rmSync(path);
+    expect(await readAgentsFile(workspace(root))).toBeUndefined();
   });
 });

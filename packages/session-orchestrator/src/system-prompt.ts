@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { release } from "node:os";
 import { join } from "node:path";
@@ -46,20 +47,53 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
   return sections.join("\n\n");
 }
 
+/** What was read of one AGENTS.md, and the file it was read from. */
+interface AgentsFileEntry {
+  /** Inode, size and modification time: a change to any of them means the file must be read again. */
+  stamp: string;
+  text: string;
+}
+
+/** AGENTS.md files read so far, by path; the oldest is dropped past `maxCachedAgentsFiles`. */
+const agentsFiles = new Map<string, AgentsFileEntry>();
+const maxCachedAgentsFiles = 1000;
+
 /**
  * Reads `<root>/AGENTS.md` of a local workspace, or undefined when there is none. Remote workspaces
  * (`hostId` set) are skipped: fetching the file over SSH on every turn belongs to workspace-tools.
+ * Every turn asks; a `stat` that cannot throw answers most of them (a missing file cost an
+ * exception, ~20 µs, on every turn), and the text is read again only when the file changed.
  */
 export async function readAgentsFile(workspace: Workspace): Promise<string | undefined> {
   if (workspace.hostId !== null) return undefined;
-  let bytes: Buffer;
+  const path = join(workspace.root, "AGENTS.md");
+  let stamp: string;
   try {
-    bytes = await readFile(join(workspace.root, "AGENTS.md"));
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isFile()) {
+      agentsFiles.delete(path);
+      return undefined;
+    }
+    stamp = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
   } catch {
-    // Missing, unreadable or a directory: the workspace simply has no instructions.
+    // Unreadable (a permission error on the way): the workspace simply has no instructions.
     return undefined;
   }
-  if (bytes.byteLength <= maxAgentsFileBytes) return bytes.toString("utf8");
-  const cut = bytes.subarray(0, maxAgentsFileBytes).toString("utf8");
-  return `${cut}\n[AGENTS.md truncated: ${bytes.byteLength - maxAgentsFileBytes} more bytes not shown]`;
+  const cached = agentsFiles.get(path);
+  if (cached !== undefined && cached.stamp === stamp) return cached.text;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    // Gone or unreadable since the stat: no instructions this turn.
+    return undefined;
+  }
+  const text =
+    bytes.byteLength <= maxAgentsFileBytes
+      ? bytes.toString("utf8")
+      : `${bytes.subarray(0, maxAgentsFileBytes).toString("utf8")}\n[AGENTS.md truncated: ${bytes.byteLength - maxAgentsFileBytes} more bytes not shown]`;
+  agentsFiles.delete(path);
+  if (agentsFiles.size >= maxCachedAgentsFiles) agentsFiles.delete(agentsFiles.keys().next().value as string);
+  agentsFiles.set(path, { stamp, text });
+  return text;
 }

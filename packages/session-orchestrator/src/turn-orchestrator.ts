@@ -9,8 +9,10 @@ import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import { IdleCollector } from "./idle-collector.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner, modelRunnerId } from "./model-runner.ts";
+import { reusingRecent } from "./recent-sample.ts";
 import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import type { ToolGate } from "./tool-gate.ts";
@@ -73,7 +75,10 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #writer: EventWriter;
   readonly #ticker: FlushTicker;
   readonly #deadlines: DeadlineWatch;
+  readonly #idle: IdleCollector;
   readonly #deadlineOf = new Map<TurnRun, () => void>();
+  /** Per-turn memory readings, shared by the turns that start or end within a quarter second. */
+  readonly #sampleMemory: () => MemorySample;
   // Each saves a store read per turn. A conversation's provider, model and workspace never change; a
   // workspace can, so `forgetWorkspace` (wired to the store's bus events) drops it on update or delete.
   readonly #conversations = new Map<string, ConversationInfo>();
@@ -93,11 +98,17 @@ export class TurnOrchestrator implements Orchestrator {
       deps.logger.error(`${kind} failed`, { err: error });
       deps.onFault?.(kind, error);
     };
-    this.#writer = new EventWriter(deps.store.events, (conversationId, event) =>
-      this.#publish(conversationId, event),
+    // Group commit: the events of every turn asked for in one loop turn share a transaction, and a
+    // status change shares its event's.
+    this.#writer = new EventWriter(
+      deps.store.events,
+      (conversationId, event) => this.#publish(conversationId, event),
+      (fn) => deps.store.transaction(() => fn()),
     );
     this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
+    this.#idle = new IdleCollector(fault("idle collection"));
+    this.#sampleMemory = reusingRecent(deps.sampleMemory);
     // Turns other hosts run on the same database reach this host's subscribers through the store.
     this.#stopFeed = deps.store.feed.subscribe({
       advanced: (conversationId, seq) => this.#hub.advance(conversationId, seq),
@@ -165,12 +176,13 @@ export class TurnOrchestrator implements Orchestrator {
       writer: this.#writer,
       ticker: this.#ticker,
       logger: this.#deps.logger,
-      sampleMemory: this.#deps.sampleMemory,
+      sampleMemory: this.#sampleMemory,
       config: this.#deps.config,
       onSettled: (settled) => this.#untrack(settled),
       onFinished: (finished, status) => this.#finished(finished, status),
     });
     this.#active.set(conversationId, run);
+    this.#idle.busy();
     this.#deadlineOf.set(
       run,
       this.#deadlines.add(Date.now() + this.#deps.config.turnTimeoutMs, () => run.stop("deadline")),
@@ -446,6 +458,7 @@ export class TurnOrchestrator implements Orchestrator {
     this.#stopFeed();
     this.#ticker.dispose();
     this.#deadlines.dispose();
+    this.#idle.dispose();
     this.#deadlineOf.clear();
     for (const subscription of [...this.#subscriptions]) subscription.drop("shutdown");
   }
@@ -492,6 +505,7 @@ export class TurnOrchestrator implements Orchestrator {
     if (this.#active.get(run.conversation.id) === run) this.#active.delete(run.conversation.id);
     this.#deadlineOf.get(run)?.();
     this.#deadlineOf.delete(run);
+    if (this.#active.size === 0) this.#idle.idle();
   }
 
   #finished(run: TurnRun, status: TurnStatus): void {

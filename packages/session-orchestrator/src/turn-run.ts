@@ -202,7 +202,11 @@ export class TurnRun {
           this.#replyTruncated.push(fitted.truncated);
           this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
         }
-        await store.messages.append({ conversationId, turnId, role, parts: fitted.parts });
+        // Through the event writer: the message is stored in the group commit of its loop turn, in
+        // order with this conversation's events, instead of in a transaction of its own.
+        await deps.writer.write(conversationId, [], {
+          afterPersist: () => store.messages.append({ conversationId, turnId, role, parts: fitted.parts }),
+        });
       },
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
@@ -293,13 +297,9 @@ export class TurnRun {
     };
     try {
       await writer.write(this.conversation.id, batch, {
-        afterPersist: async () => {
-          try {
-            await store.turns.setStatus(this.turn.id, status, error ?? null);
-          } finally {
-            settle();
-          }
-        },
+        // In the final event's transaction; the run is untracked once both are committed.
+        afterPersist: () => store.turns.setStatus(this.turn.id, status, error ?? null),
+        beforePublish: settle,
       });
     } catch (writeError) {
       // The store refused the end of the turn; crash recovery marks it interrupted at the next start.

@@ -27,9 +27,11 @@ const parrot: TurnRunner = {
       const lease = await ctx.acquireSlot(ctx.conversation.provider);
       await ctx.emit([{ type: "agent.note", data: { holding: lease.providerId } }], "running");
       try {
-        await new Promise((_, reject) =>
-          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
-        );
+        // the cancel may land while the note is being stored, before there is a listener to hear it
+        await new Promise((_, reject) => {
+          if (ctx.signal.aborted) reject(ctx.signal.reason);
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+        });
       } finally {
         lease.release();
       }

@@ -1,4 +1,5 @@
 import type { EventSubscription } from "@dispatch/session-orchestrator";
+import { eventFrame } from "./sse-frame.ts";
 
 const encoder = new TextEncoder();
 const heartbeat = encoder.encode(": heartbeat\n\n");
@@ -85,9 +86,7 @@ export class SseHub {
             return;
           }
           if (client.closed) return;
-          controller.enqueue(
-            encoder.encode(`id: ${next.value.seq}\ndata: ${JSON.stringify(next.value)}\n\n`),
-          );
+          controller.enqueue(eventFrame(next.value));
         },
         cancel: () => {
           if (client) this.#close(client, "client disconnected", false);

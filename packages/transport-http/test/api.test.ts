@@ -202,6 +202,18 @@ describe("errors at the edge", () => {
       "invalid_request",
     );
     await expectError(await api.fetch("/conversations/c_missing"), 404, "not_found");
+    // Posting is answered by the orchestrator's own lookup (the route reads nothing first).
+    for (const body of [{ text: "hi" }, { text: "hi", queue: true }]) {
+      const posted = await api.fetch("/conversations/c_missing/messages", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(posted.status).toBe(404);
+      expect(await posted.json()).toEqual({
+        error: { code: "not_found", message: 'conversation "c_missing" does not exist' },
+      });
+    }
     await expectError(
       await api.client.workspaces[":id"].conversations.$post({
         param: { id: "default" },

@@ -21,10 +21,16 @@ function resumeAfter(header: string | undefined, query: string | undefined): num
 /** A conversation, its messages, posting a message (starts a turn), cancel, and the SSE event stream. */
 export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
   const { store, orchestrator } = deps;
+  const missing = (id: string) => notFound(`conversation "${id.slice(0, 100)}" does not exist`);
   const existing = async (id: string) => {
     const conv = idPattern.test(id) ? await store.conversations.get(id) : undefined;
-    if (!conv) throw notFound(`conversation "${id.slice(0, 100)}" does not exist`);
+    if (!conv) throw missing(id);
     return conv;
+  };
+  /** An id fit to look up; the orchestrator answers not_found for one that names nothing. */
+  const conversationId = (id: string) => {
+    if (!idPattern.test(id)) throw missing(id);
+    return id;
   };
 
   return new Hono()
@@ -35,10 +41,12 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
       return c.json({ messages: page.items, nextCursor: page.nextCursor });
     })
     .post("/conversations/:id/messages", jsonBody(PostMessageBody), async (c) => {
-      const conv = await existing(c.req.param("id"));
+      // No read of the conversation first (its status needs two subqueries): starting the turn
+      // finds it, from the orchestrator's cache, or answers not_found (hot path, issue 25).
+      const id = conversationId(c.req.param("id"));
       const { text, queue } = c.req.valid("json");
       if (queue === true) {
-        const result = await orchestrator.queueMessage({ conversationId: conv.id, text });
+        const result = await orchestrator.queueMessage({ conversationId: id, text });
         return c.json(
           result.queued
             ? { queued: true as const, messageId: result.messageId }
@@ -46,7 +54,7 @@ export function conversationRoutes(deps: ApiDeps, sse: SseHub) {
           202,
         );
       }
-      const result = await orchestrator.startTurn({ conversationId: conv.id, text });
+      const result = await orchestrator.startTurn({ conversationId: id, text });
       return c.json(result, 202);
     })
     .post("/conversations/:id/cancel", async (c) => {

@@ -1,0 +1,74 @@
+/** CPU time and memory of a process read from `/proc`, for benchmarks that measure another process. */
+
+import { readdirSync, readFileSync } from "node:fs";
+
+/** Kernel clock ticks per second (`getconf CLK_TCK`; 100 on every Linux we run on). */
+const ticksPerSecond = 100;
+
+/**
+ * CPU time (user + system) the process has used, in ms, summed over its threads from
+ * `/proc/<pid>/task/<tid>/schedstat` (nanoseconds), so a short phase is not rounded to 10 ms ticks.
+ * Falls back to `/proc/<pid>/stat` (utime + stime, in ticks) when schedstat is unreadable.
+ */
+export function processCpuMs(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ");
+      ns += Number(fields[0]);
+    }
+    return ns / 1e6;
+  } catch {
+    return statCpuMs(pid);
+  }
+}
+
+/**
+ * CPU ms per thread name (`comm`: `JITWorker`, `HeapHelper`, `HTTP Client`, `mi-scavenger`, …),
+ * threads of one name summed; the main (JavaScript) thread is `main` whatever its name.
+ */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name =
+        tid === String(pid) ? "main" : readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      out[name] = (out[name] ?? 0) + ns / 1e6;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** `after - before` per key (a thread name seen only after counts from zero). */
+export function cpuDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(after)) out[name] = ms - (before[name] ?? 0);
+  return out;
+}
+
+/** utime + stime of `/proc/<pid>/stat`, in ms (10 ms resolution). */
+export function statCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name is in parentheses and may hold spaces: count fields after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1000) / ticksPerSecond;
+}
+
+/** Resident set size (`VmRSS`) in bytes. */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match === null ? Number.NaN : Number(match[1]) * 1024;
+}
+
+/** The 1-minute load average, for the record beside each figure. */
+export function loadAverage(): number {
+  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+}
