@@ -183,8 +183,21 @@ export class TmuxClient {
     });
   }
 
-  /** The first pane of every session, by session name; empty when no server runs. */
+  /**
+   * The first pane of every session, by session name; empty when no server runs. tmux 3.3 can mark a
+   * pane dead (its terminal closed) and miss the SIGCHLD of its process, leaving a zombie and no exit
+   * status until another of its children exits; for such a pane a `run-shell true` gives tmux that
+   * child, and the panes are read once more.
+   */
   async listPanes(): Promise<Map<string, PaneStatus>> {
+    const panes = await this.#listPanes();
+    const unreaped = [...panes.values()].some((p) => p.dead && p.exitStatus === null && p.signal === null);
+    if (!unreaped) return panes;
+    check(await this.transport.run(["run-shell", "true"]), "reap an exited pane");
+    return this.#listPanes();
+  }
+
+  async #listPanes(): Promise<Map<string, PaneStatus>> {
     const format = "#{session_name}\t#{pane_dead}\t#{pane_dead_status}\t#{pane_dead_signal}\t#{pane_pid}";
     const result = await this.transport.run(["list-panes", "-a", "-F", format]);
     const panes = new Map<string, PaneStatus>();

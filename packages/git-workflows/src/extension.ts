@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
 import { Counter, DispatchError, defineExtension, Gauge, perHost } from "@dispatch/kernel";
 import { runScopesPoint } from "@dispatch/session-orchestrator";
@@ -40,12 +41,18 @@ export const gitWorkflowsExtension = defineExtension({
     id: "git-workflows",
     version: "0.1.0",
     dependsOn: ["conversation-store", "workspace-tools", "tasks"],
+    optionalDependsOn: ["cluster"],
     extends: ["conversation-store", "session-orchestrator", "tasks", "transport-http"],
   },
-  consumes: [conversationStoreRef, executionBackendsRef, tasksRef],
+  consumes: [conversationStoreRef, executionBackendsRef, tasksRef, clusterRef],
   config: { key: "git", schema: gitConfigSchema },
   register(reg) {
-    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    reg.contribute(storeSchemasPoint, {
+      migrations: {
+        sqlite: new URL("../drizzle", import.meta.url),
+        postgres: new URL("../drizzle-postgres", import.meta.url),
+      },
+    });
     const state = runningOn(reg.host);
     const runtime = (): GitRuntime => {
       if (state.runtime === undefined) {
@@ -146,8 +153,19 @@ export const gitWorkflowsExtension = defineExtension({
       observe: { commit: () => commits.inc(), validation: (status) => validations.inc({ status }) },
     };
     const maintenance = new Maintenance(() => runtime);
-    const freed = await maintenance.recover();
-    if (freed > 0) ctx.logger.warn("freed worktree holds left by the last run", { freed });
+    const cluster = ctx.useOptional(clusterRef);
+    if (cluster?.enabled) {
+      // Several hosts share the rows: only a dead host's holds are freed (the cluster tells every
+      // host, this one too at start-up for the previous process of its data dir).
+      ctx.bus.subscribe("cluster.instance_lost", async ({ instanceId }) => {
+        const released = await store.releaseInstance(instanceId);
+        if (released > 0)
+          ctx.logger.warn("freed the worktree holds of a host that stopped", { instanceId, released });
+      });
+    } else {
+      const freed = await maintenance.recover();
+      if (freed > 0) ctx.logger.warn("freed worktree holds left by the last run", { freed });
+    }
 
     const state = runningOn(ctx.host);
     state.runtime = runtime;

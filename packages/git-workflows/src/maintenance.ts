@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { messageOf } from "@dispatch/kernel";
 import type { GitRuntime } from "./runtime.ts";
 import type { WorktreeRow } from "./worktree-store.ts";
@@ -43,7 +44,11 @@ export class Maintenance {
     await this.#removeIfFree({ ...row, removeRequested: true });
   }
 
-  /** A workspace was deleted: its worktrees' records go, and the local directories with them. */
+  /**
+   * A workspace was deleted: its worktrees' records go, and the local directories with them. On a
+   * cluster every host hears it and another may delete the rows first, so each host also removes
+   * the workspace's directory under its own data dir (a workspace id is a slug: one path segment).
+   */
   async workspaceDeleted(workspaceId: string): Promise<void> {
     const rt = this.#runtime();
     for (const row of await rt.store.ofWorkspace(workspaceId)) {
@@ -51,6 +56,7 @@ export class Maintenance {
       // the repository may be gone with the workspace; the directory under our data dir is ours
       if (row.path.startsWith(rt.worktrees.localDir)) await rm(row.path, { recursive: true, force: true });
     }
+    await rm(join(rt.worktrees.localDir, workspaceId), { recursive: true, force: true });
   }
 
   /** The timer's part: remove worktrees past `retainMs` and those of deleted tasks. */

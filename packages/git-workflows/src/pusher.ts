@@ -24,7 +24,8 @@ export interface PusherDeps {
  * Pushes run branches to `git.remote`, durably: the state (`pending | pushed | failed`, attempts,
  * next try) is on the worktree row, so a restart resumes pending pushes. A failure is retried after
  * `git.push.backoffMs` up to `git.push.attempts` times, then `failed` with git's message; a push is
- * never silently dropped. Driven by the extension's one timer (`tick`); one push per worktree at a time.
+ * never silently dropped. Driven by the extension's one timer (`tick`); one push per worktree at a
+ * time, across hosts too (`claimPush`).
  */
 export class Pusher {
   readonly #deps: PusherDeps;
@@ -98,6 +99,10 @@ export class Pusher {
     const remote = config.remote as string;
     const row = await store.get(id);
     if (row === undefined || row.pushStatus !== "pending") return;
+    // Hosts sharing a Postgres database all see a due push: the one whose claim lands pushes, and
+    // if it dies the push is due again once a push could no longer be running (git is killed at
+    // git.timeoutMs, twice over for the push and the branch check).
+    if (!(await store.claimPush(row, clock() + 2 * config.timeoutMs))) return;
     const attempts = row.pushAttempts + 1;
     try {
       const workspace = await this.#deps.workspaceOf(row.workspaceId);

@@ -1,6 +1,10 @@
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
+// src/pg-schema.ts is this file's Postgres twin: the same tables and columns (test/schema-twins.test.ts
+// holds their rows equal), so WorktreeStore is written once. Changing one means changing both and
+// generating each dialect's migration (drizzle.config.ts, drizzle.postgres.config.ts).
+
 /**
  * One row per task or conversation that asked for a worktree. The hold (who runs in it now) lives
  * on the row itself, so "who holds worktree X" and "take X if free" are one primary-key lookup and
@@ -35,6 +39,8 @@ export const worktrees = sqliteTable(
     /** Random per hold: only the run that took the hold releases it. */
     holderToken: text("holder_token"),
     holderSince: integer("holder_since"),
+    /** The store instance (host process) of the hold; a survivor frees a dead one's (migration 0001). */
+    holderInstance: text("holder_instance"),
     /** A task hold lets exactly one turn of its attempt's conversation in. */
     admitsTurn: integer("admits_turn", { mode: "boolean" }).notNull().default(false),
     /** JSON array of `{sha, subject}`, oldest first. */

@@ -1,10 +1,17 @@
-import type { ConversationStore, ExtensionDatabase } from "@dispatch/conversation-store";
+import {
+  type ConversationStore,
+  dialectDatabase,
+  type ExtensionDatabase,
+} from "@dispatch/conversation-store";
 import { DispatchError } from "@dispatch/kernel";
 import type { GitCommit, Worktree, WorktreeHolder } from "@dispatch/wire";
-import { and, asc, count, eq, isNotNull, isNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
+import * as pgSchema from "./pg-schema.ts";
 import * as schema from "./schema.ts";
 
-const { worktrees, bindings } = schema;
+// Queries name the SQLite tables' columns for their types and `this.#t`'s tables at run time (the
+// pg-core twins on Postgres): the twins have the same columns (test/schema-twins.test.ts).
+const { worktrees } = schema;
 
 /** A stored worktree row. */
 export type WorktreeRow = typeof worktrees.$inferSelect;
@@ -34,20 +41,27 @@ export type AcquireResult = { ok: true; token: string } | { ok: false; row: Work
  */
 export class WorktreeStore {
   readonly #db: ExtensionDatabase<typeof schema>;
+  readonly #t: typeof schema;
   readonly #clock: () => number;
+  readonly #instanceId: string;
 
-  constructor(store: Pick<ConversationStore, "database">, clock: () => number) {
-    this.#db = store.database(schema);
+  constructor(store: Pick<ConversationStore, "database" | "dialect" | "instanceId">, clock: () => number) {
+    const { db, tables } = dialectDatabase(store, { sqlite: schema, postgres: pgSchema });
+    this.#db = db;
+    this.#t = tables;
     this.#clock = clock;
+    this.#instanceId = store.instanceId;
   }
 
   async get(id: string): Promise<WorktreeRow | undefined> {
+    const { worktrees } = this.#t;
     const [row] = await this.#db.select().from(worktrees).where(eq(worktrees.id, id));
     return row;
   }
 
   /** Newest first; optionally one workspace's. */
   async list(workspaceId?: string): Promise<WorktreeRow[]> {
+    const { worktrees } = this.#t;
     const rows = await this.#db
       .select()
       .from(worktrees)
@@ -58,6 +72,7 @@ export class WorktreeStore {
 
   /** Adds a row unless one with its id exists (a task's later attempts reuse the first's). */
   async insert(row: NewWorktree): Promise<void> {
+    const { worktrees } = this.#t;
     const now = this.#clock();
     await this.#db
       .insert(worktrees)
@@ -67,6 +82,7 @@ export class WorktreeStore {
 
   /** Records that `conversationId` runs in `worktreeId` (as attempt `attempt` of its task). */
   async bind(conversationId: string, worktreeId: string, attempt: number | null): Promise<void> {
+    const { bindings } = this.#t;
     await this.#db
       .insert(bindings)
       .values({ conversationId, worktreeId, attempt })
@@ -77,6 +93,7 @@ export class WorktreeStore {
   async bindingOf(
     conversationId: string,
   ): Promise<{ worktreeId: string; attempt: number | null } | undefined> {
+    const { bindings } = this.#t;
     const [row] = await this.#db
       .select({ worktreeId: bindings.worktreeId, attempt: bindings.attempt })
       .from(bindings)
@@ -84,8 +101,14 @@ export class WorktreeStore {
     return row;
   }
 
-  /** Takes the worktree's hold when it is free: one conditional update, so two runs cannot both win. */
+  /**
+   * Takes the worktree's hold when it is free: one conditional update, so two runs (on any host)
+   * cannot both win. A task attempt also takes over the hold of an earlier attempt of its own task:
+   * the queue starts an attempt only once the one before has ended, so that hold is stale (its
+   * host died before releasing it, and its survivor may not have freed it yet).
+   */
   async acquire(id: string, holder: HolderInput): Promise<AcquireResult> {
+    const { worktrees } = this.#t;
     const token = crypto.randomUUID();
     const now = this.#clock();
     const taken = await this.#db
@@ -97,11 +120,26 @@ export class WorktreeStore {
         holderConversationId: holder.conversationId,
         holderToken: token,
         holderSince: now,
+        holderInstance: this.#instanceId,
         admitsTurn: holder.admitsTurn,
         lastUsedAt: now,
         updatedAt: now,
       })
-      .where(and(eq(worktrees.id, id), isNull(worktrees.holderToken)))
+      .where(
+        and(
+          eq(worktrees.id, id),
+          holder.kind === "task" && holder.attempt !== null
+            ? or(
+                isNull(worktrees.holderToken),
+                and(
+                  eq(worktrees.holderKind, "task"),
+                  eq(worktrees.holderId, holder.id),
+                  lt(worktrees.holderAttempt, holder.attempt),
+                ),
+              )
+            : isNull(worktrees.holderToken),
+        ),
+      )
       .returning({ id: worktrees.id });
     if (taken.length > 0) return { ok: true, token };
     const row = await this.get(id);
@@ -111,6 +149,7 @@ export class WorktreeStore {
 
   /** Lets the one turn a task hold admits in; false when the hold admits none (or another). */
   async admitTurn(id: string, conversationId: string): Promise<boolean> {
+    const { worktrees } = this.#t;
     const admitted = await this.#db
       .update(worktrees)
       .set({ admitsTurn: false })
@@ -128,6 +167,7 @@ export class WorktreeStore {
 
   /** Gives the hold back; only the holder's token does. */
   async release(id: string, token: string): Promise<boolean> {
+    const { worktrees } = this.#t;
     const now = this.#clock();
     const released = await this.#db
       .update(worktrees)
@@ -139,6 +179,7 @@ export class WorktreeStore {
 
   /** Gives back the hold of task attempt `n`, whatever its token. */
   async releaseAttempt(taskId: string, n: number): Promise<boolean> {
+    const { worktrees } = this.#t;
     const now = this.#clock();
     const released = await this.#db
       .update(worktrees)
@@ -156,10 +197,12 @@ export class WorktreeStore {
   }
 
   /**
-   * Start-up: every hold belonged to a run of the previous process, which is gone (one host per
-   * database; see notes/decisions.md). Returns how many were freed.
+   * Start-up on SQLite: every hold belonged to a run of the previous process, which is gone (one
+   * host per database). On Postgres other hosts' holds are alive: see `releaseInstance`. Returns
+   * how many were freed.
    */
   async clearHolds(): Promise<number> {
+    const { worktrees } = this.#t;
     const freed = await this.#db
       .update(worktrees)
       .set(freeHold)
@@ -168,7 +211,44 @@ export class WorktreeStore {
     return freed.length;
   }
 
+  /** Frees the holds taken by store instance `instanceId` (a host declared dead). Returns how many. */
+  async releaseInstance(instanceId: string): Promise<number> {
+    const { worktrees } = this.#t;
+    const freed = await this.#db
+      .update(worktrees)
+      .set(freeHold)
+      .where(and(isNotNull(worktrees.holderToken), eq(worktrees.holderInstance, instanceId)))
+      .returning({ id: worktrees.id });
+    return freed.length;
+  }
+
+  /**
+   * Takes a due push for this host: moves its `nextPushAt` to `until` if it is still the pending
+   * push `row` was read as (same attempts, same due time). One conditional update, so of the hosts
+   * that found it due one pushes; if that host dies, the push is due again at `until`.
+   */
+  async claimPush(
+    row: Pick<WorktreeRow, "id" | "pushAttempts" | "nextPushAt">,
+    until: number,
+  ): Promise<boolean> {
+    const { worktrees } = this.#t;
+    const claimed = await this.#db
+      .update(worktrees)
+      .set({ nextPushAt: until })
+      .where(
+        and(
+          eq(worktrees.id, row.id),
+          eq(worktrees.pushStatus, "pending"),
+          eq(worktrees.pushAttempts, row.pushAttempts),
+          row.nextPushAt === null ? isNull(worktrees.nextPushAt) : eq(worktrees.nextPushAt, row.nextPushAt),
+        ),
+      )
+      .returning({ id: worktrees.id });
+    return claimed.length > 0;
+  }
+
   async update(id: string, patch: Partial<Omit<WorktreeRow, "id">>): Promise<void> {
+    const { worktrees } = this.#t;
     await this.#db
       .update(worktrees)
       .set({ ...patch, updatedAt: this.#clock() })
@@ -177,16 +257,19 @@ export class WorktreeStore {
 
   /** Deletes the row and its bindings. */
   async delete(id: string): Promise<void> {
+    const { worktrees } = this.#t;
     await this.#db.delete(worktrees).where(eq(worktrees.id, id));
   }
 
   /** Rows of a workspace (for its deletion). */
   async ofWorkspace(workspaceId: string): Promise<WorktreeRow[]> {
+    const { worktrees } = this.#t;
     return this.#db.select().from(worktrees).where(eq(worktrees.workspaceId, workspaceId));
   }
 
   /** Pending pushes whose time has come. */
   async duePushes(now: number, limit = 20): Promise<WorktreeRow[]> {
+    const { worktrees } = this.#t;
     return this.#db
       .select()
       .from(worktrees)
@@ -197,6 +280,7 @@ export class WorktreeStore {
 
   /** Free worktrees unused since `before`, and free ones whose task was deleted. */
   async removable(before: number, limit = 20): Promise<WorktreeRow[]> {
+    const { worktrees } = this.#t;
     return this.#db
       .select()
       .from(worktrees)
@@ -214,6 +298,7 @@ export class WorktreeStore {
 
   /** Counts for metrics. */
   async counts(): Promise<{ states: Record<string, number>; pushes: Record<string, number> }> {
+    const { worktrees } = this.#t;
     const states = await this.#db
       .select({ key: worktrees.state, n: count() })
       .from(worktrees)
@@ -236,6 +321,7 @@ const freeHold = {
   holderConversationId: null,
   holderToken: null,
   holderSince: null,
+  holderInstance: null,
   admitsTurn: false,
 } as const;
 

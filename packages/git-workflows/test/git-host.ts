@@ -1,3 +1,4 @@
+import { clusterExtension } from "@dispatch/cluster";
 import { conversationStoreExtension } from "@dispatch/conversation-store";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
@@ -21,15 +22,20 @@ export interface GitHost {
   turnEnded(conversationId: string): Promise<string>;
 }
 
-/** Starts the host with the scripted provider answering `script`, and `git` / `tasks` config. */
+/**
+ * Starts the host with the scripted provider answering `script`, and `git` / `tasks` config; on
+ * the Postgres database `storeUrl` when given (with the cluster extension, as `bin/dispatch` runs).
+ */
 export async function startGitHost(options: {
   script: unknown;
   git?: Record<string, unknown>;
   tasks?: Record<string, unknown>;
+  storeUrl?: string;
 }): Promise<GitHost> {
   const test = await createTestHost({
     extensions: [
       conversationStoreExtension,
+      clusterExtension,
       providerConcurrencyExtension,
       providersExtension,
       sessionOrchestratorExtension,
@@ -39,6 +45,7 @@ export async function startGitHost(options: {
       gitWorkflowsExtension,
     ],
     config: {
+      ...(options.storeUrl === undefined ? {} : { store: { url: options.storeUrl } }),
       server: { port: 0 },
       providers: [{ id: "scripted", kind: "scripted", maxConcurrent: 4, script: options.script }],
       tasks: { tickMs: 20, ...options.tasks },

@@ -55,8 +55,8 @@ async function runAsReader(command: string[]): Promise<{ code: number; out: stri
   return { code, out, err };
 }
 
-/** Programs a reader has after the two Quick start commands, Bun or not. */
-const runnable = new Set(["./bin/dispatch", "./bin/test", "./bin/bench", "./bin/bun", "curl", "npm"]);
+/** Programs a reader has after the two Quick start commands, Bun or not (`bash` runs bin/lib's scripts). */
+const runnable = new Set(["./bin/dispatch", "./bin/test", "./bin/bench", "./bin/bun", "curl", "npm", "bash"]);
 
 describe("every command the README shows runs as written after the Quick start", () => {
   const commands = readmeCommands();
@@ -68,6 +68,16 @@ describe("every command the README shows runs as written after the Quick start",
       if (program.startsWith("./")) accessSync(join(repoRoot, program), constants.X_OK);
     }
     expect(Bun.which("curl")).not.toBeNull();
+    for (const command of commands.filter((c) => c.startsWith("bash "))) {
+      const script = command.split(/\s+/)[1] ?? "";
+      expect({
+        command,
+        script: script.startsWith("bin/lib/") && existsSync(join(repoRoot, script)),
+      }).toEqual({
+        command,
+        script: true,
+      });
+    }
   });
 
   test("the dispatch subcommands it names exist, and those that exit by themselves succeed without Bun on PATH", async () => {
@@ -88,7 +98,9 @@ describe("every command the README shows runs as written after the Quick start",
     const binTest = readFileSync(join(repoRoot, "bin/test"), "utf8");
     const testLine = binTest.split("\n").find((line) => /^bun test /.test(line));
     expect(testLine).toBe('bun test --timeout 30000 "$@"');
-    for (const command of commands.filter((c) => c.startsWith("./bin/test "))) {
+    const withArgs = commands.filter((c) => c.startsWith("./bin/test "));
+    expect(withArgs.length).toBeGreaterThan(0);
+    for (const command of withArgs) {
       const args = command.split(/\s+/).slice(1);
       const run = await runAsReader([process.execPath, "test", "--timeout", "30000", ...args]);
       expect({ command, code: run.code, err: run.code === 0 ? "" : run.err.slice(-2000) }).toEqual({

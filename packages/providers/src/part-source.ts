@@ -31,11 +31,12 @@ export function decodedPartSource(response: Response, decoder: StreamDecoderFact
 }
 
 /**
- * What we use of a body's reader. Spelled out because a project that type-checks with Node's types
- * beside Bun's (an extension's own tsconfig) sees two different `ReadableStreamDefaultReader`s.
+ * What the source uses of the body's reader. Not `ReadableStreamDefaultReader` itself: where
+ * @types/node is in scope (an extension's own tsconfig) `getReader()` answers Node's reader type,
+ * which lacks Bun's `readMany`.
  */
 interface BodyReader {
-  read(): Promise<{ done: true; value?: Uint8Array } | { done: false; value: Uint8Array }>;
+  read(): Promise<{ done: boolean; value?: Uint8Array | undefined }>;
   cancel(reason?: unknown): Promise<void>;
 }
 
@@ -57,7 +58,7 @@ class DecodedPartSource implements PartSource {
   async read(): Promise<LanguageModelV4StreamPart[] | null> {
     const out: LanguageModelV4StreamPart[] = [];
     while (!this.#ended) {
-      let next: Awaited<ReturnType<BodyReader["read"]>>;
+      let next: { done: boolean; value?: Uint8Array | undefined };
       try {
         next = await this.#reader.read();
       } catch (error) {
@@ -76,7 +77,7 @@ class DecodedPartSource implements PartSource {
         this.#ended = true;
         this.#parser.end();
         this.#decoder.end(out);
-      } else {
+      } else if (next.value !== undefined) {
         for (const event of this.#parser.push(next.value)) this.#decoder.event(event, out);
       }
       if (out.length > 0) return out;

@@ -1,4 +1,9 @@
-import type { ConversationStore, ExtensionDatabase, StoreDialect } from "@dispatch/conversation-store";
+import {
+  type ConversationStore,
+  dialectDatabase,
+  type ExtensionDatabase,
+  type StoreDialect,
+} from "@dispatch/conversation-store";
 import * as pgSchema from "./pg-schema.ts";
 import * as sqliteSchema from "./schema.ts";
 
@@ -29,26 +34,19 @@ interface LockableSelect {
 
 /** The handle and tables of the store's dialect. */
 export function tasksDatabase(store: Pick<ConversationStore, "database" | "dialect">): TasksDatabase {
-  if (store.dialect === "sqlite") {
-    return {
-      dialect: "sqlite",
-      db: store.database(sqliteSchema),
-      tables: sqliteSchema,
-      forUpdate: (query) => query,
-    };
-  }
-  const db = store.database(pgSchema);
+  const { dialect, db, tables } = dialectDatabase(store, { sqlite: sqliteSchema, postgres: pgSchema });
   return {
-    dialect: "postgres",
-    // The pg-core twins have the same columns and row types as the SQLite tables, and the queue only
-    // calls builder methods both dialects share, so the SQLite typing describes this handle's results.
-    db: db as unknown as ExtensionDatabase<TaskTables>,
-    tables: pgSchema as unknown as TaskTables,
-    // A pg select builder has `for`; the queue only passes its selects here.
-    forUpdate: (query, options) =>
-      (query as unknown as LockableSelect).for(
-        "update",
-        options?.skipLocked ? { skipLocked: true } : {},
-      ) as typeof query,
+    dialect,
+    db,
+    tables,
+    forUpdate:
+      dialect === "sqlite"
+        ? (query) => query
+        : // A pg select builder has `for`; the queue only passes its selects here.
+          (query, options) =>
+            (query as unknown as LockableSelect).for(
+              "update",
+              options?.skipLocked ? { skipLocked: true } : {},
+            ) as typeof query,
   };
 }

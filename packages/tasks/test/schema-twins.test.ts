@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { getTableColumns, getTableName, type Table } from "drizzle-orm";
+import { join } from "node:path";
+import { migrationDrift, schemaTwinDifferences } from "@dispatch/conversation-store/testing";
 import * as pg from "../src/pg-schema.ts";
 import * as lite from "../src/schema.ts";
 
@@ -17,25 +18,26 @@ const rowsAgree: [
   Equal<typeof pg.tasks.$inferInsert, typeof lite.tasks.$inferInsert>,
 ] = [true, true, true, true, true, true];
 
-function shape(table: Table): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(getTableColumns(table)).map(([key, column]) => [key, column.name]),
-  );
-}
-
 test("the Postgres tables are the SQLite tables' twins: names, columns and row types", () => {
   expect(rowsAgree.every(Boolean)).toBe(true);
-  expect(Object.keys(pg).sort()).toEqual(Object.keys(lite).sort());
-  const pairs: Array<[Table, Table]> = [
-    [pg.tasks, lite.tasks],
-    [pg.attempts, lite.attempts],
-    [pg.days, lite.days],
-    [pg.breakers, lite.breakers],
-    [pg.claimLock, lite.claimLock],
-  ];
-  expect(pairs.length).toBe(Object.keys(lite).length);
-  for (const [twin, table] of pairs) {
-    expect(getTableName(twin)).toBe(getTableName(table));
-    expect(shape(twin)).toEqual(shape(table));
-  }
+  expect(schemaTwinDifferences(lite, pg)).toEqual([]);
 });
+
+test("schema drift: each dialect's schema and its committed migrations agree", async () => {
+  for (const [dialect, schema, folder] of [
+    ["sqlite", "schema.ts", "drizzle"],
+    ["postgresql", "pg-schema.ts", "drizzle-postgres"],
+  ] as const) {
+    const drift = await migrationDrift({
+      dialect,
+      schema: join(import.meta.dir, "..", "src", schema),
+      folder: join(import.meta.dir, "..", folder),
+    });
+    expect({ dialect, code: drift.code, errors: drift.errors, clean: drift.clean }).toEqual({
+      dialect,
+      code: 0,
+      errors: "",
+      clean: true,
+    });
+  }
+}, 60_000);

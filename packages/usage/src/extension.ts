@@ -1,3 +1,4 @@
+import { clusterRef } from "@dispatch/cluster";
 import { conversationStoreRef, storeSchemasPoint } from "@dispatch/conversation-store";
 import { Counter, createServiceRef, defineExtension } from "@dispatch/kernel";
 import { modelCallGatesPoint } from "@dispatch/session-orchestrator";
@@ -24,13 +25,19 @@ export const usageExtension = defineExtension({
     id: "usage",
     version: "0.1.0",
     dependsOn: ["conversation-store"],
+    optionalDependsOn: ["cluster"],
     extends: ["conversation-store", "session-orchestrator", "transport-http"],
   },
   provides: [usageRef, ledgerRef],
-  consumes: [conversationStoreRef],
+  consumes: [conversationStoreRef, clusterRef],
   config: { key: "budgets", schema: budgetsConfigSchema },
   register(reg) {
-    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    reg.contribute(storeSchemasPoint, {
+      migrations: {
+        sqlite: new URL("../drizzle", import.meta.url),
+        postgres: new URL("../drizzle-postgres", import.meta.url),
+      },
+    });
     const ledger = reg.provided(ledgerRef);
     reg.contribute(modelCallGatesPoint, usageGate(ledger));
     reg.contribute(httpRoutesPoint, {
@@ -71,6 +78,14 @@ export const usageExtension = defineExtension({
     const dropped = await ledger.dropStaleReservations();
     if (dropped > 0) ctx.logger.warn("reservations of turns that no longer run were dropped", { dropped });
     ctx.bus.subscribe("turn.finished", ({ turnId }) => ledger.forgetTurn(turnId));
+    if (ctx.useOptional(clusterRef)?.enabled) {
+      // a host that stopped will never settle its calls: what they held goes back to the budgets
+      ctx.bus.subscribe("cluster.instance_lost", async ({ instanceId }) => {
+        const released = await ledger.releaseInstance(instanceId);
+        if (released > 0)
+          ctx.logger.warn("reservations of a host that stopped were dropped", { instanceId, released });
+      });
+    }
     const { perTurnTokens, workspaceDailyTokens, hostDailyTokens, timeZone } = ctx.config;
     ctx.setHealth(() => ({ budgets: { perTurnTokens, workspaceDailyTokens, hostDailyTokens, timeZone } }));
     ctx.provide(ledgerRef, ledger);

@@ -1,5 +1,9 @@
 import { index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
+// src/pg-schema.ts is this file's Postgres twin: the same tables and columns (test/schema-twins.test.ts
+// holds their rows equal), so the ledger is written once. Changing one means changing both and
+// generating each dialect's migration (drizzle.config.ts, drizzle.postgres.config.ts).
+
 /** One row per model call that reported usage (or read its prompt without reporting): the record `GET /usage` sums. */
 export const calls = sqliteTable(
   "usage_calls",
@@ -54,6 +58,8 @@ export const reservations = sqliteTable(
     day: text("day").notNull(),
     tokens: integer("tokens").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** The store instance (host process) whose call holds it: a survivor drops a dead one's (migration 0001). */
+    instanceId: text("instance_id"),
   },
   (t) => [
     index("usage_reservations_day_idx").on(t.day, t.workspaceId),

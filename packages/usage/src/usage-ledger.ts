@@ -1,4 +1,8 @@
-import type { ConversationStore, ExtensionDatabase } from "@dispatch/conversation-store";
+import {
+  type ConversationStore,
+  dialectDatabase,
+  type ExtensionDatabase,
+} from "@dispatch/conversation-store";
 import { estimatePromptTokens } from "@dispatch/providers";
 import type {
   CallUsage,
@@ -10,10 +14,28 @@ import type { UsageGroup, UsageQuery, UsageReport, UsageTotals } from "@dispatch
 import { and, eq, gte, inArray, lt, notInArray, type SQL, sql } from "drizzle-orm";
 import type { BudgetsConfig } from "./config.ts";
 import { dayKey, nextDayStart } from "./day-key.ts";
+import * as pgSchema from "./pg-schema.ts";
 import { costOf } from "./pricing.ts";
 import * as schema from "./schema.ts";
 
-const { calls, daily, reservations } = schema;
+// Queries name the SQLite tables' columns for their types and `this.#t`'s tables at run time (the
+// pg-core twins on Postgres): the twins have the same columns (test/schema-twins.test.ts).
+
+/** A statement prepared once, run with its placeholders' values. */
+type Prepared = (values: Record<string, unknown>) => Promise<unknown>;
+
+/** What a prepared builder is on each dialect (the handle is typed as SQLite's; see `prepared`). */
+interface PreparableBuilder {
+  prepare(name?: string): {
+    run?(values: Record<string, unknown>): Promise<unknown>;
+    execute?(values: Record<string, unknown>): Promise<unknown>;
+  };
+}
+
+/** The pg-proxy handle's `execute` (the rows, as objects), which the SQLite typing does not have. */
+interface PgExecute {
+  execute(query: SQL): Promise<unknown[]>;
+}
 
 /** The budgets a call can run into, by their config names. */
 export type BudgetName = "perTurnTokens" | "workspaceDailyTokens" | "hostDailyTokens";
@@ -40,7 +62,7 @@ export interface RecordedCall {
 
 /** What the ledger needs. */
 export interface UsageLedgerDeps {
-  store: Pick<ConversationStore, "database" | "turns" | "transaction">;
+  store: Pick<ConversationStore, "database" | "dialect" | "instanceId" | "turns" | "transaction">;
   config: BudgetsConfig;
   /** Epoch ms; the budget day is taken from it (tests move it). */
   clock: () => number;
@@ -56,32 +78,45 @@ const workspaceScope = (id: string) => `workspace:${id}`;
  * every budget that applies; after it `settle` charges what the provider reported and lets the
  * estimate go. The daily budgets are checked and reserved in one write transaction per call, so two
  * turns racing for the last tokens of a day cannot both pass: at every moment, tokens charged plus
- * tokens reserved stay within each daily budget. The per-turn budget lives in memory: a turn's
- * calls run one after another in one process.
+ * tokens reserved stay within each daily budget. On Postgres, where several hosts reserve against
+ * the same rows, the reservation first locks the `usage_daily` rows of the budgets it is checked
+ * against (so the check and the insert after it see every other host's reservations: hosts take
+ * turns per budget). The per-turn budget lives in memory: a turn's calls run one after another in
+ * one process.
  */
 export class UsageLedger {
   readonly #db: ExtensionDatabase<typeof schema>;
+  readonly #t: typeof schema;
   readonly #deps: UsageLedgerDeps;
   /** Per running turn: tokens charged and tokens reserved by its call in flight. */
   readonly #turns = new Map<string, { used: number; reserved: number }>();
   // Prepared once: every model call settles, and building these with drizzle's query builder cost
   // more than running them (notes/benchmarks.md, hot path).
-  readonly #release;
-  readonly #recordCall;
-  readonly #addDaily;
+  readonly #release: Prepared;
+  readonly #recordCall: Prepared;
+  readonly #addDaily: Prepared;
 
   constructor(deps: UsageLedgerDeps) {
     this.#deps = deps;
-    const db = deps.store.database(schema);
+    const { db, tables } = dialectDatabase(deps.store, { sqlite: schema, postgres: pgSchema });
     this.#db = db;
+    this.#t = tables;
+    const { calls, daily, reservations } = tables;
     const p = sql.placeholder;
-    this.#release = db
-      .delete(reservations)
-      .where(eq(reservations.id, p("id")))
-      .prepare();
-    this.#recordCall = db
-      .insert(calls)
-      .values({
+    const prepared = (name: string, builder: unknown): Prepared => {
+      // drizzle prepares a SQLite statement unnamed and runs it with `run`; a Postgres one is named
+      // and runs with `execute` (the pg-proxy driver sends its SQL and parameters each time)
+      const statement = (builder as PreparableBuilder).prepare(
+        deps.store.dialect === "sqlite" ? undefined : name,
+      );
+      const run = statement.run ?? statement.execute;
+      if (run === undefined) throw new Error(`drizzle statement ${name} has neither run nor execute`);
+      return (values) => run.call(statement, values);
+    };
+    this.#release = prepared("usage_release", db.delete(reservations).where(eq(reservations.id, p("id"))));
+    this.#recordCall = prepared(
+      "usage_record_call",
+      db.insert(calls).values({
         id: p("id"),
         turnId: p("turnId"),
         conversationId: p("conversationId"),
@@ -95,16 +130,18 @@ export class UsageLedger {
         cost: p("cost"),
         at: p("at"),
         day: p("day"),
-      })
-      .prepare();
-    this.#addDaily = db
-      .insert(daily)
-      .values({ scope: p("scope"), day: p("day"), tokens: p("tokens") })
-      .onConflictDoUpdate({
-        target: [daily.scope, daily.day],
-        set: { tokens: sql`${daily.tokens} + ${p("tokens")}` },
-      })
-      .prepare();
+      }),
+    );
+    this.#addDaily = prepared(
+      "usage_add_daily",
+      db
+        .insert(daily)
+        .values({ scope: p("scope"), day: p("day"), tokens: p("tokens") })
+        .onConflictDoUpdate({
+          target: [daily.scope, daily.day],
+          set: { tokens: sql`${daily.tokens} + ${p("tokens")}` },
+        }),
+    );
   }
 
   get #daily(): boolean {
@@ -161,10 +198,15 @@ export class UsageLedger {
     at: number,
   ): Promise<boolean> {
     const { workspaceDailyTokens, hostDailyTokens } = this.#deps.config;
+    const { daily, reservations } = this.#t;
+    const postgres = this.#deps.store.dialect === "postgres";
+    // Postgres infers a parameter's type from where it stands; in a select list it would be text
+    const typed = (value: number, type: "integer" | "bigint") =>
+      postgres ? sql`${value}::${sql.raw(type)}` : sql`${value}`;
     const fits = (scope: string, limit: number, held: SQL | undefined) =>
       sql`(select coalesce(sum(${daily.tokens}), 0) from ${daily} where ${daily.scope} = ${scope} and ${daily.day} = ${day})
         + (select coalesce(sum(${reservations.tokens}), 0) from ${reservations} where ${reservations.day} = ${day}${held ?? sql``})
-        + ${tokens} <= ${limit}`;
+        + ${typed(tokens, "bigint")} <= ${typed(limit, "bigint")}`;
     const conditions: SQL[] = [];
     if (workspaceDailyTokens !== undefined) {
       conditions.push(
@@ -176,15 +218,34 @@ export class UsageLedger {
       );
     }
     if (hostDailyTokens !== undefined) conditions.push(fits(hostScope, hostDailyTokens, undefined));
-    const [rows] = await this.#db.batch([
-      this.#db.all<{
-        id: string;
-      }>(sql`insert into ${reservations} (id, turn_id, workspace_id, day, tokens, created_at)
-        select ${rowId}, ${call.turnId}, ${call.workspaceId}, ${day}, ${tokens}, ${at}
+    const insert = sql`insert into ${reservations} (id, turn_id, workspace_id, day, tokens, created_at, instance_id)
+        select ${rowId}, ${call.turnId}, ${call.workspaceId}, ${day}, ${typed(tokens, "integer")}, ${typed(at, "bigint")}, ${this.#deps.store.instanceId}
         where ${sql.join(conditions, sql` and `)}
-        returning id`),
-    ]);
-    return rows.length === 1;
+        returning id`;
+    if (!postgres) {
+      // one write transaction: SQLite has one writer, so nothing changes between the check and the insert
+      const [rows] = await this.#db.batch([this.#db.all<{ id: string }>(insert)]);
+      return rows.length === 1;
+    }
+    // PostgreSQL runs other hosts' statements at the same time, and a statement sees what was
+    // committed when it began: so first lock the budgets' rows (created at 0 when missing; host
+    // before workspace, the order `settle` charges them in, so two transactions never wait on each
+    // other in a circle), then check and insert in a statement that begins once the lock is held.
+    // Every host's reservation against these budgets waits here until this one commits.
+    const scopes = [
+      ...(hostDailyTokens === undefined ? [] : [hostScope]),
+      ...(workspaceDailyTokens === undefined ? [] : [workspaceScope(call.workspaceId)]),
+    ];
+    const pg = this.#db as unknown as PgExecute;
+    return this.#deps.store.transaction(async () => {
+      await pg.execute(sql`insert into ${daily} (scope, day, tokens)
+        values ${sql.join(
+          scopes.map((scope) => sql`(${scope}, ${day}, 0)`),
+          sql`, `,
+        )}
+        on conflict (scope, day) do update set tokens = ${daily}.tokens`);
+      return (await pg.execute(insert)).length === 1;
+    });
   }
 
   /** Why a call was refused: the first daily budget it does not fit (read after the refused insert). */
@@ -194,6 +255,7 @@ export class UsageLedger {
     tokens: number,
     at: number,
   ): Promise<ModelCallRefusal | undefined> {
+    const { daily, reservations } = this.#t;
     const { workspaceDailyTokens, hostDailyTokens, timeZone } = this.#deps.config;
     const resets = new Date(nextDayStart(at, timeZone)).toISOString();
     const checks: Array<{ budget: BudgetName; limit: number | undefined; scope: string; who: string }> = [
@@ -203,7 +265,13 @@ export class UsageLedger {
         scope: workspaceScope(workspaceId),
         who: `workspace "${workspaceId}"`,
       },
-      { budget: "hostDailyTokens", limit: hostDailyTokens, scope: hostScope, who: "this host" },
+      {
+        budget: "hostDailyTokens",
+        limit: hostDailyTokens,
+        scope: hostScope,
+        // on Postgres every host charges the one `host` row: the budget is the cluster's
+        who: this.#deps.store.dialect === "postgres" ? "all hosts sharing the database" : "this host",
+      },
     ];
     for (const { budget, limit, scope, who } of checks) {
       if (limit === undefined) continue;
@@ -260,9 +328,9 @@ export class UsageLedger {
     const { rowId, day } = reservation;
     // one write: the charge and the release together, or neither
     await this.#deps.store.transaction(async () => {
-      if (rowId !== undefined) await this.#release.run({ id: rowId });
+      if (rowId !== undefined) await this.#release({ id: rowId });
       if (usage === undefined) return;
-      await this.#recordCall.run({
+      await this.#recordCall({
         id: `uc_${Bun.randomUUIDv7()}`,
         turnId: call.turnId,
         conversationId: call.conversationId,
@@ -278,7 +346,7 @@ export class UsageLedger {
         day,
       });
       for (const scope of [hostScope, workspaceScope(call.workspaceId)]) {
-        await this.#addDaily.run({ scope, day, tokens: charged });
+        await this.#addDaily({ scope, day, tokens: charged });
       }
     });
     if (usage !== undefined) {
@@ -288,12 +356,24 @@ export class UsageLedger {
 
   /** Forgets a finished turn and lets go of any reservation it still holds (a call abandoned unsettled). */
   async forgetTurn(turnId: string): Promise<void> {
+    const { reservations } = this.#t;
     this.#turns.delete(turnId);
     if (this.#daily) await this.#db.delete(reservations).where(eq(reservations.turnId, turnId));
   }
 
+  /** Drops the reservations of a dead host's calls (they will never settle). Returns how many. */
+  async releaseInstance(instanceId: string): Promise<number> {
+    const { reservations } = this.#t;
+    const dropped = await this.#db
+      .delete(reservations)
+      .where(eq(reservations.instanceId, instanceId))
+      .returning({ id: reservations.id });
+    return dropped.length;
+  }
+
   /** At start: drops reservations of turns that are no longer running (left by a crash). Returns how many. */
   async dropStaleReservations(): Promise<number> {
+    const { reservations } = this.#t;
     const running = (await this.#deps.store.turns.listUnfinished()).map((t) => t.id);
     const stale = await this.#db
       .select({ id: reservations.id })
@@ -311,6 +391,7 @@ export class UsageLedger {
 
   /** `GET /usage`: sums of the recorded calls, grouped. */
   async report(query: UsageQuery): Promise<UsageReport> {
+    const { calls } = this.#t;
     const from = query.from === undefined ? undefined : Date.parse(query.from);
     const to = query.to === undefined ? undefined : Date.parse(query.to);
     const conditions: SQL[] = [];

@@ -15,7 +15,12 @@ import { type BudgetName, UsageLedger } from "../src/usage-ledger.ts";
 export const usageTablesOnly = defineExtension({
   manifest: { id: "usage", version: "0.1.0", extends: ["conversation-store"] },
   register(reg) {
-    reg.contribute(storeSchemasPoint, { migrations: new URL("../drizzle", import.meta.url) });
+    reg.contribute(storeSchemasPoint, {
+      migrations: {
+        sqlite: new URL("../drizzle", import.meta.url),
+        postgres: new URL("../drizzle-postgres", import.meta.url),
+      },
+    });
   },
   activate() {},
 });
@@ -32,10 +37,10 @@ export function manualClock(start: number): ManualClock {
   return clock;
 }
 
-/** A real store with the usage tables and a ledger over it, in a temp data dir. */
+/** A real store with the usage tables and a ledger over it, in a temp data dir (or on `storeUrl`). */
 export async function ledgerHost(
   config: Record<string, unknown> = {},
-  options: { clock?: ManualClock; dataDir?: string } = {},
+  options: { clock?: ManualClock; dataDir?: string; storeUrl?: string } = {},
 ): Promise<{
   test: TestHost;
   store: ConversationStore;
@@ -47,6 +52,7 @@ export async function ledgerHost(
   const test = await createTestHost({
     extensions: [conversationStoreExtension, usageTablesOnly],
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.storeUrl ? { config: { store: { url: options.storeUrl } } } : {}),
   });
   const clock = options.clock ?? manualClock(Date.UTC(2026, 11, 1, 12, 0));
   const parsed = budgetsConfigSchema.parse(config);

@@ -2,6 +2,8 @@
  * Test support for the Postgres store: a throwaway PostgreSQL server (initdb in a temp dir, a
  * loopback port) and databases on it for each test.
  */
+
+export { type MigrationDrift, migrationDrift } from "./migration-drift.ts";
 export {
   createTestDatabase,
   type PostgresServer,
@@ -12,3 +14,4 @@ export {
   testPostgresUrl,
   testPostgresUrlVariable,
 } from "./postgres-server.ts";
+export { schemaTwinDifferences } from "./schema-twins.ts";

@@ -1,0 +1,1 @@
+ALTER TABLE `git_workflows_worktrees` ADD `holder_instance` text;

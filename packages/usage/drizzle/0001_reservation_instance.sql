@@ -1,0 +1,1 @@
+ALTER TABLE `usage_reservations` ADD `instance_id` text;
