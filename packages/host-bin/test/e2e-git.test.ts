@@ -57,8 +57,17 @@ async function addWorkspace(url: string, root: string): Promise<void> {
   expect(res.status).toBe(201);
 }
 
-async function metricsText(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
+/**
+ * The metrics text once it shows every one of `lines` (bounded): the push-status gauge is refreshed
+ * on git-workflows' tick, so it can lag the task it counts by up to a tick.
+ */
+async function metricsShowing(url: string, ...lines: string[]): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    if (lines.every((line) => text.includes(line)) || Date.now() > deadline) return text;
+    await Bun.sleep(100);
+  }
 }
 
 test("two tasks at once on one workspace: each in its own worktree and branch, both pushed, main untouched", async () => {
@@ -110,7 +119,11 @@ test("two tasks at once on one workspace: each in its own worktree and branch, b
   expect(git(repo, "status", "--porcelain")).toBe("");
   expect(existsSync(join(repo, "shared.txt"))).toBe(false);
   expect(git(bare, "rev-parse", "main")).toBe(mainSha);
-  const metrics = await metricsText(url);
+  const metrics = await metricsShowing(
+    url,
+    'dispatch_git_push_status{status="pushed"} 2',
+    "dispatch_git_commits_total 2",
+  );
   expect(metrics).toContain('dispatch_git_push_status{status="pushed"} 2');
   expect(metrics).toContain("dispatch_git_commits_total 2");
   child.proc.kill("SIGTERM");
@@ -136,7 +149,12 @@ test("a remote whose pre-receive hook refuses: the task completes with pushStatu
   expect(failed.result?.pushError).toContain("pre-receive hook declined");
   const worktree = await getWorktree(url, task.id);
   expect(worktree).toMatchObject({ pushStatus: "failed", pushAttempts: 2, nextPushAt: null });
-  const metrics = await metricsText(url);
+  const metrics = await metricsShowing(
+    url,
+    'dispatch_git_push_status{status="failed"} 1',
+    'dispatch_git_pushes_total{outcome="retry"} 1',
+    'dispatch_git_pushes_total{outcome="failed"} 1',
+  );
   expect(metrics).toContain('dispatch_git_push_status{status="failed"} 1');
   expect(metrics).toContain('dispatch_git_pushes_total{outcome="retry"} 1');
   expect(metrics).toContain('dispatch_git_pushes_total{outcome="failed"} 1');
@@ -208,7 +226,11 @@ test("a failing validation fails the attempt and the task retries in the same wo
   });
   expect(done.result?.worktree).toBe((retrying.result as { worktree: string }).worktree);
   expect(done.result?.pushStatus).toBeNull();
-  const metrics = await metricsText(url);
+  const metrics = await metricsShowing(
+    url,
+    'dispatch_git_validations_total{status="failed"} 1',
+    'dispatch_git_validations_total{status="passed"} 1',
+  );
   expect(metrics).toContain('dispatch_git_validations_total{status="failed"} 1');
   expect(metrics).toContain('dispatch_git_validations_total{status="passed"} 1');
 
