@@ -15,3 +15,19 @@ export function dayKey(epochMs: number, timeZone: string): string {
   }
   return format.format(epochMs);
 }
+
+/** The first epoch ms of the day after `epochMs` in `timeZone`. */
+export function nextDayStart(epochMs: number, timeZone: string): number {
+  const today = dayKey(epochMs, timeZone);
+  // days are 23 to 25 hours long; step by the hour to the first instant of another day
+  let probe = epochMs + 3_600_000 - (epochMs % 3_600_000);
+  while (dayKey(probe, timeZone) === today) probe += 3_600_000;
+  // back off to the exact minute the day changed (zones change on whole minutes)
+  let low = probe - 3_600_000;
+  while (probe - low > 60_000) {
+    const mid = low + Math.floor((probe - low) / 120_000) * 60_000;
+    if (dayKey(mid, timeZone) === today) low = mid;
+    else probe = mid;
+  }
+  return probe;
+}

@@ -1,5 +1,5 @@
 export { type TasksConfig, tasksConfigSchema } from "./config.ts";
-export { dayKey } from "./day-key.ts";
+export { dayKey, nextDayStart } from "./day-key.ts";
 export { tasksExtension } from "./extension.ts";
 export { type AttemptFailure, backoffMs, classifyFailure } from "./retry-policy.ts";
 export {
@@ -11,6 +11,6 @@ export {
   taskHooksPoint,
   tasksRef,
 } from "./task-hooks.ts";
-export { maxPageSize, type NewTask, nextDayStart, TaskQueue, type TaskQueueDeps } from "./task-queue.ts";
+export { maxPageSize, type NewTask, TaskQueue, type TaskQueueDeps } from "./task-queue.ts";
 export { type SchedulerDeps, TaskScheduler } from "./task-scheduler.ts";
 export type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";

@@ -1,27 +1,16 @@
 import type { ConversationStore, ExtensionDatabase, StoreTransaction } from "@dispatch/conversation-store";
 import { DispatchError, type DispatchEvents } from "@dispatch/kernel";
-import type { Task, TaskAttempt, TaskStatus } from "@dispatch/wire";
+import type { Task, TaskStatus } from "@dispatch/wire";
 import { and, asc, count, desc, eq, gt, inArray, lt, lte, notInArray, type SQL, sql } from "drizzle-orm";
+import { isClaimable, prepareClaim } from "./claim-statements.ts";
 import type { TasksConfig } from "./config.ts";
-import { dayKey } from "./day-key.ts";
+import { dayKey, nextDayStart } from "./day-key.ts";
 import { type AttemptFailure, backoffMs } from "./retry-policy.ts";
-import * as schema from "./schema.ts";
+import type * as schema from "./schema.ts";
+import { type AttemptRow, decodeCursor, encodeCursor, type TaskRow, titleFrom, toTask } from "./task-json.ts";
 import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
 
-// The SQLite tables, for the SQLite claim's prepared statements and the shared SQL fragments (which
-// name tables and columns only, alike in both dialects); the methods use `this.#tasks.tables`.
-const { tasks, attempts, days, breakers, claimLock } = schema;
-type TaskRow = typeof tasks.$inferSelect;
-type AttemptRow = typeof attempts.$inferSelect;
-
-/** Statuses the claim may pick: waiting to run, or waiting to retry after a stuck attempt. */
-const claimable: TaskStatus[] = ["queued", "stuck"];
-/**
- * The same condition written out as the partial indexes' WHERE: SQLite uses a partial index only when
- * the query repeats its condition with literals (a bound parameter list does not qualify).
- */
-const isClaimable = sql`${tasks.status} in ('queued', 'stuck')`;
 /** Statuses a task never leaves on its own. */
 const finalStatuses: TaskStatus[] = ["completed", "failed", "cancelled"];
 /** Largest page of `GET /tasks`. */
@@ -640,123 +629,4 @@ export class TaskQueue {
       .orderBy(asc(attempts.n));
     tx.emit("task.changed", { id, change, task: toTask(row, rows) });
   }
-}
-
-/**
- * The claim's statements, prepared once. `start` is the claim itself: one UPDATE whose WHERE takes the
- * next task in claim order and checks the running count, the cooldown and the day's budget row; the
- * `tasks_tasks_claimed` trigger (migration 0001) records the attempt, the start time and the day's
- * count in the same statement.
- */
-function prepareClaim(db: ExtensionDatabase<typeof schema>) {
-  const p = sql.placeholder;
-  // tasks that waited past agingMs since the last claim now rank as starred (an index range scan)
-  const age = db
-    .update(tasks)
-    .set({ rank: 0 })
-    .where(and(eq(tasks.rank, 1), isClaimable, lte(tasks.createdAt, p("cutoff"))))
-    .prepare();
-  // Named: without statistics SQLite prefers the status index and sorts every queued row; the claim
-  // index walks the claim order itself, so the first ready row is the answer (flat in queue length).
-  const next = sql`(select ${tasks.id} from ${tasks} indexed by tasks_tasks_claim_idx
-    where ${isClaimable} and ${tasks.nextRunAt} <= ${p("now")}
-      and ${tasks.workspaceId} not in (select ${breakers.workspaceId} from ${breakers} where ${breakers.openUntil} > ${p("now")})
-    order by ${tasks.rank}, ${tasks.priority} desc, ${tasks.createdAt}, ${tasks.seq}
-    limit 1)`;
-  const start = db
-    .update(tasks)
-    .set({
-      status: "running",
-      attempt: sql`${tasks.attempt} + 1`,
-      conversationId: null,
-      instanceId: sql`${p("instance")}`,
-      updatedAt: sql`${p("now")}`,
-      claimDay: sql`${p("day")}`,
-    })
-    .where(
-      and(
-        sql`${tasks.id} = ${next}`,
-        sql`(select count(*) from ${tasks} where ${tasks.status} = 'running') < ${p("maxRunning")}`,
-        sql`coalesce((select ${claimLock.lastStartedAt} from ${claimLock} where ${claimLock.id} = 1), ${-Number.MAX_SAFE_INTEGER}) <= ${p("startedBefore")}`,
-        sql`coalesce((select ${days.attempts} from ${days} where ${days.day} = ${p("day")}), 0) < ${p("attemptBudget")}`,
-        sql`coalesce((select ${days.tokens} from ${days} where ${days.day} = ${p("day")}), 0) < ${p("tokenBudget")}`,
-      ),
-    )
-    .returning()
-    .prepare();
-  const attemptsOf = db
-    .select()
-    .from(attempts)
-    .where(eq(attempts.taskId, p("taskId")))
-    .orderBy(asc(attempts.n))
-    .prepare();
-  return { age, start, attemptsOf };
-}
-
-/** The first epoch ms of the day after `epochMs` in `timeZone`. */
-export function nextDayStart(epochMs: number, timeZone: string): number {
-  const today = dayKey(epochMs, timeZone);
-  // days are 23 to 25 hours long; step by the hour to the first instant of another day
-  let probe = epochMs + 3_600_000 - (epochMs % 3_600_000);
-  while (dayKey(probe, timeZone) === today) probe += 3_600_000;
-  // back off to the exact minute the day changed (zones change on whole minutes)
-  let low = probe - 3_600_000;
-  while (probe - low > 60_000) {
-    const mid = low + Math.floor((probe - low) / 120_000) * 60_000;
-    if (dayKey(mid, timeZone) === today) low = mid;
-    else probe = mid;
-  }
-  return probe;
-}
-
-function titleFrom(spec: string): string {
-  const line = spec.split("\n", 1)[0]?.trim() ?? "";
-  return (line.length > 0 ? line : "task").slice(0, 200);
-}
-
-function encodeCursor(seq: number): string {
-  return Buffer.from(`seq:${seq}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): number {
-  const text = Buffer.from(cursor, "base64url").toString();
-  const match = /^seq:(\d{1,15})$/.exec(text);
-  if (match === null)
-    throw new DispatchError("invalid_request", "cursor is not one this API gave out", {
-      details: { field: "cursor" },
-    });
-  return Number(match[1]);
-}
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-function toTask(row: TaskRow, rows: readonly AttemptRow[]): Task {
-  const claimableNow = claimable.includes(row.status as TaskStatus);
-  return {
-    id: row.id,
-    workspaceId: row.workspaceId,
-    title: row.title,
-    spec: row.spec,
-    status: row.status as TaskStatus,
-    priority: row.priority,
-    attempt: row.attempt,
-    maxAttempts: row.maxAttempts,
-    nextRunAt: claimableNow ? iso(row.nextRunAt) : null,
-    conversationId: row.conversationId,
-    lastError: row.lastError,
-    result: row.result === null ? null : (JSON.parse(row.result) as Record<string, unknown>),
-    attempts: rows.map(
-      (a): TaskAttempt => ({
-        n: a.n,
-        conversationId: a.conversationId,
-        turnId: a.turnId,
-        status: a.status as TaskAttempt["status"],
-        startedAt: iso(a.startedAt) as string,
-        endedAt: iso(a.endedAt),
-        error: a.error,
-      }),
-    ),
-    createdAt: iso(row.createdAt) as string,
-    updatedAt: iso(row.updatedAt) as string,
-  };
 }

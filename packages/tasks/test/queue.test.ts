@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { DispatchError } from "@dispatch/kernel";
-import { nextDayStart } from "../src/task-queue.ts";
+import { nextDayStart } from "../src/day-key.ts";
 import { manualClock, queueHost } from "./fixtures.ts";
 
 const stops: Array<() => Promise<unknown>> = [];
