@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExecutionBackend, ExecutionSession, SpawnOptions } from "@dispatch/workspace-tools";
+import { pidsOf, readAll, readUntil } from "@dispatch/workspace-tools/testing";
 import { createRemoteBackend } from "../src/remote-backend.ts";
 import type { SshPool } from "../src/ssh-pool.ts";
 import { type SshdFixture, startSshd } from "../src/testing/index.ts";
@@ -44,28 +45,6 @@ async function spawnOn(
   const session = await backend.spawn(command, { root, ...extra });
   sessions.push(session);
   return session;
-}
-
-const decoder = new TextDecoder();
-
-async function readUntil(session: ExecutionSession, text: string): Promise<string> {
-  let seen = "";
-  for await (const chunk of session.output) {
-    if (chunk.stream === "stdout") seen += decoder.decode(chunk.data);
-    if (seen.includes(text)) return seen;
-  }
-  throw new Error(`output ended before ${JSON.stringify(text)}; saw ${JSON.stringify(seen)}`);
-}
-
-async function readAll(session: ExecutionSession): Promise<{ stdout: string; stderr: string }> {
-  const text = { stdout: "", stderr: "" };
-  for await (const chunk of session.output) text[chunk.stream] += decoder.decode(chunk.data);
-  return text;
-}
-
-async function pidsOf(session: ExecutionSession): Promise<number[]> {
-  const seen = await readUntil(session, "\n");
-  return (seen.match(/PIDS (\d+) (\d+)/)?.slice(1) ?? []).map(Number);
 }
 
 /**

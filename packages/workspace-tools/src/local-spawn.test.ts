@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { isRunning, makeSandbox, type Sandbox } from "../test/fixtures.ts";
 import type { ExecutionSession, SpawnOptions } from "./execution-session.ts";
 import { createLocalBackend } from "./local-backend.ts";
+import { pidsOf, readAll, readUntil } from "./testing/index.ts";
 
 const backend = createLocalBackend({ killGraceMs: 300, drainMs: 200 });
 let box: Sandbox;
@@ -20,31 +21,6 @@ async function spawn(command: string, extra: Partial<SpawnOptions> = {}): Promis
   const session = await backend.spawn(command, { root: box.root, ...extra });
   sessions.push(session);
   return session;
-}
-
-const decoder = new TextDecoder();
-
-/** Reads stdout until it contains `text` (the loop stops there; the rest stays for later reads). */
-async function readUntil(session: ExecutionSession, text: string): Promise<string> {
-  let seen = "";
-  for await (const chunk of session.output) {
-    if (chunk.stream === "stdout") seen += decoder.decode(chunk.data);
-    if (seen.includes(text)) return seen;
-  }
-  throw new Error(`output ended before ${JSON.stringify(text)}; saw ${JSON.stringify(seen)}`);
-}
-
-/** Everything left in the output, by stream. */
-async function readAll(session: ExecutionSession): Promise<{ stdout: string; stderr: string }> {
-  const text = { stdout: "", stderr: "" };
-  for await (const chunk of session.output) text[chunk.stream] += decoder.decode(chunk.data);
-  return text;
-}
-
-/** The pids a command printed as `PIDS <a> <b>`. */
-async function pidsOf(session: ExecutionSession): Promise<number[]> {
-  const seen = await readUntil(session, "\n");
-  return (seen.match(/PIDS (\d+) (\d+)/)?.slice(1) ?? []).map(Number);
 }
 
 describe("spawn on the local backend", () => {

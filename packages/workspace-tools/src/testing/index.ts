@@ -1,0 +1,1 @@
+export { pidsOf, readAll, readUntil } from "./session-output.ts";
