@@ -205,6 +205,9 @@ interface HostResult {
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
+/** The median of one figure over a scenario's runs, rounded to `digits`. */
+const medianOf = <R>(runs: readonly R[], pick: (run: R) => number, digits = 2) =>
+  round(median(runs.map(pick)), digits);
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), runs };
 
 const modelServer = await startModelServer();
@@ -274,45 +277,22 @@ try {
               rss: hosted.peakRss,
             });
           }
-          const m = (pick: (r: (typeof perRun)[number]) => number) => median(perRun.map(pick));
+          const m = (pick: (r: (typeof perRun)[number]) => number, digits?: number) =>
+            medianOf(perRun, pick, digits);
           rows.push({
             wire,
             C: width,
             K: turnsEach,
-            "wall ratio": round(m((r) => r.ratio)),
+            "wall ratio": m((r) => r.ratio),
             "ratio range": `${round(Math.min(...perRun.map((r) => r.ratio)))}–${round(Math.max(...perRun.map((r) => r.ratio)))}`,
-            "host CPU ms/turn": round(
-              m((r) => r.cpuPerTurn),
-              3,
-            ),
-            "JS thread ms/turn": round(
-              m((r) => r.jsPerTurn),
-              3,
-            ),
-            "bare CPU ms/turn": round(
-              m((r) => r.bareCpuPerTurn),
-              3,
-            ),
-            "p50 ms": round(
-              m((r) => r.p50),
-              1,
-            ),
-            "p99 ms": round(
-              m((r) => r.p99),
-              1,
-            ),
-            "bare p50": round(
-              m((r) => r.bareP50),
-              1,
-            ),
-            "bare p99": round(
-              m((r) => r.bareP99),
-              1,
-            ),
-            "p50 over floor": round(
-              m((r) => r.p50 - r.bareP50),
-              2,
-            ),
+            "host CPU ms/turn": m((r) => r.cpuPerTurn, 3),
+            "JS thread ms/turn": m((r) => r.jsPerTurn, 3),
+            "bare CPU ms/turn": m((r) => r.bareCpuPerTurn, 3),
+            "p50 ms": m((r) => r.p50, 1),
+            "p99 ms": m((r) => r.p99, 1),
+            "bare p50": m((r) => r.bareP50, 1),
+            "bare p99": m((r) => r.bareP99, 1),
+            "p50 over floor": m((r) => r.p50 - r.bareP50, 2),
             "host RSS MB": mb(m((r) => r.rss)),
           });
         }
@@ -376,40 +356,20 @@ try {
               delivered: hosted.chunks / chunks,
             });
           }
-          const m = (pick: (r: (typeof perRun)[number]) => number) => median(perRun.map(pick));
+          const m = (pick: (r: (typeof perRun)[number]) => number, digits?: number) =>
+            medianOf(perRun, pick, digits);
           rows.push({
             wire,
             streams: count,
-            "host µs/chunk": round(
-              m((r) => r.hostPerChunk),
-              1,
-            ),
-            "JS thread µs/chunk": round(
-              m((r) => r.jsPerChunk),
-              1,
-            ),
-            "bare µs/chunk": round(
-              m((r) => r.barePerChunk),
-              1,
-            ),
-            ratio: round(m((r) => r.hostPerChunk / r.barePerChunk)),
+            "host µs/chunk": m((r) => r.hostPerChunk, 1),
+            "JS thread µs/chunk": m((r) => r.jsPerChunk, 1),
+            "bare µs/chunk": m((r) => r.barePerChunk, 1),
+            ratio: m((r) => r.hostPerChunk / r.barePerChunk),
             "ratio range": `${round(Math.min(...perRun.map((r) => r.hostPerChunk / r.barePerChunk)))}–${round(Math.max(...perRun.map((r) => r.hostPerChunk / r.barePerChunk)))}`,
-            "delivery p50 ms": round(
-              m((r) => r.p50),
-              1,
-            ),
-            "delivery p99 ms": round(
-              m((r) => r.p99),
-              1,
-            ),
-            "bare p99 ms": round(
-              m((r) => r.bareP99),
-              1,
-            ),
-            delivered: round(
-              m((r) => r.delivered),
-              3,
-            ),
+            "delivery p50 ms": m((r) => r.p50, 1),
+            "delivery p99 ms": m((r) => r.p99, 1),
+            "bare p99 ms": m((r) => r.bareP99, 1),
+            delivered: m((r) => r.delivered, 3),
           });
         }
       }
