@@ -240,7 +240,8 @@ test("a spent daily workspace budget refuses the next turn (and a task waits for
     "turn.completed",
   );
 
-  // a task of the spent workspace is given back and waits for the next day instead of failing
+  // a task of the spent workspace waits for the next day instead of failing; the spent attempt does
+  // not count against its maxAttempts
   const task = await json<Task>(await post(url, "/tasks", { workspaceId: "default", spec: "nightly job" }));
   const deadline = Date.now() + 30_000;
   let waiting = task;
@@ -251,7 +252,7 @@ test("a spent daily workspace budget refuses the next turn (and a task waits for
     await Bun.sleep(50);
     waiting = await json<Task>(await fetch(`${url}/tasks/${task.id}`));
   }
-  expect(waiting.attempt).toBe(0);
+  expect(waiting).toMatchObject({ attempt: 1, maxAttempts: task.maxAttempts + 1 });
   expect(waiting.lastError).toContain("workspaceDailyTokens");
   const now = Date.now();
   expect(Date.parse(waiting.nextRunAt as string)).toBe(now - (now % day) + day);

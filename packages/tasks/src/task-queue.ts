@@ -354,8 +354,14 @@ export class TaskQueue {
       let change: TaskChange;
       let set: Partial<TaskRow>;
       if (failure.budget) {
-        // the attempt did not get to work: it is given back, and the task waits for tomorrow
-        set = { status: "queued", attempt: row.attempt - 1, nextRunAt: nextDayStart(now, config.timeZone) };
+        // the attempt did not get to work: it does not count against maxAttempts, and the task waits
+        // for tomorrow. It keeps its number and its row (with the reason), so the next claim numbers
+        // its attempt after it rather than over it.
+        set = {
+          status: "queued",
+          maxAttempts: row.maxAttempts + 1,
+          nextRunAt: nextDayStart(now, config.timeZone),
+        };
         change = "requeued";
       } else if (failure.status === "cancelled") {
         set = { status: "cancelled" };

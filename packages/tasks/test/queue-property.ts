@@ -17,6 +17,7 @@ type Command = { on: number } & (
   | { kind: "complete"; k: number }
   | { kind: "fail"; k: number; retryable: boolean }
   | { kind: "stuck"; k: number }
+  | { kind: "spent"; k: number }
   | { kind: "cancel"; k: number }
   | { kind: "retry"; k: number }
   | { kind: "advance"; ms: number }
@@ -42,6 +43,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant("fail" as const), k: fc.nat(5), retryable: fc.boolean() }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("stuck" as const), k: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("spent" as const), k: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), k: fc.nat(30) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("retry" as const), k: fc.nat(30) }) },
   {
@@ -79,7 +81,7 @@ export const propertyConfig: Partial<TasksConfig> = {
 
 /**
  * Random schedules of creates, claims (one host, or every host at once), completions, failures,
- * stuck attempts, cancels, retries, time and stars, each run on a random host: never more than
+ * stuck attempts, spent budgets, cancels, retries, time and stars, each run on a random host: never more than
  * maxRunning, never two starts within cooldownMs, never past the daily budget, and each claim takes
  * the task the order rule names.
  */
@@ -162,6 +164,18 @@ export async function checkClaimProperty(hosts: () => Promise<QueueHosts>, numRu
                 });
               break;
             }
+            case "spent": {
+              // a usage budget ran out in the attempt's turn: the task waits for the next day
+              const task = (await running())[cmd.k % 6];
+              if (task)
+                await queue.fail(task.id, task.attempt, {
+                  status: "failed",
+                  message: "budget_exceeded",
+                  retryable: false,
+                  budget: true,
+                });
+              break;
+            }
             case "cancel": {
               const id = known[cmd.k % Math.max(known.length, 1)];
               if (id) await queue.cancel(id).catch(() => {});
@@ -189,6 +203,10 @@ export async function checkClaimProperty(hosts: () => Promise<QueueHosts>, numRu
           const now = await all();
           expect(now.filter((t) => t.status === "running").length).toBeLessThanOrEqual(config.maxRunning);
           for (const task of now) {
+            // one attempt row per claim, numbered 1..attempt
+            expect(task.attempts.map((a) => a.n)).toEqual(
+              Array.from({ length: task.attempt }, (_, i) => i + 1),
+            );
             if (claimableStatuses.has(task.status)) expect(task.nextRunAt).not.toBeNull();
             else expect(["running", "completed", "failed", "cancelled"]).toContain(task.status);
           }

@@ -61,7 +61,7 @@ describe("the task queue", () => {
     expect(await queue.budgetUsed()).toEqual({ day: "2026-12-02", attempts: 1, tokens: 0 });
   });
 
-  test("a budget failure gives the attempt back and waits for the next day", async () => {
+  test("a budget failure does not count against maxAttempts and waits for the next day, then runs again", async () => {
     const { queue, clock } = await setup();
     const task = await queue.create({ workspaceId: "ws", spec: "x", options: {} });
     await queue.claim();
@@ -69,9 +69,18 @@ describe("the task queue", () => {
     const after = await queue.get(task.id);
     expect(after).toMatchObject({
       status: "queued",
-      attempt: 0,
+      attempt: 1,
+      maxAttempts: task.maxAttempts + 1,
       nextRunAt: new Date(nextDayStart(clock(), "UTC")).toISOString(),
     });
+    // the next day the claim numbers its attempt after the spent one (it once reused n = 1 and
+    // failed on the attempts table's key, every claim after it too)
+    clock.now = nextDayStart(clock(), "UTC");
+    expect(await queue.claim()).toMatchObject({ id: task.id, n: 2 });
+    expect((await queue.get(task.id))?.attempts).toMatchObject([
+      { n: 1, status: "failed", error: "budget" },
+      { n: 2, status: "running" },
+    ]);
   });
 
   test("cancel, retry and delete follow the task's state", async () => {
