@@ -32,6 +32,20 @@ export function decodeCursor(cursor: string): number {
   return Number(match[1]);
 }
 
+/** The attempts row the `tasks_tasks_claimed` trigger writes when a claim starts attempt 1 of `row`. */
+export function firstAttempt(row: TaskRow): AttemptRow {
+  return {
+    taskId: row.id,
+    n: 1,
+    conversationId: null,
+    turnId: null,
+    status: "running",
+    startedAt: row.updatedAt,
+    endedAt: null,
+    error: null,
+  };
+}
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** A task row and its attempt rows as Task JSON. */

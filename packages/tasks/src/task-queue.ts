@@ -7,7 +7,15 @@ import type { TasksConfig } from "./config.ts";
 import { dayKey, nextDayStart } from "./day-key.ts";
 import { type AttemptFailure, backoffMs } from "./retry-policy.ts";
 import type * as schema from "./schema.ts";
-import { type AttemptRow, decodeCursor, encodeCursor, type TaskRow, titleFrom, toTask } from "./task-json.ts";
+import {
+  type AttemptRow,
+  decodeCursor,
+  encodeCursor,
+  firstAttempt,
+  type TaskRow,
+  titleFrom,
+  toTask,
+} from "./task-json.ts";
 import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
 
@@ -189,10 +197,14 @@ export class TaskQueue {
       [row] = await statements.start.all(limits);
     }
     if (row === undefined) return this.#whyNot(now, day);
+    // A first attempt has no earlier ones: its one row is what the claim trigger just wrote, so most
+    // claims need no read for the event (a third of a claim's time on SQLite).
     const rows =
-      statements === undefined
-        ? await this.#attemptsOf(row.id)
-        : await statements.attemptsOf.all({ taskId: row.id });
+      row.attempt === 1
+        ? [firstAttempt(row)]
+        : statements === undefined
+          ? await this.#attemptsOf(row.id)
+          : await statements.attemptsOf.all({ taskId: row.id });
     this.#publish("task.changed", { id: row.id, change: "started", task: toTask(row, rows) });
     return {
       id: row.id,

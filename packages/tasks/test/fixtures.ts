@@ -6,7 +6,7 @@ import {
 import { defineExtension } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { type TasksConfig, tasksConfigSchema } from "../src/config.ts";
-import { TaskQueue } from "../src/task-queue.ts";
+import { TaskQueue, type TaskQueueDeps } from "../src/task-queue.ts";
 
 /** The tasks tables alone (the queue without the scheduler), contributed the way the extension does. */
 export const tasksTablesOnly = defineExtension({
@@ -37,7 +37,12 @@ export function manualClock(start: number): ManualClock {
 /** A real store with the tasks tables and a queue over it, in a temp data dir (or on `storeUrl`). */
 export async function queueHost(
   config: Partial<TasksConfig> = {},
-  options: { clock?: () => number; dataDir?: string; storeUrl?: string } = {},
+  options: {
+    clock?: () => number;
+    dataDir?: string;
+    storeUrl?: string;
+    publish?: TaskQueueDeps["publish"];
+  } = {},
 ): Promise<{ test: TestHost; queue: TaskQueue; clock: () => number; config: TasksConfig }> {
   const test = await createTestHost({
     extensions: [conversationStoreExtension, tasksTablesOnly],
@@ -46,6 +51,11 @@ export async function queueHost(
   });
   const clock = options.clock ?? Date.now;
   const parsed = tasksConfigSchema.parse(config);
-  const queue = new TaskQueue({ store: test.get(conversationStoreRef), config: parsed, clock });
+  const queue = new TaskQueue({
+    store: test.get(conversationStoreRef),
+    config: parsed,
+    clock,
+    ...(options.publish ? { publish: options.publish } : {}),
+  });
   return { test, queue, clock, config: parsed };
 }

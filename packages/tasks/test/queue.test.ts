@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { conversationStoreRef } from "@dispatch/conversation-store";
 import { DispatchError } from "@dispatch/kernel";
+import type { Task } from "@dispatch/wire";
 import { nextDayStart } from "../src/day-key.ts";
+import type { TaskQueueDeps } from "../src/task-queue.ts";
 import { manualClock, queueHost } from "./fixtures.ts";
 
 const stops: Array<() => Promise<unknown>> = [];
@@ -9,9 +11,9 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function setup(config: Parameters<typeof queueHost>[0] = {}) {
+async function setup(config: Parameters<typeof queueHost>[0] = {}, publish?: TaskQueueDeps["publish"]) {
   const clock = manualClock(Date.UTC(2026, 11, 1, 12, 0));
-  const h = await queueHost(config, { clock });
+  const h = await queueHost(config, { clock, ...(publish ? { publish } : {}) });
   stops.push(() => h.test.stop());
   await h.test.get(conversationStoreRef).workspaces.create({ id: "ws", root: "/tmp/ws" });
   return { ...h, clock };
@@ -81,6 +83,21 @@ describe("the task queue", () => {
       { n: 1, status: "failed", error: "budget" },
       { n: 2, status: "running" },
     ]);
+  });
+
+  test("the started event carries the task as stored, on a first attempt and on a retry", async () => {
+    const started: Task[] = [];
+    const { queue, clock } = await setup({ retryBackoffMs: [1000] }, (_event, payload) => {
+      if (payload.change === "started" && payload.task) started.push(payload.task);
+    });
+    const task = await queue.create({ workspaceId: "ws", spec: "x", options: {} });
+    await queue.claim();
+    expect(started[0]).toEqual((await queue.get(task.id)) as Task);
+    await queue.fail(task.id, 1, { status: "failed", message: "503", retryable: true });
+    clock.now += 1000;
+    await queue.claim();
+    expect(started[1]).toEqual((await queue.get(task.id)) as Task);
+    expect(started[1]?.attempts.map((a) => a.n)).toEqual([1, 2]);
   });
 
   test("cancel, retry and delete follow the task's state", async () => {
