@@ -15,7 +15,7 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 describe("FlushTicker", () => {
-  test("flushes every marked buffer once per tick on a single timer, and disarms when idle", async () => {
+  test("flushes every marked buffer once on a single timer, and disarms when idle", async () => {
     const log: string[] = [];
     const ticker = new FlushTicker(5, (error) => {
       throw error;
@@ -33,7 +33,7 @@ describe("FlushTicker", () => {
     ticker.dispose();
   });
 
-  test("an unmarked buffer is not flushed; a buffer marked during a tick goes to the next one", async () => {
+  test("an unmarked buffer is not flushed; a buffer marked during its flush waits for another tick", async () => {
     const log: string[] = [];
     const ticker = new FlushTicker(5, () => {});
     const a = buffer(log, "a");
@@ -49,6 +49,33 @@ describe("FlushTicker", () => {
     ticker.unmark(a);
     await until(() => log.includes("c"));
     expect(log).toEqual(["b", "c"]);
+    expect(ticker.armed).toBe(false);
+    ticker.dispose();
+  });
+
+  test("each buffer is flushed an interval after its first mark, with those due within a fifth of it", async () => {
+    // the clock is moved by hand; the ticker reads it to set its timer and to pick what is due
+    let now = 0;
+    const log: string[] = [];
+    const ticker = new FlushTicker(
+      50,
+      () => {},
+      () => now,
+    );
+    ticker.mark(buffer(log, "a"));
+    now = 5;
+    ticker.mark(buffer(log, "b")); // due at 55: within 10 ms of a's deadline, so it goes with a
+    now = 40;
+    const c = buffer(log, "c");
+    ticker.mark(c); // due at 90
+    ticker.mark(c); // a second mark keeps the first one's deadline
+    now = 50; // when the timer (set at a's mark, for 50 ms) fires
+    await until(() => log.length === 2);
+    expect(log).toEqual(["a", "b"]);
+    expect(ticker.armed).toBe(true);
+    now = 89; // the timer is set for c's deadline, 40 ms after 50; at 89 c is due within 10 ms
+    await until(() => log.length === 3);
+    expect(log).toEqual(["a", "b", "c"]);
     expect(ticker.armed).toBe(false);
     ticker.dispose();
   });

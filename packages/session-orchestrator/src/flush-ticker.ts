@@ -4,34 +4,42 @@ export interface Flushable {
 }
 
 /**
- * One shared flush tick for every streaming turn (DESIGN §9: one timer per concern, never one per
- * conversation). The timer is armed only while some buffer is dirty, so an idle host has no timer at
- * all. A buffer marked just before the tick is flushed early, which only makes its batch smaller: the
- * latency bound (`intervalMs`) still holds.
+ * One shared flush timer for every streaming turn (DESIGN §9: one timer per concern, never one per
+ * conversation). Each buffer is flushed `intervalMs` after it was first marked, give or take: the
+ * timer is set for the oldest mark, and each tick also takes the buffers due within the next fifth of
+ * the interval, so a buffer is flushed at most that much early, never late by design. Deadlines per
+ * buffer rather than one tick for all spread the flushes of many streams over the interval: a single
+ * tick flushed them all at once, and the last of a hundred waited for the ninety-nine before it.
+ * The timer is armed only while some buffer is dirty, so an idle host has no timer at all.
  */
 export class FlushTicker {
   readonly #intervalMs: number;
+  readonly #earlyMs: number;
   readonly #onError: (error: unknown) => void;
-  #dirty = new Set<Flushable>();
+  readonly #clock: () => number;
+  /** Dirty buffers with the time each was first marked, oldest first (a Map keeps insertion order). */
+  readonly #dirty = new Map<Flushable, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
 
-  constructor(intervalMs: number, onError: (error: unknown) => void) {
+  constructor(intervalMs: number, onError: (error: unknown) => void, clock: () => number = performance.now) {
     if (!Number.isInteger(intervalMs) || intervalMs < 1) {
       throw new TypeError(`Expected \`intervalMs\` to be an integer >= 1, got \`${intervalMs}\``);
     }
     this.#intervalMs = intervalMs;
+    this.#earlyMs = intervalMs / 5;
     this.#onError = onError;
+    this.#clock = clock;
   }
 
-  /** Schedules `buffer` for the next tick. O(1). */
+  /** Schedules `buffer` for a flush `intervalMs` from its first mark; marking it again changes nothing. O(1). */
   mark(buffer: Flushable): void {
-    if (this.#disposed) return;
-    this.#dirty.add(buffer);
+    if (this.#disposed || this.#dirty.has(buffer)) return;
+    this.#dirty.set(buffer, this.#clock());
     this.#arm();
   }
 
-  /** Drops `buffer` from the next tick (it flushed on its own). O(1). */
+  /** Drops `buffer` from its pending flush (it flushed on its own). O(1). */
   unmark(buffer: Flushable): void {
     this.#dirty.delete(buffer);
   }
@@ -50,22 +58,27 @@ export class FlushTicker {
   }
 
   #arm(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setTimeout(this.#tick, this.#intervalMs);
+    if (this.#timer !== undefined || this.#disposed) return;
+    const oldest = this.#dirty.values().next();
+    if (oldest.done) return;
+    const delay = Math.max(0, oldest.value + this.#intervalMs - this.#clock());
+    this.#timer = setTimeout(this.#tick, delay);
     this.#timer.unref?.();
   }
 
   readonly #tick = (): void => {
     this.#timer = undefined;
-    const batch = this.#dirty;
-    this.#dirty = new Set();
-    for (const buffer of batch) {
+    const due = this.#clock() + this.#earlyMs - this.#intervalMs;
+    for (const [buffer, markedAt] of this.#dirty) {
+      if (markedAt > due) break;
+      // Dropped before its flush, so a buffer that marks itself again while flushing waits a full interval.
+      this.#dirty.delete(buffer);
       try {
         buffer.flush();
       } catch (error) {
         this.#onError(error);
       }
     }
-    if (this.#dirty.size > 0 && !this.#disposed) this.#arm();
+    this.#arm();
   };
 }
