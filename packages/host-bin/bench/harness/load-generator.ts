@@ -199,6 +199,8 @@ if (mode === "turns" || mode === "streams") {
     const dir = process.env.SMAPS_DIR;
     if (dir !== undefined) copyFileSync(`/proc/${hostPid}/smaps`, join(dir, `${name}.smaps`));
   };
+  // idle as long as the readings after a burst (6 s), so both are taken in the same idle stage
+  await settle();
   const idleRss = await settle();
   keepSmaps("idle");
   /** One burst: every conversation's turn in flight at once, then all of them ended. */
