@@ -7,15 +7,16 @@ export interface IdleStage {
 /**
  * What an idle host does (issue 25). JavaScriptCore keeps a grown heap and collects only as new
  * allocation asks, so a host that ran hundreds of turns at once stayed tens of MB above its idle size
- * for as long as it then sat idle. After a second: one full collection (a few ms). After five:
- * `Bun.shrink()`, which also drops the JIT's compiled code and hands the allocators' free pages back
- * to the system (another 15-18 MB after a burst of 256 turns, measured in notes/benchmarks.md); the
- * next turns pay to compile again, which a host that has just sat idle for five seconds can afford.
+ * for as long as it then sat idle. After a second: one full collection (a few ms). After half a
+ * minute: `Bun.shrink()`, which also drops the JIT's compiled code and hands the allocators' free
+ * pages back to the system (15-18 MB more after a burst of 256 turns, notes/benchmarks.md). The turns
+ * after a shrink pay to compile again (20-30% more CPU per streamed chunk in a burst), which is why
+ * it waits for a host that is really idle, not one between two bursts.
  */
 export const idleStages: readonly IdleStage[] = [
   { afterMs: 1000, collect: () => Bun.gc(true) },
   // deprecated in the types but kept by Bun (it is what it runs itself under memory pressure)
-  { afterMs: 5000, collect: () => (Bun as unknown as { shrink(): void }).shrink() },
+  { afterMs: 30_000, collect: () => (Bun as unknown as { shrink(): void }).shrink() },
 ];
 
 /**

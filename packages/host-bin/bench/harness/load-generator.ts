@@ -13,8 +13,9 @@
  * `streams`: one turn per conversation, all at once, with a stamped model (see llm-stream-server.ts):
  * each chunk's delivery latency is the time its `text.delta` reached the subscriber minus the time
  * the model server sent it (the coalescing window included).
- * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end;
- * then the same again on new conversations (a second burst: retention stays flat, a leak grows).
+ * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end
+ * (6 s and 35 s after, as idle was read); then the same again on new conversations (a second burst:
+ * retention stays flat, a leak grows).
  */
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
@@ -190,8 +191,10 @@ if (mode === "turns" || mode === "streams") {
     }),
   );
 } else if (mode === "memory") {
-  const settle = async () => {
-    await Bun.sleep(3000);
+  // Readings at the host's idle stages (session-orchestrator idle-collector.ts): its full GC at 1 s
+  // idle, its shrink at 30 s. Idle and after-burst readings are taken at the same times.
+  const idleFor = async (ms: number, since: number) => {
+    await Bun.sleep(Math.max(0, since + ms - performance.now()));
     return rssBytes(hostPid);
   };
   // With SMAPS_DIR set, the host's memory map is kept at each reading (to see what stays after).
@@ -199,12 +202,12 @@ if (mode === "turns" || mode === "streams") {
     const dir = process.env.SMAPS_DIR;
     if (dir !== undefined) copyFileSync(`/proc/${hostPid}/smaps`, join(dir, `${name}.smaps`));
   };
-  // idle as long as the readings after a burst (6 s), so both are taken in the same idle stage
-  await settle();
-  const idleRss = await settle();
+  const quiet = performance.now();
+  const idleRss = await idleFor(6000, quiet);
   keepSmaps("idle");
+  const idleShrunkRss = await idleFor(35_000, quiet);
   /** One burst: every conversation's turn in flight at once, then all of them ended. */
-  const burst = async (name: string) => {
+  const burst = async (name: string, shrunk: boolean) => {
     const all = await conversations(conversationCount);
     const withSubscribersRss = rssBytes(hostPid);
     const sampler = rssSampler(100);
@@ -217,16 +220,24 @@ if (mode === "turns" || mode === "streams") {
     for (const type of await Promise.all(turns)) expectCompleted(type);
     const peakRss = sampler.stop();
     await Promise.all(all.map((c) => c.close()));
-    const afterRss = await settle();
-    const laterRss = await settle();
+    const ended = performance.now();
+    const afterRss = await idleFor(3000, ended);
+    const laterRss = await idleFor(6000, ended);
     keepSmaps(`${name}-after`);
-    return { withSubscribersRss, inFlightRss, peakRss, afterRss, laterRss, allInFlight };
+    const shrunkRss = shrunk ? await idleFor(35_000, ended) : undefined;
+    return { withSubscribersRss, inFlightRss, peakRss, afterRss, laterRss, shrunkRss, allInFlight };
   };
-  const first = await burst("first");
+  const first = await burst("first", true);
   // A second burst on new conversations: the RSS after it tells retention (flat) from a leak (growing).
-  const second = await burst("second");
+  const second = await burst("second", false);
   console.log(
-    JSON.stringify({ idleRss, ...first, secondPeakRss: second.peakRss, secondAfterRss: second.laterRss }),
+    JSON.stringify({
+      idleRss,
+      idleShrunkRss,
+      ...first,
+      secondPeakRss: second.peakRss,
+      secondAfterRss: second.laterRss,
+    }),
   );
 } else {
   console.error(`unknown mode ${mode}`);
