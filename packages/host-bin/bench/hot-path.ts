@@ -19,8 +19,7 @@
  * - streams: N long streams at once (`--streams`), 200 chunks 20 ms apart, each stamped by the model
  *   server: host CPU per streamed chunk against the bare clients' own, and delivery latency to the
  *   subscriber (p50/p99, coalescing window included).
- * - memory: RSS of a fresh, warmed host idle, with `--memory-turns` turns in flight, and after
- *   (6 s and 35 s after, each against idle read as long after the warm-up: the host's idle stages).
+ * - memory: RSS of a fresh, warmed host idle, with `--memory-turns` turns in flight, and after.
  *
  * The host first runs `--warmup` turns in each of 64 conversations per wire format (JIT tiers keep
  * compiling for hundreds of turns). Figures are medians over `--runs`; the 1-minute load average is
@@ -408,10 +407,8 @@ try {
         withSubscribersRss: number;
         inFlightRss: number;
         peakRss: number;
-        idleShrunkRss: number;
         afterRss: number;
         laterRss: number;
-        shrunkRss: number;
         allInFlight: boolean;
         secondPeakRss: number;
         secondAfterRss: number;
@@ -427,9 +424,6 @@ try {
         "after 3 s MB": mb(memory.afterRss),
         "after 6 s MB": mb(memory.laterRss),
         "after / idle": round(memory.laterRss / memory.idleRss, 3),
-        "idle 35 s MB": mb(memory.idleShrunkRss),
-        "after 35 s MB": mb(memory.shrunkRss),
-        "after / idle at 35 s": round(memory.shrunkRss / memory.idleShrunkRss, 3),
         "2nd burst peak MB": mb(memory.secondPeakRss),
         "after 2nd / idle": round(memory.secondAfterRss / memory.idleRss, 3),
         "all in flight": memory.allInFlight,

@@ -13,9 +13,8 @@
  * `streams`: one turn per conversation, all at once, with a stamped model (see llm-stream-server.ts):
  * each chunk's delivery latency is the time its `text.delta` reached the subscriber minus the time
  * the model server sent it (the coalescing window included).
- * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end
- * (6 s and 35 s after, as idle was read); then the same again on new conversations (a second burst:
- * retention stays flat, a leak grows).
+ * `memory`: the host's RSS idle, while every conversation's turn is in flight, and after they end;
+ * then the same again on new conversations (a second burst: retention stays flat, a leak grows).
  */
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
@@ -191,10 +190,8 @@ if (mode === "turns" || mode === "streams") {
     }),
   );
 } else if (mode === "memory") {
-  // Readings at the host's idle stages (session-orchestrator idle-collector.ts): its full GC at 1 s
-  // idle, its shrink at 30 s. Idle and after-burst readings are taken at the same times.
-  const idleFor = async (ms: number, since: number) => {
-    await Bun.sleep(Math.max(0, since + ms - performance.now()));
+  const settle = async () => {
+    await Bun.sleep(3000);
     return rssBytes(hostPid);
   };
   // With SMAPS_DIR set, the host's memory map is kept at each reading (to see what stays after).
@@ -202,12 +199,12 @@ if (mode === "turns" || mode === "streams") {
     const dir = process.env.SMAPS_DIR;
     if (dir !== undefined) copyFileSync(`/proc/${hostPid}/smaps`, join(dir, `${name}.smaps`));
   };
-  const quiet = performance.now();
-  const idleRss = await idleFor(6000, quiet);
+  // idle as long as the readings after a burst (6 s), so both are taken in the same idle state
+  await settle();
+  const idleRss = await settle();
   keepSmaps("idle");
-  const idleShrunkRss = await idleFor(35_000, quiet);
   /** One burst: every conversation's turn in flight at once, then all of them ended. */
-  const burst = async (name: string, shrunk: boolean) => {
+  const burst = async (name: string) => {
     const all = await conversations(conversationCount);
     const withSubscribersRss = rssBytes(hostPid);
     const sampler = rssSampler(100);
@@ -220,24 +217,16 @@ if (mode === "turns" || mode === "streams") {
     for (const type of await Promise.all(turns)) expectCompleted(type);
     const peakRss = sampler.stop();
     await Promise.all(all.map((c) => c.close()));
-    const ended = performance.now();
-    const afterRss = await idleFor(3000, ended);
-    const laterRss = await idleFor(6000, ended);
+    const afterRss = await settle();
+    const laterRss = await settle();
     keepSmaps(`${name}-after`);
-    const shrunkRss = shrunk ? await idleFor(35_000, ended) : undefined;
-    return { withSubscribersRss, inFlightRss, peakRss, afterRss, laterRss, shrunkRss, allInFlight };
+    return { withSubscribersRss, inFlightRss, peakRss, afterRss, laterRss, allInFlight };
   };
-  const first = await burst("first", true);
+  const first = await burst("first");
   // A second burst on new conversations: the RSS after it tells retention (flat) from a leak (growing).
-  const second = await burst("second", false);
+  const second = await burst("second");
   console.log(
-    JSON.stringify({
-      idleRss,
-      idleShrunkRss,
-      ...first,
-      secondPeakRss: second.peakRss,
-      secondAfterRss: second.laterRss,
-    }),
+    JSON.stringify({ idleRss, ...first, secondPeakRss: second.peakRss, secondAfterRss: second.laterRss }),
   );
 } else {
   console.error(`unknown mode ${mode}`);
