@@ -10,6 +10,8 @@ import type { EventLog, NewEvent } from "./types.ts";
 export const eventPage = { default: 1000, max: 10_000 } as const;
 
 const maxEventTypeLength = 200;
+// Conversations whose last seq the log remembers at once (an entry is ~100 bytes).
+const maxRememberedSeqs = 10_000;
 
 /** An event that passed `checkEvent`, with its payload already serialised. */
 export interface Checked {
@@ -40,6 +42,8 @@ export class SqliteEventLog implements EventLog {
   readonly #onAppended: ((count: number) => void) | undefined;
   readonly #insert: Statement<unknown, [string, number, string, string | null, number, string]>;
   readonly #last: Statement<{ seq: number | null }, [string]>;
+  readonly #lastSeqs = new Map<string, number>();
+  #epoch = "";
   readonly #after: Statement<[number, string, string | null, number, string], [string, number, number]>;
 
   constructor(
@@ -101,6 +105,21 @@ export class SqliteEventLog implements EventLog {
     return out;
   }
 
+  /**
+   * The conversation's last seq, inside a write: remembered from this log's last append while the
+   * store's writer epoch is unchanged (no other connection has committed, nothing of ours was rolled
+   * back), else read. Saves the read on most appends of a streaming turn.
+   */
+  #lastSeqOf(conversationId: string): number {
+    const epoch = this.#db.writerEpoch();
+    // bounded: one entry per conversation appended to since the last change of epoch
+    if (epoch !== this.#epoch || this.#lastSeqs.size >= maxRememberedSeqs) {
+      this.#lastSeqs.clear();
+      this.#epoch = epoch;
+    }
+    return this.#lastSeqs.get(conversationId) ?? this.#last.get(conversationId)?.seq ?? 0;
+  }
+
   /** 0 for a conversation with no events (or none at all). */
   async lastSeq(conversationId: string): Promise<number> {
     return this.#db.read(() => this.#last.get(conversationId)?.seq ?? 0);
@@ -109,10 +128,10 @@ export class SqliteEventLog implements EventLog {
   #appendChecked(conversationId: string, checked: readonly Checked[]): ConversationEvent[] {
     let appended: ConversationEvent[];
     try {
-      appended = this.#db.write(() => {
+      const write = () => {
         const at = this.#db.now();
         const iso = new Date(at).toISOString();
-        let seq = this.#last.get(conversationId)?.seq ?? 0;
+        let seq = this.#lastSeqOf(conversationId);
         const out: ConversationEvent[] = new Array(checked.length);
         for (let i = 0; i < checked.length; i++) {
           const e = checked[i] as Checked;
@@ -120,8 +139,10 @@ export class SqliteEventLog implements EventLog {
           this.#insert.run(conversationId, seq, e.type, e.turnId, at, e.json);
           out[i] = { seq, type: e.type, turnId: e.turnId, at: iso, data: e.data };
         }
+        this.#lastSeqs.set(conversationId, seq);
         return out;
-      });
+      };
+      appended = this.#db.write(write, { oneChange: checked.length === 1 });
     } catch (error) {
       if (sqliteCode(error) === "SQLITE_CONSTRAINT_FOREIGNKEY")
         throw notFound("conversation", conversationId);

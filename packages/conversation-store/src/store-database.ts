@@ -75,6 +75,8 @@ export class StoreDatabase {
   readonly #scope = new AsyncLocalStorage<TransactionScope>();
   /** True while a `write` callback runs, so a nested write is caught inside a transaction too. */
   #writing = false;
+  /** Rollbacks of this connection's writes (whole transactions and savepoints), for `writerEpoch`. */
+  #rollbacks = 0;
   /** `data_version` as read in this event-loop turn; forgotten by `#nextTurn`. */
   #otherVersion: number | undefined;
   #nextTurn: ReturnType<typeof setImmediate> | undefined;
@@ -133,13 +135,17 @@ export class StoreDatabase {
   /**
    * Runs `fn` in one BEGIN IMMEDIATE transaction. Events passed to `emit` are published after COMMIT,
    * in order; a throw rolls back and drops them. Not reentrant: a nested call is a bug. Inside an open
-   * `transaction` it runs as a savepoint of that transaction, and its events wait for its COMMIT.
+   * `transaction` it runs as a savepoint of that transaction, and its events wait for its COMMIT; with
+   * `oneChange` (`fn` changes rows with one statement at most, and emits nothing) it runs there as it
+   * is, since SQLite undoes a failed statement by itself.
    */
-  write<T>(fn: (emit: Emit) => T): T {
+  write<T>(fn: (emit: Emit) => T, options?: { oneChange?: boolean }): T {
     this.#assertOpen();
     if (this.#writing) throw new Error("nested StoreDatabase.write: writes must not nest");
     const open = this.#insideOpen();
-    if (open !== undefined) return this.#writeInside(open, fn);
+    if (open !== undefined) {
+      return options?.oneChange === true ? this.#writeOneChange(fn) : this.#writeInside(open, fn);
+    }
     if (this.sqlite.inTransaction) throw new Error("nested StoreDatabase.write: writes must not nest");
     const pending: Array<() => void> = [];
     const emit: Emit = (event, payload) => {
@@ -153,6 +159,8 @@ export class StoreDatabase {
       this.#commit.run();
       this.#changes += 1;
     } catch (error) {
+      // counted even when SQLite has rolled back by itself (a full disk, say)
+      this.#rollbacks += 1;
       if (this.sqlite.inTransaction) this.#rollback.run();
       throw error;
     } finally {
@@ -160,6 +168,18 @@ export class StoreDatabase {
     }
     this.#publish(pending);
     return result;
+  }
+
+  /**
+   * A token that changes whenever rows this connection wrote may no longer be as it wrote them: after
+   * another connection's commit, and after any rollback of ours. Read it inside `write`, which holds the
+   * write lock, so no other connection can commit between the read and the write's own statements; a
+   * writer can then keep what it last wrote (the event log keeps each conversation's last seq) for as
+   * long as the token stays the same.
+   */
+  writerEpoch(): string {
+    if (!this.#writing) throw new Error("StoreDatabase.writerEpoch is read inside write()");
+    return `${(this.#dataVersion.get() as { data_version: number }).data_version}.${this.#rollbacks}`;
   }
 
   /**
@@ -205,6 +225,7 @@ export class StoreDatabase {
       this.#assertOpen();
       this.#commit.run();
     } catch (error) {
+      this.#rollbacks += 1;
       if (!this.#closed && this.sqlite.inTransaction) this.#rollback.run();
       throw error;
     } finally {
@@ -313,9 +334,26 @@ export class StoreDatabase {
       return result;
     } catch (error) {
       // Undo this write alone: the transaction goes on if its callback catches the error.
+      this.#rollbacks += 1;
       this.#rollbackToSavepoint.run();
       this.#release.run();
       open.pending.length = mark;
+      throw error;
+    } finally {
+      this.#writing = false;
+      this.#changes += 1;
+    }
+  }
+
+  /** A `oneChange` write inside the open transaction: no savepoint, there is nothing of it to undo. */
+  #writeOneChange<T>(fn: (emit: Emit) => T): T {
+    this.#writing = true;
+    try {
+      return fn(() => {
+        throw new Error("a oneChange write does not emit events");
+      });
+    } catch (error) {
+      this.#rollbacks += 1;
       throw error;
     } finally {
       this.#writing = false;

@@ -6,7 +6,7 @@
  *
  *   bun bare-clients.ts <baseURL> <openai|anthropic> <model> <clients> <requestsEach>
  */
-import { processCpuMs } from "./proc-cpu.ts";
+import { cpuMark, cpuSince } from "./proc-cpu.ts";
 
 const [baseURL, wire, model, clientsArg, requestsArg] = process.argv.slice(2);
 if (baseURL === undefined || (wire !== "openai" && wire !== "anthropic") || model === undefined) {
@@ -80,7 +80,7 @@ latencies.length = 0;
 chunks = 0;
 
 const turnMs: number[] = [];
-const cpuBefore = processCpuMs(process.pid);
+const cpuBefore = cpuMark(process.pid);
 const began = performance.now();
 await Promise.all(
   Array.from({ length: clients }, async () => {
@@ -92,5 +92,5 @@ await Promise.all(
   }),
 );
 const wallMs = performance.now() - began;
-const cpuMs = processCpuMs(process.pid) - cpuBefore;
+const cpuMs = cpuSince(cpuBefore);
 console.log(JSON.stringify({ wallMs, cpuMs, turnMs, chunks, latencies }));

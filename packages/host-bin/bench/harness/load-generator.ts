@@ -19,7 +19,7 @@
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { sseMessages } from "@dispatch/transport-http/testing";
-import { cpuDelta, processCpuMs, rssBytes, threadCpuMs } from "./proc-cpu.ts";
+import { cpuDelta, cpuMark, cpuSince, rssBytes, threadCpuMs } from "./proc-cpu.ts";
 
 const [mode, url, hostPidArg, provider, model, conversationsArg, turnsArg] = process.argv.slice(2);
 if (url === undefined || provider === undefined || model === undefined || conversationsArg === undefined) {
@@ -161,7 +161,7 @@ if (mode === "turns" || mode === "streams") {
   const turnMs: number[] = [];
   const sampler = rssSampler(200);
   const threadsBefore = threadCpuMs(hostPid);
-  const cpuBefore = processCpuMs(hostPid);
+  const cpuBefore = cpuMark(hostPid);
   const began = performance.now();
   await Promise.all(
     all.map(async (conversation) => {
@@ -173,7 +173,7 @@ if (mode === "turns" || mode === "streams") {
     }),
   );
   const wallMs = performance.now() - began;
-  const hostCpuMs = processCpuMs(hostPid) - cpuBefore;
+  const hostCpuMs = cpuSince(cpuBefore);
   const hostThreadsMs = cpuDelta(threadsBefore, threadCpuMs(hostPid));
   const peakRss = sampler.stop();
   const latencies = all.flatMap((c) => c.latencies);

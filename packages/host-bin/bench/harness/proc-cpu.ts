@@ -5,22 +5,46 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Kernel clock ticks per second (`getconf CLK_TCK`; 100 on every Linux we run on). */
 const ticksPerSecond = 100;
 
+/** What `cpuSince` needs from the start of a phase: each live thread's CPU, and the process's ticks. */
+export interface CpuMark {
+  readonly pid: number;
+  readonly threadsNs: ReadonlyMap<string, number>;
+  readonly statMs: number;
+}
+
+/** Marks the start of a phase whose CPU `cpuSince` reads. */
+export function cpuMark(pid: number): CpuMark {
+  return { pid, threadsNs: threadsNs(pid), statMs: statCpuMs(pid) };
+}
+
 /**
- * CPU time (user + system) the process has used, in ms, summed over its threads from
+ * CPU time (user + system) the process used since `mark`, in ms: summed over its threads from
  * `/proc/<pid>/task/<tid>/schedstat` (nanoseconds), so a short phase is not rounded to 10 ms ticks.
- * Falls back to `/proc/<pid>/stat` (utime + stime, in ticks) when schedstat is unreadable.
+ * A thread that ended in between takes its time with it from that sum (once, a phase read negative),
+ * so then the process's own `utime + stime` ticks answer instead, which keep ended threads' time.
  */
-export function processCpuMs(pid: number): number {
-  try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ");
-      ns += Number(fields[0]);
-    }
-    return ns / 1e6;
-  } catch {
-    return statCpuMs(pid);
+export function cpuSince(mark: CpuMark): number {
+  const now = threadsNs(mark.pid);
+  let ns = 0;
+  for (const [tid, before] of mark.threadsNs) {
+    const after = now.get(tid);
+    if (after === undefined) return statCpuMs(mark.pid) - mark.statMs;
+    ns += after - before;
   }
+  for (const [tid, after] of now) if (!mark.threadsNs.has(tid)) ns += after;
+  return ns / 1e6;
+}
+
+function threadsNs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
 }
 
 /**
