@@ -22,7 +22,11 @@ export class FlushTicker {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
 
-  constructor(intervalMs: number, onError: (error: unknown) => void, clock: () => number = performance.now) {
+  constructor(
+    intervalMs: number,
+    onError: (error: unknown) => void,
+    clock: () => number = () => performance.now(),
+  ) {
     if (!Number.isInteger(intervalMs) || intervalMs < 1) {
       throw new TypeError(`Expected \`intervalMs\` to be an integer >= 1, got \`${intervalMs}\``);
     }

@@ -20,19 +20,16 @@ export function cpuMark(pid: number): CpuMark {
 /**
  * CPU time (user + system) the process used since `mark`, in ms: summed over its threads from
  * `/proc/<pid>/task/<tid>/schedstat` (nanoseconds), so a short phase is not rounded to 10 ms ticks.
- * A thread that ended in between takes its time with it from that sum (once, a phase read negative),
- * so then the process's own `utime + stime` ticks answer instead, which keep ended threads' time.
+ * A thread that ended in between takes its time with it (summing whole lives once read a phase as
+ * negative), so when the process's own `utime + stime` ticks, which keep ended threads' time, show
+ * more than two ticks beyond the threads' sum, the ticks answer.
  */
 export function cpuSince(mark: CpuMark): number {
-  const now = threadsNs(mark.pid);
   let ns = 0;
-  for (const [tid, before] of mark.threadsNs) {
-    const after = now.get(tid);
-    if (after === undefined) return statCpuMs(mark.pid) - mark.statMs;
-    ns += after - before;
-  }
-  for (const [tid, after] of now) if (!mark.threadsNs.has(tid)) ns += after;
-  return ns / 1e6;
+  for (const [tid, after] of threadsNs(mark.pid)) ns += after - (mark.threadsNs.get(tid) ?? 0);
+  const fromThreads = ns / 1e6;
+  const fromTicks = statCpuMs(mark.pid) - mark.statMs;
+  return fromTicks > fromThreads + 2000 / ticksPerSecond ? fromTicks : fromThreads;
 }
 
 function threadsNs(pid: number): Map<string, number> {
