@@ -124,8 +124,10 @@ async function modelStep(ctx: TurnRunnerContext, step: number, request: ModelReq
       ctx.emit(events, status === "waiting" || status === "running" ? status : undefined),
   });
   ctx.addUsage(answer.usage);
-  // the step's text goes out before its tool calls run
-  await ctx.emit([]);
+  // The step's text goes out before its tool calls run. A step without calls ends the turn, and the
+  // turn's final write takes the text with it: one commit fewer at the end of every turn (0.4 ms of
+  // a one-turn-at-a-time turn's latency, notes/benchmarks.md).
+  if (answer.calls.length > 0) await ctx.emit([]);
   return answer;
 }
 
