@@ -108,7 +108,8 @@ export class SqliteEventLog implements EventLog {
   /**
    * The conversation's last seq, inside a write: remembered from this log's last append while the
    * store's writer epoch is unchanged (no other connection has committed, nothing of ours was rolled
-   * back), else read. Saves the read on most appends of a streaming turn.
+   * back), else read. Saves the read on most appends of a streaming turn. It assumes this log is the
+   * only writer of `events` on its connection, as `openConversationStore` makes it.
    */
   #lastSeqOf(conversationId: string): number {
     const epoch = this.#db.writerEpoch();
