@@ -3,7 +3,7 @@
  * loopback port) and databases on it for each test.
  */
 
-export { type MigrationDrift, migrationDrift } from "./migration-drift.ts";
+export { extensionMigrationDrift, type MigrationDrift, migrationDrift } from "./migration-drift.ts";
 export {
   createTestDatabase,
   type PostgresServer,

@@ -58,3 +58,26 @@ export async function migrationDrift(options: {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * `migrationDrift` for both dialects of an extension laid out as this project's are: `src/schema.ts`
+ * with `drizzle/`, and `src/pg-schema.ts` with `drizzle-postgres/`, under `packageDir`.
+ */
+export async function extensionMigrationDrift(
+  packageDir: string,
+): Promise<Array<{ dialect: "sqlite" | "postgresql" } & MigrationDrift>> {
+  const layouts = [
+    ["sqlite", "schema.ts", "drizzle"],
+    ["postgresql", "pg-schema.ts", "drizzle-postgres"],
+  ] as const;
+  const out: Array<{ dialect: "sqlite" | "postgresql" } & MigrationDrift> = [];
+  for (const [dialect, schema, folder] of layouts) {
+    const drift = await migrationDrift({
+      dialect,
+      schema: join(packageDir, "src", schema),
+      folder: join(packageDir, folder),
+    });
+    out.push({ dialect, ...drift });
+  }
+  return out;
+}
