@@ -11,6 +11,7 @@ export {
   taskHooksPoint,
   tasksRef,
 } from "./task-hooks.ts";
-export { maxPageSize, type NewTask, TaskQueue, type TaskQueueDeps } from "./task-queue.ts";
+export { type NewTask, TaskQueue, type TaskQueueDeps } from "./task-queue.ts";
+export { maxPageSize } from "./task-reads.ts";
 export { type SchedulerDeps, TaskScheduler } from "./task-scheduler.ts";
 export type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";

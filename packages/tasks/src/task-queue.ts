@@ -1,28 +1,20 @@
 import type { ConversationStore, ExtensionDatabase, StoreTransaction } from "@dispatch/conversation-store";
 import { DispatchError, type DispatchEvents } from "@dispatch/kernel";
 import type { Task, TaskStatus } from "@dispatch/wire";
-import { and, asc, count, desc, eq, gt, inArray, lt, lte, notInArray, type SQL, sql } from "drizzle-orm";
-import { isClaimable, prepareClaim } from "./claim-statements.ts";
+import { and, count, eq, notInArray, sql } from "drizzle-orm";
+import { isClaimable } from "./claim-statements.ts";
 import type { TasksConfig } from "./config.ts";
 import { dayKey, nextDayStart } from "./day-key.ts";
 import { type AttemptFailure, backoffMs } from "./retry-policy.ts";
 import type * as schema from "./schema.ts";
-import {
-  type AttemptRow,
-  decodeCursor,
-  encodeCursor,
-  firstAttempt,
-  type TaskRow,
-  titleFrom,
-  toTask,
-} from "./task-json.ts";
+import { TaskClaim } from "./task-claim.ts";
+import { type TaskRow, titleFrom } from "./task-json.ts";
+import { budgetUsed, listTasks, nextRunAt, openBreakers, readTask, statusCounts } from "./task-reads.ts";
 import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
 
 /** Statuses a task never leaves on its own. */
 const finalStatuses: TaskStatus[] = ["completed", "failed", "cancelled"];
-/** Largest page of `GET /tasks`. */
-export const maxPageSize = 500;
 
 /** What `create` takes (already validated at the edge). */
 export interface NewTask {
@@ -59,9 +51,7 @@ export class TaskQueue {
   readonly #config: TasksConfig;
   readonly #clock: () => number;
   readonly #publish: NonNullable<TaskQueueDeps["publish"]>;
-  // Built once: building a query costs more than running it, and a host claims on every tick
-  // (SQLite; the Postgres claim is built per call, see #claimOnPostgres).
-  readonly #claimStatements: ReturnType<typeof prepareClaim> | undefined;
+  readonly #claim: TaskClaim;
 
   constructor(deps: TaskQueueDeps) {
     this.#store = deps.store;
@@ -69,7 +59,7 @@ export class TaskQueue {
     this.#tasks = tasksDatabase(deps.store);
     this.#config = deps.config;
     this.#clock = deps.clock;
-    this.#claimStatements = this.#tasks.dialect === "sqlite" ? prepareClaim(this.#tasks.db) : undefined;
+    this.#claim = new TaskClaim(this.#tasks, { ...deps, publish: this.#publish });
   }
 
   get #db(): ExtensionDatabase<typeof schema> {
@@ -87,7 +77,7 @@ export class TaskQueue {
     await this.#store.transaction(async (tx) => {
       const db = this.#db;
       // the queue's lock row (Postgres): the count and the next seq below are exact across hosts
-      if (this.#tasks.dialect === "postgres") await this.#lockQueue();
+      if (this.#tasks.dialect === "postgres") await this.#claim.lockQueue();
       const [waiting] = await db.select({ n: count() }).from(tasks).where(isClaimable);
       if ((waiting?.n ?? 0) >= this.#config.maxQueued) {
         throw new DispatchError(
@@ -121,193 +111,23 @@ export class TaskQueue {
   }
 
   /** A task with its attempts. */
-  async get(id: string): Promise<Task | undefined> {
-    const { tasks, attempts } = this.#tasks.tables;
-    const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, id));
-    if (row === undefined) return undefined;
-    const rows = await this.#db
-      .select()
-      .from(attempts)
-      .where(eq(attempts.taskId, id))
-      .orderBy(asc(attempts.n));
-    return toTask(row, rows);
+  get(id: string): Promise<Task | undefined> {
+    return readTask(this.#tasks, id);
   }
 
   /** Newest first; `cursor` is the opaque `nextCursor` of the previous page. */
-  async list(filter: {
+  list(filter: {
     status?: TaskStatus;
     workspaceId?: string;
     limit?: number;
     cursor?: string;
   }): Promise<{ tasks: Task[]; nextCursor: string | null }> {
-    const { tasks, attempts } = this.#tasks.tables;
-    const limit = Math.min(Math.max(filter.limit ?? 100, 1), maxPageSize);
-    const conditions: SQL[] = [];
-    if (filter.status !== undefined) conditions.push(eq(tasks.status, filter.status));
-    if (filter.workspaceId !== undefined) conditions.push(eq(tasks.workspaceId, filter.workspaceId));
-    if (filter.cursor !== undefined) conditions.push(lt(tasks.seq, decodeCursor(filter.cursor)));
-    const rows = await this.#db
-      .select()
-      .from(tasks)
-      .where(and(...conditions))
-      .orderBy(desc(tasks.seq))
-      .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    const ids = page.map((r) => r.id);
-    const attemptRows =
-      ids.length === 0 ? [] : await this.#db.select().from(attempts).where(inArray(attempts.taskId, ids));
-    const byTask = Map.groupBy(attemptRows, (a) => a.taskId);
-    return {
-      tasks: page.map((row) =>
-        toTask(
-          row,
-          (byTask.get(row.id) ?? []).sort((a, b) => a.n - b.n),
-        ),
-      ),
-      nextCursor: rows.length > limit && page.length > 0 ? encodeCursor((page.at(-1) as TaskRow).seq) : null,
-    };
+    return listTasks(this.#tasks, filter);
   }
 
-  /**
-   * Starts the next task if every limit allows. The claim is one UPDATE: its WHERE takes the next
-   * task in claim order and checks the running count, the cooldown since the last start and the
-   * day's budget row, and a trigger records the attempt, the start time and the day's count in the
-   * same statement. Nothing can start between a check and its bookkeeping, in this process or
-   * another one on the same file.
-   */
-  async claim(): Promise<ClaimedTask | ClaimRefusal> {
-    const now = this.#clock();
-    const config = this.#config;
-    const day = dayKey(now, config.timeZone);
-    const { attempts: attemptBudget, tokens: tokenBudget } = config.dailyBudget;
-    const limits = {
-      now,
-      day,
-      instance: this.#store.instanceId,
-      maxRunning: config.maxRunning,
-      startedBefore: now - config.cooldownMs,
-      attemptBudget: attemptBudget ?? Number.MAX_SAFE_INTEGER,
-      tokenBudget: tokenBudget ?? Number.MAX_SAFE_INTEGER,
-    };
-    const statements = this.#claimStatements;
-    let row: TaskRow | undefined;
-    if (statements === undefined) row = await this.#claimOnPostgres(limits);
-    else {
-      await statements.age.run({ cutoff: now - config.agingMs });
-      [row] = await statements.start.all(limits);
-    }
-    if (row === undefined) return this.#whyNot(now, day);
-    // A first attempt has no earlier ones: its one row is what the claim trigger just wrote, so most
-    // claims need no read for the event (a third of a claim's time on SQLite).
-    const rows =
-      row.attempt === 1
-        ? [firstAttempt(row)]
-        : statements === undefined
-          ? await this.#attemptsOf(row.id)
-          : await statements.attemptsOf.all({ taskId: row.id });
-    this.#publish("task.changed", { id: row.id, change: "started", task: toTask(row, rows) });
-    return {
-      id: row.id,
-      workspaceId: row.workspaceId,
-      title: row.title,
-      spec: row.spec,
-      n: row.attempt,
-      options: JSON.parse(row.options) as TaskOptions,
-      readySince: row.nextRunAt,
-    };
-  }
-
-  /**
-   * The claim on Postgres: the SQLite claim's UPDATE (its WHERE checks every limit; the
-   * `tasks_tasks_claimed` trigger does the bookkeeping), in a transaction that holds the queue's lock
-   * row, with the candidate taken `FOR UPDATE SKIP LOCKED`. Under READ COMMITTED each statement sees
-   * what was committed before it began, and every claim of every host waits for the lock first, so the
-   * counts it checks are exact.
-   */
-  async #claimOnPostgres(limits: {
-    now: number;
-    day: string;
-    instance: string;
-    maxRunning: number;
-    startedBefore: number;
-    attemptBudget: number;
-    tokenBudget: number;
-  }): Promise<TaskRow | undefined> {
-    const { tasks, breakers, claimLock, days } = this.#tasks.tables;
-    const { now, day } = limits;
-    return this.#store.transaction(async () => {
-      await this.#lockQueue();
-      await this.#db
-        .update(tasks)
-        .set({ rank: 0 })
-        .where(and(eq(tasks.rank, 1), isClaimable, lte(tasks.createdAt, now - this.#config.agingMs)));
-      const next = sql`(select ${tasks.id} from ${tasks}
-        where ${isClaimable} and ${tasks.nextRunAt} <= ${now}
-          and ${tasks.workspaceId} not in (select ${breakers.workspaceId} from ${breakers} where ${breakers.openUntil} > ${now})
-        order by ${tasks.rank}, ${tasks.priority} desc, ${tasks.createdAt}, ${tasks.seq}
-        limit 1 for update skip locked)`;
-      const [row] = await this.#db
-        .update(tasks)
-        .set({
-          status: "running",
-          attempt: sql`${tasks.attempt} + 1`,
-          conversationId: null,
-          instanceId: limits.instance,
-          updatedAt: now,
-          claimDay: day,
-        })
-        .where(
-          and(
-            sql`${tasks.id} = ${next}`,
-            sql`(select count(*) from ${tasks} where ${tasks.status} = 'running') < ${limits.maxRunning}`,
-            sql`coalesce((select ${claimLock.lastStartedAt} from ${claimLock} where ${claimLock.id} = 1), ${-Number.MAX_SAFE_INTEGER}) <= ${limits.startedBefore}`,
-            sql`coalesce((select ${days.attempts} from ${days} where ${days.day} = ${day}), 0) < ${limits.attemptBudget}`,
-            sql`coalesce((select ${days.tokens} from ${days} where ${days.day} = ${day}), 0) < ${limits.tokenBudget}`,
-          ),
-        )
-        .returning();
-      return row;
-    });
-  }
-
-  /**
-   * Creates (once) and locks the queue's one lock row (Postgres): every claim and create of every host
-   * waits here for the one before it (`FOR UPDATE`, held to COMMIT).
-   */
-  async #lockQueue(): Promise<void> {
-    const { claimLock } = this.#tasks.tables;
-    await this.#db.insert(claimLock).values({ id: 1, lastStartedAt: null }).onConflictDoNothing();
-    await this.#tasks.forUpdate(
-      this.#db.select({ id: claimLock.id }).from(claimLock).where(eq(claimLock.id, 1)),
-    );
-  }
-
-  async #attemptsOf(taskId: string): Promise<AttemptRow[]> {
-    const { attempts } = this.#tasks.tables;
-    return this.#db.select().from(attempts).where(eq(attempts.taskId, taskId)).orderBy(asc(attempts.n));
-  }
-
-  /** Which limit held a claim back (read after it, so only indicative under concurrency). */
-  async #whyNot(now: number, day: string): Promise<ClaimRefusal> {
-    const { tasks, days, claimLock } = this.#tasks.tables;
-    const db = this.#db;
-    const config = this.#config;
-    const [running] = await db.select({ n: count() }).from(tasks).where(eq(tasks.status, "running"));
-    if ((running?.n ?? 0) >= config.maxRunning) return { reason: "max_running" };
-    const [lock] = await db.select().from(claimLock).where(eq(claimLock.id, 1));
-    const lastStart = lock?.lastStartedAt ?? null;
-    if (lastStart !== null && now - lastStart < config.cooldownMs) {
-      return { reason: "cooldown", until: lastStart + config.cooldownMs };
-    }
-    const [used] = await db.select().from(days).where(eq(days.day, day));
-    const budget = config.dailyBudget;
-    if (
-      (budget.attempts !== undefined && (used?.attempts ?? 0) >= budget.attempts) ||
-      (budget.tokens !== undefined && (used?.tokens ?? 0) >= budget.tokens)
-    ) {
-      return { reason: "budget", until: nextDayStart(now, config.timeZone) };
-    }
-    return { reason: "empty" };
+  /** Starts the next task if every limit allows (see `TaskClaim`). */
+  claim(): Promise<ClaimedTask | ClaimRefusal> {
+    return this.#claim.claim();
   }
 
   /** Records the conversation and turn of a running attempt. */
@@ -543,44 +363,23 @@ export class TaskQueue {
   }
 
   /** Workspaces whose breaker holds their queue back, until when. */
-  async openBreakers(): Promise<Array<{ workspaceId: string; failures: number; openUntil: number }>> {
-    const { breakers } = this.#tasks.tables;
-    const rows = await this.#db.select().from(breakers).where(gt(breakers.openUntil, this.#clock()));
-    return rows.map((r) => ({
-      workspaceId: r.workspaceId,
-      failures: r.failures,
-      openUntil: r.openUntil ?? 0,
-    }));
+  openBreakers(): Promise<Array<{ workspaceId: string; failures: number; openUntil: number }>> {
+    return openBreakers(this.#tasks, this.#clock());
   }
 
   /** Tasks by status. */
-  async counts(): Promise<StatusCounts> {
-    const { tasks } = this.#tasks.tables;
-    const rows = await this.#db
-      .select({ status: tasks.status, n: count() })
-      .from(tasks)
-      .groupBy(tasks.status);
-    const out: StatusCounts = { queued: 0, running: 0, completed: 0, failed: 0, stuck: 0, cancelled: 0 };
-    for (const row of rows) out[row.status as TaskStatus] = row.n;
-    return out;
+  counts(): Promise<StatusCounts> {
+    return statusCounts(this.#tasks);
   }
 
   /** The day's budget row. */
-  async budgetUsed(): Promise<{ day: string; attempts: number; tokens: number }> {
-    const { days } = this.#tasks.tables;
-    const day = dayKey(this.#clock(), this.#config.timeZone);
-    const [row] = await this.#db.select().from(days).where(eq(days.day, day));
-    return { day, attempts: row?.attempts ?? 0, tokens: row?.tokens ?? 0 };
+  budgetUsed(): Promise<{ day: string; attempts: number; tokens: number }> {
+    return budgetUsed(this.#tasks, dayKey(this.#clock(), this.#config.timeZone));
   }
 
   /** The earliest `nextRunAt` of a claimable task, so the scheduler knows when to look again. */
-  async nextRunAt(): Promise<number | undefined> {
-    const { tasks } = this.#tasks.tables;
-    const [row] = await this.#db
-      .select({ at: sql<number | null>`min(${tasks.nextRunAt})`.mapWith(Number) })
-      .from(tasks)
-      .where(isClaimable);
-    return row?.at ?? undefined;
+  nextRunAt(): Promise<number | undefined> {
+    return nextRunAt(this.#tasks);
   }
 
   /** Closes the running attempt; false when it was not running (already ended by another path). */
@@ -637,14 +436,7 @@ export class TaskQueue {
   }
 
   async #changed(tx: StoreTransaction, id: string, change: TaskChange): Promise<void> {
-    const { tasks, attempts } = this.#tasks.tables;
-    const [row] = await this.#db.select().from(tasks).where(eq(tasks.id, id));
-    if (row === undefined) return;
-    const rows = await this.#db
-      .select()
-      .from(attempts)
-      .where(eq(attempts.taskId, id))
-      .orderBy(asc(attempts.n));
-    tx.emit("task.changed", { id, change, task: toTask(row, rows) });
+    const task = await readTask(this.#tasks, id);
+    if (task !== undefined) tx.emit("task.changed", { id, change, task });
   }
 }
