@@ -4,12 +4,9 @@ import { type Clock, systemClock } from "../clock.ts";
 import {
   invalidRequest,
   queueFullError,
-  reclaimedError,
   shutdownError,
-  stalledError,
   unknownProviderError,
 } from "../concurrency-errors.ts";
-import { overdueLeases } from "../lease-watchdog.ts";
 import { ManagedLease } from "../managed-lease.ts";
 import {
   type ConcurrencyObserver,
@@ -18,7 +15,12 @@ import {
   type ProviderStats,
 } from "../manager-options.ts";
 import type { AcquireRequest, ConcurrencyManager, Lease, ProviderSlotsSnapshot } from "../types.ts";
-import { type Grant, grantedChannel, type PumpResult, parseGrants, SlotTable } from "./slot-table.ts";
+import { listenForGrants } from "./grant-listener.ts";
+import { HeldLeases, stopLease } from "./held-leases.ts";
+import { renewLeases, stopOverdue, stopUnrenewed } from "./lease-expiry.ts";
+import { type LocalWaiter, LocalWaiters, unlink } from "./local-waiters.ts";
+import { checkLimit, type ProviderView, snapshotOf, statsOf } from "./provider-view.ts";
+import { type Grant, type PumpResult, SlotTable } from "./slot-table.ts";
 
 /** Options of the cluster-backed manager. */
 export interface ClusterConcurrencyOptions extends Partial<ManagerTunables> {
@@ -28,40 +30,6 @@ export interface ClusterConcurrencyOptions extends Partial<ManagerTunables> {
   clock?: Clock;
   logger?: Logger;
   observer?: ConcurrencyObserver;
-}
-
-/** A call of this host waiting in the cluster's queue. */
-interface LocalWaiter {
-  readonly id: string;
-  readonly seq: number;
-  readonly request: AcquireRequest;
-  readonly enqueuedAt: number;
-  starred: boolean;
-  /** No slot was free at once: it waited in the queue. */
-  queued: boolean;
-  resolve(lease: Lease): void;
-  reject(reason: unknown): void;
-  onAbort: (() => void) | undefined;
-}
-
-/** A provider as this host knows it. */
-interface ProviderView {
-  readonly id: string;
-  limit: number;
-  /** Leases held cluster-wide, as the last grant on this host counted them. */
-  inFlight: number;
-  /** Local epoch ms until which grants are paused (a provider-given retry delay), or null. */
-  coolingUntil: number | null;
-  cancelCooling: CancelTimer | undefined;
-}
-
-/** The abort reason of a lease this host could not keep (its renewal did not get through in time). */
-function lostError(providerId: string, ttlMs: number): DispatchError {
-  return new DispatchError(
-    "lease_reclaimed",
-    `this host could not renew its slot of provider "${providerId}" within ${ttlMs} ms; the call was stopped so that the cluster's limit holds`,
-    { details: { providerId, ttlMs } },
-  );
 }
 
 /**
@@ -86,16 +54,11 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
   readonly #observer: ConcurrencyObserver;
   readonly #providers = new Map<string, ProviderView>();
   readonly #starred = new Set<string>();
-  readonly #waiting = new Map<string, LocalWaiter>();
-  /** This host's leases by lease id, with the local time until which each is known to be valid. */
-  readonly #leases = new Map<string, { lease: ManagedLease; validUntil: number }>();
-  readonly #leaseIdOf = new Map<ManagedLease, string>();
-  /** Waiters that got their slot lately (bounded), so the grant's own notification is not taken for a stray one. */
-  readonly #settled = new Set<string>();
+  readonly #waiting = new LocalWaiters();
+  readonly #leases = new HeldLeases();
   readonly #stopWatchdog: CancelTimer;
   #unlisten: (() => Promise<void>) | undefined;
   #ticking = false;
-  #seq = 0;
   #disposed = false;
 
   constructor(options: ClusterConcurrencyOptions) {
@@ -114,26 +77,16 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
 
   /** Starts hearing grants made by other hosts; call once before the first `acquire`. */
   async start(): Promise<void> {
-    const notifications = this.#store.notifications;
-    if (notifications === undefined)
-      throw new Error("the cluster-backed manager needs a store with notifications");
-    this.#unlisten = await notifications.listen(
-      grantedChannel,
-      (payload) => {
-        for (const grant of parseGrants(payload)) this.#granted(grant);
-      },
+    this.#unlisten = await listenForGrants(
+      this.#store,
+      (grant) => this.#granted(grant),
       // after a reconnect, grants may have been missed: the tick's poll picks them up
       () => void this.tick(),
     );
   }
 
   setLimit(providerId: string, maxConcurrent: number): void {
-    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
-      throw new DispatchError(
-        "invalid_request",
-        `Expected \`maxConcurrent\` of provider "${providerId}" to be an integer >= 1, got \`${maxConcurrent}\``,
-      );
-    }
+    checkLimit(providerId, maxConcurrent);
     const known = this.#providers.get(providerId);
     if (known === undefined) {
       this.#providers.set(providerId, {
@@ -158,9 +111,7 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
     if (invalid !== undefined) throw invalid;
     const signal = request.signal;
     if (signal?.aborted) throw signal.reason;
-    let queued = 0;
-    for (const waiter of this.#waiting.values()) if (waiter.request.providerId === provider.id) queued += 1;
-    if (queued >= this.#maxQueue) {
+    if (this.#waiting.countOf(provider.id) >= this.#maxQueue) {
       this.#observer.queueFull?.({ providerId: provider.id });
       throw queueFullError(provider.id, this.#maxQueue);
     }
@@ -170,7 +121,7 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
     promise.catch(() => {});
     const waiter: LocalWaiter = {
       id: `w_${Bun.randomUUIDv7()}`,
-      seq: ++this.#seq,
+      seq: this.#waiting.nextSeq(),
       request,
       enqueuedAt: this.#clock.now(),
       starred: this.#starred.has(request.workspaceId),
@@ -179,7 +130,7 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
       reject,
       onAbort: undefined,
     };
-    this.#waiting.set(waiter.id, waiter);
+    this.#waiting.add(waiter);
     if (signal !== undefined) {
       waiter.onAbort = () => this.#abortWaiter(waiter);
       signal.addEventListener("abort", waiter.onAbort, { once: true });
@@ -202,7 +153,7 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
       this.#apply(provider.id, result);
     } catch (error) {
       if (this.#waiting.delete(waiter.id)) {
-        this.#unlink(waiter);
+        unlink(waiter);
         reject(error);
       }
       return promise;
@@ -221,9 +172,7 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
   setStarred(workspaceId: string, starred: boolean): void {
     if (starred) this.#starred.add(workspaceId);
     else this.#starred.delete(workspaceId);
-    for (const waiter of this.#waiting.values()) {
-      if (waiter.request.workspaceId === workspaceId) waiter.starred = starred;
-    }
+    this.#waiting.setStarred(workspaceId, starred);
     // every host hears the star (the store relays it), so each updating the rows is harmless
     this.#background("copy a star onto the waiters", () => this.#table.setStarred(workspaceId, starred));
   }
@@ -257,40 +206,14 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
 
   snapshot(): ProviderSlotsSnapshot[] {
     const now = this.#clock.now();
-    return [...this.#providers.values()].map((provider) => ({
-      providerId: provider.id,
-      maxConcurrent: provider.limit,
-      inFlight: provider.inFlight,
-      coolingUntil:
-        provider.coolingUntil !== null && provider.coolingUntil > now ? provider.coolingUntil : null,
-      queue: this.#ordered(provider.id, now).map((w) => ({
-        turnId: w.request.turnId ?? null,
-        conversationId: w.request.conversationId ?? null,
-        workspaceId: w.request.workspaceId,
-        starred: w.starred,
-        waitingMs: now - w.enqueuedAt,
-      })),
-    }));
+    return [...this.#providers.values()].map((provider) =>
+      snapshotOf(provider, this.#waiting, now, this.#agingMs),
+    );
   }
 
   /** Counts per provider: leases cluster-wide (as last seen), this host's waiters. */
   stats(): ProviderStats[] {
-    return [...this.#providers.values()].map((p) => {
-      let starred = 0;
-      let unstarred = 0;
-      for (const w of this.#waiting.values()) {
-        if (w.request.providerId !== p.id) continue;
-        if (w.starred) starred += 1;
-        else unstarred += 1;
-      }
-      return {
-        providerId: p.id,
-        maxConcurrent: p.limit,
-        inFlight: p.inFlight,
-        queuedStarred: starred,
-        queuedUnstarred: unstarred,
-      };
-    });
+    return [...this.#providers.values()].map((p) => statsOf(p, this.#waiting));
   }
 
   /** Leases this host holds. */
@@ -307,29 +230,13 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
     if (this.#disposed || this.#ticking) return;
     this.#ticking = true;
     try {
-      const sent = this.#clock.now();
-      // only leases known before the renewal is sent can be judged by its answer
-      const before = [...this.#leases];
-      try {
-        const alive = await this.#table.renew(this.#ttlMs);
-        for (const [leaseId, held] of before) {
-          if (alive.has(leaseId)) held.validUntil = sent + this.#ttlMs;
-          else if (!held.lease.released)
-            this.#stop(held.lease, lostError(held.lease.providerId, this.#ttlMs));
-        }
-      } catch (error) {
-        this.#logger?.warn("could not renew this host's provider slots; retrying", { err: error });
-      }
+      await renewLeases(this.#table, this.#leases, this.#ttlMs, this.#clock, this.#logger);
       const now = this.#clock.now();
-      for (const held of [...this.#leases.values()]) {
-        if (!held.lease.released && now >= held.validUntil) {
-          this.#stop(held.lease, lostError(held.lease.providerId, this.#ttlMs));
-        }
-      }
-      this.#checkOverdue(now);
+      stopUnrenewed(this.#leases, now, this.#ttlMs);
+      stopOverdue(this.#leases, now, this.#maxLeaseMs, this.#observer);
       if (this.#waiting.size > 0) {
-        for (const grant of await this.#table.grantsFor([...this.#waiting.keys()])) this.#granted(grant);
-        const providers = new Set([...this.#waiting.values()].map((w) => w.request.providerId));
+        for (const grant of await this.#table.grantsFor(this.#waiting.ids())) this.#granted(grant);
+        const providers = new Set(this.#waiting.values().map((w) => w.request.providerId));
         for (const providerId of providers) await this.#pump(providerId);
       }
     } catch (error) {
@@ -354,10 +261,10 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
       "shutdown",
       `this host left the cluster (${reason}); provider calls stopped`,
     );
-    for (const held of [...this.#leases.values()]) this.#stop(held.lease, error);
-    for (const waiter of [...this.#waiting.values()]) {
+    for (const held of this.#leases.values()) stopLease(held.lease, error);
+    for (const waiter of this.#waiting.values()) {
       this.#waiting.delete(waiter.id);
-      this.#unlink(waiter);
+      unlink(waiter);
       waiter.reject(error);
     }
   }
@@ -367,8 +274,8 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
     this.#disposed = true;
     this.#stopWatchdog();
     for (const provider of this.#providers.values()) provider.cancelCooling?.();
-    for (const waiter of [...this.#waiting.values()]) {
-      this.#unlink(waiter);
+    for (const waiter of this.#waiting.values()) {
+      unlink(waiter);
       waiter.reject(shutdownError());
     }
     this.#waiting.clear();
@@ -401,17 +308,17 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
 
   /** A grant made by some host: this host's waiter gets its lease; a grant nobody here waits for is given back. */
   #granted(grant: Grant): void {
-    if (grant.instanceId !== this.#store.instanceId || this.#settled.has(grant.waiterId)) return;
+    if (grant.instanceId !== this.#store.instanceId || this.#waiting.isSettled(grant.waiterId)) return;
     const waiter = this.#waiting.get(grant.waiterId);
     if (waiter === undefined || this.#disposed) {
       // aborted (or this host shut down) while the grant was on its way: the slot goes back
-      this.#settle(grant.waiterId);
+      this.#waiting.settle(grant.waiterId);
       this.#background("give back an unwanted slot", () => this.#giveBack(grant));
       return;
     }
-    this.#settle(waiter.id);
+    this.#waiting.settle(waiter.id);
     this.#waiting.delete(waiter.id);
-    this.#unlink(waiter);
+    unlink(waiter);
     const now = this.#clock.now();
     const request = waiter.request;
     const lease = new ManagedLease({
@@ -424,8 +331,7 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
       onRelease: (released) => this.#release(released),
     });
     // valid for a TTL from about now: the grant is at most one notification old
-    this.#leases.set(grant.leaseId, { lease, validUntil: now + Math.floor((this.#ttlMs * 2) / 3) });
-    this.#leaseIdOf.set(lease, grant.leaseId);
+    this.#leases.add(grant.leaseId, { lease, validUntil: now + Math.floor((this.#ttlMs * 2) / 3) });
     const starred = this.#starred.has(request.workspaceId);
     this.#observer.granted?.({
       providerId: request.providerId,
@@ -440,10 +346,8 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
   }
 
   #release(lease: ManagedLease): void {
-    const leaseId = this.#leaseIdOf.get(lease);
+    const leaseId = this.#leases.remove(lease);
     if (leaseId === undefined) return;
-    this.#leaseIdOf.delete(lease);
-    this.#leases.delete(leaseId);
     const provider = this.#providers.get(lease.providerId);
     if (provider === undefined) return;
     this.#background("release a provider slot", async () => {
@@ -467,18 +371,9 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
     this.#apply(provider.id, result);
   }
 
-  /** Remembers a waiter that is done with (at most 10 000, oldest forgotten first). */
-  #settle(waiterId: string): void {
-    this.#settled.add(waiterId);
-    if (this.#settled.size > 10_000) {
-      const oldest = this.#settled.values().next();
-      if (!oldest.done) this.#settled.delete(oldest.value);
-    }
-  }
-
   #abortWaiter(waiter: LocalWaiter): void {
     if (!this.#waiting.delete(waiter.id)) return;
-    this.#unlink(waiter);
+    unlink(waiter);
     waiter.reject(waiter.request.signal?.reason);
     // its row goes; if it was granted meanwhile, the grant finds no waiter and gives the slot back
     this.#background("remove an aborted waiter", async () => {
@@ -486,44 +381,6 @@ export class ClusterConcurrencyManager implements ConcurrencyManager {
         for (const grant of await this.#table.grantsFor([waiter.id])) this.#granted(grant);
       }
     });
-  }
-
-  #unlink(waiter: LocalWaiter): void {
-    if (waiter.onAbort !== undefined) {
-      waiter.request.signal?.removeEventListener("abort", waiter.onAbort);
-      waiter.onAbort = undefined;
-    }
-  }
-
-  /** Releases first (the slot goes on at once), then aborts the holder's signal. */
-  #stop(lease: ManagedLease, reason: unknown): void {
-    lease.release();
-    lease.abort(reason);
-  }
-
-  #checkOverdue(now: number): void {
-    const mine = [...this.#leases.values()].map((held) => held.lease);
-    for (const verdict of overdueLeases(mine, now, this.#maxLeaseMs)) {
-      const { lease } = verdict;
-      if (verdict.kind === "reclaimed") {
-        this.#observer.reclaimed?.({ providerId: lease.providerId, heldMs: verdict.heldMs });
-        this.#stop(lease, reclaimedError(lease.providerId, verdict.heldMs, this.#maxLeaseMs));
-      } else {
-        this.#observer.stalled?.({ providerId: lease.providerId, silentMs: verdict.silentMs });
-        this.#stop(lease, stalledError(lease.providerId, verdict.stallTimeoutMs));
-      }
-    }
-  }
-
-  /** This host's waiters of a provider in the cluster's grant order. */
-  #ordered(providerId: string, now: number): LocalWaiter[] {
-    const agedBefore = now - this.#agingMs;
-    const rank = (w: LocalWaiter) => (w.starred || w.request.promptStartedAt < agedBefore ? 0 : 1);
-    return [...this.#waiting.values()]
-      .filter((w) => w.request.providerId === providerId)
-      .sort(
-        (a, b) => rank(a) - rank(b) || a.request.promptStartedAt - b.request.promptStartedAt || a.seq - b.seq,
-      );
   }
 
   /** Runs database work nobody awaits; a failure is logged (the tick retries what matters). */
