@@ -1,3 +1,4 @@
+export type { BudgetName } from "./budgets.ts";
 export { budgetClock, clockOffsetEnv } from "./clock.ts";
 export { type BudgetsConfig, budgetsConfigSchema, type Price } from "./config.ts";
 export { dayKey, nextDayStart } from "./day-key.ts";
@@ -6,7 +7,6 @@ export { costOf } from "./pricing.ts";
 export { type UsageService, usageRef } from "./types.ts";
 export { usageGate } from "./usage-gate.ts";
 export {
-  type BudgetName,
   type RecordedCall,
   type Reservation,
   UsageLedger,

@@ -10,35 +10,20 @@ import type {
   ModelCallOutcome,
   ModelCallRefusal,
 } from "@dispatch/session-orchestrator";
-import type { UsageGroup, UsageQuery, UsageReport, UsageTotals } from "@dispatch/wire";
-import { and, eq, gte, inArray, lt, notInArray, type SQL, sql } from "drizzle-orm";
+import type { UsageQuery, UsageReport } from "@dispatch/wire";
+import { eq, inArray, notInArray } from "drizzle-orm";
+import { type BudgetName, hostScope, workspaceScope } from "./budgets.ts";
 import type { BudgetsConfig } from "./config.ts";
-import { dayKey, nextDayStart } from "./day-key.ts";
+import { DailyReservations } from "./daily-reservations.ts";
+import { dayKey } from "./day-key.ts";
+import { type LedgerStatements, prepareLedgerStatements } from "./ledger-statements.ts";
 import * as pgSchema from "./pg-schema.ts";
 import { costOf } from "./pricing.ts";
 import * as schema from "./schema.ts";
+import { usageReport } from "./usage-report.ts";
 
 // Queries name the SQLite tables' columns for their types and `this.#t`'s tables at run time (the
 // pg-core twins on Postgres): the twins have the same columns (test/schema-twins.test.ts).
-
-/** A statement prepared once, run with its placeholders' values. */
-type Prepared = (values: Record<string, unknown>) => Promise<unknown>;
-
-/** What a prepared builder is on each dialect (the handle is typed as SQLite's; see `prepared`). */
-interface PreparableBuilder {
-  prepare(name?: string): {
-    run?(values: Record<string, unknown>): Promise<unknown>;
-    execute?(values: Record<string, unknown>): Promise<unknown>;
-  };
-}
-
-/** The pg-proxy handle's `execute` (the rows, as objects), which the SQLite typing does not have. */
-interface PgExecute {
-  execute(query: SQL): Promise<unknown[]>;
-}
-
-/** The budgets a call can run into, by their config names. */
-export type BudgetName = "perTurnTokens" | "workspaceDailyTokens" | "hostDailyTokens";
 
 /** A call let through: what it reserved, to settle later. */
 export interface Reservation {
@@ -70,9 +55,6 @@ export interface UsageLedgerDeps {
   observe?: { recorded?(call: RecordedCall): void; refused?(budget: BudgetName): void };
 }
 
-const hostScope = "host";
-const workspaceScope = (id: string) => `workspace:${id}`;
-
 /**
  * Usage and budgets (DESIGN §16). Before each model call `reserve` holds the call's estimate against
  * every budget that applies; after it `settle` charges what the provider reported and lets the
@@ -92,56 +74,22 @@ export class UsageLedger {
   readonly #turns = new Map<string, { used: number; reserved: number }>();
   // Prepared once: every model call settles, and building these with drizzle's query builder cost
   // more than running them (notes/benchmarks.md, hot path).
-  readonly #release: Prepared;
-  readonly #recordCall: Prepared;
-  readonly #addDaily: Prepared;
+  readonly #statements: LedgerStatements;
+  readonly #dailyReservations: DailyReservations;
 
   constructor(deps: UsageLedgerDeps) {
     this.#deps = deps;
     const { db, tables } = dialectDatabase(deps.store, { sqlite: schema, postgres: pgSchema });
     this.#db = db;
     this.#t = tables;
-    const { calls, daily, reservations } = tables;
-    const p = sql.placeholder;
-    const prepared = (name: string, builder: unknown): Prepared => {
-      // drizzle prepares a SQLite statement unnamed and runs it with `run`; a Postgres one is named
-      // and runs with `execute` (the pg-proxy driver sends its SQL and parameters each time)
-      const statement = (builder as PreparableBuilder).prepare(
-        deps.store.dialect === "sqlite" ? undefined : name,
-      );
-      const run = statement.run ?? statement.execute;
-      if (run === undefined) throw new Error(`drizzle statement ${name} has neither run nor execute`);
-      return (values) => run.call(statement, values);
-    };
-    this.#release = prepared("usage_release", db.delete(reservations).where(eq(reservations.id, p("id"))));
-    this.#recordCall = prepared(
-      "usage_record_call",
-      db.insert(calls).values({
-        id: p("id"),
-        turnId: p("turnId"),
-        conversationId: p("conversationId"),
-        workspaceId: p("workspaceId"),
-        provider: p("provider"),
-        model: p("model"),
-        inputTokens: p("inputTokens"),
-        outputTokens: p("outputTokens"),
-        cachedInputTokens: p("cachedInputTokens"),
-        estimated: p("estimated"),
-        cost: p("cost"),
-        at: p("at"),
-        day: p("day"),
-      }),
-    );
-    this.#addDaily = prepared(
-      "usage_add_daily",
-      db
-        .insert(daily)
-        .values({ scope: p("scope"), day: p("day"), tokens: p("tokens") })
-        .onConflictDoUpdate({
-          target: [daily.scope, daily.day],
-          set: { tokens: sql`${daily.tokens} + ${p("tokens")}` },
-        }),
-    );
+    this.#statements = prepareLedgerStatements(db, tables, deps.store.dialect);
+    this.#dailyReservations = new DailyReservations({
+      db,
+      tables,
+      store: deps.store,
+      config: deps.config,
+      refuse: (budget, message) => this.#refuse(budget, message),
+    });
   }
 
   get #daily(): boolean {
@@ -171,9 +119,9 @@ export class UsageLedger {
       // a reservation freed between the refused insert and the read that explains it: try again
       for (let attempt = 1; ; attempt += 1) {
         const rowId = `ur_${Bun.randomUUIDv7()}`;
-        if (await this.#reserveRow(rowId, call, day, tokens, at))
+        if (await this.#dailyReservations.reserveRow(rowId, call, day, tokens, at))
           return { call, tokens, promptTokens, at, day, rowId };
-        const refusal = await this.#dailyRefusal(call.workspaceId, day, tokens, at);
+        const refusal = await this.#dailyReservations.dailyRefusal(call.workspaceId, day, tokens, at);
         if (refusal !== undefined || attempt === 3) {
           turn.reserved -= tokens;
           return refusal ?? this.#refuse("hostDailyTokens", "the daily budgets are contended; try again");
@@ -183,120 +131,6 @@ export class UsageLedger {
       turn.reserved -= tokens;
       throw error;
     }
-  }
-
-  /**
-   * The check and the reservation as one conditional insert, run as one write transaction: the row
-   * goes in only if today's charged tokens plus those held by calls in flight plus this call's fit
-   * every daily budget. True when it went in.
-   */
-  async #reserveRow(
-    rowId: string,
-    call: ModelCall,
-    day: string,
-    tokens: number,
-    at: number,
-  ): Promise<boolean> {
-    const { workspaceDailyTokens, hostDailyTokens } = this.#deps.config;
-    const { daily, reservations } = this.#t;
-    const postgres = this.#deps.store.dialect === "postgres";
-    // Postgres infers a parameter's type from where it stands; in a select list it would be text
-    const typed = (value: number, type: "integer" | "bigint") =>
-      postgres ? sql`${value}::${sql.raw(type)}` : sql`${value}`;
-    const fits = (scope: string, limit: number, held: SQL | undefined) =>
-      sql`(select coalesce(sum(${daily.tokens}), 0) from ${daily} where ${daily.scope} = ${scope} and ${daily.day} = ${day})
-        + (select coalesce(sum(${reservations.tokens}), 0) from ${reservations} where ${reservations.day} = ${day}${held ?? sql``})
-        + ${typed(tokens, "bigint")} <= ${typed(limit, "bigint")}`;
-    const conditions: SQL[] = [];
-    if (workspaceDailyTokens !== undefined) {
-      conditions.push(
-        fits(
-          workspaceScope(call.workspaceId),
-          workspaceDailyTokens,
-          sql` and ${reservations.workspaceId} = ${call.workspaceId}`,
-        ),
-      );
-    }
-    if (hostDailyTokens !== undefined) conditions.push(fits(hostScope, hostDailyTokens, undefined));
-    const insert = sql`insert into ${reservations} (id, turn_id, workspace_id, day, tokens, created_at, instance_id)
-        select ${rowId}, ${call.turnId}, ${call.workspaceId}, ${day}, ${typed(tokens, "integer")}, ${typed(at, "bigint")}, ${this.#deps.store.instanceId}
-        where ${sql.join(conditions, sql` and `)}
-        returning id`;
-    if (!postgres) {
-      // one write transaction: SQLite has one writer, so nothing changes between the check and the insert
-      const [rows] = await this.#db.batch([this.#db.all<{ id: string }>(insert)]);
-      return rows.length === 1;
-    }
-    // PostgreSQL runs other hosts' statements at the same time, and a statement sees what was
-    // committed when it began: so first lock the budgets' rows (created at 0 when missing; host
-    // before workspace, the order `settle` charges them in, so two transactions never wait on each
-    // other in a circle), then check and insert in a statement that begins once the lock is held.
-    // Every host's reservation against these budgets waits here until this one commits.
-    const scopes = [
-      ...(hostDailyTokens === undefined ? [] : [hostScope]),
-      ...(workspaceDailyTokens === undefined ? [] : [workspaceScope(call.workspaceId)]),
-    ];
-    const pg = this.#db as unknown as PgExecute;
-    return this.#deps.store.transaction(async () => {
-      await pg.execute(sql`insert into ${daily} (scope, day, tokens)
-        values ${sql.join(
-          scopes.map((scope) => sql`(${scope}, ${day}, 0)`),
-          sql`, `,
-        )}
-        on conflict (scope, day) do update set tokens = ${daily}.tokens`);
-      return (await pg.execute(insert)).length === 1;
-    });
-  }
-
-  /** Why a call was refused: the first daily budget it does not fit (read after the refused insert). */
-  async #dailyRefusal(
-    workspaceId: string,
-    day: string,
-    tokens: number,
-    at: number,
-  ): Promise<ModelCallRefusal | undefined> {
-    const { daily, reservations } = this.#t;
-    const { workspaceDailyTokens, hostDailyTokens, timeZone } = this.#deps.config;
-    const resets = new Date(nextDayStart(at, timeZone)).toISOString();
-    const checks: Array<{ budget: BudgetName; limit: number | undefined; scope: string; who: string }> = [
-      {
-        budget: "workspaceDailyTokens",
-        limit: workspaceDailyTokens,
-        scope: workspaceScope(workspaceId),
-        who: `workspace "${workspaceId}"`,
-      },
-      {
-        budget: "hostDailyTokens",
-        limit: hostDailyTokens,
-        scope: hostScope,
-        // on Postgres every host charges the one `host` row: the budget is the cluster's
-        who: this.#deps.store.dialect === "postgres" ? "all hosts sharing the database" : "this host",
-      },
-    ];
-    for (const { budget, limit, scope, who } of checks) {
-      if (limit === undefined) continue;
-      const [row] = await this.#db
-        .select({ tokens: daily.tokens })
-        .from(daily)
-        .where(and(eq(daily.scope, scope), eq(daily.day, day)));
-      const used = row?.tokens ?? 0;
-      const held = and(
-        eq(reservations.day, day),
-        scope === hostScope ? undefined : eq(reservations.workspaceId, workspaceId),
-      );
-      const [reserved] = await this.#db
-        .select({ tokens: sql<number>`coalesce(sum(${reservations.tokens}), 0)` })
-        .from(reservations)
-        .where(held);
-      const inFlight = Number(reserved?.tokens ?? 0);
-      if (used + inFlight + tokens > limit) {
-        return this.#refuse(
-          budget,
-          `the ${budget} budget of ${who} (${limit} tokens on ${day}, ${timeZone}) would be passed: ${used} used, ${inFlight} held by calls in flight, and this model call needs about ${tokens}; it renews at ${resets}`,
-        );
-      }
-    }
-    return undefined;
   }
 
   #refuse(budget: BudgetName, message: string): ModelCallRefusal {
@@ -328,9 +162,9 @@ export class UsageLedger {
     const { rowId, day } = reservation;
     // one write: the charge and the release together, or neither
     await this.#deps.store.transaction(async () => {
-      if (rowId !== undefined) await this.#release({ id: rowId });
+      if (rowId !== undefined) await this.#statements.release({ id: rowId });
       if (usage === undefined) return;
-      await this.#recordCall({
+      await this.#statements.recordCall({
         id: `uc_${Bun.randomUUIDv7()}`,
         turnId: call.turnId,
         conversationId: call.conversationId,
@@ -346,7 +180,7 @@ export class UsageLedger {
         day,
       });
       for (const scope of [hostScope, workspaceScope(call.workspaceId)]) {
-        await this.#addDaily({ scope, day, tokens: charged });
+        await this.#statements.addDaily({ scope, day, tokens: charged });
       }
     });
     if (usage !== undefined) {
@@ -390,89 +224,7 @@ export class UsageLedger {
   }
 
   /** `GET /usage`: sums of the recorded calls, grouped. */
-  async report(query: UsageQuery): Promise<UsageReport> {
-    const { calls } = this.#t;
-    const from = query.from === undefined ? undefined : Date.parse(query.from);
-    const to = query.to === undefined ? undefined : Date.parse(query.to);
-    const conditions: SQL[] = [];
-    if (query.workspaceId !== undefined) conditions.push(eq(calls.workspaceId, query.workspaceId));
-    if (from !== undefined) conditions.push(gte(calls.at, from));
-    if (to !== undefined) conditions.push(lt(calls.at, to));
-    const where = and(...conditions);
-    const sums = {
-      calls: sql<number>`count(*)`,
-      inputTokens: sql<number>`coalesce(sum(${calls.inputTokens}), 0)`,
-      outputTokens: sql<number>`coalesce(sum(${calls.outputTokens}), 0)`,
-      cachedInputTokens: sql<number>`coalesce(sum(${calls.cachedInputTokens}), 0)`,
-      cost: sql<number | null>`sum(${calls.cost})`,
-      unpricedCalls: sql<number>`coalesce(sum(case when ${calls.cost} is null then 1 else 0 end), 0)`,
-    };
-    const [total] = await this.#db.select(sums).from(calls).where(where);
-    let groups: UsageGroup[];
-    if (query.groupBy === "day") {
-      const rows = await this.#db
-        .select({ day: calls.day, ...sums })
-        .from(calls)
-        .where(where)
-        .groupBy(calls.day)
-        .orderBy(calls.day);
-      groups = rows.map(({ day, ...rest }) => ({ day, ...totalsOf(rest) }));
-    } else if (query.groupBy === "conversation") {
-      const rows = await this.#db
-        .select({ conversationId: calls.conversationId, workspaceId: calls.workspaceId, ...sums })
-        .from(calls)
-        .where(where)
-        .groupBy(calls.conversationId, calls.workspaceId);
-      groups = rows.map(({ conversationId, workspaceId, ...rest }) => ({
-        conversationId,
-        workspaceId,
-        ...totalsOf(rest),
-      }));
-    } else {
-      const rows = await this.#db
-        .select({ provider: calls.provider, model: calls.model, ...sums })
-        .from(calls)
-        .where(where)
-        .groupBy(calls.provider, calls.model);
-      groups = rows.map(({ provider, model, ...rest }) => ({ provider, model, ...totalsOf(rest) }));
-    }
-    if (query.groupBy !== "day") {
-      groups.sort((a, b) => b.totalTokens - a.totalTokens || keyOf(a).localeCompare(keyOf(b)));
-    }
-    return {
-      workspaceId: query.workspaceId ?? null,
-      from: from === undefined ? null : new Date(from).toISOString(),
-      to: to === undefined ? null : new Date(to).toISOString(),
-      groupBy: query.groupBy,
-      timeZone: this.#deps.config.timeZone,
-      groups,
-      total: totalsOf(total ?? {}),
-    };
+  report(query: UsageQuery): Promise<UsageReport> {
+    return usageReport(this.#db, this.#t, this.#deps.config.timeZone, query);
   }
-}
-
-function totalsOf(row: {
-  calls?: unknown;
-  inputTokens?: unknown;
-  outputTokens?: unknown;
-  cachedInputTokens?: unknown;
-  cost?: unknown;
-  unpricedCalls?: unknown;
-}): UsageTotals {
-  const n = (value: unknown) => Number(value ?? 0);
-  const inputTokens = n(row.inputTokens);
-  const outputTokens = n(row.outputTokens);
-  return {
-    calls: n(row.calls),
-    inputTokens,
-    outputTokens,
-    cachedInputTokens: n(row.cachedInputTokens),
-    totalTokens: inputTokens + outputTokens,
-    cost: row.cost === null || row.cost === undefined ? null : Number(row.cost),
-    unpricedCalls: n(row.unpricedCalls),
-  };
-}
-
-function keyOf(group: UsageGroup): string {
-  return group.conversationId ?? `${group.provider ?? ""}/${group.model ?? ""}`;
 }

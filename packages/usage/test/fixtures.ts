@@ -8,8 +8,9 @@ import { defineExtension } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { estimatePromptTokens, type ModelRequest } from "@dispatch/providers";
 import type { ModelCall } from "@dispatch/session-orchestrator";
+import type { BudgetName } from "../src/budgets.ts";
 import { type BudgetsConfig, budgetsConfigSchema } from "../src/config.ts";
-import { type BudgetName, UsageLedger } from "../src/usage-ledger.ts";
+import { UsageLedger } from "../src/usage-ledger.ts";
 
 /** The usage tables alone (the ledger without the gate and routes), contributed the way the extension does. */
 export const usageTablesOnly = defineExtension({
