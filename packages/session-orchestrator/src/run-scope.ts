@@ -1,4 +1,4 @@
-import { createExtensionPoint } from "@dispatch/kernel";
+import { createExtensionPoint, DispatchError } from "@dispatch/kernel";
 import type { Conversation, Workspace } from "@dispatch/wire";
 import type { ConversationInfo } from "./turn-runner.ts";
 
@@ -86,4 +86,37 @@ export function requestedScopeOptions(options: ScopeOptions): ScopeOptionName[] 
   if (options.worktree === true) names.push("worktree");
   if (options.baseRef !== undefined) names.push("baseRef");
   return names;
+}
+
+/** The scopes implementing the requested options; `invalid_request` for an option none implements. */
+export function scopesFor(scopes: readonly RunScope[], options: ScopeOptions): RunScope[] {
+  const requested = requestedScopeOptions(options);
+  if (requested.length === 0) return [];
+  for (const name of requested) {
+    if (!scopes.some((scope) => scope.handles.includes(name))) {
+      throw new DispatchError(
+        "invalid_request",
+        `${name}: no installed extension implements it (is git-workflows installed and enabled?)`,
+        { details: { field: name } },
+      );
+    }
+  }
+  return scopes.filter((scope) => scope.handles.some((name) => requested.includes(name)));
+}
+
+/** Asks each scope whether it takes the conversation's next turn; the first that does wins. */
+export async function enterScope(
+  scopes: readonly RunScope[],
+  conversation: ConversationInfo,
+  text: string,
+  workspaceOf: (id: string) => Promise<Workspace | undefined>,
+): Promise<ScopedTurn | undefined> {
+  if (scopes.length === 0) return undefined;
+  const workspace = await workspaceOf(conversation.workspaceId);
+  if (workspace === undefined) return undefined;
+  for (const scope of scopes) {
+    const scoped = await scope.enter({ conversation, workspace, text });
+    if (scoped !== undefined) return scoped;
+  }
+  return undefined;
 }

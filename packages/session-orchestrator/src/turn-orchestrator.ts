@@ -1,25 +1,28 @@
-import type { ConversationStore, Turn } from "@dispatch/conversation-store";
+import type { ConversationStore } from "@dispatch/conversation-store";
 import { DispatchError, type ExtensionBus, type Logger, messageOf } from "@dispatch/kernel";
 import type { ConcurrencyManager } from "@dispatch/provider-concurrency";
 import type { ProvidersService } from "@dispatch/providers";
-import type { Conversation, ConversationEvent, TurnStatus, Workspace } from "@dispatch/wire";
+import type { Conversation, ConversationEvent, TurnStatus } from "@dispatch/wire";
 import { z } from "zod";
 import type { OrchestratorConfig } from "./config.ts";
+import { conversationChoices } from "./conversation-choices.ts";
 import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
 import { IdleCollector } from "./idle-collector.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
-import { createModelRunner, modelRunnerId } from "./model-runner.ts";
+import { createModelRunner } from "./model-runner.ts";
 import { reusingRecent } from "./recent-sample.ts";
-import { type RunScope, requestedScopeOptions, type ScopedTurn, type ScopeOptions } from "./run-scope.ts";
+import { RecordCache } from "./record-cache.ts";
+import { enterScope, type RunScope, type ScopeOptions, scopesFor } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
-import { statusOfFinalEvent, stoppedOutcome } from "./turn-outcome.ts";
-import { type ConversationInfo, TurnRun } from "./turn-run.ts";
-import { parseRunnerName, type TurnRunner } from "./turn-runner.ts";
+import { stoppedOutcome } from "./turn-outcome.ts";
+import { closeUnfinishedTurn } from "./turn-recovery.ts";
+import { TurnRun } from "./turn-run.ts";
+import { findRunner, type TurnRunner } from "./turn-runner.ts";
 import type { CreateConversationInput, EventSubscription, MemorySample, Orchestrator } from "./types.ts";
 
 /** What the orchestrator is built from; the extension wires the real services in. */
@@ -59,8 +62,6 @@ const StartTurnInput = z
 
 /** Extra time shutdown gives turns it had to close itself after the deadline. */
 const forcedCloseGraceMs = 500;
-/** Conversations and workspaces kept in memory; the least recently used beyond this are dropped. */
-const cacheLimit = 10_000;
 
 /** The turn engine (DESIGN §5): one active turn per conversation, events persisted then published. */
 export class TurnOrchestrator implements Orchestrator {
@@ -79,17 +80,14 @@ export class TurnOrchestrator implements Orchestrator {
   readonly #deadlineOf = new Map<TurnRun, () => void>();
   /** Per-turn memory readings, shared by the turns that start or end within a quarter second. */
   readonly #sampleMemory: () => MemorySample;
-  // Each saves a store read per turn. A conversation's provider, model and workspace never change; a
-  // workspace can, so `forgetWorkspace` (wired to the store's bus events) drops it on update or delete.
-  readonly #conversations = new Map<string, ConversationInfo>();
-  readonly #workspaces = new Map<string, Workspace>();
-  #workspaceEpoch = 0;
+  readonly #records: RecordCache;
   #closing = false;
   #interrupting: Promise<void> | undefined;
   readonly #stopFeed: () => void;
 
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
+    this.#records = new RecordCache(deps.store);
     this.defaults = { provider: deps.config.provider, model: deps.config.model };
     const builtin = [createModelRunner(deps.config)];
     this.#runners = deps.runners ?? (() => builtin);
@@ -130,9 +128,11 @@ export class TurnOrchestrator implements Orchestrator {
     const refusal = this.#deps.admitTurn?.();
     if (refusal !== undefined) throw refusal;
     const { conversationId, text, maxSteps, followupId } = parsed.data;
-    const conversation = await this.#conversationInfo(conversationId);
+    const conversation = await this.#records.conversation(conversationId);
     // Before the claim, so a held worktree refuses the turn (409) instead of failing it later.
-    const scoped = await this.#enterScope(conversation, text);
+    const scoped = await enterScope(this.#deps.scopes?.() ?? [], conversation, text, (id) =>
+      this.#records.workspace(id),
+    );
     let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
     try {
       claimed = await this.#deps.store.turns.claim({
@@ -145,13 +145,13 @@ export class TurnOrchestrator implements Orchestrator {
       await scoped?.abandon();
       // A cached conversation may have gone with its workspace; the claim is the authority.
       if (DispatchError.isInstance(error) && error.code === "not_found")
-        this.#conversations.delete(conversationId);
+        this.#records.forgetConversation(conversationId);
       throw error;
     }
     const { turn, message } = claimed;
     const run = new TurnRun(turn, conversation, {
       ...(scoped === undefined ? {} : { scoped }),
-      workspaceOf: (id) => this.#workspaceOf(id),
+      workspaceOf: (id) => this.#records.workspace(id),
       runner: this.#runnerFor(conversation.runner),
       text,
       messageId: message.id,
@@ -199,38 +199,16 @@ export class TurnOrchestrator implements Orchestrator {
    * argument. Errors: `not_found` (workspace), `invalid_request` naming the field.
    */
   async createConversation(input: CreateConversationInput): Promise<Conversation> {
-    const providers = this.#deps.providers;
-    const provider = input.provider ?? this.defaults.provider;
-    if (providers.get !== undefined && providers.get(provider) === undefined) {
-      const known = (providers.list?.() ?? []).map((p) => p.id).join(", ");
-      throw new DispatchError(
-        "invalid_request",
-        `provider "${provider}" is not configured (configured: ${known})`,
-        {
-          details: { field: "provider" },
-        },
-      );
-    }
-    const model =
-      input.model ??
-      (provider === this.defaults.provider
-        ? this.defaults.model
-        : (providers.get?.(provider)?.models[0] ?? this.defaults.model));
-    const runner = input.runner ?? modelRunnerId;
-    const found = this.#runnerFor(runner);
-    if ("missing" in found)
-      throw new DispatchError("invalid_request", found.missing, { details: { field: "runner" } });
-    const refusal = found.validate?.(parseRunnerName(runner).argument);
-    if (refusal !== undefined) {
-      throw new DispatchError("invalid_request", `runner "${runner}": ${refusal}`, {
-        details: { field: "runner" },
-      });
-    }
+    const { provider, model, runner } = conversationChoices(input, {
+      defaults: this.defaults,
+      providers: this.#deps.providers,
+      runnerFor: (name) => this.#runnerFor(name),
+    });
     const options: ScopeOptions = {
       ...(input.worktree === undefined ? {} : { worktree: input.worktree }),
       ...(input.baseRef === undefined ? {} : { baseRef: input.baseRef }),
     };
-    const scopes = this.#scopesFor(options);
+    const scopes = scopesFor(this.#deps.scopes?.() ?? [], options);
     const record = {
       workspaceId: input.workspaceId,
       title: input.title ?? null,
@@ -239,7 +217,7 @@ export class TurnOrchestrator implements Orchestrator {
       runner,
     };
     if (scopes.length === 0) return this.#deps.store.conversations.create(record);
-    const workspace = await this.#workspaceOf(input.workspaceId);
+    const workspace = await this.#records.workspace(input.workspaceId);
     if (workspace === undefined) {
       throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
     }
@@ -251,49 +229,13 @@ export class TurnOrchestrator implements Orchestrator {
     });
   }
 
-  /** The scopes implementing the requested options; `invalid_request` for an option none implements. */
-  #scopesFor(options: ScopeOptions): RunScope[] {
-    const requested = requestedScopeOptions(options);
-    if (requested.length === 0) return [];
-    const scopes = this.#deps.scopes?.() ?? [];
-    for (const name of requested) {
-      if (!scopes.some((scope) => scope.handles.includes(name))) {
-        throw new DispatchError(
-          "invalid_request",
-          `${name}: no installed extension implements it (is git-workflows installed and enabled?)`,
-          { details: { field: name } },
-        );
-      }
-    }
-    return scopes.filter((scope) => scope.handles.some((name) => requested.includes(name)));
-  }
-
-  /** Asks each scope whether it takes the conversation's next turn; the first that does wins. */
-  async #enterScope(conversation: ConversationInfo, text: string): Promise<ScopedTurn | undefined> {
-    const scopes = this.#deps.scopes?.() ?? [];
-    if (scopes.length === 0) return undefined;
-    const workspace = await this.#workspaceOf(conversation.workspaceId);
-    if (workspace === undefined) return undefined;
-    for (const scope of scopes) {
-      const scoped = await scope.enter({ conversation, workspace, text });
-      if (scoped !== undefined) return scoped;
-    }
-    return undefined;
-  }
-
   /** The runners a conversation can name, by id. */
   listRunners(): Array<{ id: string; description: string }> {
     return this.#runners().map(({ id, description }) => ({ id, description }));
   }
 
   #runnerFor(name: string): TurnRunner | { missing: string } {
-    const { id } = parseRunnerName(name);
-    const runners = this.#runners();
-    const runner = runners.find((r) => r.id === id);
-    if (runner !== undefined) return runner;
-    return {
-      missing: `runner "${id}" is not installed (installed: ${runners.map((r) => r.id).join(", ") || "none"})`,
-    };
+    return findRunner(this.#runners(), name);
   }
 
   /**
@@ -411,7 +353,7 @@ export class TurnOrchestrator implements Orchestrator {
    */
   async recoverUnfinished(): Promise<number> {
     const unfinished = await this.#deps.store.turns.listUnfinished();
-    for (const turn of unfinished) await this.#recover(turn);
+    for (const turn of unfinished) await closeUnfinishedTurn(this.#deps.store, this.#writer, turn);
     return unfinished.length;
   }
 
@@ -423,33 +365,15 @@ export class TurnOrchestrator implements Orchestrator {
    */
   async recoverInstance(instanceId: string): Promise<number> {
     const adopted = await this.#deps.store.turns.adoptUnfinished(instanceId);
-    for (const turn of adopted) await this.#recover(turn, "the host running it stopped");
-    return adopted.length;
-  }
-
-  async #recover(turn: Turn, reason = "host restarted"): Promise<void> {
-    const { store } = this.#deps;
-    {
-      const lastSeq = await store.events.lastSeq(turn.conversationId);
-      const [last] = lastSeq > 0 ? await store.events.listAfter(turn.conversationId, lastSeq - 1, 1) : [];
-      const recorded = last?.turnId === turn.id ? statusOfFinalEvent(last.type) : undefined;
-      if (recorded !== undefined) await store.turns.setStatus(turn.id, recorded);
-      else {
-        await this.#writer.write(
-          turn.conversationId,
-          [{ type: "turn.interrupted", turnId: turn.id, data: { reason } }],
-          { afterPersist: () => store.turns.setStatus(turn.id, "interrupted", reason) },
-        );
-      }
-      // A dead turn holds no file locks; the lock TTL would free them too, only later.
-      await store.locks.releaseTurn(turn.id);
+    for (const turn of adopted) {
+      await closeUnfinishedTurn(this.#deps.store, this.#writer, turn, "the host running it stopped");
     }
+    return adopted.length;
   }
 
   /** Drops a cached workspace; call when it is updated or deleted. */
   forgetWorkspace(id: string): void {
-    this.#workspaceEpoch += 1;
-    this.#workspaces.delete(id);
+    this.#records.forgetWorkspace(id);
   }
 
   /** Stops timers and ends every subscription with `shutdown`. Call after `cancelAll`. */
@@ -471,27 +395,6 @@ export class TurnOrchestrator implements Orchestrator {
       pendingWrites: this.#writer.pendingConversations,
       deadlines: this.#deadlines.size,
     };
-  }
-
-  async #conversationInfo(conversationId: string): Promise<ConversationInfo> {
-    const cached = this.#conversations.get(conversationId);
-    if (cached !== undefined) return remember(this.#conversations, conversationId, cached);
-    const conversation = await this.#deps.store.conversations.get(conversationId);
-    if (conversation === undefined) {
-      throw new DispatchError("not_found", `conversation "${conversationId}" does not exist`);
-    }
-    const { id, workspaceId, provider, model, runner } = conversation;
-    return remember(this.#conversations, conversationId, { id, workspaceId, provider, model, runner });
-  }
-
-  async #workspaceOf(id: string): Promise<Workspace | undefined> {
-    const cached = this.#workspaces.get(id);
-    if (cached !== undefined) return remember(this.#workspaces, id, cached);
-    const epoch = this.#workspaceEpoch;
-    const workspace = await this.#deps.store.workspaces.get(id);
-    // A workspace forgotten while we read may be newer than what we got: use it, but do not keep it.
-    if (workspace === undefined || epoch !== this.#workspaceEpoch) return workspace;
-    return remember(this.#workspaces, id, workspace);
   }
 
   #publish(conversationId: string, event: ConversationEvent): void {
@@ -523,17 +426,6 @@ export class TurnOrchestrator implements Orchestrator {
     }
     this.drainFollowups(conversation.id).catch((error: unknown) => this.#deps.onFault?.("follow-up", error));
   }
-}
-
-/** Puts `value` last in the map's order (most recently used) and drops the oldest entry past the limit. */
-function remember<V>(map: Map<string, V>, key: string, value: V): V {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > cacheLimit) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
-  return value;
 }
 
 async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {

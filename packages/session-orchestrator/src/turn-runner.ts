@@ -108,3 +108,13 @@ export function parseRunnerName(name: string): { id: string; argument: string | 
     ? { id: name, argument: undefined }
     : { id: name.slice(0, colon), argument: name.slice(colon + 1) };
 }
+
+/** The installed runner a conversation's `runner` names, or why there is none. */
+export function findRunner(runners: readonly TurnRunner[], name: string): TurnRunner | { missing: string } {
+  const { id } = parseRunnerName(name);
+  const runner = runners.find((r) => r.id === id);
+  if (runner !== undefined) return runner;
+  return {
+    missing: `runner "${id}" is not installed (installed: ${runners.map((r) => r.id).join(", ") || "none"})`,
+  };
+}
