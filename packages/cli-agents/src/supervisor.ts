@@ -1,21 +1,18 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
 import { type CancelTimer, DispatchError, type Logger, messageOf } from "@dispatch/kernel";
 import type { AgentInfo, AgentInputBody } from "@dispatch/wire";
-import { AgentSession, sessionName } from "./agent-session.ts";
+import { AgentSession } from "./agent-session.ts";
 import { AttemptRecords } from "./attempts.ts";
-import { captureHost, type Sighting } from "./capture-tick.ts";
 import type { AgentConfig, CliAgentsSettings } from "./config.ts";
-import { checkHost, type HealthFindings, scanForCrash } from "./health-tick.ts";
+import { healthFindings, mayBeQuiet } from "./health-findings.ts";
+import { trimHistory } from "./history-trim.ts";
 import type { PaneCapture } from "./pane-capture.ts";
+import { reattachHost } from "./reattach.ts";
 import { SessionTable } from "./session-table.ts";
+import { SessionTicks } from "./session-ticks.ts";
 import { SessionWatch } from "./session-watch.ts";
-import {
-  clearHistoryCommand,
-  historyLimit,
-  optionCommands,
-  type PaneStatus,
-  type TmuxClient,
-} from "./tmux-client.ts";
+import { spawnAgent } from "./spawn.ts";
+import { optionCommands, type TmuxClient } from "./tmux-client.ts";
 
 /** One agent session as `GET /agents` lists it (a copy; nothing in it is live). */
 export type { AgentInfo } from "@dispatch/wire";
@@ -57,26 +54,40 @@ export class AgentSupervisor {
   readonly settings: CliAgentsSettings;
   readonly #deps: SupervisorDeps;
   readonly #now: () => number;
-  readonly #timers: CancelTimer[] = [];
-  #capturing = false;
-  #checking = false;
+  readonly #ticks: SessionTicks;
   #closed = false;
   readonly #killing = new Set<AgentSession>();
   readonly #reattaching = new Map<string, Promise<void>>();
-  /** Ticks (by kind and host) whose last run could not reach tmux; logged once until they can. */
-  readonly #failing = new Set<string>();
 
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
     this.settings = deps.settings;
     this.#now = deps.now ?? Date.now;
+    const findings = healthFindings({
+      logger: deps.logger,
+      counters: deps.counters,
+      forget: (session) => this.forget(session),
+      kill: (session) => this.kill(session),
+    });
+    this.#ticks = new SessionTicks({
+      settings: deps.settings,
+      table: this.table,
+      killing: this.#killing,
+      closed: () => this.#closed,
+      tmuxFor: (hostId) => deps.tmuxFor(hostId),
+      logger: deps.logger,
+      counters: deps.counters,
+      schedule: (fn, ms) => deps.schedule(fn, ms),
+      onFault: (kind, error) => deps.onFault(kind, error),
+      now: this.#now,
+      findings,
+      mayBeQuiet: mayBeQuiet(findings),
+    });
   }
 
   /** Starts the capture tick and the health tick (once). */
   start(): void {
-    if (this.#timers.length > 0 || this.#closed) return;
-    this.#timers.push(this.#deps.schedule(() => this.captureTick(), this.settings.captureIntervalMs));
-    this.#timers.push(this.#deps.schedule(() => this.healthTick(), this.settings.healthIntervalMs));
+    this.#ticks.start();
   }
 
   /** The supervisor's clock (epoch ms). */
@@ -86,127 +97,18 @@ export class AgentSupervisor {
 
   /** Live timers this supervisor started: 2 while running, whatever the number of sessions. */
   get timers(): number {
-    return this.#timers.length;
+    return this.#ticks.timers;
   }
 
   /** One capture of every session (see `captureHost`); skipped while the previous one still runs. */
-  async captureTick(): Promise<void> {
-    if (this.#capturing || this.#closed) return;
-    this.#capturing = true;
-    const began = performance.now();
-    try {
-      await Promise.all(
-        [...this.#sightingsByHost(false)].map(async ([hostId, sightings]) => {
-          try {
-            await captureHost(
-              this.#deps.tmuxFor(hostId),
-              sightings,
-              this.#now,
-              (s) => this.#isCurrent(s),
-              this.#mayBeQuiet,
-            );
-            this.#reachable(hostId, "capture");
-          } catch (error) {
-            this.#tickFailed(hostId, "capture", error);
-          }
-        }),
-      );
-    } finally {
-      this.#capturing = false;
-      this.#deps.counters.captureTick((performance.now() - began) / 1000);
-    }
+  captureTick(): Promise<void> {
+    return this.#ticks.captureTick();
   }
 
   /** One health check of every session (see `checkHost`); skipped while the previous one still runs. */
-  async healthTick(): Promise<void> {
-    if (this.#checking || this.#closed) return;
-    this.#checking = true;
-    try {
-      await Promise.all(
-        [...this.#sightingsByHost(true)].map(async ([hostId, sightings]) => {
-          try {
-            const tmux = this.#deps.tmuxFor(hostId);
-            await checkHost(tmux, sightings, this.#now, (s) => this.#isCurrent(s), this.#findings);
-            this.#reachable(hostId, "health");
-          } catch (error) {
-            this.#tickFailed(hostId, "health", error);
-          }
-        }),
-      );
-    } finally {
-      this.#checking = false;
-    }
+  healthTick(): Promise<void> {
+    return this.#ticks.healthTick();
   }
-
-  /**
-   * A tick that could not reach a host's tmux (an SSH host down, tmux gone) is logged once until it
-   * works again: it is the host's state, not a fault of ours, and counting it against the fault
-   * budget every second would shut the whole host down. Anything else is a bug and a fault.
-   */
-  #tickFailed(hostId: string | null, tick: "capture" | "health", error: unknown): void {
-    if (!DispatchError.isInstance(error)) {
-      this.#deps.onFault(`${tick} tick`, error);
-      return;
-    }
-    const key = `${tick} ${hostId ?? "local"}`;
-    if (this.#failing.has(key)) return;
-    this.#failing.add(key);
-    this.#deps.logger.warn(
-      `the ${tick} tick cannot reach tmux; sessions there are not watched until it can`,
-      {
-        hostId,
-        err: error.message,
-      },
-    );
-  }
-
-  #reachable(hostId: string | null, tick: "capture" | "health"): void {
-    const key = `${tick} ${hostId ?? "local"}`;
-    if (this.#failing.delete(key)) this.#deps.logger.info(`the ${tick} tick reaches tmux again`, { hostId });
-  }
-
-  /**
-   * Asked before a turn is told its agent went quiet: a dead pane is left for the health tick to
-   * report, and the crash-pattern scan runs now, so a health tick that runs late (a loaded machine)
-   * cannot let a crash pass for an answer.
-   */
-  readonly #mayBeQuiet = (session: AgentSession, capture: PaneCapture): boolean => {
-    if (capture.dead || session.dead) return false;
-    const pattern = scanForCrash(session);
-    if (pattern === undefined) return true;
-    this.#findings.crashed(session, pattern);
-    return false;
-  };
-
-  readonly #findings: HealthFindings = {
-    gone: (session) => {
-      if (session.watch !== undefined) session.watch.post({ kind: "gone" });
-      else {
-        this.#deps.logger.warn("agent session is gone", { session: session.name });
-        this.forget(session);
-      }
-    },
-    exited: (session, pane) => {
-      session.health = "exited";
-      session.healthReason = exitReason(pane);
-      if (session.watch !== undefined) {
-        session.watch.post({ kind: "exited", exitStatus: pane.exitStatus, signal: pane.signal });
-        return;
-      }
-      if (pane.exitStatus !== 0) this.#deps.counters.crashed(session.agent.id);
-      session.state = "exited";
-    },
-    crashed: (session, pattern) => {
-      if (session.health === "crashed") return;
-      session.health = "crashed";
-      session.healthReason = `crash pattern "${pattern}" on screen`;
-      if (session.watch !== undefined) session.watch.post({ kind: "crashed", pattern });
-      else this.#deps.counters.crashed(session.agent.id);
-    },
-    stop: (session) => {
-      void this.kill(session);
-    },
-  };
 
   /**
    * The session a turn of `conversationId` works in, with a fresh watch: the existing one (kept from
@@ -249,34 +151,7 @@ export class AgentSupervisor {
    */
   async spawn(session: AgentSession, cwd: string): Promise<number | null> {
     this.#open();
-    const agent = session.agent;
-    const spec = { cwd, command: agent.command, env: agent.env };
-    const tmux = this.#deps.tmuxFor(session.hostId);
-    const program = agent.command[0] as string;
-    if (!(await tmux.transport.hasProgram(program, agent.env.PATH))) {
-      const where = session.hostId === null ? "" : ` of host "${session.hostId}"`;
-      throw new DispatchError(
-        "agent_spawn_failed",
-        `the command "${program}" of CLI agent "${agent.id}" is not on the PATH${where}; fix cliAgents[].command or install it`,
-      );
-    }
-    await tmux.transport.mkdirp(cwd);
-    let pid: number | null;
-    if (!session.spawned) {
-      const options = {
-        conversation: session.conversationId,
-        workspace: session.workspaceId,
-        agent: agent.id,
-        next: "0",
-      };
-      const size = { cols: agent.cols, rows: agent.rows };
-      // a session left by a kill that failed would make new-session refuse the name
-      await tmux.kill(session.name);
-      pid = await tmux.newSession(session.name, spec, size, options);
-      session.spawned = true;
-    } else pid = await tmux.respawn(session.name, spec);
-    this.#reset(session, pid);
-    return pid;
+    return spawnAgent(this.#deps.tmuxFor(session.hostId), session, cwd, this.#now);
   }
 
   /** Pastes the turn's input and submits it; the session is `busy` until its turn ends. */
@@ -354,7 +229,7 @@ export class AgentSupervisor {
       switch (ending) {
         case "keep":
           session.state = session.dead ? "exited" : "idle";
-          await this.#trimHistory(session);
+          await trimHistory((hostId) => this.#deps.tmuxFor(hostId), session);
           return;
         case "detach":
           return;
@@ -432,45 +307,7 @@ export class AgentSupervisor {
     hostId: string | null = null,
   ): Promise<{ reattached: number; killed: number }> {
     const tmux = this.#deps.tmuxFor(hostId);
-    const agents = new Map(this.settings.agents.map((a) => [a.id, a]));
-    let reattached = 0;
-    let killed = 0;
-    for (const listed of await tmux.listSessions()) {
-      if (!listed.name.startsWith("dispatch-")) continue;
-      const conversationId = listed.name.slice("dispatch-".length);
-      const conversation = await store.conversations.get(conversationId);
-      const agent = agents.get(listed.options.agent ?? "");
-      if (
-        conversation === undefined ||
-        agent === undefined ||
-        conversation.runner !== `cli:${agent.id}` ||
-        sessionName(conversationId) !== listed.name ||
-        this.table.get(conversationId) !== undefined
-      ) {
-        await tmux.kill(listed.name);
-        killed += 1;
-        continue;
-      }
-      const turnId = listed.options.turn;
-      const turn = turnId === undefined ? undefined : await store.turns.get(turnId);
-      const next = Number(listed.options.next ?? "0");
-      const session = new AgentSession(
-        {
-          conversationId,
-          workspaceId: conversation.workspaceId,
-          hostId,
-          agent,
-          state: "busy",
-          spawned: true,
-          next: Number.isFinite(next) ? next : 0,
-        },
-        this.#now(),
-      );
-      session.reattached = { interruptedTurnId: turn?.status === "interrupted" ? turn.id : undefined };
-      this.table.add(session);
-      reattached += 1;
-    }
-    return { reattached, killed };
+    return reattachHost(tmux, store, this.settings.agents, this.table, hostId, this.#now);
   }
 
   /**
@@ -515,7 +352,7 @@ export class AgentSupervisor {
    */
   async dispose(): Promise<void> {
     this.#closed = true;
-    for (const cancel of this.#timers.splice(0)) cancel();
+    this.#ticks.stop();
     const stopping = [...this.table.values()].filter((s) => s.state === "stopping" && s.spawned);
     this.table.clear();
     this.attempts.clear();
@@ -542,66 +379,4 @@ export class AgentSupervisor {
     if (this.#closed)
       throw new DispatchError("shutting_down", "the host is shutting down; no agent sessions start");
   }
-
-  /** Spawned sessions grouped by host, each with its generation (see `Sighting`). */
-  #sightingsByHost(includeStopping: boolean): Map<string | null, Sighting[]> {
-    const groups = new Map<string | null, Sighting[]>();
-    for (const session of this.table.values()) {
-      if (!session.spawned || this.#killing.has(session)) continue;
-      if (!includeStopping && session.state === "stopping") continue;
-      const group = groups.get(session.hostId) ?? [];
-      group.push({ session, generation: session.generation });
-      groups.set(session.hostId, group);
-    }
-    return groups;
-  }
-
-  #isCurrent(sighting: Sighting): boolean {
-    const { session } = sighting;
-    return (
-      !this.#closed &&
-      session.generation === sighting.generation &&
-      this.table.get(session.conversationId) === session &&
-      !this.#killing.has(session)
-    );
-  }
-
-  #reset(session: AgentSession, pid: number | null): void {
-    session.generation += 1;
-    session.pid = pid;
-    session.dead = false;
-    session.health = "ok";
-    session.healthReason = undefined;
-    session.lines.reset(0);
-    session.persistedNext = 0;
-    session.hash = undefined;
-    session.capture = undefined;
-    session.scannedRows = new Set();
-    session.lastChangeAt = this.#now();
-    session.state = "starting";
-  }
-
-  /**
-   * Once a long session's history passes half of tmux's limit (and all of its lines were reported),
-   * clears it, so absolute line numbers keep working: tmux drops the oldest lines at the limit.
-   */
-  async #trimHistory(session: AgentSession): Promise<void> {
-    const capture = session.capture;
-    if (capture === undefined || capture.historySize < historyLimit / 2) return;
-    const next = Math.max(0, session.lines.next - capture.historySize);
-    await this.#deps
-      .tmuxFor(session.hostId)
-      .run(
-        [clearHistoryCommand(session.name), ...optionCommands(session.name, { next: String(next) })],
-        "clear history",
-      );
-    session.lines.reset(next);
-    session.persistedNext = next;
-    session.hash = undefined;
-  }
-}
-
-function exitReason(pane: PaneStatus): string {
-  if (pane.signal !== null) return `killed by signal ${pane.signal}`;
-  return `exited with status ${pane.exitStatus ?? "unknown"}`;
 }
