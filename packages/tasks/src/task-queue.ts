@@ -12,6 +12,7 @@ import { type TaskRow, titleFrom } from "./task-json.ts";
 import { budgetUsed, listTasks, nextRunAt, openBreakers, readTask, statusCounts } from "./task-reads.ts";
 import { type TasksDatabase, tasksDatabase } from "./tasks-database.ts";
 import type { ClaimedTask, ClaimRefusal, StatusCounts, TaskChange, TaskOptions } from "./types.ts";
+import { closeBreaker, recordFailure } from "./workspace-breaker.ts";
 
 /** Statuses a task never leaves on its own. */
 const finalStatuses: TaskStatus[] = ["completed", "failed", "cancelled"];
@@ -147,7 +148,7 @@ export class TaskQueue {
 
   /** Attempt `n` completed: the task is done. Tokens count against the day's budget. */
   async complete(taskId: string, n: number, result: Record<string, unknown>, tokens = 0): Promise<void> {
-    const { tasks, breakers } = this.#tasks.tables;
+    const { tasks } = this.#tasks.tables;
     await this.#store.transaction(async (tx) => {
       if (!(await this.#endAttempt(taskId, n, "completed", null, tokens))) return;
       await this.#db
@@ -159,7 +160,7 @@ export class TaskQueue {
           updatedAt: this.#clock(),
         })
         .where(eq(tasks.id, taskId));
-      await this.#db.delete(breakers).where(eq(breakers.workspaceId, await this.#workspaceOf(taskId)));
+      await closeBreaker(this.#tasks, await this.#workspaceOf(taskId));
       await this.#changed(tx, taskId, "completed");
     });
   }
@@ -220,7 +221,8 @@ export class TaskQueue {
           updatedAt: now,
         })
         .where(eq(tasks.id, taskId));
-      if (failure.status !== "cancelled" && !failure.budget) await this.#recordFailure(row.workspaceId, now);
+      if (failure.status !== "cancelled" && !failure.budget)
+        await recordFailure(this.#tasks, row.workspaceId, now, this.#config.breaker);
       await this.#changed(tx, taskId, change);
       return true;
     });
@@ -357,9 +359,8 @@ export class TaskQueue {
   }
 
   /** Closes a workspace's breaker now. */
-  async resume(workspaceId: string): Promise<void> {
-    const { breakers } = this.#tasks.tables;
-    await this.#db.delete(breakers).where(eq(breakers.workspaceId, workspaceId));
+  resume(workspaceId: string): Promise<void> {
+    return closeBreaker(this.#tasks, workspaceId);
   }
 
   /** Workspaces whose breaker holds their queue back, until when. */
@@ -406,22 +407,6 @@ export class TaskQueue {
         .onConflictDoUpdate({ target: days.day, set: { tokens: sql`${days.tokens} + ${tokens}` } });
     }
     return true;
-  }
-
-  async #recordFailure(workspaceId: string, now: number): Promise<void> {
-    const { breakers } = this.#tasks.tables;
-    const { failures: limit, cooldownMs } = this.#config.breaker;
-    const [row] = await this.#db
-      .insert(breakers)
-      .values({ workspaceId, failures: 1, openUntil: null })
-      .onConflictDoUpdate({ target: breakers.workspaceId, set: { failures: sql`${breakers.failures} + 1` } })
-      .returning();
-    if (row !== undefined && row.failures >= limit) {
-      await this.#db
-        .update(breakers)
-        .set({ failures: 0, openUntil: now + cooldownMs })
-        .where(eq(breakers.workspaceId, workspaceId));
-    }
   }
 
   async #workspaceOf(taskId: string): Promise<string> {
