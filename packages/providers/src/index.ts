@@ -29,6 +29,7 @@ export {
   modelListSchema,
 } from "./model-list.ts";
 export { openaiCompatibleKind } from "./openai-compatible-kind.ts";
+export { partStream, type SinkCall } from "./part-stream.ts";
 export {
   type BuiltProvider,
   defineProviderKind,
@@ -55,6 +56,7 @@ export {
   type ModelMessage,
   type ModelProvider,
   type ModelRequest,
+  type PartSink,
   type ProviderDescriptor,
   type ProviderErrorCode,
   type ProviderErrorInfo,

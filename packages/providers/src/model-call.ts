@@ -2,7 +2,14 @@ import { DispatchError, messageOf } from "@dispatch/kernel";
 import { AbortRace, type ConcurrencyManager, type Lease } from "@dispatch/provider-concurrency";
 import { abortableSleep, type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { abortedError } from "./classify-error.ts";
-import type { CallContext, ModelProvider, ModelRequest, ProviderErrorInfo, StreamPart } from "./types.ts";
+import type {
+  CallContext,
+  ModelProvider,
+  ModelRequest,
+  PartSink,
+  ProviderErrorInfo,
+  StreamPart,
+} from "./types.ts";
 
 /** The settings of a provider that one call reads. */
 export interface CallSettings {
@@ -74,30 +81,32 @@ function seconds(ms: number): string {
 }
 
 /**
- * One model call as one loop (DESIGN §4). Each attempt waits for a slot of `providerId` (yielding
- * `waiting` when queued), yields `slot-granted`, streams the provider's parts while holding the
- * slot (each part resets the stall clock), and releases it on every exit. A retryable answer before
- * the first content part releases the slot, pauses the provider when the answer gave a delay
- * (capped at `maxRetryAfterMs`), waits, and queues again with the same `promptStartedAt`, so it
- * keeps its place. The loop owns cancellation: one abort listener for the whole call races every
- * wait, so an abort ends the call at once even when the provider ignores its signal. Every failure
- * is an `error` part; the generator never throws.
+ * One model call as one loop (DESIGN §4) that pushes its parts into `sink`. Each attempt waits for
+ * a slot of `providerId` (pushing `waiting` when queued), pushes `slot-granted`, streams the
+ * provider's parts while holding the slot (each part resets the stall clock), and releases it on
+ * every exit. A retryable answer before the first content part releases the slot, pauses the
+ * provider when the answer gave a delay (capped at `maxRetryAfterMs`), waits, and queues again with
+ * the same `promptStartedAt`, so it keeps its place. The loop owns cancellation: one abort listener
+ * for the whole call races every wait, so an abort ends the call at once even when the provider
+ * ignores its signal. Every failure is an `error` part; the promise rejects only with what the sink
+ * threw.
  */
-export async function* modelCall(
+export async function modelCall(
   providerId: string,
   provider: ModelProvider,
   settings: CallSettings,
   request: ModelRequest,
   context: CallContext,
   deps: ModelCallDeps,
-): AsyncGenerator<StreamPart> {
+  sink: PartSink,
+): Promise<void> {
   const { manager, observer } = deps;
-  const fail = (error: ProviderErrorInfo, attempts: number): StreamPart => {
+  const fail = (error: ProviderErrorInfo, attempts: number): void | Promise<void> => {
     observer.failed?.({ providerId, error, attempts });
-    return { type: "error", error };
+    return sink({ type: "error", error });
   };
-  // Fires on the caller's abort, on a lease the watchdog took back (stall, maxLeaseMs), and when our
-  // consumer leaves early, so that a queued wait or a stream of ours never outlives the call.
+  // Fires on the caller's abort, on a lease the watchdog took back (stall, maxLeaseMs), and when the
+  // sink throws, so that a queued wait or a stream of ours never outlives the call.
   const local = new AbortController();
   const signal = AbortSignal.any([context.signal, local.signal]);
   const race = new AbortRace(signal);
@@ -108,7 +117,7 @@ export async function* modelCall(
   let onLeaseAbort: (() => void) | undefined;
   /** The provider's stream of the attempt in progress, until it ended or was closed. */
   let parts: AsyncIterator<StreamPart> | undefined;
-  /** A `next()` of `parts` not awaited yet (started before the grant was yielded). */
+  /** A `next()` of `parts` not awaited yet (started before the grant was pushed). */
   let next: Promise<IteratorResult<StreamPart>> | undefined;
 
   /** Gives the slot back and closes the provider's stream; safe to call twice. */
@@ -146,6 +155,7 @@ export async function* modelCall(
           toldQueued?.();
         },
       });
+      let waitFailure: { error: unknown } | undefined;
       try {
         // The in-memory manager calls `onQueued` inside `acquire`, so it is known before the wait;
         // the cluster-backed one (Postgres) only after its enqueue's round trip: wait for whichever
@@ -157,30 +167,37 @@ export async function* modelCall(
           lease = await Promise.race([acquiring, told]);
           toldQueued = undefined;
         }
-        if (lease === undefined) {
-          yield { type: "waiting", reason: "queue", attempt };
-          lease = await acquiring;
-        }
       } catch (error) {
-        acquiring = undefined;
-        yield fail(errorFromThrow(providerId, error, context.signal), attempt);
+        waitFailure = { error };
+      }
+      if (waitFailure === undefined && lease === undefined) {
+        // Outside the try: what the sink throws ends the call as it is (the grant, when it comes, is
+        // given back by the `finally` below), it is not a failed wait.
+        await sink({ type: "waiting", reason: "queue", attempt });
+        try {
+          lease = await acquiring;
+        } catch (error) {
+          waitFailure = { error };
+        }
+      }
+      // Taken or failed: from here on `lease` is what an early exit gives back.
+      acquiring = undefined;
+      if (waitFailure !== undefined || lease === undefined) {
+        await fail(errorFromThrow(providerId, waitFailure?.error, context.signal), attempt);
         return;
-      } finally {
-        // Taken or failed: from here on `lease` is what an early exit gives back.
-        if (lease !== undefined) acquiring = undefined;
       }
       // A grant and an abort can land in the same tick; the caller has gone, so give the slot back.
       if (signal.aborted) {
-        yield fail(errorFromThrow(providerId, signal.reason, context.signal), attempt);
+        await fail(errorFromThrow(providerId, signal.reason, context.signal), attempt);
         return;
       }
       const held = lease;
       onLeaseAbort = () => local.abort(held.signal.reason);
       held.signal.addEventListener("abort", onLeaseAbort, { once: true });
       parts = provider.stream(request, signal)[Symbol.asyncIterator]();
-      // Started before the grant is yielded, so the request goes out while the consumer records it.
+      // Started before the grant is pushed, so the request goes out while the sink records it.
       next = race.next(parts);
-      yield { type: "slot-granted", attempt };
+      await sink({ type: "slot-granted", attempt });
 
       let sawContent = false;
       let retry: ProviderErrorInfo | undefined;
@@ -190,7 +207,7 @@ export async function* modelCall(
           result = await (next ?? race.next(parts));
         } catch (error) {
           next = undefined;
-          yield fail(errorFromThrow(providerId, error, context.signal), attempt);
+          await fail(errorFromThrow(providerId, error, context.signal), attempt);
           return;
         }
         next = undefined;
@@ -205,11 +222,13 @@ export async function* modelCall(
             retry = part.error;
             break;
           }
-          yield fail({ ...part.error, retryable: false }, attempt);
+          await fail({ ...part.error, retryable: false }, attempt);
           return;
         }
         if (contentTypes.has(part.type)) sawContent = true;
-        yield part;
+        // The hot path: most parts are text deltas that a sink takes synchronously.
+        const taking = sink(part);
+        if (taking !== undefined) await taking;
       }
       // Retryable before any content: the slot goes back before the wait.
       await endAttempt();
@@ -226,29 +245,29 @@ export async function* modelCall(
       if (providerDelay !== undefined && providerDelay > settings.maxRetryAfterMs) {
         // Hours of waiting (a spent daily quota) is better said now than spent holding the turn.
         const why = `the provider asked to wait ${seconds(providerDelay)}, more than maxRetryAfterMs (${seconds(settings.maxRetryAfterMs)})`;
-        yield fail(gaveUp(retry, attempt, why), attempt);
+        await fail(gaveUp(retry, attempt, why), attempt);
         return;
       }
       if (attempt >= settings.maxAttempts) {
-        yield fail(gaveUp(retry, attempt), attempt);
+        await fail(gaveUp(retry, attempt), attempt);
         return;
       }
       const delayMs = providerDelay ?? backoffDelay(attempt, settings.backoff, deps.random);
       observer.retry?.({ providerId, error: retry, attempt, delayMs, paused });
-      yield {
+      await sink({
         type: "waiting",
         reason: "retry",
         attempt: attempt + 1,
         retryInMs: delayMs,
         message: retry.message,
-      };
+      });
       if (!(await abortableSleep(delayMs, signal))) {
-        yield fail(abortedError(providerId), attempt);
+        await fail(abortedError(providerId), attempt);
         return;
       }
     }
   } finally {
-    // A `next()` started but not awaited (we stopped at a yield) settles with the abort below.
+    // A `next()` started but not awaited (the sink threw) settles with the abort below.
     next?.catch(() => {});
     race.dispose();
     local.abort();

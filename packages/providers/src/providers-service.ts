@@ -3,15 +3,16 @@ import type { BackoffOptions } from "./backoff.ts";
 import { missingKeyError, unavailableError } from "./classify-error.ts";
 import { type CallObserver, type ModelCallDeps, modelCall } from "./model-call.ts";
 import { contextWindowsOf, type ModelEntry, modelIds } from "./model-list.ts";
+import { partStream } from "./part-stream.ts";
 import type { BuiltProvider } from "./provider-kind.ts";
 import type {
   CallContext,
   ModelProvider,
   ModelRequest,
+  PartSink,
   ProviderDescriptor,
   ProviderErrorInfo,
   ProvidersService,
-  StreamPart,
 } from "./types.ts";
 
 /** The per-provider settings the service needs (a subset of the provider's config). */
@@ -82,15 +83,16 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
   });
 
   /** Refusals that need no slot; everything else is one `modelCall`. */
-  function stream(
+  async function call(
     providerId: string,
     request: ModelRequest,
     context: CallContext,
-  ): AsyncIterable<StreamPart> {
+    sink: PartSink,
+  ): Promise<void> {
     const entry = entries.get(providerId);
     if (entry === undefined) {
       const known = [...entries.keys()].join(", ") || "none";
-      return refusal(providerId, {
+      return refuse(providerId, sink, {
         code: "unknown_provider",
         message: `no provider "${providerId}" is configured (configured: ${known})`,
         retryable: false,
@@ -98,19 +100,20 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
     }
     const { built } = entry;
     if (built.status === "unavailable") {
-      return refusal(
+      return refuse(
         providerId,
+        sink,
         built.apiKeyEnv
           ? missingKeyError(providerId, built.apiKeyEnv)
           : unavailableError(providerId, built.reason),
       );
     }
-    return modelCall(providerId, built.provider, entry.settings, request, context, deps);
+    return modelCall(providerId, built.provider, entry.settings, request, context, deps, sink);
   }
 
-  async function* refusal(providerId: string, error: ProviderErrorInfo): AsyncGenerator<StreamPart> {
+  async function refuse(providerId: string, sink: PartSink, error: ProviderErrorInfo): Promise<void> {
     observer.failed?.({ providerId, error, attempts: 0 });
-    yield { type: "error", error };
+    await sink({ type: "error", error });
   }
 
   return {
@@ -119,6 +122,8 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       const entry = entries.get(id);
       return entry ? describe(entry) : undefined;
     },
-    stream,
+    call,
+    stream: (providerId, request, context) =>
+      partStream((bound, sink) => call(providerId, request, bound, sink), context),
   };
 }

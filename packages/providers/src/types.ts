@@ -124,7 +124,19 @@ export interface ProvidersService {
    * aborts a stalled stream. Failures come out as an `error` part, never as a throw.
    */
   stream(providerId: string, request: ModelRequest, context: CallContext): AsyncIterable<StreamPart>;
+  /**
+   * The same call with its parts pushed into `sink` as they come, with no generator between the
+   * call and its consumer (what a turn uses). Resolves once the call is over; rejects only with what
+   * the sink threw, which ends the call (its slot is released, its stream closed).
+   */
+  call(providerId: string, request: ModelRequest, context: CallContext, sink: PartSink): Promise<void>;
 }
+
+/**
+ * Receives one call's parts in order. When it returns a promise the call reads its next part only
+ * once that settles, so a sink that writes to a store keeps pace with the stream.
+ */
+export type PartSink = (part: StreamPart) => void | Promise<void>;
 
 /** The service ref of `ProvidersService`. */
 export const providersRef = createServiceRef<ProvidersService>("providers");

@@ -1,41 +1,50 @@
 import { messageOf } from "@dispatch/kernel";
-import type {
-  CallContext,
-  ModelRequest,
-  ProviderErrorInfo,
-  ProvidersService,
-  StreamPart,
+import {
+  type CallContext,
+  type ModelRequest,
+  type PartSink,
+  type ProviderErrorInfo,
+  type ProvidersService,
+  partStream,
+  type StreamPart,
 } from "@dispatch/providers";
 import type { CallUsage, ModelCallGate, ModelCallPass } from "./model-call-gate.ts";
 
 const answerTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
+
+/** What a turn calls models through. */
+export type TurnProviders = Pick<ProvidersService, "call" | "stream">;
 
 /**
  * The providers service as a turn sees it: every call passes the gates first, and each gate that
  * let it through is told how it ended. With no gates, calls go straight through.
  */
 export function gatedProviders(
-  providers: Pick<ProvidersService, "stream">,
+  providers: Pick<ProvidersService, "call">,
   gates: () => readonly ModelCallGate[],
   onFault: (kind: string, error: unknown) => void,
-): Pick<ProvidersService, "stream"> {
+): TurnProviders {
+  const call: ProvidersService["call"] = (providerId, request, context, sink) => {
+    const list = gates();
+    if (list.length === 0) return providers.call(providerId, request, context, sink);
+    return gatedCall(providers, list, onFault, providerId, request, context, sink);
+  };
   return {
-    stream(providerId, request, context) {
-      const list = gates();
-      if (list.length === 0) return providers.stream(providerId, request, context);
-      return gatedStream(providers, list, onFault, providerId, request, context);
-    },
+    call,
+    stream: (providerId, request, context) =>
+      partStream((bound, sink) => call(providerId, request, bound, sink), context),
   };
 }
 
-async function* gatedStream(
-  providers: Pick<ProvidersService, "stream">,
+async function gatedCall(
+  providers: Pick<ProvidersService, "call">,
   gates: readonly ModelCallGate[],
   onFault: (kind: string, error: unknown) => void,
   providerId: string,
   request: ModelRequest,
   context: CallContext,
-): AsyncGenerator<StreamPart> {
+  sink: PartSink,
+): Promise<void> {
   const call = {
     turnId: context.turnId,
     conversationId: context.conversationId,
@@ -55,24 +64,24 @@ async function* gatedStream(
         answer = await gate.enter(call);
       } catch (error) {
         onFault(`model call gate ${gate.id}`, error);
-        yield { type: "error", error: gateFailure(gate.id, error) };
+        await sink({ type: "error", error: gateFailure(gate.id, error) });
         return;
       }
       if ("refused" in answer) {
-        yield { type: "error", error: { ...answer.refused, retryable: false } };
+        await sink({ type: "error", error: { ...answer.refused, retryable: false } });
         return;
       }
       passes.push(answer);
     }
-    for await (const part of providers.stream(providerId, request, context)) {
+    await providers.call(providerId, request, context, (part) => {
       if (part.type === "usage") {
         usage ??= { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
         usage.inputTokens += part.inputTokens;
         usage.outputTokens += part.outputTokens;
         usage.cachedInputTokens += part.cachedInputTokens ?? 0;
       } else if (answerTypes.has(part.type)) answered = true;
-      yield part;
-    }
+      return sink(part);
+    });
   } finally {
     const outcome = { usage: usage as CallUsage | undefined, answered };
     for (const pass of passes) {

@@ -1,5 +1,4 @@
 import type { NewEvent } from "@dispatch/conversation-store";
-import { AbortRace } from "@dispatch/provider-concurrency";
 import type {
   CallContext,
   FinishReason,
@@ -44,7 +43,7 @@ export interface ModelStepInput {
   step: number;
   providerId: string;
   request: ModelRequest;
-  providers: Pick<ProvidersService, "stream">;
+  providers: Pick<ProvidersService, "call">;
   context: CallContext;
   /** Receives text deltas (the turn's coalescer). */
   onText(text: string): void;
@@ -55,11 +54,12 @@ export interface ModelStepInput {
 }
 
 /**
- * Streams one model call and turns its parts into events. Returns early, with what arrived so far,
- * when the context's signal aborts, even if the stream ignores the signal; the stream is then closed.
+ * Streams one model call and turns its parts into events. The providers service owns cancellation:
+ * when the context's signal aborts it ends the call at once, with what arrived so far, even if the
+ * provider ignores the signal.
  */
 export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer> {
-  const { step, context, emit } = input;
+  const { step, emit } = input;
   const shown = input.events ?? {
     started: (attempt: number) => ({ type: "step.started", data: { step, attempt } }),
     waitingFor: { step },
@@ -72,103 +72,76 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
   let finishReason: FinishReason | undefined;
   let error: ProviderErrorInfo | undefined;
   let started = false;
-  const start = async (attempt: number) => {
+  const start = (attempt: number) => {
     started = true;
-    await emit([shown.started(attempt)], "running");
+    return emit([shown.started(attempt)], "running");
   };
-  const iterator = input.providers.stream(input.providerId, input.request, context)[Symbol.asyncIterator]();
-  // One abort listener for the whole call (the service ends a call on abort itself; this also
-  // covers a stream that does not).
-  const race = new AbortRace(context.signal);
-  let finished = false;
-  try {
-    while (error === undefined) {
-      let next: IteratorResult<StreamPart>;
-      try {
-        next = await race.next(iterator);
-      } catch (thrown) {
-        if (context.signal.aborted) break;
-        throw thrown;
-      }
-      if (next.done === true) {
-        finished = true;
-        break;
-      }
-      const part = next.value;
-      switch (part.type) {
-        case "waiting":
-          await emit(
-            [
-              {
-                type: "turn.waiting",
-                data: {
-                  ...shown.waitingFor,
-                  reason: part.reason,
-                  attempt: part.attempt,
-                  ...(part.retryInMs === undefined ? {} : { retryInMs: part.retryInMs }),
-                  ...(part.message === undefined ? {} : { message: part.message }),
-                },
+  /** Runs `then` once the step's start is recorded (a part can come before any `slot-granted`). */
+  const afterStart = (then: () => void | Promise<void>): void | Promise<void> =>
+    started ? then() : start(1).then(then);
+  const take = (part: StreamPart): void | Promise<void> => {
+    switch (part.type) {
+      case "waiting":
+        return emit(
+          [
+            {
+              type: "turn.waiting",
+              data: {
+                ...shown.waitingFor,
+                reason: part.reason,
+                attempt: part.attempt,
+                ...(part.retryInMs === undefined ? {} : { retryInMs: part.retryInMs }),
+                ...(part.message === undefined ? {} : { message: part.message }),
               },
-            ],
-            "waiting",
-          );
-          break;
-        case "slot-granted":
-          await start(part.attempt);
-          break;
-        case "text-delta":
-          if (!started) await start(1);
+            },
+          ],
+          "waiting",
+        );
+      case "slot-granted":
+        return start(part.attempt);
+      case "text-delta":
+        return afterStart(() => {
           texts.push(part.text);
           input.onText(part.text);
-          break;
-        case "tool-call":
-          if (!started) await start(1);
+        });
+      case "tool-call":
+        return afterStart(() => {
           calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
           callParts.push({ ...callPartOf(part), input: part.input });
-          if (shown.toolCalls) {
-            await emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
-          }
-          break;
-        case "tool-call-error":
-          if (!started) await start(1);
+          if (!shown.toolCalls) return;
+          return emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
+        });
+      case "tool-call-error":
+        return afterStart(() => {
           calls.push({ ...callIdsOf(part), input: part.rawInput, invalid: part.message });
           // Provider APIs want an object as a tool call's input; the raw text is kept inside one.
           callParts.push({ ...callPartOf(part), input: { rawInput: part.rawInput } });
-          if (shown.toolCalls) {
-            await emit([
-              {
-                type: "tool.call",
-                data: {
-                  ...callIdsOf(part),
-                  input: capText(part.rawInput, maxEventInputBytes),
-                  error: part.message,
-                },
+          if (!shown.toolCalls) return;
+          return emit([
+            {
+              type: "tool.call",
+              data: {
+                ...callIdsOf(part),
+                input: capText(part.rawInput, maxEventInputBytes),
+                error: part.message,
               },
-            ]);
-          }
-          break;
-        case "usage":
-          usage.inputTokens += part.inputTokens;
-          usage.outputTokens += part.outputTokens;
-          usage.cachedInputTokens += part.cachedInputTokens ?? 0;
-          break;
-        case "finish":
-          finishReason = part.reason;
-          break;
-        case "error":
-          error = part.error;
-          break;
-      }
+            },
+          ]);
+        });
+      case "usage":
+        usage.inputTokens += part.inputTokens;
+        usage.outputTokens += part.outputTokens;
+        usage.cachedInputTokens += part.cachedInputTokens ?? 0;
+        return;
+      case "finish":
+        finishReason = part.reason;
+        return;
+      case "error":
+        error = part.error;
+        return;
     }
-  } finally {
-    race.dispose();
-    // A stream left suspended at a yield would hold its slot: close it. One stuck in an await (we left
-    // it on abort) may never answer, so that return is not awaited.
-    if (!finished) {
-      const closing = iterator.return?.()?.catch(() => {});
-      if (!race.pending) await closing;
-    }
-  }
+  };
+  await input.providers.call(input.providerId, input.request, input.context, take);
   const text = texts.join("");
   const parts: AssistantPart[] = text === "" ? callParts : [{ type: "text", text }, ...callParts];
   return { parts, calls, finishReason, error, usage };

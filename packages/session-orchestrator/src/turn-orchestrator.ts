@@ -28,7 +28,7 @@ import type { CreateConversationInput, EventSubscription, MemorySample, Orchestr
 /** What the orchestrator is built from; the extension wires the real services in. */
 export interface OrchestratorDeps {
   store: ConversationStore;
-  providers: Pick<ProvidersService, "stream"> & Partial<Pick<ProvidersService, "get" | "list">>;
+  providers: Pick<ProvidersService, "call"> & Partial<Pick<ProvidersService, "get" | "list">>;
   /** The installed runners (default: the built-in `model` runner only). Read at each turn. */
   runners?: () => readonly TurnRunner[];
   /** The model call gates every call of every turn passes (read at each call; default: none). */

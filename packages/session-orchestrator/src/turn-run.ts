@@ -43,7 +43,7 @@ export interface TurnRunDeps {
   /** The conversation's model's context window, when configured. */
   contextWindow: number | undefined;
   store: ConversationStore;
-  providers: Pick<ProvidersService, "stream">;
+  providers: Pick<ProvidersService, "call">;
   /** The model call gates (read at each call). */
   gates: () => readonly ModelCallGate[];
   /** Errors caught in callbacks nobody awaits (a gate's settle). Must not throw. */

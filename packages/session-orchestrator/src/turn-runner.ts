@@ -59,7 +59,7 @@ export interface TurnRunnerContext {
    * Model calls through the provider slots (starred-first), with retries, each passing the model call
    * gates first (budgets: a refused call ends as an `error` part with code `budget_exceeded`).
    */
-  readonly providers: Pick<ProvidersService, "stream">;
+  readonly providers: Pick<ProvidersService, "call" | "stream">;
   /**
    * Holds a slot of `providerId` without a model call (an external agent that calls the provider
    * itself); release the lease when done. Queued starred-first like any model call.

@@ -32,9 +32,9 @@ function directOrchestrator(
   const orchestrator = new TurnOrchestrator({
     store: options.store ?? h.store,
     providers: {
-      stream: (id, request, context) => {
+      call: (id, request, context, sink) => {
         options.requests?.push(structuredClone(request));
-        return providers.stream(id, request, context);
+        return providers.call(id, request, context, sink);
       },
     },
     bus: { publish: (event, payload) => h.test.host.bus.publish(event, payload) },
