@@ -21,6 +21,7 @@ export {
   type ConversationRepository,
   type ConversationStore,
   conversationStoreRef,
+  type EventBatch,
   type EventFeed,
   type EventFeedListener,
   type EventLog,

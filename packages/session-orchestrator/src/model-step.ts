@@ -12,6 +12,8 @@ import type { TurnStatus } from "@dispatch/wire";
 import type { RequestedToolCall } from "./tool-execution.ts";
 import { capText } from "./tool-execution.ts";
 
+const answerTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
+
 /** Largest tool-call input copied into a `tool.call` event (the model message keeps all of it). */
 export const maxEventInputBytes = 16 * 1024;
 
@@ -76,10 +78,9 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
     started = true;
     return emit([shown.started(attempt)], "running");
   };
-  /** Runs `then` once the step's start is recorded (a part can come before any `slot-granted`). */
-  const afterStart = (then: () => void | Promise<void>): void | Promise<void> =>
-    started ? then() : start(1).then(then);
   const take = (part: StreamPart): void | Promise<void> => {
+    // An answer part before any `slot-granted` (a provider outside the service) starts the step.
+    if (!started && answerTypes.has(part.type)) return start(1).then(() => take(part));
     switch (part.type) {
       case "waiting":
         return emit(
@@ -100,34 +101,29 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
       case "slot-granted":
         return start(part.attempt);
       case "text-delta":
-        return afterStart(() => {
-          texts.push(part.text);
-          input.onText(part.text);
-        });
+        texts.push(part.text);
+        input.onText(part.text);
+        return;
       case "tool-call":
-        return afterStart(() => {
-          calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
-          callParts.push({ ...callPartOf(part), input: part.input });
-          if (!shown.toolCalls) return;
-          return emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
-        });
+        calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        callParts.push({ ...callPartOf(part), input: part.input });
+        if (!shown.toolCalls) return;
+        return emit([{ type: "tool.call", data: { ...callIdsOf(part), input: eventInput(part.input) } }]);
       case "tool-call-error":
-        return afterStart(() => {
-          calls.push({ ...callIdsOf(part), input: part.rawInput, invalid: part.message });
-          // Provider APIs want an object as a tool call's input; the raw text is kept inside one.
-          callParts.push({ ...callPartOf(part), input: { rawInput: part.rawInput } });
-          if (!shown.toolCalls) return;
-          return emit([
-            {
-              type: "tool.call",
-              data: {
-                ...callIdsOf(part),
-                input: capText(part.rawInput, maxEventInputBytes),
-                error: part.message,
-              },
+        calls.push({ ...callIdsOf(part), input: part.rawInput, invalid: part.message });
+        // Provider APIs want an object as a tool call's input; the raw text is kept inside one.
+        callParts.push({ ...callPartOf(part), input: { rawInput: part.rawInput } });
+        if (!shown.toolCalls) return;
+        return emit([
+          {
+            type: "tool.call",
+            data: {
+              ...callIdsOf(part),
+              input: capText(part.rawInput, maxEventInputBytes),
+              error: part.message,
             },
-          ]);
-        });
+          },
+        ]);
       case "usage":
         usage.inputTokens += part.inputTokens;
         usage.outputTokens += part.outputTokens;
