@@ -5,10 +5,27 @@
  */
 export class AbortRace {
   readonly #signal: AbortSignal;
+  #resolve: ((result: IteratorResult<unknown, unknown>) => void) | undefined;
   #reject: ((reason: unknown) => void) | undefined;
   /** Whether a `next()` has not settled yet (its iterator ignored the abort, say). */
   pending = false;
   readonly #onAbort = () => this.#reject?.(this.#signal.reason);
+  // Made once, not per part: a stream's every `next()` goes through these.
+  readonly #capture = (
+    resolve: (result: IteratorResult<unknown, unknown>) => void,
+    reject: (reason: unknown) => void,
+  ) => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
+  readonly #settled = (result: IteratorResult<unknown, unknown>) => {
+    this.pending = false;
+    this.#resolve?.(result);
+  };
+  readonly #failed = (error: unknown) => {
+    this.pending = false;
+    this.#reject?.(error);
+  };
 
   constructor(signal: AbortSignal) {
     this.#signal = signal;
@@ -18,30 +35,21 @@ export class AbortRace {
   /** The iterator's next result, or a rejection with the signal's reason if it fires first. */
   next<T, R>(iterator: AsyncIterator<T, R>): Promise<IteratorResult<T, R>> {
     if (this.#signal.aborted) return Promise.reject(this.#signal.reason);
+    if (this.pending) throw new Error("AbortRace.next: the previous next() has not settled");
     this.pending = true;
-    return new Promise<IteratorResult<T, R>>((resolve, reject) => {
-      this.#reject = reject;
-      try {
-        iterator.next().then(
-          (result) => {
-            this.pending = false;
-            resolve(result);
-          },
-          (error: unknown) => {
-            this.pending = false;
-            reject(error);
-          },
-        );
-      } catch (error) {
-        this.pending = false;
-        reject(error);
-      }
-    });
+    const result = new Promise(this.#capture) as Promise<IteratorResult<T, R>>;
+    try {
+      iterator.next().then(this.#settled, this.#failed);
+    } catch (error) {
+      this.#failed(error);
+    }
+    return result;
   }
 
   /** Removes the listener; later aborts reach nobody. */
   dispose(): void {
     this.#signal.removeEventListener("abort", this.#onAbort);
+    this.#resolve = undefined;
     this.#reject = undefined;
   }
 }

@@ -13,7 +13,8 @@
  *   before issue 25, and one model kept for every call);
  * - provider: our `ModelProvider.stream` over the SDK (the part mapping on top), reading the SDK's
  *   own stream (`streamDecoder: "sdk"`) or decoding the body itself (`"dispatch"`, the default);
- * - service: `ProvidersService.stream` (slot, retries, the model-call loop) over the dispatch one.
+ * - service stream / call: `ProvidersService.stream` and `.call` (slot, retries, the model-call
+ *   loop) over the dispatch one; a turn uses `call`, which pushes parts into a sink.
  *
  * Figures are CPU µs per chunk (process.cpuUsage over the round), median of the rounds; readers
  * alternate within each round.
@@ -162,17 +163,26 @@ const allReaders: Record<string, () => Promise<number>> = {
   "sdk doStream, model kept": () => sdk(kept),
   "provider, sdk decoder": () => drain(sdkProvider.stream(request, new AbortController().signal)),
   "provider, dispatch decoder": () => drain(provider.stream(request, new AbortController().signal)),
-  service: () =>
-    drain(
-      service.stream("bench", request, {
-        signal: new AbortController().signal,
-        workspaceId: "w",
-        conversationId: "c",
-        turnId: "t",
-        promptStartedAt: Date.now(),
-      }),
-    ),
+  "service stream": () => drain(service.stream("bench", request, callContext())),
+  "service call (sink)": async () => {
+    let n = 0;
+    await service.call("bench", request, callContext(), (part) => {
+      if (part.type === "error") throw new Error(part.error.message);
+      n += 1;
+    });
+    return n;
+  },
 };
+
+function callContext() {
+  return {
+    signal: new AbortController().signal,
+    workspaceId: "w",
+    conversationId: "c",
+    turnId: "t",
+    promptStartedAt: Date.now(),
+  };
+}
 
 const readers = Object.fromEntries(
   Object.entries(allReaders).filter(([name]) => name === "bare" || name.includes(values.only ?? "")),
