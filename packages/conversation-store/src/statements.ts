@@ -70,15 +70,8 @@ export function prepareStatements(orm: StoreOrm) {
         createdAt: p("now"),
       })
       .prepare(),
-    messagesOf: orm
-      .select()
-      .from(messages)
-      .where(eq(messages.conversationId, p("conversationId")))
-      // Within one millisecond, insertion order: a follow-up's message keeps the id it was queued
-      // with, which is older than the answer stored just before it.
-      .orderBy(asc(messages.createdAt), sql`rowid`)
-      .prepare(),
-    // Pages keep `messagesOf`'s order (see there), so the keyset is (created_at, rowid).
+    // Pages keep the order of a whole history's read (`SqliteMessageRepository.list`): created_at,
+    // then insertion order within one millisecond, so the keyset is (created_at, rowid).
     firstMessagesOf: orm
       .select({ ...getTableColumns(messages), row: sql<number>`rowid` })
       .from(messages)

@@ -426,6 +426,8 @@ try {
         "after / idle": round(memory.laterRss / memory.idleRss, 3),
         "2nd burst peak MB": mb(memory.secondPeakRss),
         "after 2nd / idle": round(memory.secondAfterRss / memory.idleRss, 3),
+        // what a burst leaves once the host has served one (the allocator's and JIT's first growth)
+        "after 2nd / after 1st": round(memory.secondAfterRss / memory.laterRss, 3),
         "all in flight": memory.allInFlight,
       });
     }
