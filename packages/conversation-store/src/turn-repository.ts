@@ -118,27 +118,31 @@ export class SqliteTurnRepository implements TurnRepository {
         : error.length > maxTurnErrorLength
           ? `${error.slice(0, maxTurnErrorLength)}… (truncated)`
           : error;
-    return this.#db.write(() => {
-      const current = this.#statements.turnById.get({ id });
-      if (!current) throw notFound("turn", id);
-      const from = current.status as TurnStatus;
-      if (isFinal(from)) {
-        throw new StoreError(
-          "invalid_transition",
-          `turn "${id}" is already ${from}; it cannot become ${status}`,
-          {
-            details: { turnId: id, from, to: status },
-          },
-        );
-      }
-      const now = this.#db.now();
-      const row = (
-        errorText === undefined
-          ? this.#statements.setTurnStatus.get({ id, status: parsed.data, now })
-          : this.#statements.setTurnStatusAndError.get({ id, status: parsed.data, error: errorText, now })
-      ) as TurnRow;
-      return toTurn(row);
-    });
+    // One changing statement (the UPDATE, after the read): inside a group commit it needs no savepoint.
+    return this.#db.write(
+      () => {
+        const current = this.#statements.turnById.get({ id });
+        if (!current) throw notFound("turn", id);
+        const from = current.status as TurnStatus;
+        if (isFinal(from)) {
+          throw new StoreError(
+            "invalid_transition",
+            `turn "${id}" is already ${from}; it cannot become ${status}`,
+            {
+              details: { turnId: id, from, to: status },
+            },
+          );
+        }
+        const now = this.#db.now();
+        const row = (
+          errorText === undefined
+            ? this.#statements.setTurnStatus.get({ id, status: parsed.data, now })
+            : this.#statements.setTurnStatusAndError.get({ id, status: parsed.data, error: errorText, now })
+        ) as TurnRow;
+        return toTurn(row);
+      },
+      { oneChange: true },
+    );
   }
 
   async active(conversationId: string): Promise<Turn | undefined> {
