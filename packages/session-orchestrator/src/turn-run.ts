@@ -154,10 +154,7 @@ export class TurnRun {
 
   async #runRunner(): Promise<TurnOutcome> {
     const conversation = this.conversation;
-    // Not awaited: the runner's first reads (its workspace, the history) overlap the commit, which
-    // is first among this conversation's writes, so the event keeps the first seq. A failure fails
-    // the turn at its next event, as a text flush's does.
-    this.#emit([
+    await this.#emit([
       {
         type: "turn.started",
         data: {
@@ -167,9 +164,7 @@ export class TurnRun {
           memory: this.#sample(),
         },
       },
-    ]).catch((error: unknown) => {
-      this.#writeFailure ??= { error };
-    });
+    ]);
     const { runner } = this.#deps;
     if ("missing" in runner) return failedOutcome(runner.missing, { code: "runner_unavailable" });
     const stored = await this.#deps.workspaceOf(conversation.workspaceId);
