@@ -4,7 +4,7 @@ import { limits } from "@dispatch/wire";
 import { checkInteger, checkText, serializePayload } from "./field-checks.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { invalidField, notFound, sqliteCode } from "./store-error.ts";
-import type { EventBatch, EventLog, NewEvent } from "./types.ts";
+import type { EventLog, NewEvent } from "./types.ts";
 
 /** Page size of `listAfter` when none is given, and the largest one accepted. */
 export const eventPage = { default: 1000, max: 10_000 } as const;
@@ -106,18 +106,19 @@ export class SqliteEventLog implements EventLog {
   }
 
   /**
-   * Forgets the remembered last seqs unless the store's writer epoch is unchanged (no other
-   * connection has committed, nothing of ours was rolled back); inside a write, once per write. So
-   * most appends of a streaming turn need no read of the last seq. It assumes this log is the only
-   * writer of `events` on its connection, as `openConversationStore` makes it.
+   * The conversation's last seq, inside a write: remembered from this log's last append while the
+   * store's writer epoch is unchanged (no other connection has committed, nothing of ours was rolled
+   * back), else read. Saves the read on most appends of a streaming turn. It assumes this log is the
+   * only writer of `events` on its connection, as `openConversationStore` makes it.
    */
-  #checkEpoch(): void {
+  #lastSeqOf(conversationId: string): number {
     const epoch = this.#db.writerEpoch();
     // bounded: one entry per conversation appended to since the last change of epoch
     if (epoch !== this.#epoch || this.#lastSeqs.size >= maxRememberedSeqs) {
       this.#lastSeqs.clear();
       this.#epoch = epoch;
     }
+    return this.#lastSeqs.get(conversationId) ?? this.#last.get(conversationId)?.seq ?? 0;
   }
 
   /** 0 for a conversation with no events (or none at all). */
@@ -125,48 +126,22 @@ export class SqliteEventLog implements EventLog {
     return this.#db.read(() => this.#last.get(conversationId)?.seq ?? 0);
   }
 
-  async appendGroup(
-    batches: readonly EventBatch[],
-  ): Promise<Array<{ events: ConversationEvent[] } | { error: unknown }>> {
-    const checked = batches.map(({ events }) => {
-      try {
-        if (!Array.isArray(events)) throw invalidField("events", "must be an array");
-        return events.map((event) => checkEvent(event, this.#maxPayloadBytes));
-      } catch (error) {
-        return { error };
-      }
-    });
-    let count = 0;
-    const results = this.#db.write(() => {
-      const at = this.#db.now();
-      const iso = new Date(at).toISOString();
-      this.#checkEpoch();
-      return batches.map(({ conversationId }, i) => {
-        const batch = checked[i] as Checked[] | { error: unknown };
-        if (!Array.isArray(batch)) return batch;
-        try {
-          const events = this.#insertChecked(conversationId, batch, at, iso);
-          count += events.length;
-          return { events };
-        } catch (error) {
-          // Only a batch's first row can fail alone (its conversation is gone), and a statement that
-          // fails changes nothing; anything else fails the group, which `write` rolls back.
-          if (sqliteCode(error) !== "SQLITE_CONSTRAINT_FOREIGNKEY") throw error;
-          return { error: notFound("conversation", conversationId) };
-        }
-      });
-    });
-    if (count > 0) this.#onAppended?.(count);
-    return results;
-  }
-
   #appendChecked(conversationId: string, checked: readonly Checked[]): ConversationEvent[] {
     let appended: ConversationEvent[];
     try {
       const write = () => {
         const at = this.#db.now();
-        this.#checkEpoch();
-        return this.#insertChecked(conversationId, checked, at, new Date(at).toISOString());
+        const iso = new Date(at).toISOString();
+        let seq = this.#lastSeqOf(conversationId);
+        const out: ConversationEvent[] = new Array(checked.length);
+        for (let i = 0; i < checked.length; i++) {
+          const e = checked[i] as Checked;
+          seq += 1;
+          this.#insert.run(conversationId, seq, e.type, e.turnId, at, e.json);
+          out[i] = { seq, type: e.type, turnId: e.turnId, at: iso, data: e.data };
+        }
+        this.#lastSeqs.set(conversationId, seq);
+        return out;
       };
       appended = this.#db.write(write, { oneChange: checked.length === 1 });
     } catch (error) {
@@ -176,24 +151,5 @@ export class SqliteEventLog implements EventLog {
     }
     this.#onAppended?.(appended.length);
     return appended;
-  }
-
-  /** Inserts one conversation's events with its next seqs; inside a write, after `#checkEpoch`. */
-  #insertChecked(
-    conversationId: string,
-    checked: readonly Checked[],
-    at: number,
-    iso: string,
-  ): ConversationEvent[] {
-    let seq = this.#lastSeqs.get(conversationId) ?? this.#last.get(conversationId)?.seq ?? 0;
-    const out: ConversationEvent[] = new Array(checked.length);
-    for (let i = 0; i < checked.length; i++) {
-      const e = checked[i] as Checked;
-      seq += 1;
-      this.#insert.run(conversationId, seq, e.type, e.turnId, at, e.json);
-      out[i] = { seq, type: e.type, turnId: e.turnId, at: iso, data: e.data };
-    }
-    this.#lastSeqs.set(conversationId, seq);
-    return out;
   }
 }

@@ -21,7 +21,6 @@ export {
   type ConversationRepository,
   type ConversationStore,
   conversationStoreRef,
-  type EventBatch,
   type EventFeed,
   type EventFeedListener,
   type EventLog,

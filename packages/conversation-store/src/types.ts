@@ -267,22 +267,6 @@ export interface EventLog {
   /** Events with `seq > afterSeq`, ascending, at most `limit` (default 1000). */
   listAfter(conversationId: string, afterSeq: number, limit?: number): Promise<ConversationEvent[]>;
   lastSeq(conversationId: string): Promise<number>;
-  /**
-   * Appends the batches of several conversations in one transaction (a group commit), each with its
-   * conversation's next seqs. A batch whose conversation is gone fails alone, as `not_found`; any
-   * other failure fails the whole group (nothing of it is stored) and rejects. Offered by a log
-   * that can do this cheaper than a transaction of `appendMany` calls (SQLite's, in one
-   * synchronous write); callers fall back to those without it.
-   */
-  appendGroup?(
-    batches: readonly EventBatch[],
-  ): Promise<Array<{ events: ConversationEvent[] } | { error: unknown }>>;
-}
-
-/** One conversation's events in a group commit (`EventLog.appendGroup`). */
-export interface EventBatch {
-  conversationId: string;
-  events: readonly NewEvent[];
 }
 
 /** A file lock held by a conversation's turn. */

@@ -61,34 +61,3 @@ test("inside a transaction, a failed one-event append changes nothing and the ne
   expect(await seqs(temp, conv.id)).toEqual([1, 2, 3, 4]);
   expect(temp.peek<{ n: number }>("SELECT count(*) AS n FROM events")[0]?.n).toBe(4);
 });
-
-test("a group commit continues after another connection's append, and a later append after the group", async () => {
-  const temp = tempStore();
-  const a = await temp.store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
-  const b = await temp.store.conversations.create({ workspaceId: "default", provider: "p", model: "m" });
-  const appendGroup = temp.store.events.appendGroup;
-  if (appendGroup === undefined) throw new Error("the SQLite log offers appendGroup");
-  const group = (batches: Parameters<typeof appendGroup>[0]) => appendGroup.call(temp.store.events, batches);
-  await group([
-    { conversationId: a.id, events: [delta("a1")] },
-    { conversationId: b.id, events: [delta("b1"), delta("b2")] },
-  ]);
-  const other = new Database(temp.path);
-  try {
-    other
-      .query(
-        "INSERT INTO events (conversation_id, seq, type, turn_id, at, data) VALUES (?, 3, 'x', NULL, 0, '{}')",
-      )
-      .run(b.id);
-  } finally {
-    other.close();
-  }
-  const results = await group([
-    { conversationId: b.id, events: [delta("b4")] },
-    { conversationId: a.id, events: [delta("a2")] },
-  ]);
-  expect(results.map((r) => ("events" in r ? r.events.map((e) => e.seq) : r.error))).toEqual([[4], [2]]);
-  expect((await temp.store.events.append(a.id, delta("a3"))).seq).toBe(3);
-  expect(await seqs(temp, a.id)).toEqual([1, 2, 3]);
-  expect(await seqs(temp, b.id)).toEqual([1, 2, 3, 4]);
-});

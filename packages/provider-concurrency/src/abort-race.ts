@@ -46,7 +46,7 @@ export class AbortRace {
     return result;
   }
 
-  /** Removes the listener; later aborts reach nobody. */
+  /** Removes the listener; later aborts, and a pending `next()`'s result, reach nobody. */
   dispose(): void {
     this.#signal.removeEventListener("abort", this.#onAbort);
     this.#resolve = undefined;

@@ -29,7 +29,7 @@ export {
   modelListSchema,
 } from "./model-list.ts";
 export { openaiCompatibleKind } from "./openai-compatible-kind.ts";
-export { partStream, type SinkCall } from "./part-stream.ts";
+export { streamOfCall } from "./part-stream.ts";
 export {
   type BuiltProvider,
   defineProviderKind,
@@ -51,6 +51,7 @@ export { createSdkProvider, parseToolInput, type SdkProviderOptions } from "./sd
 export { charsPerToken, estimatePromptTokens, estimateTextTokens, promptChars } from "./token-estimate.ts";
 export { toolSpecFromZod } from "./tool-spec.ts";
 export {
+  answerPartTypes,
   type CallContext,
   type FinishReason,
   type ModelMessage,

@@ -2,13 +2,14 @@ import { DispatchError, messageOf } from "@dispatch/kernel";
 import { AbortRace, type ConcurrencyManager, type Lease } from "@dispatch/provider-concurrency";
 import { abortableSleep, type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { abortedError } from "./classify-error.ts";
-import type {
-  CallContext,
-  ModelProvider,
-  ModelRequest,
-  PartSink,
-  ProviderErrorInfo,
-  StreamPart,
+import {
+  answerPartTypes,
+  type CallContext,
+  type ModelProvider,
+  type ModelRequest,
+  type PartSink,
+  type ProviderErrorInfo,
+  type StreamPart,
 } from "./types.ts";
 
 /** The settings of a provider that one call reads. */
@@ -42,8 +43,6 @@ export interface ModelCallDeps {
   /** Epoch ms. */
   now: () => number;
 }
-
-const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
 
 /** Turns what a wait throws (abort reason, `stalled`, `provider_queue_full`, …) into an error part's error. */
 export function errorFromThrow(
@@ -225,7 +224,7 @@ export async function modelCall(
           await fail({ ...part.error, retryable: false }, attempt);
           return;
         }
-        if (contentTypes.has(part.type)) sawContent = true;
+        if (answerPartTypes.has(part.type)) sawContent = true;
         // The hot path: most parts are text deltas that a sink takes synchronously.
         const taking = sink(part);
         if (taking !== undefined) await taking;
@@ -267,7 +266,8 @@ export async function modelCall(
       }
     }
   } finally {
-    // A `next()` started but not awaited (the sink threw) settles with the abort below.
+    // A `next()` started but not awaited (the sink threw): if the abort rejected it first, that
+    // rejection must not go unhandled; once the race is disposed it never settles.
     next?.catch(() => {});
     race.dispose();
     local.abort();

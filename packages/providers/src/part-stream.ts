@@ -1,15 +1,21 @@
-import type { CallContext, PartSink, StreamPart } from "./types.ts";
-
-/** A call that pushes its parts into a sink (`ProvidersService.call` with its other arguments bound). */
-export type SinkCall = (context: CallContext, sink: PartSink) => Promise<void>;
+import type { CallContext, ModelRequest, PartSink, ProvidersService, StreamPart } from "./types.ts";
 
 /**
- * The parts of a sink-based call as an async iterable, for consumers that pull (`ProvidersService
- * .stream`). Each part is handed over when the consumer asks for it, and the call waits until then,
- * so it never runs ahead of its consumer. A consumer that leaves early aborts the call and waits for
- * it to give its slot back.
+ * `ProvidersService.stream` over its `call`: the parts as an async iterable, for consumers that
+ * pull. Each part is handed over when the consumer asks for it, and the call waits until then, so it
+ * never runs ahead of its consumer. A consumer that leaves early aborts the call and waits for it to
+ * give its slot back.
  */
-export async function* partStream(call: SinkCall, context: CallContext): AsyncGenerator<StreamPart> {
+export function streamOfCall(call: ProvidersService["call"]): ProvidersService["stream"] {
+  return (providerId, request, context) => partStream(call, providerId, request, context);
+}
+
+async function* partStream(
+  call: ProvidersService["call"],
+  providerId: string,
+  request: ModelRequest,
+  context: CallContext,
+): AsyncGenerator<StreamPart> {
   const local = new AbortController();
   const signal = AbortSignal.any([context.signal, local.signal]);
   let offered: { part: StreamPart; taken: () => void } | undefined;
@@ -24,7 +30,7 @@ export async function* partStream(call: SinkCall, context: CallContext): AsyncGe
       wake?.();
     });
   };
-  const running = call({ ...context, signal }, sink).then(
+  const running = call(providerId, request, { ...context, signal }, sink).then(
     () => {
       ended = {};
       wake?.();

@@ -3,7 +3,7 @@ import type { BackoffOptions } from "./backoff.ts";
 import { missingKeyError, unavailableError } from "./classify-error.ts";
 import { type CallObserver, type ModelCallDeps, modelCall } from "./model-call.ts";
 import { contextWindowsOf, type ModelEntry, modelIds } from "./model-list.ts";
-import { partStream } from "./part-stream.ts";
+import { streamOfCall } from "./part-stream.ts";
 import type { BuiltProvider } from "./provider-kind.ts";
 import type {
   CallContext,
@@ -123,7 +123,6 @@ export function createProvidersService(options: ProvidersServiceOptions): Provid
       return entry ? describe(entry) : undefined;
     },
     call,
-    stream: (providerId, request, context) =>
-      partStream((bound, sink) => call(providerId, request, bound, sink), context),
+    stream: streamOfCall(call),
   };
 }

@@ -9,7 +9,13 @@ import { decodedPartSource, type PartSource, sdkPartSource } from "./part-source
 import type { StreamDecoderFactory } from "./stream-decoder.ts";
 import { eventStreamAnswerOf } from "./stream-intercept.ts";
 import { toCallOptions } from "./to-call-options.ts";
-import type { FinishReason, ModelProvider, ModelRequest, StreamPart } from "./types.ts";
+import {
+  answerPartTypes,
+  type FinishReason,
+  type ModelProvider,
+  type ModelRequest,
+  type StreamPart,
+} from "./types.ts";
 
 /** What a provider kind built on an AI SDK language model needs. */
 export interface SdkProviderOptions extends ErrorSubject {
@@ -99,8 +105,6 @@ function mapPart(part: LanguageModelV4StreamPart, subject: ErrorSubject): Stream
   }
 }
 
-const contentTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
-
 /** SDK models kept per provider (one per model id, oldest dropped first). */
 const maxKeptModels = 32;
 
@@ -169,7 +173,7 @@ async function* streamModel(
             yield { type: "error", error: sawContent ? { ...part.error, retryable: false } : part.error };
             return;
           }
-          if (contentTypes.has(part.type)) sawContent = true;
+          if (answerPartTypes.has(part.type)) sawContent = true;
           yield part;
           if (part.type === "finish") return;
         }

@@ -56,6 +56,13 @@ export type StreamPart =
   /** The call failed; no further parts follow. */
   | { type: "error"; error: ProviderErrorInfo };
 
+/** The parts that are the model's answer (text or a tool call): once one came, the provider read the prompt. */
+export const answerPartTypes: ReadonlySet<StreamPart["type"]> = new Set([
+  "text-delta",
+  "tool-call",
+  "tool-call-error",
+]);
+
 /** Error codes of provider failures. */
 export type ProviderErrorCode =
   | "rate_limited"

@@ -128,3 +128,52 @@ test("a stall on a provider that ignores its abort ends the call as stalled and 
   expect(errorOf(parts).code).toBe("stalled");
   expect(manager.snapshot()[0]?.inFlight).toBe(0);
 });
+
+test.each([
+  ["slot-granted", "throws"],
+  ["text-delta", "throws"],
+  ["text-delta", "rejects"],
+])(
+  "a sink that fails on %s (%s) ends the call with its error: slot released, stream closed",
+  async (at, how) => {
+    const release = Promise.withResolvers<void>();
+    const calls = { started: 0, closed: 0 };
+    const { service, manager } = serviceOf(stubbornProvider(release.promise, calls));
+    const seen: string[] = [];
+    const failure = new Error("the sink's store is gone");
+    const call = service.call("p", ask("a"), context("a"), (part) => {
+      seen.push(part.type);
+      if (part.type !== at) return;
+      if (how === "throws") throw failure;
+      return Promise.reject(failure);
+    });
+    await expect(within(call, 2000, "the call")).rejects.toBe(failure);
+    expect(seen).toEqual(at === "slot-granted" ? ["slot-granted"] : ["slot-granted", "text-delta"]);
+    expect(manager.snapshot()[0]).toMatchObject({ inFlight: 0, queue: [] });
+    // the provider's stream is closed once its pending step lets it
+    release.resolve();
+    await within(
+      (async () => {
+        while (calls.closed < calls.started) await Bun.sleep(5);
+      })(),
+      2000,
+      "the provider's stream to close",
+    );
+  },
+);
+
+test("a sink that fails while its call is queued gives the place back; the grant that comes later is not leaked", async () => {
+  const release = Promise.withResolvers<void>();
+  const calls = { started: 0, closed: 0 };
+  const { service, manager } = serviceOf(stubbornProvider(release.promise, calls));
+  const holder = await firstParts(service, "holder", 2);
+  const failure = new Error("no");
+  const queued = service.call("p", ask("queued"), context("queued"), (part) => {
+    if (part.type === "waiting") throw failure;
+  });
+  await expect(within(queued, 2000, "the queued call")).rejects.toBe(failure);
+  release.resolve();
+  expect((await collect({ [Symbol.asyncIterator]: () => holder.iterator })).at(-1)?.type).toBe("finish");
+  expect(manager.snapshot()[0]).toMatchObject({ inFlight: 0, queue: [] });
+  expect(calls).toEqual({ started: 1, closed: 1 });
+});

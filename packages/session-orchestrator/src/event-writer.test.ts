@@ -2,11 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type EventLog,
-  type OpenedConversationStore,
-  openConversationStore,
-} from "@dispatch/conversation-store";
+import { type OpenedConversationStore, openConversationStore } from "@dispatch/conversation-store";
 import type { ConversationEvent } from "@dispatch/wire";
 import { MemoryEventLog } from "../test/fixtures/memory-event-log.ts";
 import { EventWriter, type Transact } from "./event-writer.ts";
@@ -16,17 +12,8 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/**
- * A real SQLite store in a temp dir, a `Transact` over it that counts its transactions, and its event
- * log with a count of its group commits (`appendGroup`).
- */
-function sqliteStore(): {
-  store: OpenedConversationStore;
-  log: EventLog;
-  transact: Transact;
-  transactions: () => number;
-  groups: () => number;
-} {
+/** A real SQLite store in a temp dir, and a `Transact` over it that counts its transactions. */
+function sqliteStore(): { store: OpenedConversationStore; transact: Transact; transactions: () => number } {
   const dir = mkdtempSync(join(tmpdir(), "orch-writer-"));
   const store = openConversationStore({ path: join(dir, "store.db") });
   cleanups.push(() => {
@@ -34,27 +21,13 @@ function sqliteStore(): {
     rmSync(dir, { recursive: true, force: true });
   });
   let count = 0;
-  let groups = 0;
-  const { events } = store;
-  const log: EventLog = {
-    append: (id, event) => events.append(id, event),
-    appendMany: (id, batch) => events.appendMany(id, batch),
-    listAfter: (id, after, limit) => events.listAfter(id, after, limit),
-    lastSeq: (id) => events.lastSeq(id),
-    appendGroup: (batches) => {
-      groups += 1;
-      return events.appendGroup?.(batches) ?? Promise.reject(new Error("the SQLite log has appendGroup"));
-    },
-  };
   return {
     store,
-    log,
     transact: (fn) => {
       count += 1;
       return store.transaction(() => fn());
     },
     transactions: () => count,
-    groups: () => groups,
   };
 }
 
@@ -105,43 +78,29 @@ describe("EventWriter", () => {
     expect(order).toEqual(["hook", "publish 1", "publish 2"]);
   });
 
-  test.each([
-    ["plain events: one group commit of the log", false],
-    ["with a hook: one store transaction", true],
-  ])(
-    "writes asked for in one loop turn are stored in one transaction and published in order (%s)",
-    async (_name, hook) => {
-      const { store, log, transact, transactions, groups } = sqliteStore();
-      const ids = await Promise.all(
-        [1, 2, 3].map(
-          async () =>
-            (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id,
-        ),
-      );
-      const published: string[] = [];
-      const writer = new EventWriter(log, (c, e) => published.push(`${ids.indexOf(c)}:${e.seq}`), transact);
-      const hooked: string[] = [];
-      const writes = ids.flatMap((id) => [
-        writer.write(id, [ev(1), ev(2)]),
-        writer.write(id, [ev(3)], hook ? { afterPersist: () => void hooked.push(id) } : undefined),
-      ]);
-      expect(published).toEqual([]);
-      const stored = await Promise.all(writes);
-      expect([transactions(), groups()]).toEqual(hook ? [1, 0] : [0, 1]);
-      expect(hooked).toEqual(hook ? ids : []);
-      expect(stored.map((events) => events.map((e) => e.seq))).toEqual([
-        [1, 2],
-        [3],
-        [1, 2],
-        [3],
-        [1, 2],
-        [3],
-      ]);
-      expect(published).toEqual(["0:1", "0:2", "0:3", "1:1", "1:2", "1:3", "2:1", "2:2", "2:3"]);
-      for (const id of ids) expect((await store.events.listAfter(id, 0)).length).toBe(3);
-      expect(writer.pendingConversations).toBe(0);
-    },
-  );
+  test("writes asked for in one loop turn are stored in one transaction and published in order", async () => {
+    const { store, transact, transactions } = sqliteStore();
+    const ids = await Promise.all(
+      [1, 2, 3].map(
+        async () =>
+          (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id,
+      ),
+    );
+    const published: string[] = [];
+    const writer = new EventWriter(
+      store.events,
+      (c, e) => published.push(`${ids.indexOf(c)}:${e.seq}`),
+      transact,
+    );
+    const writes = ids.flatMap((id) => [writer.write(id, [ev(1), ev(2)]), writer.write(id, [ev(3)])]);
+    expect(published).toEqual([]);
+    const stored = await Promise.all(writes);
+    expect(transactions()).toBe(1);
+    expect(stored.map((events) => events.map((e) => e.seq))).toEqual([[1, 2], [3], [1, 2], [3], [1, 2], [3]]);
+    expect(published).toEqual(["0:1", "0:2", "0:3", "1:1", "1:2", "1:3", "2:1", "2:2", "2:3"]);
+    for (const id of ids) expect((await store.events.listAfter(id, 0)).length).toBe(3);
+    expect(writer.pendingConversations).toBe(0);
+  });
 
   test("in a group a write to a missing conversation fails alone; a write asked for during a commit waits for the next", async () => {
     const { store, transact, transactions } = sqliteStore();
@@ -164,12 +123,16 @@ describe("EventWriter", () => {
     expect((await store.events.listAfter(id, 0)).map((e) => e.seq)).toEqual([1, 2]);
   });
 
-  test("in a group commit of plain events, a missing conversation and an oversized event fail alone", async () => {
-    const { store, log, transact, groups } = sqliteStore();
+  test("in a group of plain event writes, a missing conversation and an oversized event fail alone", async () => {
+    const { store, transact, transactions } = sqliteStore();
     const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
     await store.events.append(id, ev(0));
     const published: string[] = [];
-    const writer = new EventWriter(log, (c, e) => published.push(`${c === id ? "c" : c}:${e.seq}`), transact);
+    const writer = new EventWriter(
+      store.events,
+      (c, e) => published.push(`${c === id ? "c" : c}:${e.seq}`),
+      transact,
+    );
     const huge = { type: "test", turnId: null, data: { text: "x".repeat(2 * 1024 * 1024) } };
     const [before, missing, oversized, after] = await Promise.allSettled([
       writer.write(id, [ev(1), ev(2)]),
@@ -177,7 +140,7 @@ describe("EventWriter", () => {
       writer.write(id, [huge]),
       writer.write(id, [ev(3)]),
     ]);
-    expect(groups()).toBe(1);
+    expect(transactions()).toBe(1);
     expect(before).toMatchObject({ status: "fulfilled" });
     expect(missing).toMatchObject({ status: "rejected", reason: { code: "not_found" } });
     expect(oversized).toMatchObject({ status: "rejected", reason: { code: "invalid_request" } });

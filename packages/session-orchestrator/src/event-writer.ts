@@ -42,7 +42,7 @@ interface Pending {
  * write in it and publishes nothing.
  */
 export class EventWriter {
-  readonly #log: Pick<EventLog, "append" | "appendMany" | "appendGroup">;
+  readonly #log: Pick<EventLog, "append" | "appendMany">;
   readonly #publish: Publish;
   readonly #transact: Transact | undefined;
   #queue: Pending[] = [];
@@ -61,11 +61,7 @@ export class EventWriter {
   };
 
   /** Without `transact` (unit tests over a plain event log) each write commits on its own. */
-  constructor(
-    log: Pick<EventLog, "append" | "appendMany" | "appendGroup">,
-    publish: Publish,
-    transact?: Transact,
-  ) {
+  constructor(log: Pick<EventLog, "append" | "appendMany">, publish: Publish, transact?: Transact) {
     this.#log = log;
     this.#publish = publish;
     this.#transact = transact;
@@ -115,18 +111,6 @@ export class EventWriter {
   /** Stores a group: in one transaction, unless it is a single write without a hook. */
   async #store(group: readonly Pending[]): Promise<void> {
     const transact = this.#transact;
-    const appendGroup = this.#log.appendGroup;
-    // Most groups are text flushes and other plain events: one synchronous write of the log's own
-    // when it offers one (no async transaction, no savepoint per write; notes/benchmarks.md).
-    if (appendGroup !== undefined && group.every((entry) => entry.options?.afterPersist === undefined)) {
-      const results = await appendGroup.call(this.#log, group);
-      results.forEach((result, i) => {
-        const entry = group[i] as Pending;
-        if ("error" in result) entry.failure = { error: result.error };
-        else entry.stored = result.events;
-      });
-      return;
-    }
     const [only] = group;
     if (transact === undefined || (group.length === 1 && only?.options?.afterPersist === undefined)) {
       for (const entry of group) {

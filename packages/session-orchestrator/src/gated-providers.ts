@@ -1,19 +1,14 @@
 import { messageOf } from "@dispatch/kernel";
 import {
+  answerPartTypes,
   type CallContext,
   type ModelRequest,
   type PartSink,
   type ProviderErrorInfo,
   type ProvidersService,
-  partStream,
-  type StreamPart,
+  streamOfCall,
 } from "@dispatch/providers";
 import type { CallUsage, ModelCallGate, ModelCallPass } from "./model-call-gate.ts";
-
-const answerTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
-
-/** What a turn calls models through. */
-export type TurnProviders = Pick<ProvidersService, "call" | "stream">;
 
 /**
  * The providers service as a turn sees it: every call passes the gates first, and each gate that
@@ -23,17 +18,13 @@ export function gatedProviders(
   providers: Pick<ProvidersService, "call">,
   gates: () => readonly ModelCallGate[],
   onFault: (kind: string, error: unknown) => void,
-): TurnProviders {
+): Pick<ProvidersService, "call" | "stream"> {
   const call: ProvidersService["call"] = (providerId, request, context, sink) => {
     const list = gates();
     if (list.length === 0) return providers.call(providerId, request, context, sink);
     return gatedCall(providers, list, onFault, providerId, request, context, sink);
   };
-  return {
-    call,
-    stream: (providerId, request, context) =>
-      partStream((bound, sink) => call(providerId, request, bound, sink), context),
-  };
+  return { call, stream: streamOfCall(call) };
 }
 
 async function gatedCall(
@@ -79,7 +70,7 @@ async function gatedCall(
         usage.inputTokens += part.inputTokens;
         usage.outputTokens += part.outputTokens;
         usage.cachedInputTokens += part.cachedInputTokens ?? 0;
-      } else if (answerTypes.has(part.type)) answered = true;
+      } else if (answerPartTypes.has(part.type)) answered = true;
       return sink(part);
     });
   } finally {

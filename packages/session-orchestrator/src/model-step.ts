@@ -1,18 +1,17 @@
 import type { NewEvent } from "@dispatch/conversation-store";
-import type {
-  CallContext,
-  FinishReason,
-  ModelMessage,
-  ModelRequest,
-  ProviderErrorInfo,
-  ProvidersService,
-  StreamPart,
+import {
+  answerPartTypes,
+  type CallContext,
+  type FinishReason,
+  type ModelMessage,
+  type ModelRequest,
+  type ProviderErrorInfo,
+  type ProvidersService,
+  type StreamPart,
 } from "@dispatch/providers";
 import type { TurnStatus } from "@dispatch/wire";
 import type { RequestedToolCall } from "./tool-execution.ts";
 import { capText } from "./tool-execution.ts";
-
-const answerTypes = new Set<StreamPart["type"]>(["text-delta", "tool-call", "tool-call-error"]);
 
 /** Largest tool-call input copied into a `tool.call` event (the model message keeps all of it). */
 export const maxEventInputBytes = 16 * 1024;
@@ -57,8 +56,8 @@ export interface ModelStepInput {
 
 /**
  * Streams one model call and turns its parts into events. The providers service owns cancellation:
- * when the context's signal aborts it ends the call at once, with what arrived so far, even if the
- * provider ignores the signal.
+ * when the context's signal aborts it ends the model call at once, with what arrived so far, even if
+ * the provider ignores the signal (the model-call gates get the signal and are waited for).
  */
 export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer> {
   const { step, emit } = input;
@@ -80,7 +79,7 @@ export async function streamModelStep(input: ModelStepInput): Promise<StepAnswer
   };
   const take = (part: StreamPart): void | Promise<void> => {
     // An answer part before any `slot-granted` (a provider outside the service) starts the step.
-    if (!started && answerTypes.has(part.type)) return start(1).then(() => take(part));
+    if (!started && answerPartTypes.has(part.type)) return start(1).then(() => take(part));
     switch (part.type) {
       case "waiting":
         return emit(
