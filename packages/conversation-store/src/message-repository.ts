@@ -10,8 +10,6 @@ import { invalidField, notFound } from "./store-error.ts";
 import type { MessageRepository, Page, PageRequest } from "./types.ts";
 
 type MessageRow = typeof messages.$inferSelect;
-/** A row of the history read: id, conversation_id, turn_id, role, parts, created_at. */
-type HistoryRow = [string, string, string | null, string, string, number];
 
 function toMessage(row: MessageRow): Message {
   return {
@@ -30,7 +28,7 @@ export class SqliteMessageRepository implements MessageRepository {
   readonly #statements: Statements;
   readonly #maxMessageBytes: number;
 
-  readonly #history: Statement<unknown, [string]>;
+  readonly #history: Statement<MessageRow, [string]>;
 
   constructor(db: StoreDatabase, statements: Statements, maxMessageBytes: number) {
     this.#db = db;
@@ -40,7 +38,7 @@ export class SqliteMessageRepository implements MessageRepository {
     // of the read (bench/history.ts). Within one millisecond, insertion order: a follow-up's message
     // keeps the id it was queued with, which is older than the answer stored just before it.
     this.#history = db.sqlite.prepare(
-      "SELECT id, conversation_id, turn_id, role, parts, created_at FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+      "SELECT id, conversation_id AS conversationId, turn_id AS turnId, role, parts, created_at AS createdAt FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
     );
   }
 
@@ -98,21 +96,9 @@ export class SqliteMessageRepository implements MessageRepository {
       if (!this.#statements.conversationExists.get({ id: conversationId })) {
         throw notFound("conversation", conversationId);
       }
-      return this.#history.values(conversationId);
+      return this.#history.all(conversationId);
     });
-    const out: Message[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const [id, conversation, turnId, role, parts, createdAt] = rows[i] as HistoryRow;
-      out[i] = {
-        id,
-        conversationId: conversation,
-        turnId,
-        role: role as Message["role"],
-        parts: JSON.parse(parts) as Message["parts"],
-        createdAt: new Date(createdAt).toISOString(),
-      };
-    }
-    return out;
+    return rows.map(toMessage);
   }
 
   /** Oldest first, a keyset read after the cursor; `not_found` when the conversation does not exist. */
