@@ -5,6 +5,7 @@
  *   bun packages/host-bin/bench/hot-path.ts [--runs 3] [--widths 1,16,64,256] [--turns 10]
  *       [--streams 20,100,200] [--wires openai,anthropic] [--stream-wires openai]
  *       [--only turns,streams,memory] [--memory-turns 256] [--warmup 5] [--cpu-prof DIR] [--json FILE]
+ *       [--disable EXT,…] [--floor]
  *
  * Four processes: a loopback model server speaking OpenAI chat-completions and Anthropic Messages SSE
  * (harness/llm-stream-server.ts), the host (`bin/dispatch serve`, all built-in extensions; with
@@ -20,6 +21,10 @@
  *   server: host CPU per streamed chunk against the bare clients' own, and delivery latency to the
  *   subscriber (p50/p99, coalescing window included).
  * - memory: RSS of a fresh, warmed host idle, with `--memory-turns` turns in flight, and after.
+ *
+ * `--disable` starts the host with those extensions disabled (what one costs per turn); `--floor` runs
+ * harness/floor-host.ts in the host's place: the same calls, stores and streams with none of
+ * Dispatch's code, which tells how close to Bun and SQLite themselves the host is.
  *
  * The host first runs `--warmup` turns in each of 64 conversations per wire format (JIT tiers keep
  * compiling for hundreds of turns). Figures are medians over `--runs`; the 1-minute load average is
@@ -44,6 +49,8 @@ const { values: args } = parseArgs({
     "memory-turns": { type: "string", default: "256" },
     warmup: { type: "string", default: "5" },
     "cpu-prof": { type: "string" },
+    floor: { type: "boolean", default: false },
+    disable: { type: "string", default: "" },
     json: { type: "string" },
   },
 });
@@ -138,12 +145,14 @@ async function startHost(baseURL: string, name: string): Promise<Host> {
         { id: "anthropic", kind: "anthropic", baseURL, models: ["c8-d10"], maxConcurrent: 1024 },
       ],
       defaults: { provider: "openai", model: "c8-d10" },
+      extensions: { disabled: args.disable.split(",").filter((id) => id !== "") },
     }),
   );
   const port = freePort();
   const serveArgs = ["serve", "--config", config, "--data-dir", join(dir, "data"), "--port", String(port)];
-  const command =
-    args["cpu-prof"] === undefined
+  const command = args.floor
+    ? [process.execPath, join(harness, "floor-host.ts"), ...serveArgs]
+    : args["cpu-prof"] === undefined
       ? [join(repoRoot, "bin/dispatch"), ...serveArgs]
       : [
           process.execPath,
