@@ -133,14 +133,21 @@ export class TurnOrchestrator implements Orchestrator {
     const scoped = await enterScope(this.#deps.scopes?.() ?? [], conversation, text, (id) =>
       this.#records.workspace(id),
     );
-    let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
+    let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>> | undefined;
+    const claim = {
+      conversationId,
+      text,
+      promptStartedAt: Date.now(),
+      ...(followupId === undefined ? {} : { followupId }),
+    };
     try {
-      claimed = await this.#deps.store.turns.claim({
-        conversationId,
-        text,
-        promptStartedAt: Date.now(),
-        ...(followupId === undefined ? {} : { followupId }),
+      // In the group commit of its loop turn: claims that arrive together share one commit.
+      await this.#writer.write(conversationId, [], {
+        afterPersist: async () => {
+          claimed = await this.#deps.store.turns.claim(claim);
+        },
       });
+      if (claimed === undefined) throw new Error("the claim's write resolved without claiming");
     } catch (error) {
       await scoped?.abandon();
       // A cached conversation may have gone with its workspace; the claim is the authority.
