@@ -24,7 +24,8 @@
  *
  * `--disable` starts the host with those extensions disabled (what one costs per turn); `--floor` runs
  * harness/floor-host.ts in the host's place: the same calls, stores and streams with none of
- * Dispatch's code, which tells how close to Bun and SQLite themselves the host is.
+ * Dispatch's code, which tells how close to Bun and SQLite themselves the host is. Per statement, the
+ * host's SQLite time is measured by the preload in harness/sqlite-timing.ts.
  *
  * The host first runs `--warmup` turns in each of 64 conversations per wire format (JIT tiers keep
  * compiling for hundreds of turns). Figures are medians over `--runs`; the 1-minute load average is
