@@ -194,8 +194,11 @@ export async function modelCall(
       onLeaseAbort = () => local.abort(held.signal.reason);
       held.signal.addEventListener("abort", onLeaseAbort, { once: true });
       parts = provider.stream(request, signal)[Symbol.asyncIterator]();
-      // Started before the grant is pushed, so the request goes out while the sink records it.
+      // Started before the grant is pushed, so the request goes out while the sink records it. An
+      // abort while the sink is busy rejects it before anything awaits it: handled here, so that the
+      // rejection is not reported as unhandled; the loop's await below still receives it.
       next = race.next(parts);
+      next.catch(() => {});
       await sink({ type: "slot-granted", attempt });
 
       let sawContent = false;
@@ -266,9 +269,6 @@ export async function modelCall(
       }
     }
   } finally {
-    // A `next()` started but not awaited (the sink threw): if the abort rejected it first, that
-    // rejection must not go unhandled; once the race is disposed it never settles.
-    next?.catch(() => {});
     race.dispose();
     local.abort();
     await endAttempt();

@@ -177,3 +177,36 @@ test("a sink that fails while its call is queued gives the place back; the grant
   expect(manager.snapshot()[0]).toMatchObject({ inFlight: 0, queue: [] });
   expect(calls).toEqual({ started: 1, closed: 1 });
 });
+
+test("an abort while the sink holds the grant ends the call as aborted, with nothing left unhandled", async () => {
+  const calls = { started: 0, closed: 0 };
+  const never = new Promise<void>(() => {});
+  // The first part never comes and the provider ignores the abort: only the call's race ends it.
+  const provider: ModelProvider = {
+    id: "p",
+    kind: "fake",
+    async *stream() {
+      calls.started += 1;
+      try {
+        await never;
+        yield { type: "finish", reason: "stop" };
+      } finally {
+        calls.closed += 1;
+      }
+    },
+  };
+  const { service, manager } = serviceOf(provider);
+  const caller = new AbortController();
+  const seen: StreamPart[] = [];
+  const call = service.call("p", ask("a"), context("a", caller.signal), async (part) => {
+    seen.push(part);
+    if (part.type !== "slot-granted") return;
+    // the turn's write of `step.started` takes a loop turn or more; the caller leaves meanwhile
+    caller.abort(new Error("the turn was cancelled"));
+    await Bun.sleep(20);
+  });
+  await within(call, 2000, "the aborted call");
+  expect(seen.map((p) => p.type)).toEqual(["slot-granted", "error"]);
+  expect(errorOf(seen).code).toBe("aborted");
+  expect(manager.snapshot()[0]).toMatchObject({ inFlight: 0, queue: [] });
+});

@@ -63,6 +63,8 @@ const StartTurnInput = z
 /** Extra time shutdown gives turns it had to close itself after the deadline. */
 const forcedCloseGraceMs = 500;
 
+type Claimed = Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
+
 /** The turn engine (DESIGN §5): one active turn per conversation, events persisted then published. */
 export class TurnOrchestrator implements Orchestrator {
   readonly tools = new MapToolRegistry();
@@ -133,21 +135,14 @@ export class TurnOrchestrator implements Orchestrator {
     const scoped = await enterScope(this.#deps.scopes?.() ?? [], conversation, text, (id) =>
       this.#records.workspace(id),
     );
-    let claimed: Awaited<ReturnType<ConversationStore["turns"]["claim"]>> | undefined;
-    const claim = {
-      conversationId,
-      text,
-      promptStartedAt: Date.now(),
-      ...(followupId === undefined ? {} : { followupId }),
-    };
+    let claimed: Claimed;
     try {
-      // In the group commit of its loop turn: claims that arrive together share one commit.
-      await this.#writer.write(conversationId, [], {
-        afterPersist: async () => {
-          claimed = await this.#deps.store.turns.claim(claim);
-        },
+      claimed = await this.#claim({
+        conversationId,
+        text,
+        promptStartedAt: Date.now(),
+        ...(followupId === undefined ? {} : { followupId }),
       });
-      if (claimed === undefined) throw new Error("the claim's write resolved without claiming");
     } catch (error) {
       await scoped?.abandon();
       // A cached conversation may have gone with its workspace; the claim is the authority.
@@ -198,6 +193,25 @@ export class TurnOrchestrator implements Orchestrator {
     if (this.#closing) run.stop("shutdown");
     run.start();
     return { turnId: turn.id, messageId: message.id };
+  }
+
+  /**
+   * On SQLite the claim joins the group commit of its loop turn, so claims that arrive together share
+   * one commit (SQLite has one write lock, so a group cannot deadlock). On Postgres it stays a
+   * transaction of its own: a claim locks its conversation's row, which another host's group may hold
+   * while this host's group holds one that host wants.
+   */
+  async #claim(input: Parameters<ConversationStore["turns"]["claim"]>[0]): Promise<Claimed> {
+    const { store } = this.#deps;
+    if (store.dialect !== "sqlite") return store.turns.claim(input);
+    let claimed: Claimed | undefined;
+    await this.#writer.write(input.conversationId, [], {
+      afterPersist: async () => {
+        claimed = await store.turns.claim(input);
+      },
+    });
+    if (claimed === undefined) throw new Error("the claim's write resolved without claiming");
+    return claimed;
   }
 
   /**

@@ -228,6 +228,24 @@ describe("startTurn", () => {
     await h.untilFinal(conversationId, turnId);
   });
 
+  test("claims made in one loop turn: one that fails takes none of the others with it", async () => {
+    const busyId = await h.newConversation();
+    const running = await h.orchestrator.startTurn({ conversationId: busyId, text: "hello" });
+    const ids = await Promise.all(Array.from({ length: 5 }, () => h.newConversation()));
+    const starts = await Promise.allSettled([
+      ...ids.map((conversationId) => h.orchestrator.startTurn({ conversationId, text: "hello" })),
+      h.orchestrator.startTurn({ conversationId: busyId, text: "again" }),
+    ]);
+    expect(starts.at(-1)).toMatchObject({ status: "rejected", reason: { code: "conversation_busy" } });
+    for (const [i, conversationId] of ids.entries()) {
+      const start = starts[i] as PromiseFulfilledResult<{ turnId: string }>;
+      expect(start.status).toBe("fulfilled");
+      const events = await h.untilFinal(conversationId, start.value.turnId);
+      expect(events.at(-1)?.type).toBe("turn.completed");
+    }
+    await h.untilFinal(busyId, running.turnId);
+  });
+
   test("refuses an unknown conversation with not_found and empty text with invalid_request", async () => {
     const missing = h.orchestrator.startTurn({ conversationId: "c_missing", text: "hi" });
     await expect(missing).rejects.toMatchObject({ code: "not_found" });
