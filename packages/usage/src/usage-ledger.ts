@@ -20,6 +20,7 @@ import { type LedgerStatements, prepareLedgerStatements } from "./ledger-stateme
 import * as pgSchema from "./pg-schema.ts";
 import { costOf } from "./pricing.ts";
 import * as schema from "./schema.ts";
+import { SettleBatch } from "./settle-batch.ts";
 import { usageReport } from "./usage-report.ts";
 
 // Queries name the SQLite tables' columns for their types and `this.#t`'s tables at run time (the
@@ -75,6 +76,7 @@ export class UsageLedger {
   // Prepared once: every model call settles, and building these with drizzle's query builder cost
   // more than running them (notes/benchmarks.md, hot path).
   readonly #statements: LedgerStatements;
+  readonly #settles: SettleBatch;
   readonly #dailyReservations: DailyReservations;
 
   constructor(deps: UsageLedgerDeps) {
@@ -83,6 +85,16 @@ export class UsageLedger {
     this.#db = db;
     this.#t = tables;
     this.#statements = prepareLedgerStatements(db, tables, deps.store.dialect);
+    this.#settles = new SettleBatch((writes, daily) =>
+      deps.store.transaction(async () => {
+        const { release, recordCall, addDaily } = this.#statements;
+        for (const write of writes) {
+          if (write.release !== undefined) await release({ id: write.release });
+          if (write.call !== undefined) await recordCall(write.call);
+        }
+        for (const charge of daily) await addDaily({ ...charge });
+      }),
+    );
     this.#dailyReservations = new DailyReservations({
       db,
       tables,
@@ -160,28 +172,33 @@ export class UsageLedger {
     if (usage === undefined && reservation.rowId === undefined) return;
     const price = this.#deps.config.prices[call.providerId]?.[call.model];
     const { rowId, day } = reservation;
-    // one write: the charge and the release together, or neither
-    await this.#deps.store.transaction(async () => {
-      if (rowId !== undefined) await this.#statements.release({ id: rowId });
-      if (usage === undefined) return;
-      await this.#statements.recordCall({
-        id: `uc_${Bun.randomUUIDv7()}`,
-        turnId: call.turnId,
-        conversationId: call.conversationId,
-        workspaceId: call.workspaceId,
-        provider: call.providerId,
-        model: call.model,
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        cachedInputTokens: usage.cachedInputTokens,
-        estimated,
-        cost: costOf(usage, price),
-        at: reservation.at,
-        day,
-      });
-      for (const scope of [hostScope, workspaceScope(call.workspaceId)]) {
-        await this.#statements.addDaily({ scope, day, tokens: charged });
-      }
+    const charge =
+      usage === undefined
+        ? undefined
+        : {
+            id: `uc_${Bun.randomUUIDv7()}`,
+            turnId: call.turnId,
+            conversationId: call.conversationId,
+            workspaceId: call.workspaceId,
+            provider: call.providerId,
+            model: call.model,
+            inputTokens: usage.inputTokens,
+            outputTokens: usage.outputTokens,
+            cachedInputTokens: usage.cachedInputTokens,
+            estimated,
+            cost: costOf(usage, price),
+            at: reservation.at,
+            day,
+          };
+    // one write with the other calls settled in this loop turn: the charge and the release together,
+    // or neither
+    await this.#settles.settle({
+      ...(rowId === undefined ? {} : { release: rowId }),
+      ...(charge === undefined ? {} : { call: charge }),
+      daily:
+        charge === undefined
+          ? []
+          : [hostScope, workspaceScope(call.workspaceId)].map((scope) => ({ scope, day, tokens: charged })),
     });
     if (usage !== undefined) {
       this.#deps.observe?.recorded?.({ provider: call.providerId, model: call.model, usage });

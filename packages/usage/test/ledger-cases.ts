@@ -165,6 +165,23 @@ export function ledgerCases(database?: () => Promise<{ url: string; drop(): Prom
       expect("refused" in (await ledger.reserve(callOf(9600)))).toBe(false);
     });
 
+    test("calls settled in the same loop turn are each recorded, and the daily rows take their sum", async () => {
+      const { ledger } = await host({ workspaceDailyTokens: 1_000_000, outputReserveTokens: 0 });
+      const held = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          ledger.reserve(callOf(100, { turnId: `t${i}`, workspaceId: i % 2 === 0 ? "a" : "b" })),
+        ),
+      );
+      await Promise.all(held.map((h, i) => ledger.settle(expectReserved(h), usageOf(100 + i, 10))));
+      const byDay = await ledger.report({ groupBy: "day" });
+      expect(byDay.groups.map((g) => [g.calls, g.totalTokens])).toEqual([[10, 10 * 110 + 45]]);
+      const a = await ledger.report({ groupBy: "day", workspaceId: "a" });
+      expect(a.total.totalTokens).toBe(5 * 110 + (0 + 2 + 4 + 6 + 8));
+      // the reservations went with the charges: a call that needs all but what was charged still fits
+      const rest = 1_000_000 - (5 * 110 + 20);
+      expect("refused" in (await ledger.reserve(callOf(rest, { workspaceId: "a" })))).toBe(false);
+    });
+
     test("GET /usage sums group by day, conversation and model, filter by workspace and time, and price calls", async () => {
       const clock = manualClock(Date.UTC(2026, 11, 1, 10, 0));
       const { ledger } = await host(
