@@ -10,6 +10,7 @@ import { DeadlineWatch } from "./deadline-watch.ts";
 import { ConversationSubscription } from "./event-subscription.ts";
 import { EventWriter } from "./event-writer.ts";
 import { FlushTicker } from "./flush-ticker.ts";
+import { FollowupQueue } from "./followup-queue.ts";
 import { IdleCollector } from "./idle-collector.ts";
 import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
@@ -19,6 +20,7 @@ import { enterScope, type RunScope, type ScopeOptions, scopesFor } from "./run-s
 import { SubscriptionHub } from "./subscription-hub.ts";
 import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
+import { type Claimed, claimTurn } from "./turn-claim.ts";
 import { stoppedOutcome } from "./turn-outcome.ts";
 import { closeUnfinishedTurn } from "./turn-recovery.ts";
 import { TurnRun } from "./turn-run.ts";
@@ -63,8 +65,6 @@ const StartTurnInput = z
 /** Extra time shutdown gives turns it had to close itself after the deadline. */
 const forcedCloseGraceMs = 500;
 
-type Claimed = Awaited<ReturnType<ConversationStore["turns"]["claim"]>>;
-
 /** The turn engine (DESIGN §5): one active turn per conversation, events persisted then published. */
 export class TurnOrchestrator implements Orchestrator {
   readonly tools = new MapToolRegistry();
@@ -83,6 +83,7 @@ export class TurnOrchestrator implements Orchestrator {
   /** Per-turn memory readings, shared by the turns that start or end within a quarter second. */
   readonly #sampleMemory: () => MemorySample;
   readonly #records: RecordCache;
+  readonly #followups: FollowupQueue;
   #closing = false;
   #interrupting: Promise<void> | undefined;
   readonly #stopFeed: () => void;
@@ -109,6 +110,12 @@ export class TurnOrchestrator implements Orchestrator {
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
     this.#idle = new IdleCollector(fault("idle collection"));
     this.#sampleMemory = reusingRecent(deps.sampleMemory);
+    this.#followups = new FollowupQueue({
+      store: deps.store,
+      logger: deps.logger,
+      startTurn: (input) => this.startTurn(input),
+      busy: (conversationId) => this.#closing || this.#active.has(conversationId),
+    });
     // Turns other hosts run on the same database reach this host's subscribers through the store.
     this.#stopFeed = deps.store.feed.subscribe({
       advanced: (conversationId, seq) => this.#hub.advance(conversationId, seq),
@@ -137,7 +144,7 @@ export class TurnOrchestrator implements Orchestrator {
     );
     let claimed: Claimed;
     try {
-      claimed = await this.#claim({
+      claimed = await claimTurn(this.#deps.store, this.#writer, {
         conversationId,
         text,
         promptStartedAt: Date.now(),
@@ -196,25 +203,6 @@ export class TurnOrchestrator implements Orchestrator {
   }
 
   /**
-   * On SQLite the claim joins the group commit of its loop turn, so claims that arrive together share
-   * one commit (SQLite has one write lock, so a group cannot deadlock). On Postgres it stays a
-   * transaction of its own: a claim locks its conversation's row, which another host's group may hold
-   * while this host's group holds one that host wants.
-   */
-  async #claim(input: Parameters<ConversationStore["turns"]["claim"]>[0]): Promise<Claimed> {
-    const { store } = this.#deps;
-    if (store.dialect !== "sqlite") return store.turns.claim(input);
-    let claimed: Claimed | undefined;
-    await this.#writer.write(input.conversationId, [], {
-      afterPersist: async () => {
-        claimed = await store.turns.claim(input);
-      },
-    });
-    if (claimed === undefined) throw new Error("the claim's write resolved without claiming");
-    return claimed;
-  }
-
-  /**
    * Creates a conversation of a workspace: provider and model default from config (a provider's
    * first model when only the provider is given), and the runner must be installed and accept its
    * argument. Errors: `not_found` (workspace), `invalid_request` naming the field.
@@ -259,48 +247,17 @@ export class TurnOrchestrator implements Orchestrator {
     return findRunner(this.#runners(), name);
   }
 
-  /**
-   * Posts a follow-up: it starts a turn now when the conversation is idle and nothing is queued
-   * before it, otherwise it waits (stored, so a restart keeps it) and runs as a later turn, in order.
-   */
-  async queueMessage(input: {
+  /** Starts a turn, or stores the message to run after the active turn (see FollowupQueue). */
+  queueMessage(input: {
     conversationId: string;
     text: string;
   }): Promise<{ queued: false; turnId: string; messageId: string } | { queued: true; messageId: string }> {
-    const { followups } = this.#deps.store;
-    if ((await followups.peek(input.conversationId)) === undefined) {
-      try {
-        return { queued: false, ...(await this.startTurn(input)) };
-      } catch (error) {
-        if (!DispatchError.isInstance(error) || error.code !== "conversation_busy") throw error;
-      }
-    }
-    const queued = await followups.enqueue(input);
-    // the active turn may have ended between the busy answer and the enqueue
-    void this.drainFollowups(input.conversationId);
-    return { queued: true, messageId: queued.id };
+    return this.#followups.queue(input);
   }
 
   /** Starts the next queued follow-up of an idle conversation (no-op while a turn is active). */
-  async drainFollowups(conversationId: string): Promise<void> {
-    if (this.#closing || this.#active.has(conversationId)) return;
-    const { followups } = this.#deps.store;
-    const next = await followups.peek(conversationId);
-    if (next === undefined) return;
-    try {
-      await this.startTurn({ conversationId, text: next.text, followupId: next.id });
-    } catch (error) {
-      const code = DispatchError.isInstance(error) ? error.code : undefined;
-      // busy or taken: the turn that won drains the rest when it ends; refused now: try at its end
-      if (code === "conversation_busy" || code === "conflict" || code === "shutting_down") return;
-      this.#deps.logger.error("a queued follow-up could not start; it is dropped", {
-        conversationId,
-        messageId: next.id,
-        err: error,
-      });
-      await followups.remove(next.id);
-      void this.drainFollowups(conversationId);
-    }
+  drainFollowups(conversationId: string): Promise<void> {
+    return this.#followups.drain(conversationId);
   }
 
   /** Cancels the conversation's active turn and waits for it to settle. */

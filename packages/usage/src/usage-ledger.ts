@@ -172,7 +172,7 @@ export class UsageLedger {
     if (usage === undefined && reservation.rowId === undefined) return;
     const price = this.#deps.config.prices[call.providerId]?.[call.model];
     const { rowId, day } = reservation;
-    const charge =
+    const callRow =
       usage === undefined
         ? undefined
         : {
@@ -194,9 +194,9 @@ export class UsageLedger {
     // or neither
     await this.#settles.settle({
       ...(rowId === undefined ? {} : { release: rowId }),
-      ...(charge === undefined ? {} : { call: charge }),
+      ...(callRow === undefined ? {} : { call: callRow }),
       daily:
-        charge === undefined
+        callRow === undefined
           ? []
           : [hostScope, workspaceScope(call.workspaceId)].map((scope) => ({ scope, day, tokens: charged })),
     });
