@@ -160,13 +160,21 @@ async function startHost(baseURL: string, name: string): Promise<Host> {
           "--cpu-prof",
           `--cpu-prof-dir=${resolve(args["cpu-prof"])}`,
           "--cpu-prof-md",
+          // A sample every 250 µs: at the default 1 ms a 10 s run has too few samples per function.
+          "--cpu-prof-interval=250",
           join(repoRoot, "packages/host-bin/src/main.ts"),
           ...serveArgs,
         ];
   const log = join(dir, "host.log");
   const child = Bun.spawn(command, {
     cwd: dir,
-    env: { ...childEnv, DISPATCH_LOG_LEVEL: "info", ANTHROPIC_API_KEY: "bench-key-not-secret" },
+    env: {
+      ...childEnv,
+      // what bin/dispatch sets, for the profiled host that runs main.ts directly
+      BUN_JSC_useFTLJIT: process.env.BUN_JSC_useFTLJIT ?? "0",
+      DISPATCH_LOG_LEVEL: "info",
+      ANTHROPIC_API_KEY: "bench-key-not-secret",
+    },
     stdin: "ignore",
     stdout: Bun.file(log),
     stderr: Bun.file(`${log}.err`),
@@ -218,6 +226,9 @@ const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
 /** The median of one figure over a scenario's runs, rounded to `digits`. */
 const medianOf = <R>(runs: readonly R[], pick: (run: R) => number, digits = 2) =>
   round(median(runs.map(pick)), digits);
+/** µs of CPU per unit (a turn, a chunk) for each host thread name. */
+const perThread = (threadsMs: Record<string, number>, units: number) =>
+  Object.fromEntries(Object.entries(threadsMs).map(([name, ms]) => [name, round((ms * 1000) / units, 1)]));
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), runs };
 
 const modelServer = await startModelServer();
@@ -243,6 +254,8 @@ try {
     if (only.has("turns")) {
       const rows: Record<string, unknown>[] = [];
       const load: number[] = [];
+      /** Host CPU µs per turn by thread, each run (for where the time outside JavaScript goes). */
+      const threadsPerTurn: Record<string, number>[] = [];
       for (const wire of wires) {
         for (const width of widths) {
           const perRun: Array<{
@@ -275,6 +288,7 @@ try {
               turnsEach,
             ]);
             const turns = width * turnsEach;
+            threadsPerTurn.push(perThread(hosted.hostThreadsMs, turns));
             perRun.push({
               ratio: hosted.wallMs / bare.wallMs,
               cpuPerTurn: hosted.hostCpuMs / turns,
@@ -311,7 +325,9 @@ try {
         `\nturns: C conversations × K one-step turns (8 chunks, 10 ms apart); load avg ${round(median(load), 1)} (${round(Math.min(...load), 1)}–${round(Math.max(...load), 1)})`,
       );
       console.table(rows);
-      report.turns = { rows, load };
+      console.log("host CPU µs per turn by thread, each run:");
+      for (const threads of threadsPerTurn) console.log(`  ${JSON.stringify(threads)}`);
+      report.turns = { rows, load, threadsPerTurn };
     }
     if (only.has("streams")) {
       const rows: Record<string, unknown>[] = [];
@@ -348,14 +364,7 @@ try {
               count,
             ]);
             const chunks = count * 200;
-            threadsPerChunk.push(
-              Object.fromEntries(
-                Object.entries(hosted.hostThreadsMs).map(([name, ms]) => [
-                  name,
-                  round((ms * 1000) / chunks, 1),
-                ]),
-              ),
-            );
+            threadsPerChunk.push(perThread(hosted.hostThreadsMs, chunks));
             perRun.push({
               hostPerChunk: (hosted.hostCpuMs * 1000) / chunks,
               jsPerChunk: ((hosted.hostThreadsMs.main ?? 0) * 1000) / chunks,
