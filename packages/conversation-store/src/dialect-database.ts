@@ -32,3 +32,25 @@ export function dialectDatabase<S extends Record<string, unknown>>(
     tables: schemas.postgres as unknown as S,
   };
 }
+
+/** A statement prepared once (`prepareStatement`), run with its placeholders' values. */
+export type PreparedStatement<R> = (values: Record<string, unknown>) => Promise<R>;
+
+/**
+ * Prepares a query built on a `dialectDatabase` handle with `sql.placeholder`s, once, for a statement
+ * run on every turn or model call: otherwise drizzle builds the query again at each call (~30 µs for a
+ * one-table select, against ~1 µs prepared). On SQLite drizzle prepares it unnamed, on Postgres under
+ * `name`; on both, `execute` runs it as its builder would (rows for a select or a `returning`).
+ */
+export function prepareStatement<R>(
+  dialect: StoreDialect,
+  name: string,
+  builder: { prepare(name?: string): unknown },
+): PreparedStatement<R> {
+  const statement = builder.prepare(dialect === "sqlite" ? undefined : name) as {
+    execute?: (values: Record<string, unknown>) => Promise<R>;
+  };
+  const { execute } = statement;
+  if (execute === undefined) throw new Error(`drizzle statement ${name} has no execute`);
+  return (values) => execute.call(statement, values);
+}

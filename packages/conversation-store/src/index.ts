@@ -1,5 +1,10 @@
 export { type StoreConfig, storeConfigSchema } from "./config.ts";
-export { type DialectDatabase, dialectDatabase } from "./dialect-database.ts";
+export {
+  type DialectDatabase,
+  dialectDatabase,
+  type PreparedStatement,
+  prepareStatement,
+} from "./dialect-database.ts";
 export { eventPage } from "./event-log.ts";
 export { conversationStoreExtension, databaseFileName } from "./extension.ts";
 export { type ExtensionMigrationReport, extensionJournalTable } from "./extension-migrations.ts";

@@ -2,12 +2,14 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { defineExtension, StartupError } from "@dispatch/kernel";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { SQL } from "bun";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import {
   type ConversationStore,
   conversationStoreExtension,
   conversationStoreRef,
+  dialectDatabase,
   extensionJournalTable,
+  prepareStatement,
   storeSchemasPoint,
 } from "../src/index.ts";
 import { createTestDatabase, type TestDatabase } from "../src/testing/postgres-server.ts";
@@ -123,6 +125,40 @@ describe("extension tables on Postgres", () => {
       await store.workspaces.create({ id: "two", root: "/2" });
     });
     expect((await store.workspaces.list()).map((w) => w.id).sort()).toEqual(["default", "one", "two"]);
+  });
+
+  test("a prepared statement is named once and runs again with new values, inside a transaction too", async () => {
+    const { url } = await database();
+    const host = await start(url);
+    const store = host.get(conversationStoreRef);
+    const { db, tables } = dialectDatabase(store, { sqlite: notesSqlite, postgres: notesPg });
+    const p = sql.placeholder;
+    const add = prepareStatement<unknown>(
+      store.dialect,
+      "notes_add",
+      db.insert(tables.notesItems).values({ text: p("text"), workspaceId: p("workspaceId") }),
+    );
+    const ofWorkspace = prepareStatement<Array<{ text: string }>>(
+      store.dialect,
+      "notes_of_workspace",
+      db
+        .select({ text: tables.notesItems.text })
+        .from(tables.notesItems)
+        .where(eq(tables.notesItems.workspaceId, p("workspaceId")))
+        .orderBy(tables.notesItems.id),
+    );
+    await add({ text: "one", workspaceId: "a" });
+    await add({ text: "two", workspaceId: "b" });
+    expect(await ofWorkspace({ workspaceId: "a" })).toEqual([{ text: "one" }]);
+    expect(await ofWorkspace({ workspaceId: "b" })).toEqual([{ text: "two" }]);
+    await rejectionOf(
+      store.transaction(async () => {
+        await add({ text: "undone", workspaceId: "a" });
+        expect((await ofWorkspace({ workspaceId: "a" })).length).toBe(2);
+        throw new Error("roll it back");
+      }),
+    );
+    expect(await ofWorkspace({ workspaceId: "a" })).toEqual([{ text: "one" }]);
   });
 
   test("outside a transaction nothing waits for it, and nothing sees its rows before COMMIT", async () => {

@@ -12,6 +12,7 @@ import {
   conversationStoreExtension,
   conversationStoreRef,
   extensionJournalTable,
+  prepareStatement,
 } from "../src/index.ts";
 import { archiveEntries } from "./fixtures/extension-schemas/archive/schema.ts";
 import * as notesSchema from "./fixtures/extension-schemas/notes/schema.ts";
@@ -380,6 +381,39 @@ describe("store.transaction across core and extension tables", () => {
       const answer: Promise<number> = store.transaction(async () => 42);
       return answer;
     };
+  });
+
+  test("a prepared statement runs with its placeholders' values, and joins a transaction like any query", async () => {
+    const { store, db } = await notesHost();
+    const p = sql.placeholder;
+    const add = prepareStatement<unknown>(
+      store.dialect,
+      "notes_add",
+      db.insert(notesItems).values({ text: p("text"), workspaceId: p("workspaceId") }),
+    );
+    const ofWorkspace = prepareStatement<Array<{ text: string }>>(
+      store.dialect,
+      "notes_of_workspace",
+      db
+        .select({ text: notesItems.text })
+        .from(notesItems)
+        .where(eq(notesItems.workspaceId, p("workspaceId")))
+        .orderBy(notesItems.id),
+    );
+    await add({ text: "one", workspaceId: "a" });
+    await add({ text: "two", workspaceId: "b" });
+    await add({ text: "three", workspaceId: "a" });
+    expect(await ofWorkspace({ workspaceId: "a" })).toEqual([{ text: "one" }, { text: "three" }]);
+    expect(await ofWorkspace({ workspaceId: "none" })).toEqual([]);
+    const thrown = await rejectionOf(
+      store.transaction(async () => {
+        await add({ text: "undone", workspaceId: "a" });
+        expect((await ofWorkspace({ workspaceId: "a" })).length).toBe(3);
+        throw new Error("roll it back");
+      }),
+    );
+    expect(thrown.message).toBe("roll it back");
+    expect(await ofWorkspace({ workspaceId: "a" })).toEqual([{ text: "one" }, { text: "three" }]);
   });
 
   test("database(schema) refuses a core table and a table no migration created", async () => {

@@ -2,6 +2,8 @@ import {
   type ConversationStore,
   dialectDatabase,
   type ExtensionDatabase,
+  type PreparedStatement,
+  prepareStatement,
 } from "@dispatch/conversation-store";
 import { DispatchError } from "@dispatch/kernel";
 import type { GitCommit, Worktree, WorktreeHolder } from "@dispatch/wire";
@@ -44,6 +46,8 @@ export class WorktreeStore {
   readonly #t: typeof schema;
   readonly #clock: () => number;
   readonly #instanceId: string;
+  /** Every turn of every conversation asks for its binding: prepared once. */
+  readonly #bindingOf: PreparedStatement<Array<{ worktreeId: string; attempt: number | null }>>;
 
   constructor(store: Pick<ConversationStore, "database" | "dialect" | "instanceId">, clock: () => number) {
     const { db, tables } = dialectDatabase(store, { sqlite: schema, postgres: pgSchema });
@@ -51,6 +55,15 @@ export class WorktreeStore {
     this.#t = tables;
     this.#clock = clock;
     this.#instanceId = store.instanceId;
+    const { bindings } = tables;
+    this.#bindingOf = prepareStatement(
+      store.dialect,
+      "git_workflows_binding_of",
+      db
+        .select({ worktreeId: bindings.worktreeId, attempt: bindings.attempt })
+        .from(bindings)
+        .where(eq(bindings.conversationId, sql.placeholder("conversationId"))),
+    );
   }
 
   async get(id: string): Promise<WorktreeRow | undefined> {
@@ -93,11 +106,7 @@ export class WorktreeStore {
   async bindingOf(
     conversationId: string,
   ): Promise<{ worktreeId: string; attempt: number | null } | undefined> {
-    const { bindings } = this.#t;
-    const [row] = await this.#db
-      .select({ worktreeId: bindings.worktreeId, attempt: bindings.attempt })
-      .from(bindings)
-      .where(eq(bindings.conversationId, conversationId));
+    const [row] = await this.#bindingOf({ conversationId });
     return row;
   }
 
