@@ -1,11 +1,11 @@
 import { expect, test } from "bun:test";
 import { IdleCollector } from "./idle-collector.ts";
 
-test("collects once after the host has been idle for the delay", async () => {
+test("collects once per stage after the host has been idle for the delays", async () => {
   let collections = 0;
   const collector = new IdleCollector(
     () => {},
-    20,
+    [20],
     () => collections++,
   );
   collector.idle();
@@ -20,7 +20,7 @@ test("a turn that starts before the delay cancels the collection; dispose clears
   let collections = 0;
   const collector = new IdleCollector(
     () => {},
-    20,
+    [20],
     () => collections++,
   );
   collector.idle();
@@ -40,7 +40,7 @@ test("a collection that throws is reported, not thrown", async () => {
   const errors: unknown[] = [];
   const collector = new IdleCollector(
     (error) => errors.push(error),
-    5,
+    [5],
     () => {
       throw new Error("no gc");
     },
@@ -48,4 +48,36 @@ test("a collection that throws is reported, not thrown", async () => {
   collector.idle();
   await Bun.sleep(30);
   expect(errors.map(String)).toEqual(["Error: no gc"]);
+});
+
+/** Waits for `done`, polling, for at most 2 s (a loaded machine runs timers late). */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done() && waited < 2000; waited += 5) await Bun.sleep(5);
+}
+
+test("each stage runs after the one before; a turn between them stops the rest until the next idle", async () => {
+  const at: number[] = [];
+  const began = performance.now();
+  const collector = new IdleCollector(
+    () => {},
+    [10, 30],
+    () => at.push(performance.now() - began),
+  );
+  collector.idle();
+  await until(() => at.length === 2);
+  expect(at.length).toBe(2);
+  // a timer never fires early: the second stage's delay counts from the first collection
+  expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(29);
+  expect(collector.armed).toBe(false);
+  collector.idle();
+  await until(() => at.length === 3);
+  expect(collector.armed).toBe(true);
+  collector.busy();
+  await Bun.sleep(60);
+  expect(at.length).toBe(3);
+  collector.idle();
+  await until(() => at.length === 4);
+  expect(at.length).toBe(4);
+  collector.dispose();
+  expect(collector.armed).toBe(false);
 });
