@@ -1,17 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { until } from "../test/fixtures/until.ts";
 import { FlushTicker } from "./flush-ticker.ts";
 
 function buffer(log: string[], name: string) {
   return { flush: () => log.push(name) };
-}
-
-/** Waits until `done()` holds, however late the ticks run on a busy machine; fails after 5 s. */
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error("not within 5 s");
-    await Bun.sleep(2);
-  }
 }
 
 describe("FlushTicker", () => {

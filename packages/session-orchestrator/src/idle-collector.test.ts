@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { until } from "../test/fixtures/until.ts";
 import { IdleCollector } from "./idle-collector.ts";
 
 test("collects once per stage after the host has been idle for the delays", async () => {
@@ -49,11 +50,6 @@ test("a collection that throws is reported, not thrown", async () => {
   await Bun.sleep(30);
   expect(errors.map(String)).toEqual(["Error: no gc"]);
 });
-
-/** Waits for `done`, polling, for at most 2 s (a loaded machine runs timers late). */
-async function until(done: () => boolean): Promise<void> {
-  for (let waited = 0; !done() && waited < 2000; waited += 5) await Bun.sleep(5);
-}
 
 test("each stage runs after the one before; a turn between them stops the rest until the next idle", async () => {
   const at: number[] = [];
