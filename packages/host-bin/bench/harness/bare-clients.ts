@@ -6,6 +6,7 @@
  *
  *   bun bare-clients.ts <baseURL> <openai|anthropic> <model> <clients> <requestsEach>
  */
+import { chunkText } from "./chunk-text.ts";
 import { cpuMark, cpuSince } from "./proc-cpu.ts";
 
 const [baseURL, wire, model, clientsArg, requestsArg] = process.argv.slice(2);
@@ -37,16 +38,6 @@ function wallNow(): number {
 const latencies: number[] = [];
 let chunks = 0;
 
-/** The text of one parsed chunk, in either wire format. */
-function textOf(event: Record<string, unknown>): string | undefined {
-  if (wire === "openai") {
-    const choices = event.choices as Array<{ delta?: { content?: string } }> | undefined;
-    return choices?.[0]?.delta?.content;
-  }
-  const delta = event.delta as { text?: string } | undefined;
-  return event.type === "content_block_delta" ? delta?.text : undefined;
-}
-
 /** One streamed request, read to its end. */
 async function request(): Promise<void> {
   const response = await fetch(url, { method: "POST", headers, body });
@@ -62,10 +53,8 @@ async function request(): Promise<void> {
       cut = buffer.indexOf("\n\n");
       const at = block.indexOf("data: ");
       if (at < 0) continue;
-      const data = block.slice(at + 6);
-      if (data === "[DONE]") continue;
-      const text = textOf(JSON.parse(data) as Record<string, unknown>);
-      if (text === undefined || text === "") continue;
+      const text = chunkText(block.slice(at + 6));
+      if (text === "") continue;
       chunks += 1;
       if (!stamped) continue;
       const now = wallNow();

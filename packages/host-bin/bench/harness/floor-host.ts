@@ -14,6 +14,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { chunkText } from "./chunk-text.ts";
 
 const { values: args } = parseArgs({
   allowPositionals: true,
@@ -130,20 +131,6 @@ function requestOf(conversation: Conversation, id: string): { url: string; init:
   };
 }
 
-/** The text of one decoded SSE data line of either wire format. */
-function textOf(data: string): string {
-  if (data === "[DONE]") return "";
-  const chunk = JSON.parse(data) as {
-    choices?: Array<{ delta?: { content?: string } }>;
-    type?: string;
-    delta?: { text?: string };
-  };
-  return (
-    chunk.choices?.[0]?.delta?.content ??
-    (chunk.type === "content_block_delta" ? (chunk.delta?.text ?? "") : "")
-  );
-}
-
 async function runTurn(id: string, conversation: Conversation, turnId: string): Promise<void> {
   const { url, init } = requestOf(conversation, id);
   const response = await fetch(url, init);
@@ -164,7 +151,7 @@ async function runTurn(id: string, conversation: Conversation, turnId: string): 
     rest = lines.pop() ?? "";
     for (const line of lines) {
       if (!line.startsWith("data: ")) continue;
-      const text = textOf(line.slice(6));
+      const text = chunkText(line.slice(6));
       reply += text;
       buffer += text;
       if (text !== "" && timer === undefined) timer = setTimeout(() => void write(flush), coalesceMs);
