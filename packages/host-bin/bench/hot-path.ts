@@ -31,11 +31,11 @@
  * compiling for hundreds of turns). Figures are medians over `--runs`; the 1-minute load average is
  * printed with each table.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { median, percentile } from "@dispatch/bench-kit";
+import { BenchProcesses } from "./harness/bench-processes.ts";
 import { loadAverage } from "./harness/proc-cpu.ts";
 
 const { values: args } = parseArgs({
@@ -65,142 +65,17 @@ const only = new Set(args.only.split(","));
 const memoryTurns = Number(args["memory-turns"]);
 const warmupTurns = Number(args.warmup);
 
-const repoRoot = resolve(import.meta.dir, "../../..");
-const harness = resolve(import.meta.dir, "harness");
-const scratch = mkdtempSync(join(tmpdir(), "dispatch-hot-path-"));
-/** Every fetch client here may hold hundreds of streams; Bun queues requests past this cap silently. */
-const childEnv = { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" };
-const children = new Set<Bun.Subprocess>();
-
-function cleanup(): void {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  rmSync(scratch, { recursive: true, force: true });
-}
+const processes = new BenchProcesses({
+  floor: args.floor,
+  ...(args["cpu-prof"] === undefined ? {} : { cpuProfDir: resolve(args["cpu-prof"]) }),
+  disabled: args.disable.split(",").filter((id) => id !== ""),
+});
+const { runJson } = processes;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    cleanup();
+    processes.cleanup();
     process.exit(130);
   });
-}
-
-/** Runs a harness script to its end; returns its last stdout line parsed as JSON. */
-async function runJson<T>(script: string, argv: Array<string | number>): Promise<T> {
-  const child = Bun.spawn([process.execPath, join(harness, script), ...argv.map(String)], {
-    env: childEnv,
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  children.add(child);
-  const [code, out] = await Promise.all([child.exited, new Response(child.stdout).text()]);
-  children.delete(child);
-  if (code !== 0) throw new Error(`${script} ${argv.join(" ")} exited with ${code}`);
-  const line = out.trim().split("\n").at(-1) ?? "";
-  return JSON.parse(line) as T;
-}
-
-/** Starts the model server; resolves with its `baseURL` (…/v1). */
-async function startModelServer(): Promise<{ baseURL: string; stop(): Promise<void> }> {
-  const child = Bun.spawn([process.execPath, join(harness, "llm-stream-server.ts")], {
-    env: childEnv,
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  children.add(child);
-  const reader = child.stdout.getReader();
-  const { value } = await reader.read();
-  reader.releaseLock();
-  const { port } = JSON.parse(new TextDecoder().decode(value)) as { port: number };
-  return {
-    baseURL: `http://127.0.0.1:${port}/v1`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
-      children.delete(child);
-    },
-  };
-}
-
-interface Host {
-  url: string;
-  pid: number;
-  stop(): Promise<number>;
-}
-
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  probe.stop(true);
-  return port;
-}
-
-/** Starts `bin/dispatch serve` with both providers on the model server; waits for `/health`. */
-async function startHost(baseURL: string, name: string): Promise<Host> {
-  const dir = mkdtempSync(join(scratch, `${name}-`));
-  const config = join(dir, "dispatch.json");
-  writeFileSync(
-    config,
-    JSON.stringify({
-      providers: [
-        { id: "openai", kind: "openai-compatible", baseURL, models: ["c8-d10"], maxConcurrent: 1024 },
-        { id: "anthropic", kind: "anthropic", baseURL, models: ["c8-d10"], maxConcurrent: 1024 },
-      ],
-      defaults: { provider: "openai", model: "c8-d10" },
-      extensions: { disabled: args.disable.split(",").filter((id) => id !== "") },
-    }),
-  );
-  const port = freePort();
-  const serveArgs = ["serve", "--config", config, "--data-dir", join(dir, "data"), "--port", String(port)];
-  const command = args.floor
-    ? [process.execPath, join(harness, "floor-host.ts"), ...serveArgs]
-    : args["cpu-prof"] === undefined
-      ? [join(repoRoot, "bin/dispatch"), ...serveArgs]
-      : [
-          process.execPath,
-          "--cpu-prof",
-          `--cpu-prof-dir=${resolve(args["cpu-prof"])}`,
-          "--cpu-prof-md",
-          // A sample every 250 µs: at the default 1 ms a 10 s run has too few samples per function.
-          "--cpu-prof-interval=250",
-          join(repoRoot, "packages/host-bin/src/main.ts"),
-          ...serveArgs,
-        ];
-  const log = join(dir, "host.log");
-  const child = Bun.spawn(command, {
-    cwd: dir,
-    env: {
-      ...childEnv,
-      // what bin/dispatch sets, for the profiled host that runs main.ts directly
-      BUN_JSC_useFTLJIT: process.env.BUN_JSC_useFTLJIT ?? "0",
-      DISPATCH_LOG_LEVEL: "info",
-      ANTHROPIC_API_KEY: "bench-key-not-secret",
-    },
-    stdin: "ignore",
-    stdout: Bun.file(log),
-    stderr: Bun.file(`${log}.err`),
-  });
-  children.add(child);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`host exited with ${child.exitCode}; see ${log}.err`);
-    if (Date.now() > deadline) throw new Error("host not healthy within 60 s");
-    const ok = await fetch(`${url}/health`)
-      .then((r) => r.status === 200)
-      .catch(() => false);
-    if (ok) break;
-    await Bun.sleep(50);
-  }
-  return {
-    url,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      const code = await child.exited;
-      children.delete(child);
-      return code;
-    },
-  };
 }
 
 interface BareResult {
@@ -231,11 +106,11 @@ const perThread = (threadsMs: Record<string, number>, units: number) =>
   Object.fromEntries(Object.entries(threadsMs).map(([name, ms]) => [name, round((ms * 1000) / units, 1)]));
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), runs };
 
-const modelServer = await startModelServer();
+const modelServer = await processes.startModelServer();
 let exitCode = 0;
 try {
   if (only.has("turns") || only.has("streams")) {
-    const host = await startHost(modelServer.baseURL, "host");
+    const host = await processes.startHost(modelServer.baseURL, "host");
     const model = "c8-d10";
     // Warm-up: JIT (still compiling after a few hundred turns at C = 1), prepared statements,
     // connection pools, for both wire formats.
@@ -411,7 +286,7 @@ try {
     const load: number[] = [];
     for (let run = 0; run < runs; run += 1) {
       load.push(loadAverage());
-      const host = await startHost(modelServer.baseURL, `memory-${run}`);
+      const host = await processes.startHost(modelServer.baseURL, `memory-${run}`);
       await runJson<HostResult>("load-generator.ts", [
         "turns",
         host.url,
@@ -462,6 +337,6 @@ try {
 } finally {
   await modelServer.stop();
   if (args.json !== undefined) writeFileSync(args.json, JSON.stringify(report, null, 2));
-  cleanup();
+  processes.cleanup();
 }
 process.exit(exitCode);
