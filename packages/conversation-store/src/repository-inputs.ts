@@ -19,6 +19,15 @@ export function conversationBusy(
   });
 }
 
+/** A claim refused because follow-ups wait for the conversation (`refuseIfQueued`). */
+export function followupsQueued(conversationId: string): StoreError {
+  return new StoreError(
+    "conversation_busy",
+    `conversation "${conversationId}" has queued follow-ups; a new message waits behind them`,
+    { details: { conversationId, queued: true } },
+  );
+}
+
 /** A new conversation's fields, checked; the runner defaults to the built-in `model` loop. */
 export function checkNewConversation(input: {
   title?: string | null;

@@ -1,5 +1,5 @@
 import { asc, eq, getTableColumns, sql } from "drizzle-orm";
-import { conversations, messages, turns, unfinishedStatusesSql } from "./schema.ts";
+import { conversations, messages, queuedMessages, turns, unfinishedStatusesSql } from "./schema.ts";
 import type { StoreOrm } from "./store-database.ts";
 
 const p = sql.placeholder;
@@ -11,6 +11,8 @@ const p = sql.placeholder;
  * placeholder there; such values skip column encoders, so callers pass what SQLite stores.
  */
 export function prepareStatements(orm: StoreOrm) {
+  // A status change applies only to a turn that is not final yet: no read before the UPDATE.
+  const unfinishedTurn = sql`${turns.id} = ${p("id")} and ${turns.status} in ${unfinishedStatusesSql}`;
   return {
     conversationExists: orm
       .select({ id: conversations.id })
@@ -21,6 +23,12 @@ export function prepareStatements(orm: StoreOrm) {
       .update(conversations)
       .set({ updatedAt: sql`${p("now")}` })
       .where(eq(conversations.id, p("id")))
+      .prepare(),
+    anyQueued: orm
+      .select({ seq: queuedMessages.seq })
+      .from(queuedMessages)
+      .where(eq(queuedMessages.conversationId, p("conversationId")))
+      .limit(1)
       .prepare(),
     turnById: orm
       .select()
@@ -50,13 +58,13 @@ export function prepareStatements(orm: StoreOrm) {
     setTurnStatus: orm
       .update(turns)
       .set({ status: sql`${p("status")}`, updatedAt: sql`${p("now")}` })
-      .where(eq(turns.id, p("id")))
+      .where(unfinishedTurn)
       .returning()
       .prepare(),
     setTurnStatusAndError: orm
       .update(turns)
       .set({ status: sql`${p("status")}`, error: sql`${p("error")}`, updatedAt: sql`${p("now")}` })
-      .where(eq(turns.id, p("id")))
+      .where(unfinishedTurn)
       .returning()
       .prepare(),
     insertMessage: orm

@@ -1,12 +1,11 @@
 import { type Message, TurnStatus } from "@dispatch/wire";
 import { asc, eq, sql } from "drizzle-orm";
 import { invalidFieldOf } from "./field-checks.ts";
-import { checkPrompt, conversationBusy } from "./repository-inputs.ts";
+import { checkPrompt, conversationBusy, followupsQueued } from "./repository-inputs.ts";
 import { queuedMessages, turns, unfinishedStatusesSql } from "./schema.ts";
 import type { Statements } from "./statements.ts";
 import type { StoreDatabase } from "./store-database.ts";
 import { notFound, StoreError, sqliteCode } from "./store-error.ts";
-import { isFinal } from "./turn-status.ts";
 import type { Turn, TurnRepository } from "./types.ts";
 
 /** Longest error text kept on a turn; longer ones are cut (a failing turn must still be recorded). */
@@ -44,6 +43,7 @@ export class SqliteTurnRepository implements TurnRepository {
     text: string;
     promptStartedAt: number;
     followupId?: string;
+    refuseIfQueued?: boolean;
   }): Promise<{ turn: Turn; message: Message }> {
     checkPrompt(input, this.#maxMessageBytes);
     const { conversationId, text } = input;
@@ -54,6 +54,8 @@ export class SqliteTurnRepository implements TurnRepository {
       }
       const active = this.#activeRow(conversationId);
       if (active) throw conversationBusy(conversationId, active.id);
+      if (input.refuseIfQueued && statements.anyQueued.get({ conversationId }) !== undefined)
+        throw followupsQueued(conversationId);
       const now = this.#db.now();
       const turnId = `t_${Bun.randomUUIDv7()}`;
       let turnRow: TurnRow;
@@ -118,28 +120,27 @@ export class SqliteTurnRepository implements TurnRepository {
         : error.length > maxTurnErrorLength
           ? `${error.slice(0, maxTurnErrorLength)}… (truncated)`
           : error;
-    // One changing statement (the UPDATE, after the read): inside a group commit it needs no savepoint.
+    // One changing statement, the UPDATE of an unfinished turn; only when it changed nothing is the
+    // turn read, to say why. Inside a group commit it needs no savepoint.
     return this.#db.write(
       () => {
-        const current = this.#statements.turnById.get({ id });
-        if (!current) throw notFound("turn", id);
-        const from = current.status as TurnStatus;
-        if (isFinal(from)) {
-          throw new StoreError(
-            "invalid_transition",
-            `turn "${id}" is already ${from}; it cannot become ${status}`,
-            {
-              details: { turnId: id, from, to: status },
-            },
-          );
-        }
         const now = this.#db.now();
         const row = (
           errorText === undefined
             ? this.#statements.setTurnStatus.get({ id, status: parsed.data, now })
             : this.#statements.setTurnStatusAndError.get({ id, status: parsed.data, error: errorText, now })
-        ) as TurnRow;
-        return toTurn(row);
+        ) as TurnRow | undefined;
+        if (row !== undefined) return toTurn(row);
+        const current = this.#statements.turnById.get({ id });
+        if (!current) throw notFound("turn", id);
+        const from = current.status as TurnStatus;
+        throw new StoreError(
+          "invalid_transition",
+          `turn "${id}" is already ${from}; it cannot become ${status}`,
+          {
+            details: { turnId: id, from, to: status },
+          },
+        );
       },
       { oneChange: true },
     );

@@ -220,6 +220,11 @@ export interface TurnRepository {
     promptStartedAt: number;
     /** A queued follow-up this turn starts: removed in the same transaction, its id becomes the message's. */
     followupId?: string;
+    /**
+     * Refuse (`conversation_busy`) while follow-ups are queued for the conversation, so a new message
+     * cannot overtake them: the check is part of the claim's transaction.
+     */
+    refuseIfQueued?: boolean;
   }): Promise<{ turn: Turn; message: Message }>;
   get(id: string): Promise<Turn | undefined>;
   /** Throws `invalid_transition` if the turn is already final. */

@@ -8,6 +8,13 @@ export type Publish = (conversationId: string, event: ConversationEvent) => void
 /** Runs `fn` as one store transaction (`ConversationStore.transaction`). */
 export type Transact = <T>(fn: () => Promise<T>) => Promise<T>;
 
+/**
+ * The events of one write, or a function that gives them when the write's turn in its group comes:
+ * inside the transaction, after every write queued before it was persisted (a turn's final event
+ * reads how its reply's write went).
+ */
+export type WriteEvents = readonly NewEvent[] | (() => readonly NewEvent[]);
+
 /** Options of one write. */
 export interface WriteOptions {
   /**
@@ -23,7 +30,7 @@ export interface WriteOptions {
 /** One write waiting for its group. */
 interface Pending {
   conversationId: string;
-  events: readonly NewEvent[];
+  events: WriteEvents;
   options: WriteOptions | undefined;
   done: PromiseWithResolvers<ConversationEvent[]>;
   stored?: ConversationEvent[];
@@ -68,11 +75,7 @@ export class EventWriter {
   }
 
   /** Queues a batch for the conversation; resolves with the stored events once they are published. */
-  write(
-    conversationId: string,
-    events: readonly NewEvent[],
-    options?: WriteOptions,
-  ): Promise<ConversationEvent[]> {
+  write(conversationId: string, events: WriteEvents, options?: WriteOptions): Promise<ConversationEvent[]> {
     const done = Promise.withResolvers<ConversationEvent[]>();
     this.#queue.push({ conversationId, events, options, done });
     this.#open.set(conversationId, (this.#open.get(conversationId) ?? 0) + 1);
@@ -136,7 +139,8 @@ export class EventWriter {
   }
 
   async #persist(entry: Pending): Promise<void> {
-    const { conversationId, events } = entry;
+    const { conversationId } = entry;
+    const events = typeof entry.events === "function" ? entry.events() : entry.events;
     entry.stored =
       events.length === 0
         ? []

@@ -9,6 +9,7 @@ export interface FollowupQueueDeps {
     conversationId: string;
     text: string;
     followupId?: string;
+    refuseIfQueued?: boolean;
   }): Promise<{ turnId: string; messageId: string }>;
   /** True while the conversation cannot start a follow-up: a turn of it is active, or the host closes. */
   busy(conversationId: string): boolean;
@@ -33,15 +34,14 @@ export class FollowupQueue {
     conversationId: string;
     text: string;
   }): Promise<{ queued: false; turnId: string; messageId: string } | { queued: true; messageId: string }> {
-    const { followups } = this.#deps.store;
-    if ((await followups.peek(input.conversationId)) === undefined) {
-      try {
-        return { queued: false, ...(await this.#deps.startTurn(input)) };
-      } catch (error) {
-        if (!DispatchError.isInstance(error) || error.code !== "conversation_busy") throw error;
-      }
+    // The claim itself refuses while follow-ups are queued: one write, where a look at the queue
+    // first was a read of its own on every message (issue 25).
+    try {
+      return { queued: false, ...(await this.#deps.startTurn({ ...input, refuseIfQueued: true })) };
+    } catch (error) {
+      if (!DispatchError.isInstance(error) || error.code !== "conversation_busy") throw error;
     }
-    const queued = await followups.enqueue(input);
+    const queued = await this.#deps.store.followups.enqueue(input);
     // the active turn may have ended between the busy answer and the enqueue
     void this.drain(input.conversationId);
     return { queued: true, messageId: queued.id };

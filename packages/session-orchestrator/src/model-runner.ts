@@ -76,7 +76,11 @@ async function runModelLoop(
     const answer = await modelStep(ctx, step, request);
     if (answer.usage.inputTokens > 0) meter.calibrate(request, answer.usage.inputTokens);
     if (answer.parts.length > 0) {
-      await ctx.appendMessage("assistant", answer.parts);
+      const stored = ctx.appendMessage("assistant", answer.parts);
+      // A step whose tools run next waits, so its calls are stored before they run. The reply that
+      // ends the turn is not waited for: the turn's final write then shares its group commit (one
+      // commit fewer on every turn's way out), and a reply that was not stored fails the turn there.
+      if (answer.calls.length > 0) await stored;
       view.push({ role: "assistant", parts: answer.parts });
     }
     if (ctx.signal.aborted) return ended({ status: "failed", error: messageOf(ctx.signal.reason) });

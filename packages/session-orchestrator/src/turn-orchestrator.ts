@@ -59,6 +59,7 @@ const StartTurnInput = z
     text: z.string().min(1, "must not be empty"),
     maxSteps: z.number().int().min(1).max(10_000).optional(),
     followupId: z.string().min(1).optional(),
+    refuseIfQueued: z.boolean().optional(),
   })
   .strict();
 
@@ -130,13 +131,15 @@ export class TurnOrchestrator implements Orchestrator {
     maxSteps?: number;
     /** (Internal) the queued follow-up this turn starts. */
     followupId?: string;
+    /** (Internal) refuse with `conversation_busy` while follow-ups are queued (see FollowupQueue). */
+    refuseIfQueued?: boolean;
   }): Promise<{ turnId: string; messageId: string }> {
     const parsed = StartTurnInput.safeParse(input);
     if (!parsed.success) throw new DispatchError("invalid_request", z.prettifyError(parsed.error));
     if (this.#closing) throw new DispatchError("shutting_down", "the host is shutting down; no new turns");
     const refusal = this.#deps.admitTurn?.();
     if (refusal !== undefined) throw refusal;
-    const { conversationId, text, maxSteps, followupId } = parsed.data;
+    const { conversationId, text, maxSteps, followupId, refuseIfQueued } = parsed.data;
     const conversation = await this.#records.conversation(conversationId);
     // Before the claim, so a held worktree refuses the turn (409) instead of failing it later.
     const scoped = await enterScope(this.#deps.scopes?.() ?? [], conversation, text, (id) =>
@@ -149,6 +152,7 @@ export class TurnOrchestrator implements Orchestrator {
         text,
         promptStartedAt: Date.now(),
         ...(followupId === undefined ? {} : { followupId }),
+        ...(refuseIfQueued === undefined ? {} : { refuseIfQueued }),
       });
     } catch (error) {
       await scoped?.abandon();

@@ -82,6 +82,8 @@ export class TurnRun {
   #status: TurnStatus;
   readonly #coalescer: TextCoalescer;
   #writeFailure: { error: unknown } | undefined;
+  /** The first message of this turn that could not be stored. */
+  #messageFailure: { error: unknown } | undefined;
   #finalizing: Promise<TurnStatus> | undefined;
   readonly #usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
   /** Replies stored cut (see `fitReply`); the final event lists them. */
@@ -154,7 +156,10 @@ export class TurnRun {
 
   async #runRunner(): Promise<TurnOutcome> {
     const conversation = this.conversation;
-    await this.#emit([
+    // Not awaited: the writer keeps a turn's writes in order, so every later event still follows it,
+    // and the history read and the model request start one commit sooner. A failure fails the turn
+    // at its next write.
+    this.#emit([
       {
         type: "turn.started",
         data: {
@@ -164,7 +169,9 @@ export class TurnRun {
           memory: this.#sample(),
         },
       },
-    ]);
+    ]).catch((error: unknown) => {
+      this.#writeFailure ??= { error };
+    });
     const { runner } = this.#deps;
     if ("missing" in runner) return failedOutcome(runner.missing, { code: "runner_unavailable" });
     const stored = await this.#deps.workspaceOf(conversation.workspaceId);
@@ -194,20 +201,7 @@ export class TurnRun {
       signal,
       logger: this.#logger,
       history: () => store.messages.list(conversationId),
-      appendMessage: async (role, parts) => {
-        // A reply longer than a message may hold is stored cut, with a marker, rather than lost.
-        const fitted: { parts: MessagePart[]; truncated?: ReplyTruncation } =
-          role === "assistant" ? fitReply(parts as AssistantPart[], store.messages.maxTextBytes) : { parts };
-        if (fitted.truncated !== undefined) {
-          this.#replyTruncated.push(fitted.truncated);
-          this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
-        }
-        // Through the event writer: the message is stored in the group commit of its loop turn, in
-        // order with this conversation's events, instead of in a transaction of its own.
-        await deps.writer.write(conversationId, [], {
-          afterPersist: () => store.messages.append({ conversationId, turnId, role, parts: fitted.parts }),
-        });
-      },
+      appendMessage: (role, parts) => this.#appendMessage(role, parts),
       emit: (events, status) => this.#emit(events, status),
       text: (delta) => this.#coalescer.push(delta),
       addUsage: ({ inputTokens, outputTokens, cachedInputTokens = 0 }) => {
@@ -228,6 +222,41 @@ export class TurnRun {
           conversationId,
         }),
     };
+  }
+
+  /**
+   * Stores a message of this turn through the event writer: in the group commit of its loop turn, in
+   * order with the conversation's events. A failure is also kept for the final event, which then
+   * fails the turn, so a runner may leave its last message's write unawaited and the final write
+   * shares its commit.
+   */
+  #appendMessage(role: "assistant" | "tool", parts: MessagePart[]): Promise<void> {
+    const { store, writer } = this.#deps;
+    // A reply longer than a message may hold is stored cut, with a marker, rather than lost.
+    const fitted: { parts: MessagePart[]; truncated?: ReplyTruncation } =
+      role === "assistant" ? fitReply(parts as AssistantPart[], store.messages.maxTextBytes) : { parts };
+    if (fitted.truncated !== undefined) {
+      this.#replyTruncated.push(fitted.truncated);
+      this.#logger.warn("the reply was longer than a message holds; stored cut", { ...fitted.truncated });
+    }
+    const message = { conversationId: this.conversation.id, turnId: this.turn.id, role, parts: fitted.parts };
+    const written = writer
+      .write(message.conversationId, [], {
+        afterPersist: async () => {
+          try {
+            await store.messages.append(message);
+          } catch (error) {
+            // Seen by a final event later in the same group, before this write's promise settles.
+            this.#messageFailure ??= { error };
+            throw error;
+          }
+        },
+      })
+      .then(() => undefined);
+    written.catch((error: unknown) => {
+      this.#messageFailure ??= { error };
+    });
+    return written;
   }
 
   /** Persists (then publishes) events of this turn, after any buffered text, optionally moving the status. */
@@ -279,16 +308,24 @@ export class TurnRun {
 
   async #writeFinal(outcome: TurnOutcome): Promise<TurnStatus> {
     const { store, writer } = this.#deps;
-    const { status, error } = outcome;
-    const data = {
-      ...outcome.data,
-      ...(error === undefined ? {} : { error }),
-      usage: { ...this.#usage },
-      ...(this.#replyTruncated.length > 0 ? { replyTruncated: [...this.#replyTruncated] } : {}),
-      memory: this.#sample(),
+    const text = this.#pendingText();
+    const memory = this.#sample();
+    let final = outcome;
+    this.#status = final.status;
+    // Decided when the write's turn in its group comes: a message write queued before it (the reply,
+    // often in the same group) has been tried by then, and a reply that was not stored fails the turn.
+    const events = () => {
+      final = this.#withMessageFailure(outcome);
+      this.#status = final.status;
+      const data = {
+        ...final.data,
+        ...(final.error === undefined ? {} : { error: final.error }),
+        usage: { ...this.#usage },
+        ...(this.#replyTruncated.length > 0 ? { replyTruncated: [...this.#replyTruncated] } : {}),
+        memory,
+      };
+      return [...text, { type: finalEventTypes[final.status], turnId: this.turn.id, data }];
     };
-    const batch = [...this.#pendingText(), { type: finalEventTypes[status], turnId: this.turn.id, data }];
-    this.#status = status;
     let settled = false;
     const settle = () => {
       if (settled) return;
@@ -296,18 +333,29 @@ export class TurnRun {
       this.#deps.onSettled(this);
     };
     try {
-      await writer.write(this.conversation.id, batch, {
+      await writer.write(this.conversation.id, events, {
         // In the final event's transaction; the run is untracked once both are committed.
-        afterPersist: () => store.turns.setStatus(this.turn.id, status, error ?? null),
+        afterPersist: () => store.turns.setStatus(this.turn.id, final.status, final.error ?? null),
         beforePublish: settle,
       });
     } catch (writeError) {
       // The store refused the end of the turn; crash recovery marks it interrupted at the next start.
-      this.#logger.error("could not record the end of the turn", { err: writeError, status });
+      this.#logger.error("could not record the end of the turn", { err: writeError, status: final.status });
     }
     settle();
-    this.#deps.onFinished(this, status);
-    this.#resolveSettled(status);
-    return status;
+    this.#deps.onFinished(this, final.status);
+    this.#resolveSettled(final.status);
+    return final.status;
+  }
+
+  /** A turn that would complete fails when one of its messages could not be stored. */
+  #withMessageFailure(outcome: TurnOutcome): TurnOutcome {
+    const failure = this.#messageFailure;
+    if (failure === undefined || outcome.status !== "completed") return outcome;
+    this.#logger.error("a message of the turn could not be stored", { err: failure.error });
+    return failedOutcome(`a message of the turn could not be stored: ${messageOf(failure.error)}`, {
+      ...outcome.data,
+      code: "store_error",
+    });
   }
 }

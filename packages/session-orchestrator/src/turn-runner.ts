@@ -41,7 +41,11 @@ export interface TurnRunnerContext {
   readonly logger: Logger;
   /** The conversation's stored messages, oldest first, this turn's user message included. */
   history(): Promise<Message[]>;
-  /** Stores an assistant or tool message of this turn. */
+  /**
+   * Stores an assistant or tool message of this turn, in order with its events; resolves once it is
+   * committed. The write of the message that ends the turn may be left unawaited: the final write
+   * then shares its commit, and a message that was not stored fails the turn.
+   */
   appendMessage(role: "assistant" | "tool", parts: MessagePart[]): Promise<void>;
   /**
    * Persists, then publishes, events of this turn (after any buffered text), optionally moving the

@@ -9,7 +9,7 @@ import { type ModelRequest, providersRef } from "@dispatch/providers";
 import { z } from "zod";
 import { orchestratorConfigSchema } from "../src/config.ts";
 import { TurnOrchestrator } from "../src/turn-orchestrator.ts";
-import { type OrchestratorHost, startOrchestratorHost } from "./fixtures/orchestrator-host.ts";
+import { type OrchestratorHost, startOrchestratorHost, waitForEvent } from "./fixtures/orchestrator-host.ts";
 import { echoTool } from "./fixtures/test-tools.ts";
 
 const cleanups: Array<() => unknown> = [];
@@ -256,5 +256,80 @@ describe("cached workspaces and conversations", () => {
     await expect(h.orchestrator.startTurn({ conversationId, text: "where" })).rejects.toMatchObject({
       code: "not_found",
     });
+  });
+});
+
+describe("the reply that ends a turn", () => {
+  /** The host's store, with every transaction numbered and what each wrapped call ran inside. */
+  function countingStore(h: OrchestratorHost, failAssistant = false) {
+    let current = 0;
+    let next = 0;
+    const seen: Array<{ call: string; transaction: number }> = [];
+    const store: ConversationStore = {
+      ...h.store,
+      transaction: (fn) =>
+        h.store.transaction((tx) => {
+          current = ++next;
+          return fn(tx);
+        }),
+      messages: {
+        maxTextBytes: h.store.messages.maxTextBytes,
+        page: (conversationId, request) => h.store.messages.page(conversationId, request),
+        list: (conversationId) => h.store.messages.list(conversationId),
+        append: (input) => {
+          seen.push({ call: `message ${input.role}`, transaction: current });
+          if (failAssistant && input.role === "assistant")
+            return Promise.reject(new Error("the disk said no to the reply"));
+          return h.store.messages.append(input);
+        },
+      },
+      turns: {
+        ...h.store.turns,
+        claim: (input) => h.store.turns.claim(input),
+        get: (id) => h.store.turns.get(id),
+        active: (id) => h.store.turns.active(id),
+        listUnfinished: () => h.store.turns.listUnfinished(),
+        adoptUnfinished: (id) => h.store.turns.adoptUnfinished(id),
+        setStatus: (id, status, error) => {
+          seen.push({ call: `status ${status}`, transaction: current });
+          return h.store.turns.setStatus(id, status, error);
+        },
+      },
+    };
+    return { store, seen };
+  }
+
+  test("is stored in the group commit of the turn's final event", async () => {
+    const h = await host();
+    const { store, seen } = countingStore(h);
+    const orchestrator = directOrchestrator(h, { store });
+    const conversationId = await h.newConversation();
+    const { turnId } = await orchestrator.startTurn({ conversationId, text: "hello" });
+    await untilCompleted(orchestrator, conversationId, turnId);
+    const reply = seen.find((s) => s.call === "message assistant");
+    const final = seen.find((s) => s.call === "status completed");
+    expect(reply?.transaction).toBeGreaterThan(0);
+    expect(final?.transaction).toBe(reply?.transaction as number);
+    const messages = await h.store.messages.list(conversationId);
+    expect(messages.map((m) => m.role)).toEqual(["user", "assistant"]);
+  });
+
+  test("that cannot be stored fails the turn, which would have completed", async () => {
+    const h = await host();
+    const { store } = countingStore(h, true);
+    const orchestrator = directOrchestrator(h, { store });
+    const conversationId = await h.newConversation();
+    const { turnId } = await orchestrator.startTurn({ conversationId, text: "hello" });
+    const final = await waitForEvent(
+      orchestrator,
+      conversationId,
+      (event) => event.turnId === turnId && event.type.startsWith("turn.") && event.type !== "turn.started",
+    );
+    expect(final.type).toBe("turn.failed");
+    expect(final.data).toMatchObject({ code: "store_error" });
+    expect(String(final.data.error)).toContain("the disk said no to the reply");
+    expect((await h.store.turns.get(turnId))?.status).toBe("failed");
+    const messages = await h.store.messages.list(conversationId);
+    expect(messages.map((m) => m.role)).toEqual(["user"]);
   });
 });

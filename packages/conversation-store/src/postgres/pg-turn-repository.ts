@@ -1,6 +1,6 @@
 import { type Message, TurnStatus } from "@dispatch/wire";
 import { invalidFieldOf } from "../field-checks.ts";
-import { checkPrompt, conversationBusy } from "../repository-inputs.ts";
+import { checkPrompt, conversationBusy, followupsQueued } from "../repository-inputs.ts";
 import { notFound, StoreError } from "../store-error.ts";
 import { maxTurnErrorLength } from "../turn-repository.ts";
 import type { Turn, TurnRepository } from "../types.ts";
@@ -29,6 +29,7 @@ export class PgTurnRepository implements TurnRepository {
     text: string;
     promptStartedAt: number;
     followupId?: string;
+    refuseIfQueued?: boolean;
   }): Promise<{ turn: Turn; message: Message }> {
     checkPrompt(input, this.#maxMessageBytes);
     const { conversationId, text } = input;
@@ -40,6 +41,11 @@ export class PgTurnRepository implements TurnRepository {
           select id from turns where conversation_id = ${conversationId}
           and status in ('queued', 'waiting', 'running')`;
         if (active !== undefined) throw conversationBusy(conversationId, String(active.id));
+        if (input.refuseIfQueued) {
+          const [queued] =
+            await q`select 1 from queued_messages where conversation_id = ${conversationId} limit 1`;
+          if (queued !== undefined) throw followupsQueued(conversationId);
+        }
         const now = this.#db.now();
         const turnId = `t_${Bun.randomUUIDv7()}`;
         const [turnRow] = await q`

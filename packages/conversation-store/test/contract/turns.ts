@@ -101,6 +101,34 @@ export function turnsContract(h: StoreHarness): void {
       await store.turns.claim({ conversationId: conv.id, text: "x".repeat(1024 * 1024), promptStartedAt: 1 });
     });
 
+    test("refuseIfQueued: conversation_busy while follow-ups are queued, and stores nothing", async () => {
+      const { store, conv } = await withConversation();
+      const followup = await store.followups.enqueue({ conversationId: conv.id, text: "first" });
+      const claim = () =>
+        store.turns.claim({
+          conversationId: conv.id,
+          text: "second",
+          promptStartedAt: 1,
+          refuseIfQueued: true,
+        });
+      expect(await rejectionOf(claim())).toMatchObject({
+        code: "conversation_busy",
+        details: { conversationId: conv.id, queued: true },
+      });
+      expect(await store.turns.active(conv.id)).toBeUndefined();
+      expect(await store.messages.list(conv.id)).toEqual([]);
+      // the follow-up itself starts (it is the one queued), then the queue is empty again
+      await store.turns.claim({
+        conversationId: conv.id,
+        text: "first",
+        promptStartedAt: 1,
+        followupId: followup.id,
+      });
+      const active = await store.turns.active(conv.id);
+      await store.turns.setStatus(active?.id as string, "completed");
+      expect((await claim()).message.parts).toEqual([{ type: "text", text: "second" }]);
+    });
+
     test("a missing conversation is not_found", async () => {
       const { store } = await h.open();
       expect(
