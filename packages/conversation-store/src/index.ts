@@ -8,6 +8,7 @@ export {
 export { eventPage } from "./event-log.ts";
 export { conversationStoreExtension, databaseFileName } from "./extension.ts";
 export { type ExtensionMigrationReport, extensionJournalTable } from "./extension-migrations.ts";
+export { GroupCommit, type GroupedOptions, type Transact } from "./group-commit.ts";
 export { type MigrationReport, migrationsFolder } from "./migrations.ts";
 export {
   type OpenConversationStoreOptions,

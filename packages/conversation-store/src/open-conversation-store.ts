@@ -9,6 +9,7 @@ import { applyExtensionMigrations, type ExtensionMigrationReport } from "./exten
 import { checkInteger } from "./field-checks.ts";
 import { SqliteFollowupRepository } from "./followup-repository.ts";
 import { gated } from "./gated.ts";
+import { GroupCommit } from "./group-commit.ts";
 import { SqliteLockRepository } from "./lock-repository.ts";
 import { SqliteMessageRepository } from "./message-repository.ts";
 import { applyMigrations, type MigrationReport } from "./migrations.ts";
@@ -110,6 +111,7 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
       extensionMigrations: extensionMigrations.map((r) => `${r.extensionId}: ${r.applied.length} applied`),
     });
     const handles = new WeakMap<object, unknown>();
+    const group = new GroupCommit((fn) => db.transaction(() => fn()));
     return {
       dialect: "sqlite",
       instanceId: `i_${Bun.randomUUIDv7()}`,
@@ -125,6 +127,7 @@ export function openConversationStore(options: OpenConversationStoreOptions): Op
       locks: gated(db, new SqliteLockRepository(db)),
       followups: gated(db, new SqliteFollowupRepository(db, maxMessageBytes)),
       transaction: (fn) => db.transaction((emit) => fn({ emit })),
+      grouped: (fn, options) => group.join(fn, options),
       database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S> {
         let handle = handles.get(schema);
         if (handle === undefined) {

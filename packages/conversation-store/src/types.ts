@@ -12,6 +12,7 @@ import type {
 import type { PgTable } from "drizzle-orm/pg-core";
 import type { PgRemoteDatabase } from "drizzle-orm/pg-proxy";
 import type { SqliteRemoteDatabase } from "drizzle-orm/sqlite-proxy";
+import type { GroupedOptions } from "./group-commit.ts";
 
 /**
  * The store's repository contract. Every method is async so that a Postgres implementation can follow
@@ -53,6 +54,17 @@ export interface ConversationStore {
    * (PostgreSQL aborts it); repository calls are savepoints there too.
    */
   transaction<T>(fn: (tx: StoreTransaction) => T | Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in the store's group commit: the calls made during one turn of the event loop, by every
+   * caller (the event writer of every turn, the usage ledger's settles, claims on SQLite), run in one
+   * transaction at the end of it, in the order they were made, so a call made after another commits
+   * with it or after it. Resolves after COMMIT; a call that throws rejects alone (what it wrote before
+   * the throw stays: each repository write is a savepoint), and a failed COMMIT rejects the whole
+   * group. Use it for short writes that many turns make at once; a write that must be atomic across
+   * several statements, or that can lock rows another host's group holds (Postgres), wants
+   * `transaction`.
+   */
+  grouped<T>(fn: () => T | Promise<T>, options?: GroupedOptions): Promise<T>;
   /**
    * A drizzle handle for an extension's own tables, typed for `schema`, on the store's one
    * connection (cached per schema object). Every table of `schema` must have been created by

@@ -17,9 +17,10 @@ import { cleanup, DispatchProcess, serveProcess, tempDir, writeConfig } from "./
 setDefaultTimeout(90_000);
 const sockets: string[] = [];
 afterEach(async () => {
-  cleanup();
-  // the host leaves agent sessions running by design (they survive restarts); the test ends them
+  // the host leaves agent sessions running by design (they survive restarts); the test ends them,
+  // before cleanup() removes the data dir with the socket that reaches their server
   for (const socket of sockets.splice(0)) await killTmuxServer(socket);
+  cleanup();
 });
 
 /** A config with two fake agents: `fake` crashes once on CRASH, `fragile` crashes every time. */

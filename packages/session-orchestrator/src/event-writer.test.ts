@@ -2,18 +2,29 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type OpenedConversationStore, openConversationStore } from "@dispatch/conversation-store";
+import {
+  GroupCommit,
+  type OpenedConversationStore,
+  openConversationStore,
+  type Transact,
+} from "@dispatch/conversation-store";
 import type { ConversationEvent } from "@dispatch/wire";
 import { MemoryEventLog } from "../test/fixtures/memory-event-log.ts";
-import { EventWriter, type Transact } from "./event-writer.ts";
+import { EventWriter, type Grouped } from "./event-writer.ts";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** A real SQLite store in a temp dir, and a `Transact` over it that counts its transactions. */
-function sqliteStore(): { store: OpenedConversationStore; transact: Transact; transactions: () => number } {
+/** A group commit over `transact`, as the store's `grouped`. */
+function groupedBy(transact: Transact): Grouped {
+  const group = new GroupCommit(transact);
+  return (fn, options) => group.join(fn, options);
+}
+
+/** A real SQLite store in a temp dir, and a group commit over it that counts its transactions. */
+function sqliteStore(): { store: OpenedConversationStore; grouped: Grouped; transactions: () => number } {
   const dir = mkdtempSync(join(tmpdir(), "orch-writer-"));
   const store = openConversationStore({ path: join(dir, "store.db") });
   cleanups.push(() => {
@@ -23,10 +34,10 @@ function sqliteStore(): { store: OpenedConversationStore; transact: Transact; tr
   let count = 0;
   return {
     store,
-    transact: (fn) => {
+    grouped: groupedBy((fn) => {
       count += 1;
       return store.transaction(() => fn());
-    },
+    }),
     transactions: () => count,
   };
 }
@@ -79,7 +90,7 @@ describe("EventWriter", () => {
   });
 
   test("writes asked for in one loop turn are stored in one transaction and published in order", async () => {
-    const { store, transact, transactions } = sqliteStore();
+    const { store, grouped, transactions } = sqliteStore();
     const ids = await Promise.all(
       [1, 2, 3].map(
         async () =>
@@ -90,7 +101,7 @@ describe("EventWriter", () => {
     const writer = new EventWriter(
       store.events,
       (c, e) => published.push(`${ids.indexOf(c)}:${e.seq}`),
-      transact,
+      grouped,
     );
     const writes = ids.flatMap((id) => [writer.write(id, [ev(1), ev(2)]), writer.write(id, [ev(3)])]);
     expect(published).toEqual([]);
@@ -103,10 +114,10 @@ describe("EventWriter", () => {
   });
 
   test("in a group a write to a missing conversation fails alone; a write asked for during a commit waits for the next", async () => {
-    const { store, transact, transactions } = sqliteStore();
+    const { store, grouped, transactions } = sqliteStore();
     const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
     const published: string[] = [];
-    const writer = new EventWriter(store.events, (_c, e) => published.push(`${e.seq}`), transact);
+    const writer = new EventWriter(store.events, (_c, e) => published.push(`${e.seq}`), grouped);
     let later: Promise<unknown> = Promise.resolve();
     const first = writer.write(id, [ev(1)], {
       afterPersist: () => {
@@ -124,14 +135,14 @@ describe("EventWriter", () => {
   });
 
   test("in a group of plain event writes, a missing conversation and an oversized event fail alone", async () => {
-    const { store, transact, transactions } = sqliteStore();
+    const { store, grouped, transactions } = sqliteStore();
     const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
     await store.events.append(id, ev(0));
     const published: string[] = [];
     const writer = new EventWriter(
       store.events,
       (c, e) => published.push(`${c === id ? "c" : c}:${e.seq}`),
-      transact,
+      grouped,
     );
     const huge = { type: "test", turnId: null, data: { text: "x".repeat(2 * 1024 * 1024) } };
     const [before, missing, oversized, after] = await Promise.allSettled([
@@ -154,10 +165,10 @@ describe("EventWriter", () => {
   test("a group whose transaction fails publishes nothing and rejects every write in it", async () => {
     const log = new MemoryEventLog();
     const published: number[] = [];
-    const failing: Transact = async (fn) => {
+    const failing = groupedBy(async (fn) => {
       await fn();
       throw new Error("COMMIT failed: disk full");
-    };
+    });
     const writer = new EventWriter(log, (_c, e) => published.push(e.seq), failing);
     const outcomes = await Promise.allSettled([writer.write("a", [ev(1)]), writer.write("b", [ev(1)])]);
     expect(outcomes.map((o) => o.status === "rejected" && String(o.reason))).toEqual([
@@ -169,11 +180,11 @@ describe("EventWriter", () => {
   });
 
   test("a write with afterPersist stores its events and runs the hook in one transaction, then beforePublish, then publishes", async () => {
-    const { store, transact, transactions } = sqliteStore();
+    const { store, grouped, transactions } = sqliteStore();
     const id = (await store.conversations.create({ workspaceId: "default", provider: "p", model: "m" })).id;
     const { turn } = await store.turns.claim({ conversationId: id, text: "hi", promptStartedAt: Date.now() });
     const order: string[] = [];
-    const writer = new EventWriter(store.events, (_c, e) => order.push(`publish ${e.seq}`), transact);
+    const writer = new EventWriter(store.events, (_c, e) => order.push(`publish ${e.seq}`), grouped);
     await writer.write(id, [ev(1)], {
       afterPersist: async () => {
         await store.turns.setStatus(turn.id, "running");

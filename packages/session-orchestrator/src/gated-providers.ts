@@ -76,7 +76,9 @@ async function gatedCall(
   } finally {
     const outcome = { usage: usage as CallUsage | undefined, answered };
     for (const pass of passes) {
-      await pass.settle(outcome).catch((error: unknown) => onFault("model call settle", error));
+      const settled = pass.settle(outcome).catch((error: unknown) => onFault("model call settle", error));
+      // A settle in the group commit is ordered before the turn's later writes: no need to wait.
+      if (pass.groupedSettle !== true) await settled;
     }
   }
 }

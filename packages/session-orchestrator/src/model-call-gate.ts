@@ -35,6 +35,12 @@ export interface ModelCallOutcome {
 export interface ModelCallPass {
   /** Called exactly once, when the call is over (on every exit path). A rejection is logged and counted. */
   settle(outcome: ModelCallOutcome): Promise<void>;
+  /**
+   * True when `settle` queues every write it makes in the store's group commit
+   * (`ConversationStore.grouped`) before it returns: the turn then goes on without waiting for the
+   * commit, and its later writes (the final event) commit with those writes or after them.
+   */
+  readonly groupedSettle?: boolean;
 }
 
 /** A call a gate refused: it is not made, and the turn fails with this code and message. */

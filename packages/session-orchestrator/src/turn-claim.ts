@@ -1,5 +1,4 @@
 import type { ConversationStore } from "@dispatch/conversation-store";
-import type { EventWriter } from "./event-writer.ts";
 
 type Claim = ConversationStore["turns"]["claim"];
 
@@ -12,18 +11,10 @@ export type Claimed = Awaited<ReturnType<Claim>>;
  * deadlock). On Postgres it stays a transaction of its own: a claim locks its conversation's row,
  * which another host's group may hold while this host's group holds one that host wants.
  */
-export async function claimTurn(
-  store: Pick<ConversationStore, "dialect" | "turns">,
-  writer: EventWriter,
+export function claimTurn(
+  store: Pick<ConversationStore, "dialect" | "turns" | "grouped">,
   input: Parameters<Claim>[0],
 ): Promise<Claimed> {
   if (store.dialect !== "sqlite") return store.turns.claim(input);
-  let claimed: Claimed | undefined;
-  await writer.write(input.conversationId, [], {
-    afterPersist: async () => {
-      claimed = await store.turns.claim(input);
-    },
-  });
-  if (claimed === undefined) throw new Error("the claim's write resolved without claiming");
-  return claimed;
+  return store.grouped(() => store.turns.claim(input), { atomic: true });
 }

@@ -105,7 +105,7 @@ export class TurnOrchestrator implements Orchestrator {
     this.#writer = new EventWriter(
       deps.store.events,
       (conversationId, event) => this.#publish(conversationId, event),
-      (fn) => deps.store.transaction(() => fn()),
+      (fn, options) => deps.store.grouped(fn, options),
     );
     this.#ticker = new FlushTicker(deps.config.coalesceMs, fault("text flush"));
     this.#deadlines = new DeadlineWatch(fault("turn deadline"));
@@ -147,7 +147,7 @@ export class TurnOrchestrator implements Orchestrator {
     );
     let claimed: Claimed;
     try {
-      claimed = await claimTurn(this.#deps.store, this.#writer, {
+      claimed = await claimTurn(this.#deps.store, {
         conversationId,
         text,
         promptStartedAt: Date.now(),

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ConversationStore } from "@dispatch/conversation-store";
+import { type ConversationStore, GroupCommit } from "@dispatch/conversation-store";
 import { createMemoryLogger } from "@dispatch/kernel";
 import { createMemTelemetryExtension, type MemorySample, memoryTelemetryRef } from "@dispatch/mem-telemetry";
 import { type ModelRequest, providersRef } from "@dispatch/providers";
@@ -260,18 +260,20 @@ describe("cached workspaces and conversations", () => {
 });
 
 describe("the reply that ends a turn", () => {
-  /** The host's store, with every transaction numbered and what each wrapped call ran inside. */
+  /** The host's store, with every group transaction numbered and what each wrapped call ran inside. */
   function countingStore(h: OrchestratorHost, failAssistant = false) {
     let current = 0;
     let next = 0;
     const seen: Array<{ call: string; transaction: number }> = [];
+    const group = new GroupCommit((fn) =>
+      h.store.transaction(() => {
+        current = ++next;
+        return fn();
+      }),
+    );
     const store: ConversationStore = {
       ...h.store,
-      transaction: (fn) =>
-        h.store.transaction((tx) => {
-          current = ++next;
-          return fn(tx);
-        }),
+      grouped: (fn, options) => group.join(fn, options),
       messages: {
         maxTextBytes: h.store.messages.maxTextBytes,
         page: (conversationId, request) => h.store.messages.page(conversationId, request),

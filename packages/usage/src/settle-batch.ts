@@ -21,9 +21,9 @@ export interface DailyCharge {
 export type StoreSettles = (writes: readonly SettleWrite[], daily: readonly DailyCharge[]) => Promise<void>;
 
 /**
- * Settles the model calls that end in one turn of the event loop in one transaction (issue 25): a
- * settle was a commit of its own per call, the most frequent commit of a host running 64 turns at
- * once. The daily rows are charged once per batch, summed per scope and day, host first and then
+ * Settles the model calls that end in one turn of the event loop in one transaction (issue 25), on
+ * Postgres (on SQLite each settle joins the store's group commit instead): a settle was a commit of
+ * its own per call, the most frequent commit of a host running 64 turns at once. The daily rows are charged once per batch, summed per scope and day, host first and then
  * the workspaces in order: the order a reservation locks them in, so two hosts' batches and
  * reservations never wait on each other in a circle (Postgres). A batch whose transaction fails
  * rejects every settle in it; none is half recorded.

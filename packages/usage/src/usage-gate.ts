@@ -8,7 +8,7 @@ export function usageGate(ledger: () => UsageLedger): ModelCallGate {
     enter: async (call) => {
       const held = await ledger().reserve(call);
       if ("refused" in held) return held;
-      return { settle: (outcome) => ledger().settle(held, outcome) };
+      return { settle: (outcome) => ledger().settle(held, outcome), groupedSettle: ledger().groupedSettles };
     },
   };
 }

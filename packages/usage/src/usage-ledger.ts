@@ -20,7 +20,7 @@ import { type LedgerStatements, prepareLedgerStatements } from "./ledger-stateme
 import * as pgSchema from "./pg-schema.ts";
 import { costOf } from "./pricing.ts";
 import * as schema from "./schema.ts";
-import { SettleBatch } from "./settle-batch.ts";
+import { type DailyCharge, SettleBatch, type SettleWrite } from "./settle-batch.ts";
 import { usageReport } from "./usage-report.ts";
 
 // Queries name the SQLite tables' columns for their types and `this.#t`'s tables at run time (the
@@ -48,7 +48,7 @@ export interface RecordedCall {
 
 /** What the ledger needs. */
 export interface UsageLedgerDeps {
-  store: Pick<ConversationStore, "database" | "dialect" | "instanceId" | "turns" | "transaction">;
+  store: Pick<ConversationStore, "database" | "dialect" | "instanceId" | "turns" | "transaction" | "grouped">;
   config: BudgetsConfig;
   /** Epoch ms; the budget day is taken from it (tests move it). */
   clock: () => number;
@@ -76,7 +76,7 @@ export class UsageLedger {
   // Prepared once: every model call settles, and building these with drizzle's query builder cost
   // more than running them (notes/benchmarks.md, hot path).
   readonly #statements: LedgerStatements;
-  readonly #settles: SettleBatch;
+  readonly #settles: Pick<SettleBatch, "settle">;
   readonly #dailyReservations: DailyReservations;
 
   constructor(deps: UsageLedgerDeps) {
@@ -85,16 +85,12 @@ export class UsageLedger {
     this.#db = db;
     this.#t = tables;
     this.#statements = prepareLedgerStatements(db, tables, deps.store.dialect);
-    this.#settles = new SettleBatch((writes, daily) =>
-      deps.store.transaction(async () => {
-        const { release, recordCall, addDaily } = this.#statements;
-        for (const write of writes) {
-          if (write.release !== undefined) await release({ id: write.release });
-          if (write.call !== undefined) await recordCall(write.call);
-        }
-        for (const charge of daily) await addDaily({ ...charge });
-      }),
-    );
+    // On Postgres a batch is a transaction of its own, its daily rows locked in one order for every
+    // host; on SQLite (one writer, nothing to deadlock) each settle joins the store's group commit.
+    this.#settles =
+      deps.store.dialect === "postgres"
+        ? new SettleBatch((writes, daily) => deps.store.transaction(() => this.#storeSettles(writes, daily)))
+        : { settle: (write) => deps.store.grouped(() => this.#storeSettles([write], write.daily)) };
     this.#dailyReservations = new DailyReservations({
       db,
       tables,
@@ -102,6 +98,23 @@ export class UsageLedger {
       config: deps.config,
       refuse: (budget, message) => this.#refuse(budget, message),
     });
+  }
+
+  /**
+   * Whether a settle's writes are queued in the store's group commit before `settle` returns (SQLite),
+   * so a turn need not wait for them (`ModelCallPass.groupedSettle`).
+   */
+  get groupedSettles(): boolean {
+    return this.#deps.store.dialect === "sqlite";
+  }
+
+  async #storeSettles(writes: readonly SettleWrite[], daily: readonly DailyCharge[]): Promise<void> {
+    const { release, recordCall, addDaily } = this.#statements;
+    for (const write of writes) {
+      if (write.release !== undefined) await release({ id: write.release });
+      if (write.call !== undefined) await recordCall(write.call);
+    }
+    for (const charge of daily) await addDaily({ ...charge });
   }
 
   get #daily(): boolean {

@@ -1,8 +1,13 @@
+import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { conversationStoreExtension, conversationStoreRef } from "@dispatch/conversation-store";
+import {
+  conversationStoreExtension,
+  conversationStoreRef,
+  databaseFileName,
+} from "@dispatch/conversation-store";
 import { createTestHost, type TestHost } from "@dispatch/kernel/testing";
 import { providerConcurrencyExtension } from "@dispatch/provider-concurrency";
 import { providersExtension } from "@dispatch/providers";
@@ -87,6 +92,36 @@ test("every model call of a turn is recorded with it, and GET /usage answers thr
   const db = test.get(conversationStoreRef).database(schema);
   const [row] = await db.select().from(schema.calls);
   expect(row).toMatchObject({ turnId, provider: "scripted", model: "demo", estimated: false });
+});
+
+test("a call's usage is committed no later than its turn's final event, which does not wait for it", async () => {
+  const test = await start();
+  cleanups.push(() => test.stop());
+  const orchestrator = test.get(orchestratorRef);
+  // another connection, read at the instant a final event is delivered: what was committed by then
+  const reader = new Database(join(test.dataDir, databaseFileName), { readonly: true });
+  cleanups.push(() => reader.close());
+  const recorded = reader.query<{ n: number }, [string]>(
+    "SELECT count(*) AS n FROM usage_calls WHERE turn_id = ?",
+  );
+  // conversations at once, so other turns' writes share the loop turns in which each call settles
+  const runTurns = async () => {
+    const conversation = await orchestrator.createConversation({ workspaceId: "default" });
+    const seen: Array<number | undefined> = [];
+    for (let i = 0; i < 5; i += 1) {
+      const subscription = orchestrator.subscribe(conversation.id, 0);
+      const { turnId } = await orchestrator.startTurn({ conversationId: conversation.id, text: "hello" });
+      for await (const event of subscription) {
+        if (event.turnId !== turnId || event.type !== "turn.completed") continue;
+        seen.push(recorded.get(turnId)?.n);
+        break;
+      }
+      subscription.close();
+    }
+    return seen;
+  };
+  const seen = (await Promise.all([runTurns(), runTurns(), runTurns(), runTurns()])).flat();
+  expect(seen).toEqual(new Array(20).fill(1));
 });
 
 test("reservations left by a crash are dropped when the extension starts again", async () => {

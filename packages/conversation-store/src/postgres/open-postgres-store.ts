@@ -2,6 +2,7 @@ import type { Contribution, Logger } from "@dispatch/kernel";
 import { limits } from "@dispatch/wire";
 import type { ExtensionMigrationReport } from "../extension-migrations.ts";
 import { checkInteger } from "../field-checks.ts";
+import { GroupCommit } from "../group-commit.ts";
 import type { MigrationReport } from "../migrations.ts";
 import type { BusPublisher } from "../store-database.ts";
 import type { StoreSchemaContribution } from "../store-schemas.ts";
@@ -112,6 +113,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       extensionMigrations: extensionMigrations.map((r) => `${r.extensionId}: ${r.applied.length} applied`),
     });
     const handles = new WeakMap<object, unknown>();
+    const group = new GroupCommit((fn) => db.transaction(() => fn()));
     return {
       dialect: "postgres",
       instanceId,
@@ -131,6 +133,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
         listen: (channel, onNotify, onListen) => db.listen(channel, onNotify, onListen),
       },
       transaction: (fn) => db.transaction((emit) => fn({ emit })),
+      grouped: (fn, options) => group.join(fn, options),
       database<S extends Record<string, unknown>>(schema: S): ExtensionDatabase<S> {
         let handle = handles.get(schema);
         if (handle === undefined) {
