@@ -60,7 +60,7 @@ export interface ConversationStore {
    * transaction at the end of it, in the order they were made, so a call made after another commits
    * with it or after it. Resolves after COMMIT; a call that throws rejects alone (what it wrote before
    * the throw stays: each repository write is a savepoint), and a failed COMMIT rejects the whole
-   * group. Use it for short writes that many turns make at once; a write that must be atomic across
+   * group. Use it for short writes (and reads) that many turns make at once; a write that must be atomic across
    * several statements, or that can lock rows another host's group holds (Postgres), wants
    * `transaction`.
    */

@@ -3,7 +3,7 @@ import { DispatchError, type Logger } from "@dispatch/kernel";
 
 /** What the follow-up queue needs of the orchestrator. */
 export interface FollowupQueueDeps {
-  store: Pick<ConversationStore, "followups">;
+  store: Pick<ConversationStore, "followups" | "grouped">;
   logger: Logger;
   startTurn(input: {
     conversationId: string;
@@ -50,8 +50,11 @@ export class FollowupQueue {
   /** Starts the next queued follow-up of an idle conversation (no-op while a turn is active). */
   async drain(conversationId: string): Promise<void> {
     if (this.#deps.busy(conversationId)) return;
-    const { followups } = this.#deps.store;
-    const next = await followups.peek(conversationId);
+    const { store } = this.#deps;
+    const { followups } = store;
+    // Every turn's end asks: in the group commit, the read joins the other turns' writes of its loop
+    // turn instead of being a read transaction of its own.
+    const next = await store.grouped(() => followups.peek(conversationId), { atomic: true });
     if (next === undefined) return;
     try {
       await this.#deps.startTurn({ conversationId, text: next.text, followupId: next.id });

@@ -153,7 +153,9 @@ export const workspaceToolsExtension = defineExtension({
     const stats = { released: 0, expired: 0, orphaned: 0, lastSweepAt: null as string | null };
     ctx.bus.subscribe("turn.finished", async ({ turnId }) => {
       turnFiles.forget(turnId);
-      stats.released += await store.locks.releaseTurn(turnId);
+      // Most turns hold no lock: in the group commit the look joins the other turns' writes of its
+      // loop turn instead of being a read transaction of its own.
+      stats.released += await store.grouped(() => store.locks.releaseTurn(turnId), { atomic: true });
     });
 
     let sweeping = false;
