@@ -1,7 +1,9 @@
 /**
  * A turn's history read (`messages.list`, every turn reads its conversation's whole history) against
  * the same SELECT as a raw prepared bun:sqlite statement with JSON.parse of each row's parts, on one
- * file, alternating; medians of 7 rounds, for conversations of 20 and 200 messages.
+ * file, alternating; medians of 7 rounds, for conversations of 20 and 200 messages. The store keeps
+ * a history it read lately (`HistoryCache`), so from the second read on it reads only the rows after
+ * it: the raw read is what every read cost without the cache.
  *
  *   bun packages/conversation-store/bench/history.ts
  */

@@ -1,6 +1,7 @@
 import type { Statement } from "bun:sqlite";
 import type { Message, MessagePart } from "@dispatch/wire";
 import { checkInteger } from "./field-checks.ts";
+import { type CachedHistory, frozenMessage, HistoryCache } from "./history-cache.ts";
 import { decodeCursor, maxPageItems, pageFrom } from "./page-cursor.ts";
 import { checkMessage } from "./repository-inputs.ts";
 import type { messages } from "./schema.ts";
@@ -10,6 +11,8 @@ import { invalidField, notFound } from "./store-error.ts";
 import type { MessageRepository, Page, PageRequest } from "./types.ts";
 
 type MessageRow = typeof messages.$inferSelect;
+/** A history row: the message and its rowid. */
+type HistoryRow = MessageRow & { row: number };
 
 function toMessage(row: MessageRow): Message {
   return {
@@ -28,7 +31,9 @@ export class SqliteMessageRepository implements MessageRepository {
   readonly #statements: Statements;
   readonly #maxMessageBytes: number;
 
-  readonly #history: Statement<MessageRow, [string]>;
+  readonly #history: Statement<HistoryRow, [string]>;
+  readonly #tail: Statement<HistoryRow, [string, number]>;
+  readonly #cache = new HistoryCache();
 
   constructor(db: StoreDatabase, statements: Statements, maxMessageBytes: number) {
     this.#db = db;
@@ -37,8 +42,14 @@ export class SqliteMessageRepository implements MessageRepository {
     // Every turn reads its whole history: on bun:sqlite directly, as drizzle's row mapping was a third
     // of the read (bench/history.ts). Within one millisecond, insertion order: a follow-up's message
     // keeps the id it was queued with, which is older than the answer stored just before it.
+    const columns =
+      "id, conversation_id AS conversationId, turn_id AS turnId, role, parts, created_at AS createdAt, rowid AS row";
     this.#history = db.sqlite.prepare(
-      "SELECT id, conversation_id AS conversationId, turn_id AS turnId, role, parts, created_at AS createdAt FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid",
+      `SELECT ${columns} FROM messages WHERE conversation_id = ? ORDER BY created_at, rowid`,
+    );
+    // What was added since a cached read: messages are only ever added, or go with their conversation.
+    this.#tail = db.sqlite.prepare(
+      `SELECT ${columns} FROM messages WHERE conversation_id = ? AND rowid > ? ORDER BY created_at, rowid`,
     );
   }
 
@@ -90,15 +101,52 @@ export class SqliteMessageRepository implements MessageRepository {
     });
   }
 
-  /** `not_found` when the conversation does not exist. */
+  /**
+   * `not_found` when the conversation does not exist. The messages are frozen: a history read lately
+   * is kept (`HistoryCache`) and the next read adds only the rows after it, for as long as the
+   * store's read epoch holds (no other connection committed, nothing was rolled back).
+   */
   async list(conversationId: string): Promise<Message[]> {
-    const rows = this.#db.read(() => {
+    return this.#db.read(() => {
       if (!this.#statements.conversationExists.get({ id: conversationId })) {
+        this.#cache.drop(conversationId);
         throw notFound("conversation", conversationId);
       }
-      return this.#history.all(conversationId);
+      const epoch = this.#db.readEpoch();
+      const cached = this.#cache.get(conversationId, epoch);
+      if (cached !== undefined) {
+        const tail = this.#tail.all(conversationId, cached.lastRow);
+        if (tail.length === 0) return [...cached.messages];
+        // A row older than the last one read (a clock that went back) belongs before it: read it all.
+        if ((tail[0] as HistoryRow).createdAt >= cached.lastCreatedAt)
+          return this.#keep(conversationId, epoch, cached, tail);
+      }
+      return this.#keep(conversationId, epoch, undefined, this.#history.all(conversationId));
     });
-    return rows.map(toMessage);
+  }
+
+  /** Caches `before` (if any) with `rows` after it; returns a copy of the whole history. */
+  #keep(
+    conversationId: string,
+    epoch: string,
+    before: CachedHistory | undefined,
+    rows: HistoryRow[],
+  ): Message[] {
+    const messages = before === undefined ? [] : [...before.messages];
+    let bytes = before?.bytes ?? 0;
+    for (const row of rows) {
+      messages.push(frozenMessage(toMessage(row)));
+      bytes += row.parts.length;
+    }
+    const last = rows.at(-1);
+    this.#cache.set(conversationId, {
+      epoch,
+      messages,
+      lastRow: last?.row ?? before?.lastRow ?? 0,
+      lastCreatedAt: last?.createdAt ?? before?.lastCreatedAt ?? Number.NEGATIVE_INFINITY,
+      bytes,
+    });
+    return [...messages];
   }
 
   /** Oldest first, a keyset read after the cursor; `not_found` when the conversation does not exist. */

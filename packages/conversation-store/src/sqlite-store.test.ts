@@ -101,3 +101,76 @@ test("the unfinished statuses agree with the schema's partial index and with the
   expect([...unfinishedStatuses, ...finalTurnStatuses].sort()).toEqual([...TurnStatus.options].sort());
   expect(TurnStatus.options.filter(isFinal)).toEqual([...finalTurnStatuses]);
 });
+
+describe("message history on SQLite", () => {
+  const text = (value: string) => [{ type: "text" as const, text: value }];
+
+  test("a history read again is the whole history: what this process, another process and a rollback changed", async () => {
+    const { store, conv, path } = await withConversation();
+    const { turn } = await store.turns.claim({ conversationId: conv.id, text: "one", promptStartedAt: 1 });
+    const texts = async () =>
+      (await store.messages.list(conv.id)).map((m) => (m.parts[0] as { text: string }).text);
+    expect(await texts()).toEqual(["one"]);
+    await store.messages.append({
+      conversationId: conv.id,
+      turnId: turn.id,
+      role: "assistant",
+      parts: text("two"),
+    });
+    expect(await texts()).toEqual(["one", "two"]);
+    // another process's row, seen from the next event-loop turn
+    const other = new Database(path);
+    try {
+      other.run(
+        "INSERT INTO messages (id, conversation_id, turn_id, role, parts, created_at) VALUES ('m_other', ?, ?, 'assistant', ?, ?)",
+        [conv.id, turn.id, JSON.stringify(text("three")), Date.now()],
+      );
+    } finally {
+      other.close();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await texts()).toEqual(["one", "two", "three"]);
+    // a message read inside a transaction that then rolls back is not served afterwards
+    const failure = await rejectionOf(
+      store.transaction(async () => {
+        await store.messages.append({
+          conversationId: conv.id,
+          turnId: turn.id,
+          role: "assistant",
+          parts: text("x"),
+        });
+        expect((await texts()).at(-1)).toBe("x");
+        throw new Error("roll it back");
+      }),
+    );
+    expect(failure.message).toBe("roll it back");
+    expect(await texts()).toEqual(["one", "two", "three"]);
+  });
+
+  test("a message stored with an older clock than the last one read still lands in order", async () => {
+    let now = 10_000;
+    const { store, conv } = await withConversation({ clock: () => now });
+    const { turn } = await store.turns.claim({ conversationId: conv.id, text: "late", promptStartedAt: 1 });
+    expect((await store.messages.list(conv.id)).length).toBe(1);
+    now = 5_000;
+    await store.messages.append({
+      conversationId: conv.id,
+      turnId: turn.id,
+      role: "assistant",
+      parts: text("early"),
+    });
+    const listed = await store.messages.list(conv.id);
+    expect(listed.map((m) => (m.parts[0] as { text: string }).text)).toEqual(["early", "late"]);
+  });
+
+  test("listed messages are frozen, so no reader can change what the next one is served", async () => {
+    const { store, conv } = await withConversation();
+    await store.turns.claim({ conversationId: conv.id, text: "kept", promptStartedAt: 1 });
+    const [message] = await store.messages.list(conv.id);
+    const part = message?.parts[0] as { text: string };
+    expect(() => {
+      part.text = "changed";
+    }).toThrow(TypeError);
+    expect((await store.messages.list(conv.id))[0]?.parts).toEqual(text("kept"));
+  });
+});

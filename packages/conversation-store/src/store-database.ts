@@ -273,6 +273,21 @@ export class StoreDatabase {
    */
   version(): string {
     this.#assertOpen();
+    return `${this.#changes}.${this.#otherConnections()}`;
+  }
+
+  /**
+   * A token that changes when another connection commits (seen from the next event-loop turn on, as
+   * with `version`) or this connection rolls a write back: while it holds, rows read through this
+   * connection are as they were, but for what this connection itself added since.
+   */
+  readEpoch(): string {
+    this.#assertOpen();
+    return `${this.#otherConnections()}.${this.#rollbacks}`;
+  }
+
+  /** `data_version`, read once per event-loop turn. */
+  #otherConnections(): number {
     if (this.#otherVersion === undefined) {
       this.#otherVersion = (this.#dataVersion.get() as { data_version: number }).data_version;
       this.#nextTurn = setImmediate(() => {
@@ -280,7 +295,7 @@ export class StoreDatabase {
         this.#nextTurn = undefined;
       });
     }
-    return `${this.#changes}.${this.#otherVersion}`;
+    return this.#otherVersion;
   }
 
   /** Runs a read on the connection; fails clearly once the store is closed. */
