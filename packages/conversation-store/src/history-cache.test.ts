@@ -18,9 +18,13 @@ describe("HistoryCache", () => {
     expect(cache.size).toBe(0);
   });
 
-  test("keeps at most its entries and its bytes, dropping the least recently kept first", () => {
+  test("keeps at most its entries and its bytes, dropping the least recently read first", () => {
     const cache = new HistoryCache();
-    for (let i = 0; i < historyCacheLimits.entries + 5; i += 1) cache.set(`c${i}`, entry(1));
+    cache.set("read", entry(1));
+    for (let i = 0; i < historyCacheLimits.entries + 5; i += 1) {
+      cache.set(`c${i}`, entry(1));
+      expect(cache.get("read", "1.0")).toBeDefined();
+    }
     expect(cache.size).toBe(historyCacheLimits.entries);
     expect(cache.get("c0", "1.0")).toBeUndefined();
     expect(cache.get(`c${historyCacheLimits.entries + 4}`, "1.0")).toBeDefined();

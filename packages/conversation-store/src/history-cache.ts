@@ -32,6 +32,9 @@ export class HistoryCache {
       this.drop(conversationId);
       return undefined;
     }
+    // most recently read last, so the bound drops the least recently read first
+    this.#entries.delete(conversationId);
+    this.#entries.set(conversationId, entry);
     return entry;
   }
 
