@@ -77,6 +77,11 @@ export class UsageLedger {
   // more than running them (notes/benchmarks.md, hot path).
   readonly #statements: LedgerStatements;
   readonly #settles: Pick<SettleBatch, "settle">;
+  /**
+   * Whether a settle's writes are queued in the store's group commit before `settle` returns (SQLite),
+   * so a turn need not wait for them (`ModelCallPass.groupedSettle`).
+   */
+  readonly groupedSettles: boolean;
   readonly #dailyReservations: DailyReservations;
 
   constructor(deps: UsageLedgerDeps) {
@@ -85,12 +90,12 @@ export class UsageLedger {
     this.#db = db;
     this.#t = tables;
     this.#statements = prepareLedgerStatements(db, tables, deps.store.dialect);
-    // On Postgres a batch is a transaction of its own, its daily rows locked in one order for every
-    // host; on SQLite (one writer, nothing to deadlock) each settle joins the store's group commit.
-    this.#settles =
-      deps.store.dialect === "postgres"
-        ? new SettleBatch((writes, daily) => deps.store.transaction(() => this.#storeSettles(writes, daily)))
-        : { settle: (write) => deps.store.grouped(() => this.#storeSettles([write], write.daily)) };
+    // On SQLite (one writer, nothing to deadlock) each settle joins the store's group commit; on
+    // Postgres a batch is a transaction of its own, its daily rows locked in one order for every host.
+    this.groupedSettles = deps.store.dialect === "sqlite";
+    this.#settles = this.groupedSettles
+      ? { settle: (write) => deps.store.grouped(() => this.#storeSettles([write], write.daily)) }
+      : new SettleBatch((writes, daily) => deps.store.transaction(() => this.#storeSettles(writes, daily)));
     this.#dailyReservations = new DailyReservations({
       db,
       tables,
@@ -98,14 +103,6 @@ export class UsageLedger {
       config: deps.config,
       refuse: (budget, message) => this.#refuse(budget, message),
     });
-  }
-
-  /**
-   * Whether a settle's writes are queued in the store's group commit before `settle` returns (SQLite),
-   * so a turn need not wait for them (`ModelCallPass.groupedSettle`).
-   */
-  get groupedSettles(): boolean {
-    return this.#deps.store.dialect === "sqlite";
   }
 
   async #storeSettles(writes: readonly SettleWrite[], daily: readonly DailyCharge[]): Promise<void> {
