@@ -62,8 +62,9 @@ export class EventWriter {
   /** Queues a batch for the conversation; resolves with the stored events once they are published. */
   write(conversationId: string, events: WriteEvents, options?: WriteOptions): Promise<ConversationEvent[]> {
     this.#open.set(conversationId, (this.#open.get(conversationId) ?? 0) + 1);
-    // A lone write of one event needs no transaction of its own: the INSERT is atomic by itself.
-    const atomic = options?.afterPersist === undefined && typeof events !== "function" && events.length <= 1;
+    // Without a hook a write is one append, atomic by itself (`appendMany` is a transaction of its
+    // own): alone in its group it needs no group transaction.
+    const atomic = options?.afterPersist === undefined;
     return this.#grouped(() => this.#persist(conversationId, events, options), { atomic }).then(
       (persisted) => {
         this.#close(conversationId);
