@@ -142,8 +142,9 @@ export class SqliteMessageRepository implements MessageRepository {
     this.#cache.set(conversationId, {
       epoch,
       messages,
-      lastRow: last?.row ?? before?.lastRow ?? 0,
-      lastCreatedAt: last?.createdAt ?? before?.lastCreatedAt ?? Number.NEGATIVE_INFINITY,
+      // `rows` is empty only for a history with no message yet (a cached one comes with its tail)
+      lastRow: last?.row ?? 0,
+      lastCreatedAt: last?.createdAt ?? Number.NEGATIVE_INFINITY,
       bytes,
     });
     return [...messages];
