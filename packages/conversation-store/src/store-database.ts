@@ -1,8 +1,9 @@
-import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
+import { Database, type Statement } from "bun:sqlite";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve } from "node:path";
 import type { DispatchEvents, EventName, Logger } from "@dispatch/kernel";
 import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
+import { runProxyStatement, type StatementMethod } from "./proxy-statement.ts";
 import * as schema from "./schema.ts";
 import { StoreError } from "./store-error.ts";
 
@@ -26,20 +27,12 @@ export interface StoreDatabaseOptions {
   clock?: () => number;
 }
 
-/** How an extension's drizzle handle asks for a statement's result (drizzle's sqlite-proxy methods). */
-export type StatementMethod = "run" | "all" | "values" | "get";
-
 /** An open `transaction`: its queued events, and a promise that settles when it has ended. */
 interface TransactionScope {
   readonly pending: Array<() => void>;
   readonly ended: Promise<void>;
   end(): void;
 }
-
-// Statements that would take transaction control away from `transaction` and `write`.
-const transactionControl = /^\s*(begin|commit|end|rollback|savepoint|release)\b/i;
-// Anything but a plain SELECT may change rows (INSERT … RETURNING arrives as "all").
-const plainSelect = /^\s*select\b/i;
 
 // One connection per file per process: it is the only writer this process has, so every write is
 // serialised by bun:sqlite's synchronous API and no two transactions of ours can interleave.
@@ -377,25 +370,9 @@ export class StoreDatabase {
   }
 
   #statement(sql: string, params: readonly unknown[], method: StatementMethod): { rows: unknown[] } {
-    if (transactionControl.test(sql)) {
-      throw new StoreError(
-        "invalid_request",
-        `an extension's database handle cannot run \`${sql.trim().split(/\s+/)[0]}\`: use store.transaction(fn) for a transaction`,
-      );
-    }
-    const statement = this.sqlite.query(sql);
-    const bindings = params as SQLQueryBindings[];
-    try {
-      if (method === "run") {
-        statement.run(...bindings);
-        return { rows: [] };
-      }
-      const rows = statement.values(...bindings) as unknown[];
-      // sqlite-proxy takes the single row itself as `rows` for "get".
-      return { rows: method === "get" ? (rows[0] as unknown[]) : rows };
-    } finally {
-      if (!plainSelect.test(sql)) this.#changes += 1;
-    }
+    return runProxyStatement(this.sqlite, sql, params, method, () => {
+      this.#changes += 1;
+    });
   }
 
   #publish(pending: ReadonlyArray<() => void>): void {
