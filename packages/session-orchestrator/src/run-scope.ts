@@ -120,3 +120,33 @@ export async function enterScope(
   }
   return undefined;
 }
+
+/**
+ * Creates a conversation with its scope options (`worktree`, `baseRef`): each scope that handles
+ * them accepts the workspace first, then sees the conversation created, in the creation's
+ * transaction. Without such options it is a plain create. Errors: `invalid_request` (an option no
+ * installed scope implements), `not_found` (workspace), and whatever a scope refuses with.
+ */
+export async function createInScopes<C extends Conversation>(
+  installed: readonly RunScope[],
+  options: ScopeOptions,
+  deps: {
+    workspaceId: string;
+    workspaceOf: (id: string) => Promise<Workspace | undefined>;
+    create: () => Promise<C>;
+    transaction: <T>(fn: () => Promise<T>) => Promise<T>;
+  },
+): Promise<C> {
+  const scopes = scopesFor(installed, options);
+  if (scopes.length === 0) return deps.create();
+  const workspace = await deps.workspaceOf(deps.workspaceId);
+  if (workspace === undefined) {
+    throw new DispatchError("not_found", `workspace "${deps.workspaceId}" does not exist`);
+  }
+  for (const scope of scopes) await scope.accept?.(workspace, options);
+  return deps.transaction(async () => {
+    const conversation = await deps.create();
+    for (const scope of scopes) await scope.created?.(conversation, options);
+    return conversation;
+  });
+}

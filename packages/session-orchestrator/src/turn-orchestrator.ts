@@ -16,7 +16,7 @@ import type { ModelCallGate } from "./model-call-gate.ts";
 import { createModelRunner } from "./model-runner.ts";
 import { reusingRecent } from "./recent-sample.ts";
 import { RecordCache } from "./record-cache.ts";
-import { enterScope, type RunScope, type ScopeOptions, scopesFor } from "./run-scope.ts";
+import { createInScopes, enterScope, type RunScope, type ScopeOptions } from "./run-scope.ts";
 import { SubscriptionHub } from "./subscription-hub.ts";
 import type { ToolGate } from "./tool-gate.ts";
 import { MapToolRegistry } from "./tool-registry.ts";
@@ -221,24 +221,13 @@ export class TurnOrchestrator implements Orchestrator {
       ...(input.worktree === undefined ? {} : { worktree: input.worktree }),
       ...(input.baseRef === undefined ? {} : { baseRef: input.baseRef }),
     };
-    const scopes = scopesFor(this.#deps.scopes?.() ?? [], options);
-    const record = {
+    const { store } = this.#deps;
+    const record = { workspaceId: input.workspaceId, title: input.title ?? null, provider, model, runner };
+    return createInScopes(this.#deps.scopes?.() ?? [], options, {
       workspaceId: input.workspaceId,
-      title: input.title ?? null,
-      provider,
-      model,
-      runner,
-    };
-    if (scopes.length === 0) return this.#deps.store.conversations.create(record);
-    const workspace = await this.#records.workspace(input.workspaceId);
-    if (workspace === undefined) {
-      throw new DispatchError("not_found", `workspace "${input.workspaceId}" does not exist`);
-    }
-    for (const scope of scopes) await scope.accept?.(workspace, options);
-    return this.#deps.store.transaction(async () => {
-      const conversation = await this.#deps.store.conversations.create(record);
-      for (const scope of scopes) await scope.created?.(conversation, options);
-      return conversation;
+      workspaceOf: (id) => this.#records.workspace(id),
+      create: () => store.conversations.create(record),
+      transaction: (fn) => store.transaction(() => fn()),
     });
   }
 
